@@ -1,0 +1,137 @@
+//! Command-line types (clap) and the conversion of arguments into library calls. Nothing below
+//! this module parses arguments; each subcommand module turns its flags into library types,
+//! calls the library, and prints the result through `Ui`.
+
+pub mod setup;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::Result;
+use crate::exec::Runner;
+use crate::tools::aws::AwsOpts;
+use crate::tools::kube::KubeOpts;
+use crate::ui::{Format, Ui};
+use crate::Ctx;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-hyperpod",
+    bin_name = "kubectl hyperpod",
+    version,
+    about = "Take a SageMaker HyperPod (EKS) cluster from freshly created to serving models, and keep it healthy",
+    long_about = None,
+    propagate_version = true,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts, forwarded to the aws, kubectl and helm calls that take them.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Path to the kubeconfig file (forwarded to kubectl and helm)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<String>,
+    /// Kubernetes context to use (forwarded to kubectl and helm)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// AWS region [default: $AWS_REGION, then $AWS_DEFAULT_REGION]
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS CLI profile [default: $AWS_PROFILE]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Output format of results
+    #[arg(short = 'o', long = "output", global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Show each external command as it runs (secrets redacted)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Only print results and errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Never colour output (also: NO_COLOR)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Apply changes without asking for confirmation
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    /// Show what would change; change nothing (read-only calls only)
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Yaml,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install the inference operator and everything it needs (the whole setup guide)
+    #[command(after_help = setup::EXAMPLES)]
+    Setup(setup::SetupArgs),
+}
+
+impl Global {
+    pub fn format(&self) -> Format {
+        match self.output {
+            OutputFormat::Text => Format::Text,
+            OutputFormat::Json => Format::Json,
+            OutputFormat::Yaml => Format::Yaml,
+        }
+    }
+
+    /// Region from the flag, else the AWS environment variables.
+    pub fn resolved_region(&self) -> Option<String> {
+        self.region
+            .clone()
+            .or_else(|| std::env::var("AWS_REGION").ok())
+            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+            .filter(|r| !r.is_empty())
+    }
+
+    pub fn to_ctx(&self) -> Result<Ctx> {
+        let region = self.resolved_region();
+        if let Some(r) = &region {
+            crate::validate::region("--region", r)?;
+        }
+        let profile = self
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok())
+            .filter(|p| !p.is_empty());
+        if let Some(c) = &self.context {
+            if c.is_empty() || c.contains('\n') {
+                return Err(crate::error::Error::invalid(
+                    "--context",
+                    "value must be a non-empty context name",
+                ));
+            }
+        }
+        Ok(Ctx {
+            runner: Runner::new(self.verbose, self.dry_run),
+            ui: Ui::new(self.format(), self.quiet, self.verbose, self.no_color),
+            aws: AwsOpts { region, profile },
+            kube: KubeOpts {
+                kubeconfig: self.kubeconfig.clone(),
+                context: self.context.clone(),
+            },
+            dry_run: self.dry_run,
+            yes: self.yes,
+        })
+    }
+}
+
+/// Runs the parsed command; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    let ctx = cli.global.to_ctx()?;
+    match cli.command {
+        Command::Setup(args) => setup::run(args, &ctx),
+    }
+}

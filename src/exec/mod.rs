@@ -1,0 +1,359 @@
+//! The one runner for every subprocess: purpose, argv (never a shell string), env, stdin,
+//! a deadline, captured output, and errors that say what failed and why.
+
+use std::io::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Default deadline for a command that is not a wait.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One external command, described before it runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cmd {
+    /// What the command is for, as the end of "failed to ...".
+    pub purpose: String,
+    /// Program and arguments; argv[0] is the program name as looked up on PATH.
+    pub argv: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<(String, String)>,
+    /// Name of the document passed on stdin (the bytes themselves are in `stdin`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stdin_document: Option<String>,
+    #[serde(skip)]
+    pub stdin: Option<Vec<u8>>,
+    #[serde(skip)]
+    pub timeout: Duration,
+    /// Whether the command changes anything (cloud, cluster, or a user's file).
+    pub mutating: bool,
+}
+
+impl Cmd {
+    pub fn new(program: &str, purpose: impl Into<String>) -> Self {
+        Cmd {
+            purpose: purpose.into(),
+            argv: vec![program.to_string()],
+            env: Vec::new(),
+            stdin_document: None,
+            stdin: None,
+            timeout: DEFAULT_TIMEOUT,
+            mutating: false,
+        }
+    }
+
+    pub fn arg(mut self, a: impl Into<String>) -> Self {
+        self.argv.push(a.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.argv.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds `flag value` when the value is present.
+    pub fn opt(self, flag: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.arg(flag).arg(v),
+            None => self,
+        }
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    pub fn stdin_doc(mut self, name: &str, bytes: Vec<u8>) -> Self {
+        self.stdin_document = Some(name.to_string());
+        self.stdin = Some(bytes);
+        self
+    }
+
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    pub fn mutating(mut self) -> Self {
+        self.mutating = true;
+        self
+    }
+
+    pub fn program(&self) -> &str {
+        &self.argv[0]
+    }
+
+    /// The command line for people: quoted where needed, secrets redacted.
+    pub fn display(&self) -> String {
+        display_argv(&self.argv)
+    }
+}
+
+/// What a finished command printed.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+}
+
+/// A record of one command run, kept for `-v` and for tests of the library.
+#[derive(Debug, Clone, Serialize)]
+pub struct Invocation {
+    pub argv: Vec<String>,
+    pub mutating: bool,
+    pub code: Option<i32>,
+}
+
+/// Runs commands. Shared by all steps (it is `Sync`); `dry_run` makes it refuse mutating commands,
+/// a last line of defence behind the planner.
+pub struct Runner {
+    pub verbose: bool,
+    pub dry_run: bool,
+    log: Mutex<Vec<Invocation>>,
+}
+
+impl Runner {
+    pub fn new(verbose: bool, dry_run: bool) -> Self {
+        Runner {
+            verbose,
+            dry_run,
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn invocations(&self) -> Vec<Invocation> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Runs and returns the output whatever the exit code; errors only when it could not run or timed out.
+    pub fn run_unchecked(&self, cmd: &Cmd) -> Result<Output> {
+        if self.dry_run && cmd.mutating {
+            return Err(Error::failed(
+                format!(
+                    "internal error: refused to {} during --dry-run: `{}`",
+                    cmd.purpose,
+                    cmd.display()
+                ),
+                None,
+            ));
+        }
+        if self.verbose {
+            let _ = writeln!(std::io::stderr(), "+ {}", cmd.display());
+        }
+        let mut expr = duct::cmd(&cmd.argv[0], &cmd.argv[1..])
+            .stdout_capture()
+            .stderr_capture()
+            .unchecked();
+        for (k, v) in &cmd.env {
+            expr = expr.env(k, v);
+        }
+        expr = match &cmd.stdin {
+            Some(bytes) => expr.stdin_bytes(bytes.clone()),
+            None => expr.stdin_null(),
+        };
+        let handle = expr.start().map_err(|e| Error::Spawn {
+            purpose: cmd.purpose.clone(),
+            program: cmd.argv[0].clone(),
+            source: e,
+        })?;
+        let waited = handle.wait_timeout(cmd.timeout).map_err(|e| Error::Spawn {
+            purpose: cmd.purpose.clone(),
+            program: cmd.argv[0].clone(),
+            source: e,
+        })?;
+        let Some(out) = waited else {
+            let _ = handle.kill();
+            self.record(cmd, None);
+            return Err(Error::Command {
+                purpose: cmd.purpose.clone(),
+                argv: cmd.display(),
+                code: None,
+                timed_out: true,
+                stderr_tail: format!("no answer within {}s", cmd.timeout.as_secs()),
+            });
+        };
+        let code = out.status.code().unwrap_or(-1);
+        self.record(cmd, Some(code));
+        Ok(Output {
+            code,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Runs and fails with a full `Error::Command` on a non-zero exit.
+    pub fn run(&self, cmd: &Cmd) -> Result<Output> {
+        let out = self.run_unchecked(cmd)?;
+        if out.success() {
+            Ok(out)
+        } else {
+            Err(command_error(cmd, &out))
+        }
+    }
+
+    /// Runs and parses stdout as JSON into `T`.
+    pub fn json<T: DeserializeOwned>(&self, cmd: &Cmd) -> Result<T> {
+        let out = self.run(cmd)?;
+        parse_json(cmd, &out.stdout)
+    }
+
+    fn record(&self, cmd: &Cmd, code: Option<i32>) {
+        if let Ok(mut l) = self.log.lock() {
+            l.push(Invocation {
+                argv: cmd.argv.iter().map(|a| redact(a)).collect(),
+                mutating: cmd.mutating,
+                code,
+            });
+        }
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(cmd: &Cmd, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Parse {
+        purpose: cmd.purpose.clone(),
+        argv: cmd.display(),
+        detail: e.to_string(),
+    })
+}
+
+/// The error for a command that exited non-zero.
+pub fn command_error(cmd: &Cmd, out: &Output) -> Error {
+    Error::Command {
+        purpose: cmd.purpose.clone(),
+        argv: cmd.display(),
+        code: Some(out.code),
+        timed_out: false,
+        stderr_tail: stderr_tail(&out.stderr),
+    }
+}
+
+/// The last meaningful lines of stderr, redacted: enough to act on, short enough to read.
+pub fn stderr_tail(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(6);
+    let tail = lines[start..].join("\n");
+    if tail.is_empty() {
+        "(no error output)".to_string()
+    } else {
+        redact(&tail)
+    }
+}
+
+const SECRET_MARKERS: [&str; 4] = [
+    "k8s-aws-v1.",
+    "aws_secret_access_key",
+    "AWS_SECRET_ACCESS_KEY=",
+    "aws_session_token",
+];
+
+/// Hides anything that looks like a credential.
+pub fn redact(s: &str) -> String {
+    let mut out = s.to_string();
+    for marker in SECRET_MARKERS {
+        while let Some(i) = out.find(marker) {
+            let start = i + marker.len();
+            let end = out[start..]
+                .find(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+                .map(|j| start + j)
+                .unwrap_or(out.len());
+            if end == start {
+                break;
+            }
+            out.replace_range(i..end, &format!("{}<redacted>", marker.replace('.', "-")));
+        }
+    }
+    out
+}
+
+fn display_argv(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| {
+            let a = redact(a);
+            let safe = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c));
+            if safe {
+                a
+            } else if a.len() > 120 {
+                // Inline documents (policies) are long; the plan shows them in full elsewhere.
+                "'<document>'".to_string()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_and_redacts() {
+        let c = Cmd::new("aws", "x").args(["a b", "plain", "Bearer k8s-aws-v1.SECRET"]);
+        assert_eq!(
+            c.display(),
+            "aws 'a b' plain 'Bearer k8s-aws-v1-<redacted>'"
+        );
+    }
+
+    #[test]
+    fn failed_command_error_names_purpose_argv_code_and_stderr() {
+        let r = Runner::new(false, false);
+        let c = Cmd::new("sh", "prove errors carry stderr").args(["-c", "echo boom >&2; exit 3"]);
+        let e = r.run(&c).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("failed to prove errors carry stderr: `sh -c"),
+            "{msg}"
+        );
+        assert!(msg.contains("exited 3: boom"), "{msg}");
+        assert_eq!(e.exit_code(), crate::error::exit::COMMAND_FAILED);
+    }
+
+    #[test]
+    fn timeout_kills_and_reports() {
+        let r = Runner::new(false, false);
+        let c = Cmd::new("sleep", "wait forever")
+            .arg("5")
+            .timeout(Duration::from_millis(50));
+        let e = r.run(&c).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::exit::TIMED_OUT);
+        assert!(e.to_string().contains("timed out"), "{e}");
+    }
+
+    #[test]
+    fn dry_run_refuses_mutating_commands() {
+        let r = Runner::new(false, true);
+        let c = Cmd::new("true", "change something").mutating();
+        assert!(r.run(&c).is_err());
+        assert!(r.invocations().is_empty());
+    }
+
+    #[test]
+    fn missing_program_is_a_spawn_error() {
+        let r = Runner::new(false, false);
+        let e = r
+            .run(&Cmd::new("definitely-not-a-tool-xyz", "run nothing"))
+            .unwrap_err();
+        assert!(matches!(e, Error::Spawn { .. }), "{e}");
+    }
+}

@@ -1,0 +1,292 @@
+//! The AWS CLI: argv with --region/--profile forwarded, JSON output, typed responses, error codes.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::exec::{Cmd, Output};
+
+/// AWS options forwarded to every `aws` call.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AwsOpts {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+}
+
+impl AwsOpts {
+    /// `aws <args> --output json [--region R] [--profile P]`.
+    pub fn cmd<S: AsRef<str>>(&self, purpose: impl Into<String>, args: &[S]) -> Cmd {
+        Cmd::new("aws", purpose)
+            .args(args.iter().map(|a| a.as_ref().to_string()))
+            .args(["--output", "json"])
+            .opt("--region", self.region.as_deref())
+            .opt("--profile", self.profile.as_deref())
+    }
+}
+
+/// The error code in the AWS CLI's `An error occurred (Code) when calling ...` message.
+pub fn error_code(stderr: &str) -> Option<&str> {
+    let start = stderr.find("An error occurred (")? + "An error occurred (".len();
+    let end = stderr[start..].find(')')? + start;
+    Some(&stderr[start..end])
+}
+
+/// True when the call failed because the thing asked for does not exist.
+pub fn is_not_found(out: &Output) -> bool {
+    !out.success()
+        && matches!(
+            error_code(&out.stderr),
+            Some(
+                "NoSuchEntity"
+                    | "ResourceNotFoundException"
+                    | "NotFoundException"
+                    | "NoSuchEntityException"
+                    | "ValidationException"
+            )
+        )
+        && !out.stderr.contains("AccessDenied")
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HyperPodCluster {
+    pub cluster_arn: String,
+    pub cluster_name: String,
+    #[serde(default)]
+    pub cluster_status: Option<String>,
+    #[serde(default)]
+    pub orchestrator: Option<Orchestrator>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Orchestrator {
+    pub eks: Option<EksOrchestrator>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EksOrchestrator {
+    pub cluster_arn: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DescribeHyperPod {
+    #[serde(flatten)]
+    pub cluster: HyperPodCluster,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EksCluster {
+    pub name: String,
+    pub arn: String,
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub identity: Option<EksIdentity>,
+    #[serde(default)]
+    pub resources_vpc_config: Option<VpcConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct EksIdentity {
+    pub oidc: Option<EksOidc>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct EksOidc {
+    pub issuer: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcConfig {
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DescribeEks {
+    pub cluster: EksCluster,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Role {
+    pub role_name: String,
+    pub arn: String,
+    /// The CLI prints the URL-decoded document as a JSON object (sometimes a string).
+    pub assume_role_policy_document: Value,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetRole {
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RolePolicy {
+    pub policy_document: Value,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListRolePolicies {
+    pub policy_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttachedPolicy {
+    pub policy_arn: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAttached {
+    pub attached_policies: Vec<AttachedPolicy>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ManagedPolicy {
+    pub arn: String,
+    pub default_version_id: String,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetPolicy {
+    pub policy: ManagedPolicy,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PolicyVersion {
+    pub document: Value,
+    #[serde(default)]
+    pub version_id: String,
+    #[serde(default)]
+    pub is_default_version: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetPolicyVersion {
+    pub policy_version: PolicyVersion,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListPolicyVersions {
+    pub versions: Vec<PolicyVersion>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OidcProviderEntry {
+    #[serde(rename = "Arn")]
+    pub arn: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListOidcProviders {
+    #[serde(rename = "OpenIDConnectProviderList")]
+    pub providers: Vec<OidcProviderEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Addon {
+    pub addon_name: String,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub addon_version: Option<String>,
+    #[serde(default)]
+    pub service_account_role_arn: Option<String>,
+    #[serde(default)]
+    pub health: Option<Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DescribeAddon {
+    pub addon: Addon,
+}
+
+/// Policy documents may come back as a JSON object or as an (URL-encoded) string.
+pub fn policy_document(v: &Value) -> Value {
+    match v {
+        Value::String(s) => {
+            let decoded = percent_decode(s);
+            serde_json::from_str(&decoded).unwrap_or(Value::String(s.clone()))
+        }
+        other => other.clone(),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The JSON form of `--tags` for IAM calls.
+pub fn iam_tags_arg(tags: &[(String, String)]) -> String {
+    let v: Vec<Value> = tags
+        .iter()
+        .map(|(k, v)| serde_json::json!({"Key": k, "Value": v}))
+        .collect();
+    Value::Array(v).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_read_from_cli_messages() {
+        let s = "\nAn error occurred (NoSuchEntity) when calling the GetRole operation: Role X not found\n";
+        assert_eq!(error_code(s), Some("NoSuchEntity"));
+        assert_eq!(error_code("boom"), None);
+    }
+
+    #[test]
+    fn url_encoded_documents_are_decoded() {
+        let v = policy_document(&Value::String("%7B%22a%22%3A1%7D".into()));
+        assert_eq!(v, serde_json::json!({"a": 1}));
+    }
+}
