@@ -162,6 +162,26 @@ def _decorate_cluster(backend, cluster, ec2_backends) -> None:  # type: ignore[n
 
 
 # --------------------------------------------------------------------------------------
+# IAM: the real message for a duplicate OIDC provider
+# --------------------------------------------------------------------------------------
+
+
+def _patch_iam() -> None:
+    from moto.iam import models as iam_models
+    from moto.iam.exceptions import EntityAlreadyExists
+
+    orig = iam_models.IAMBackend.create_open_id_connect_provider
+
+    def create_open_id_connect_provider(self, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return orig(self, url, *args, **kwargs)
+        except EntityAlreadyExists:
+            raise EntityAlreadyExists(f"Provider with url {url} already exists.")
+
+    iam_models.IAMBackend.create_open_id_connect_provider = create_open_id_connect_provider
+
+
+# --------------------------------------------------------------------------------------
 # SageMaker cluster: keep Orchestrator
 # --------------------------------------------------------------------------------------
 
@@ -1218,6 +1238,7 @@ def main() -> None:
     args = ap.parse_args()
 
     _patch_eks_cluster()
+    _patch_iam()
     _patch_sagemaker_cluster()
 
     app = Front(DomainDispatcherApplication(create_backend_app))
