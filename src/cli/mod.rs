@@ -2,7 +2,11 @@
 //! this module parses arguments; each subcommand module turns its flags into library types,
 //! calls the library, and prints the result through `Ui`.
 
+pub mod deploy;
+pub mod doctor;
+pub mod misc;
 pub mod setup;
+pub mod teardown;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -76,6 +80,27 @@ pub enum Command {
     /// Install the inference operator and everything it needs (the whole setup guide)
     #[command(after_help = setup::EXAMPLES)]
     Setup(setup::SetupArgs),
+    /// Deploy a model endpoint (JumpStart or custom) and wait until it serves
+    Deploy(deploy::DeployArgs),
+    /// List model endpoints (JumpStartModel and InferenceEndpointConfig)
+    #[command(visible_alias = "list")]
+    Get(deploy::GetArgs),
+    /// Show a model endpoint's status, conditions, events and pods
+    Describe(deploy::DescribeArgs),
+    /// Delete a model endpoint and wait until the operator has released it
+    Delete(deploy::DeleteArgs),
+    /// Print the logs of a model's pods (or the operator's)
+    Logs(deploy::LogsArgs),
+    /// Send a request to a model's SageMaker endpoint
+    Invoke(deploy::InvokeArgs),
+    /// Find what is broken and say exactly how to fix it
+    Doctor(doctor::DoctorArgs),
+    /// Undo setup: remove what setup created, in the right order
+    Teardown(teardown::TeardownArgs),
+    /// Print the version of the plugin and of the tools it found
+    Version(misc::VersionArgs),
+    /// Print a shell completion script
+    Completion(misc::CompletionArgs),
 }
 
 impl Global {
@@ -133,5 +158,15 @@ pub fn run(cli: Cli) -> Result<i32> {
     let ctx = cli.global.to_ctx()?;
     match cli.command {
         Command::Setup(args) => setup::run(args, &ctx),
+        Command::Deploy(a) => deploy::deploy(a, &ctx),
+        Command::Get(a) => deploy::get(a, &ctx),
+        Command::Describe(a) => deploy::describe(a, &ctx),
+        Command::Delete(a) => deploy::delete(a, &ctx),
+        Command::Logs(a) => deploy::logs(a, &ctx),
+        Command::Invoke(a) => deploy::invoke(a, &ctx),
+        Command::Doctor(a) => doctor::run(a, &ctx),
+        Command::Teardown(a) => teardown::run(a, &ctx),
+        Command::Version(a) => misc::version(a, &ctx),
+        Command::Completion(a) => misc::completion(a, &ctx),
     }
 }
