@@ -31,6 +31,9 @@ What the extension adds to moto:
            "dependencyCheck": true, "pushKubeObjects": true,
            "failures": {"<addon-name>": {"status": "CREATE_FAILED",
                                          "issues": [{"code": "...", "message": "..."}]}}}
+      POST /_hp/seed  {"region", "eksCluster", "hyperpodCluster", "bucket"} -> creates them
+           (EKS cluster; HyperPod cluster with Orchestrator.Eks.ClusterArn; S3 bucket), returns
+           {"eksClusterArn", "vpcId", "oidcIssuer", "hyperpodClusterArn", "bucket"}
       GET  /_hp/health
       POST /moto-api/reset  (moto's own; also clears the add-ons)
 """
@@ -1119,28 +1122,27 @@ def push_addon_objects(cluster: str, rec: dict) -> None:
         _kube_request("POST", f"/clusters/{cluster}/_emulator/objects", {"items": objs})
 
 
-def _object_path(obj: dict) -> str | None:
-    kind = obj["kind"]
-    md = obj["metadata"]
-    paths = {
-        "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments/{n}",
-        "ServiceAccount": "/api/v1/namespaces/{ns}/serviceaccounts/{n}",
-        "CSIDriver": "/apis/storage.k8s.io/v1/csidrivers/{n}",
-        "CustomResourceDefinition": "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{n}",
-    }
-    tpl = paths.get(kind)
-    if tpl is None:
-        return None  # namespaces are left in place
-    return tpl.format(ns=md.get("namespace", ""), n=md["name"])
+PLURALS = {
+    "Deployment": "deployments",
+    "ServiceAccount": "serviceaccounts",
+    "CSIDriver": "csidrivers",
+    "CustomResourceDefinition": "customresourcedefinitions",
+}
 
 
 def delete_addon_objects(cluster: str, rec: dict) -> None:
+    """Remove what the add-on installed (namespaces are left in place)."""
     if not KUBE_URL:
         return
     for obj in addon_objects(rec):
-        p = _object_path(obj)
-        if p:
-            _kube_request("DELETE", f"/clusters/{cluster}{p}")
+        plural = PLURALS.get(obj["kind"])
+        if plural is None:
+            continue
+        ns = obj["metadata"].get("namespace") or "_"
+        _kube_request(
+            "DELETE",
+            f"/clusters/{cluster}/_emulator/objects/{obj['apiVersion']}/{ns}/{plural}/{obj['metadata']['name']}",
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -1180,6 +1182,12 @@ class Front:
 
         if req.path == "/_hp/health":
             return js({"ok": True})
+        if req.path == "/_hp/seed" and req.method == "POST":
+            try:
+                spec = json.loads(req.get_data(as_text=True) or "{}")
+                return js(seed(spec))
+            except Exception as e:
+                return js({"error": f"seed failed: {e!r}"}, 500)
         m = re.match(r"^/_hp/clusters/([^/]+)/addon-config$", req.path)
         if m:
             account = req.args.get("account", DEFAULT_ACCOUNT_ID)
@@ -1201,6 +1209,76 @@ class Front:
                         ADDONS.configs.setdefault(k, {}).update(patch)
                 return js(ADDONS.config(keys[0]))
         return js({"error": f"no such hook: {req.method} {req.path}"}, 404)
+
+
+SELF_URL = ""
+_CLIENTS: dict = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _client(service: str, region: str):  # type: ignore[no-untyped-def]
+    with _CLIENTS_LOCK:
+        c = _CLIENTS.get((service, region))
+        if c is None:
+            import boto3
+
+            c = boto3.session.Session(
+                aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+            ).client(service, endpoint_url=SELF_URL)
+            _CLIENTS[(service, region)] = c
+        return c
+
+
+def seed(spec: dict) -> dict:
+    """Create, through the emulator's own API (boto3 -> this server), what a sandbox needs:
+    an EKS cluster, a HyperPod cluster orchestrated by it, and an S3 bucket.
+    spec: {"region", "eksCluster", "hyperpodCluster", "bucket", "account"?, "instanceType"?, "instanceCount"?}
+    """
+    region = spec.get("region", "us-west-2")
+    account = spec.get("account", DEFAULT_ACCOUNT_ID)
+    out: dict = {}
+    if spec.get("eksCluster"):
+        eks = _client("eks", region)
+        c = eks.create_cluster(
+            name=spec["eksCluster"],
+            version=spec.get("kubernetesVersion", DEFAULT_CLUSTER_VERSION),
+            roleArn=f"arn:aws:iam::{account}:role/{spec['eksCluster']}-cluster-role",
+            resourcesVpcConfig={"endpointPublicAccess": True},
+        )["cluster"]
+        out["eksClusterArn"] = c["arn"]
+        out["vpcId"] = c["resourcesVpcConfig"]["vpcId"]
+        out["oidcIssuer"] = c["identity"]["oidc"]["issuer"]
+    if spec.get("hyperpodCluster"):
+        sm = _client("sagemaker", region)
+        name = spec["hyperpodCluster"]
+        args: dict = {
+            "ClusterName": name,
+            "InstanceGroups": [
+                {
+                    "InstanceGroupName": "worker-group-1",
+                    "InstanceType": spec.get("instanceType", "ml.g5.8xlarge"),
+                    "InstanceCount": int(spec.get("instanceCount", 1)),
+                    "LifeCycleConfig": {
+                        "SourceS3Uri": f"s3://sagemaker-{name}-lifecycle/scripts/",
+                        "OnCreate": "on_create.sh",
+                    },
+                    "ExecutionRole": f"arn:aws:iam::{account}:role/{name}-node-role",
+                    "ThreadsPerCore": 1,
+                }
+            ],
+            "NodeRecovery": "Automatic",
+        }
+        if out.get("eksClusterArn"):
+            args["Orchestrator"] = {"Eks": {"ClusterArn": out["eksClusterArn"]}}
+        out["hyperpodClusterArn"] = sm.create_cluster(**args)["ClusterArn"]
+    if spec.get("bucket"):
+        s3 = _client("s3", region)
+        create: dict = {"Bucket": spec["bucket"]}
+        if region != "us-east-1":
+            create["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**create)
+        out["bucket"] = spec["bucket"]
+    return out
 
 
 def _cluster_keys(cluster: str) -> list[tuple[str, str, str]]:
@@ -1264,8 +1342,19 @@ def main() -> None:
 
         threading.Thread(target=watch_stdin, daemon=True).start()
 
+    global SELF_URL
+    SELF_URL = f"http://{args.host}:{port}"
     write_state(args.state_file, {"url": f"http://{args.host}:{port}", "port": port, "pid": os.getpid()})
     log(f"listening on http://{args.host}:{port} (kube: {KUBE_URL or 'none'})")
+
+    def warm_up() -> None:  # first /_hp/seed is faster with boto3 already loaded
+        try:
+            for svc in ("eks", "sagemaker", "s3"):
+                _client(svc, "us-west-2")
+        except Exception as e:
+            log(f"warm-up: {e!r}")
+
+    threading.Thread(target=warm_up, daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
