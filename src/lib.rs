@@ -12,6 +12,7 @@
 //! ```
 
 pub mod cli;
+pub mod deploy;
 pub mod error;
 pub mod exec;
 pub mod render;

@@ -1,0 +1,2 @@
+//! Model endpoints: render, validate (offline, against the CRDs), apply, wait, list, describe,
+//! delete, logs and invoke JumpStartModel and InferenceEndpointConfig resources.
