@@ -1,20 +1,249 @@
-//! `kubectl hyperpod setup`: flags and their conversion into a `SetupConfig`.
+//! `kubectl hyperpod setup`: flags and their conversion into a `SetupConfig`; printing the plan,
+//! asking for confirmation, and reporting the outcome.
+
+use std::time::Duration;
 
 use clap::Args;
+use serde_json::json;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::setup::names::NameOverrides;
+use crate::setup::plan::Plan;
+use crate::setup::{roles_table, ChartSource, Outcome, Setup, SetupConfig};
+use crate::ui::Format;
 use crate::Ctx;
 
 pub const EXAMPLES: &str = "Examples:
-  # See what setup would do, without credentials or a cluster
+  # Review every policy and command before anyone has credentials
   kubectl hyperpod setup --hyperpod-cluster my-hp --region us-west-2 --s3-bucket my-tls-bucket --dry-run --offline
 
-  # Do it
-  kubectl hyperpod setup --hyperpod-cluster my-hp --region us-west-2 --s3-bucket my-tls-bucket --yes";
+  # See what would change on the real account and cluster (read-only)
+  kubectl hyperpod setup --hyperpod-cluster my-hp --region us-west-2 --s3-bucket my-tls-bucket --dry-run
+
+  # Do it (safe to re-run after any failure)
+  kubectl hyperpod setup --hyperpod-cluster my-hp --region us-west-2 --s3-bucket my-tls-bucket --yes
+
+  # Only the IAM roles and policies; prints the role ARNs
+  kubectl hyperpod setup --hyperpod-cluster my-hp --s3-bucket my-tls-bucket --iam-only -o json --yes";
 
 #[derive(Debug, Args)]
-pub struct SetupArgs {}
+pub struct SetupArgs {
+    /// Name of the SageMaker HyperPod cluster (EKS-orchestrated)
+    #[arg(long, value_name = "NAME")]
+    pub hyperpod_cluster: String,
+    /// S3 bucket for the operator's TLS certificates (name or s3://name)
+    #[arg(long, value_name = "BUCKET")]
+    pub s3_bucket: String,
+    /// Create only the IAM OIDC provider, roles and policies; print the role ARNs
+    #[arg(long)]
+    pub iam_only: bool,
+    /// Also install the FSx for Lustre CSI driver (IAM role + EKS add-on)
+    #[arg(long)]
+    pub install_fsx_csi: bool,
+    /// Create the role for JumpStart gated-model downloads and pass it to the operator
+    #[arg(long)]
+    pub enable_jumpstart_gated: bool,
+    /// Do not deploy (and remove) the test model at the end
+    #[arg(long)]
+    pub skip_test_deployment: bool,
+    /// Do not install the NVIDIA device plugin
+    #[arg(long)]
+    pub skip_nvidia_plugin: bool,
+    /// Do not set up the Mountpoint for S3 CSI driver (policy, role, ServiceAccount, add-on)
+    #[arg(long)]
+    pub skip_s3_csi: bool,
+    /// Local inference-operator chart directory [default: $HP_CHART_DIR, else the pinned public chart fetched with git]
+    #[arg(long, value_name = "DIR")]
+    pub chart: Option<String>,
+    /// With --dry-run: make no calls at all; unknown values appear as ${PLACEHOLDERS}
+    #[arg(long, requires = "dry_run")]
+    pub offline: bool,
+    /// Deadline for each wait (add-on, operator rollout, test model), e.g. 900s, 15m
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Name of the inference operator role [default: HyperpodInferenceRole-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub operator_role_name: Option<String>,
+    /// Name of the load balancer controller role [default: aws-load-balancer-controller-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub alb_role_name: Option<String>,
+    /// Name of the load balancer controller policy [default: AWSLoadBalancerControllerIAMPolicy-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub alb_policy_name: Option<String>,
+    /// Name of the S3 CSI driver role [default: SM_HP_S3_CSI_ROLE-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub s3_csi_role_name: Option<String>,
+    /// Name of the S3 mountpoint policy [default: S3MountpointAccessPolicy-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub s3_policy_name: Option<String>,
+    /// Name of the KEDA operator role [default: keda-operator-role-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub keda_role_name: Option<String>,
+    /// Name of the FSx CSI driver role [default: SM_HP_FSX_CSI_ROLE-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub fsx_csi_role_name: Option<String>,
+    /// Name of the JumpStart gated-model role [default: HyperpodGatedModelRole-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub gated_model_role_name: Option<String>,
+}
 
-pub fn run(_args: SetupArgs, _ctx: &Ctx) -> Result<i32> {
+/// Parses `90`, `90s`, `15m`, `1h`.
+pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+    let s = s.trim();
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 's')) => (&s[..i], 1),
+        Some((i, 'm')) => (&s[..i], 60),
+        Some((i, 'h')) => (&s[..i], 3600),
+        _ => (s, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("must be a duration such as 90s, 15m or 1h (got {s:?})"))?;
+    if n == 0 {
+        return Err("must be greater than zero".into());
+    }
+    Ok(Duration::from_secs(n * mult))
+}
+
+impl SetupArgs {
+    /// Validates every value and builds the library configuration. No command runs before this.
+    pub fn to_config(&self, ctx: &Ctx) -> Result<SetupConfig> {
+        let region = ctx.aws.region.clone().ok_or_else(|| {
+            Error::invalid(
+                "--region",
+                "is required (or set AWS_REGION / AWS_DEFAULT_REGION)",
+            )
+        })?;
+        let mut c = SetupConfig::new(&self.hyperpod_cluster, &region, &self.s3_bucket)?;
+        c.iam_only = self.iam_only;
+        c.install_fsx_csi = self.install_fsx_csi;
+        c.enable_jumpstart_gated = self.enable_jumpstart_gated;
+        c.skip_test_deployment = self.skip_test_deployment;
+        c.install_nvidia_plugin = !self.skip_nvidia_plugin;
+        c.install_s3_csi = !self.skip_s3_csi;
+        c.offline = self.offline;
+        c.wait_timeout = self.timeout;
+        if let Some(dir) = &self.chart {
+            c.chart = ChartSource::local(dir)?;
+        }
+        c.names = NameOverrides {
+            operator_role: self.operator_role_name.clone(),
+            alb_role: self.alb_role_name.clone(),
+            alb_policy: self.alb_policy_name.clone(),
+            s3_role: self.s3_csi_role_name.clone(),
+            s3_policy: self.s3_policy_name.clone(),
+            keda_role: self.keda_role_name.clone(),
+            fsx_role: self.fsx_csi_role_name.clone(),
+            gated_role: self.gated_model_role_name.clone(),
+        };
+        // Derive (and so validate) every name now, before any command runs.
+        crate::setup::names::Names::derive(&c.hyperpod_cluster, &c.names)?;
+        Ok(c)
+    }
+}
+
+pub fn run(args: SetupArgs, ctx: &Ctx) -> Result<i32> {
+    let config = args.to_config(ctx)?;
+    let setup = Setup::new(ctx, config);
+    let ui = &ctx.ui;
+    let confirm = |plan: &Plan| -> Result<()> {
+        let pending = plan.pending();
+        if ctx.dry_run {
+            return Ok(());
+        }
+        // The plan goes to stderr in a real run: stdout carries only the final result.
+        if !ui.quiet {
+            ui.progress(&format!("{}\n{}", ui.bold("Plan:"), plan.render_text(ui)));
+        }
+        if pending == 0 {
+            return Ok(());
+        }
+        if ctx.yes {
+            return Ok(());
+        }
+        if !ui.interactive {
+            return Err(Error::NotConfirmed(format!(
+                "{pending} step(s) would change the account or cluster, and there is no terminal to confirm on"
+            )));
+        }
+        if ui.confirm(&format!("Apply these {pending} change(s)?")) {
+            Ok(())
+        } else {
+            Err(Error::NotConfirmed(
+                "not confirmed; nothing was changed".into(),
+            ))
+        }
+    };
+    let outcome = setup.run(&confirm)?;
+    print_outcome(ctx, &outcome)?;
     Ok(0)
+}
+
+fn print_outcome(ctx: &Ctx, o: &Outcome) -> Result<()> {
+    let ui = &ctx.ui;
+    let dry = o.report.is_none();
+    let data = json!({
+        "hyperpod_cluster": o.hyperpod_cluster,
+        "dry_run": dry,
+        "changed": o.report.as_ref().map(|r| r.changed),
+        "roles": o.roles,
+        "plan": o.plan,
+        "steps": o.report.as_ref().map(|r| &r.steps),
+    });
+    if ui.format != Format::Text {
+        return ui.result(&data, String::new);
+    }
+    ui.result(&data, || {
+        let mut s = String::new();
+        if dry {
+            s.push_str(&format!(
+                "Plan for HyperPod cluster {} (EKS {}, account {}, {}):\n",
+                o.hyperpod_cluster,
+                o.facts.eks_cluster,
+                o.facts.account,
+                o.plan.context["region"].as_str().unwrap_or("")
+            ));
+            s.push_str(&o.plan.render_text(ui));
+            let n = o.plan.pending();
+            s.push_str(&if n == 0 {
+                "Everything is already in place; nothing would change.\n".to_string()
+            } else {
+                format!("{n} step(s) would change things. Dry run: nothing was changed.\n")
+            });
+        } else if o.report.as_ref().is_some_and(|r| r.changed) {
+            let n = o
+                .report
+                .as_ref()
+                .map(|r| r.steps.iter().filter(|s| s.outcome == "changed").count())
+                .unwrap_or(0);
+            s.push_str(&format!(
+                "Setup of {} is complete: {n} step(s) changed things.\n",
+                o.hyperpod_cluster
+            ));
+        } else {
+            s.push_str(&format!(
+                "Everything is already in place for {}; nothing was changed.\n",
+                o.hyperpod_cluster
+            ));
+        }
+        s.push_str("Roles:\n");
+        for (k, v) in roles_table(&o.roles) {
+            s.push_str(&format!("  {k:<26} {v}\n"));
+        }
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("x").is_err());
+    }
 }

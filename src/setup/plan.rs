@@ -1,0 +1,553 @@
+//! A plan is data: steps with dependencies, each with the state its check found and the exact
+//! commands (and documents) that would bring it in line. The same plan backs `--dry-run`, the
+//! confirmation prompt, `-o json` and the real run; `execute` is a separate function.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{in_step, Error, Result};
+use crate::exec::Cmd;
+use crate::tools::kube::KubeOpts;
+use crate::ui::Ui;
+use crate::Ctx;
+
+/// What a step's check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Already as it should be: nothing to do.
+    Satisfied,
+    /// Does not exist yet: will be created.
+    Missing,
+    /// Exists but differs from what it should be (the notes say how): will be corrected.
+    Drifted,
+    /// Read-only information (e.g. the resolved cluster facts).
+    Info,
+    /// Not checked: offline, or it depends on something that does not exist yet.
+    Unknown,
+    /// Runs after the other steps (verification, test deployment).
+    Deferred,
+}
+
+impl State {
+    pub fn label(self) -> &'static str {
+        match self {
+            State::Satisfied => "ok",
+            State::Missing => "missing",
+            State::Drifted => "drifted",
+            State::Info => "info",
+            State::Unknown => "unknown",
+            State::Deferred => "later",
+        }
+    }
+}
+
+/// A document a command sends (policy, trust policy, helm values, manifest), parsed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Document {
+    pub name: String,
+    pub content: Value,
+}
+
+/// One command of a step, with the documents it sends.
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    pub summary: String,
+    #[serde(flatten)]
+    pub cmd: Cmd,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<Document>,
+}
+
+impl Action {
+    pub fn new(summary: impl Into<String>, cmd: Cmd) -> Self {
+        Action {
+            summary: summary.into(),
+            cmd,
+            documents: Vec::new(),
+        }
+    }
+
+    pub fn doc(mut self, name: &str, content: &Value) -> Self {
+        self.documents.push(Document {
+            name: name.to_string(),
+            content: content.clone(),
+        });
+        self
+    }
+}
+
+/// The result of a step's check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub state: State,
+    /// What was found: differences, ownership, facts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub actions: Vec<Action>,
+}
+
+impl Check {
+    pub fn satisfied() -> Self {
+        Check {
+            state: State::Satisfied,
+            notes: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    pub fn new(state: State, actions: Vec<Action>) -> Self {
+        Check {
+            state,
+            notes: Vec::new(),
+            actions,
+        }
+    }
+
+    pub fn note(mut self, n: impl Into<String>) -> Self {
+        self.notes.push(n.into());
+        self
+    }
+
+    /// Merges the checks of parts of one step: the worst state wins, notes and actions add up.
+    pub fn merge(parts: Vec<Check>) -> Self {
+        let mut out = Check::satisfied();
+        for p in parts {
+            out.state = match (out.state, p.state) {
+                (State::Missing, _) | (_, State::Missing) => State::Missing,
+                (State::Drifted, _) | (_, State::Drifted) => State::Drifted,
+                (State::Unknown, _) | (_, State::Unknown) => State::Unknown,
+                (a, _) => a,
+            };
+            out.notes.extend(p.notes);
+            out.actions.extend(p.actions);
+        }
+        if out.state == State::Satisfied && !out.actions.is_empty() {
+            out.state = State::Drifted;
+        }
+        out
+    }
+}
+
+/// What a step sees when it checks or acts.
+pub struct StepEnv<'a> {
+    pub ctx: &'a Ctx,
+    pub kube: KubeOpts,
+    /// No calls at all: checks report everything as missing, documents carry placeholders.
+    pub offline: bool,
+    /// Set during execution: true when any step has changed something so far.
+    pub changed_so_far: bool,
+    /// False while planning, true while executing (a few checks only make sense after earlier steps ran).
+    pub executing: bool,
+}
+
+type CheckFn<'p> = Box<dyn Fn(&StepEnv) -> Result<Check> + Send + Sync + 'p>;
+
+/// A step's definition: id, title, dependencies, and its check.
+pub struct StepDef<'p> {
+    pub id: &'static str,
+    pub title: String,
+    pub deps: Vec<&'static str>,
+    /// Runs only when an earlier step of this run changed something (the test deployment).
+    pub only_if_changed: bool,
+    pub check: CheckFn<'p>,
+}
+
+impl<'p> StepDef<'p> {
+    pub fn new(
+        id: &'static str,
+        title: impl Into<String>,
+        deps: &[&'static str],
+        check: impl Fn(&StepEnv) -> Result<Check> + Send + Sync + 'p,
+    ) -> Self {
+        StepDef {
+            id,
+            title: title.into(),
+            deps: deps.to_vec(),
+            only_if_changed: false,
+            check: Box::new(check),
+        }
+    }
+}
+
+/// A step with what its check found.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedStep {
+    pub id: &'static str,
+    pub title: String,
+    pub depends_on: Vec<&'static str>,
+    #[serde(flatten)]
+    pub check: Check,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub only_if_changed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Facts the plan is built on (cluster, account, names...).
+    pub context: Value,
+    pub steps: Vec<PlannedStep>,
+}
+
+impl Plan {
+    /// Steps that would change something.
+    pub fn pending(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| {
+                !s.check.actions.is_empty()
+                    && !s.only_if_changed
+                    && s.check.state != State::Deferred
+            })
+            .count()
+    }
+
+    pub fn render_text(&self, ui: &Ui) -> String {
+        let width = self.steps.iter().map(|s| s.id.len()).max().unwrap_or(10);
+        let mut out = String::new();
+        for s in &self.steps {
+            let state = s.check.state.label();
+            let painted = match s.check.state {
+                State::Satisfied | State::Info => ui.green(&format!("{state:<8}")),
+                State::Missing | State::Drifted => ui.yellow(&format!("{state:<8}")),
+                _ => format!("{state:<8}"),
+            };
+            let after = if s.depends_on.is_empty() {
+                String::new()
+            } else {
+                format!("  (after {})", s.depends_on.join(", "))
+            };
+            out.push_str(&format!(
+                "  {:<width$}  {painted}  {}{after}\n",
+                s.id, s.title
+            ));
+            for n in &s.check.notes {
+                out.push_str(&format!("  {:<width$}            - {n}\n", ""));
+            }
+            for a in &s.check.actions {
+                out.push_str(&format!(
+                    "  {:<width$}            > {}: {}\n",
+                    "",
+                    a.summary,
+                    a.cmd.display()
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Runs every check (in dependency waves, each wave in parallel) and returns the plan.
+pub fn make_plan(defs: &[StepDef], env: &StepEnv, context: Value) -> Result<Plan> {
+    let results: Mutex<BTreeMap<&'static str, Result<Check>>> = Mutex::new(BTreeMap::new());
+    std::thread::scope(|scope| {
+        for d in defs {
+            let results = &results;
+            scope.spawn(move || {
+                let r = (d.check)(env).map_err(|e| in_step(d.id, &d.title, e));
+                if let Ok(mut m) = results.lock() {
+                    m.insert(d.id, r);
+                }
+            });
+        }
+    });
+    let mut results = results
+        .into_inner()
+        .map_err(|_| Error::failed("a check panicked", None))?;
+    let mut steps = Vec::new();
+    for d in defs {
+        let check = results.remove(d.id).unwrap_or_else(|| {
+            Err(Error::failed(
+                format!("check of {} did not run", d.id),
+                None,
+            ))
+        })?;
+        steps.push(PlannedStep {
+            id: d.id,
+            title: d.title.clone(),
+            depends_on: d.deps.clone(),
+            check,
+            only_if_changed: d.only_if_changed,
+        });
+    }
+    Ok(Plan { context, steps })
+}
+
+/// How one step ended in a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepOutcome {
+    pub id: &'static str,
+    /// `unchanged`, `changed`, `skipped`, `failed`, `not_run`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The result of executing a plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub changed: bool,
+    pub steps: Vec<StepOutcome>,
+}
+
+/// Executes a plan: steps in dependency waves, each wave in parallel. A step whose plan state was
+/// satisfied and none of whose dependencies changed is left alone; any other step checks again
+/// right before it acts (an earlier step may have done its work, e.g. the chart annotating a
+/// ServiceAccount) and runs only what that check asks for. Stops after the first failing wave.
+pub fn execute(defs: &[StepDef], plan: &Plan, env: &StepEnv) -> (Report, Option<Error>) {
+    let mut outcomes: BTreeMap<&'static str, StepOutcome> = BTreeMap::new();
+    let mut changed_ids: HashSet<&'static str> = HashSet::new();
+    let mut done: HashSet<&'static str> = HashSet::new();
+    let mut first_error: Option<Error> = None;
+    let planned: BTreeMap<&str, &PlannedStep> = plan.steps.iter().map(|s| (s.id, s)).collect();
+    let known: HashSet<&str> = defs.iter().map(|d| d.id).collect();
+
+    while first_error.is_none() && done.len() < defs.len() {
+        let wave: Vec<&StepDef> = defs
+            .iter()
+            .filter(|d| !done.contains(d.id))
+            .filter(|d| {
+                d.deps
+                    .iter()
+                    .all(|dep| done.contains(dep) || !known.contains(dep))
+            })
+            .collect();
+        if wave.is_empty() {
+            first_error = Some(Error::failed(
+                "internal error: the step graph has a cycle",
+                None,
+            ));
+            break;
+        }
+        let changed_so_far = !changed_ids.is_empty();
+        let wave_results: Mutex<Vec<(StepOutcome, Option<Error>)>> = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for d in &wave {
+                let dep_changed = d.deps.iter().any(|dep| changed_ids.contains(dep));
+                let planned = planned.get(d.id).copied();
+                let wave_results = &wave_results;
+                scope.spawn(move || {
+                    let step_env = StepEnv {
+                        ctx: env.ctx,
+                        kube: env.kube.clone(),
+                        offline: false,
+                        changed_so_far,
+                        executing: true,
+                    };
+                    let r = run_step(d, planned, dep_changed, &step_env);
+                    if let Ok(mut w) = wave_results.lock() {
+                        w.push(r);
+                    }
+                });
+            }
+        });
+        let results = wave_results.into_inner().unwrap_or_default();
+        for (outcome, err) in results {
+            done.insert(outcome.id);
+            if outcome.outcome == "changed" {
+                changed_ids.insert(outcome.id);
+            }
+            if let Some(e) = err {
+                if first_error.is_none() {
+                    first_error = Some(e);
+                }
+            }
+            outcomes.insert(outcome.id, outcome);
+        }
+    }
+    let steps = defs
+        .iter()
+        .map(|d| {
+            outcomes.remove(d.id).unwrap_or(StepOutcome {
+                id: d.id,
+                outcome: "not_run",
+                commands: Vec::new(),
+                error: None,
+            })
+        })
+        .collect();
+    (
+        Report {
+            changed: !changed_ids.is_empty(),
+            steps,
+        },
+        first_error,
+    )
+}
+
+fn run_step(
+    d: &StepDef,
+    planned: Option<&PlannedStep>,
+    dep_changed: bool,
+    env: &StepEnv,
+) -> (StepOutcome, Option<Error>) {
+    let ui = &env.ctx.ui;
+    let mut outcome = StepOutcome {
+        id: d.id,
+        outcome: "unchanged",
+        commands: Vec::new(),
+        error: None,
+    };
+    if d.only_if_changed && !env.changed_so_far {
+        outcome.outcome = "skipped";
+        ui.progress(&format!("  - {:<24} skipped: nothing changed", d.id));
+        return (outcome, None);
+    }
+    let planned_state = planned.map(|p| p.check.state);
+    let planned_quiet = matches!(planned_state, Some(State::Satisfied | State::Info));
+    if planned_quiet && !dep_changed {
+        ui.progress(&format!("  {} {:<24} in place", ui.green("✓"), d.id));
+        return (outcome, None);
+    }
+    ui.status(&format!("  … {:<24} {}", d.id, d.title), true);
+    let check = match (d.check)(env) {
+        Ok(c) => c,
+        Err(e) => {
+            outcome.outcome = "failed";
+            outcome.error = Some(e.to_string());
+            ui.status_done();
+            ui.progress(&format!("  {} {:<24} check failed", ui.red("✗"), d.id));
+            return (outcome, Some(in_step(d.id, &d.title, e)));
+        }
+    };
+    for a in &check.actions {
+        outcome.commands.push(a.cmd.argv.clone());
+        if let Err(e) = env.ctx.runner.run(&a.cmd) {
+            outcome.outcome = "failed";
+            outcome.error = Some(e.to_string());
+            ui.status_done();
+            ui.progress(&format!(
+                "  {} {:<24} failed: {}",
+                ui.red("✗"),
+                d.id,
+                a.summary
+            ));
+            return (outcome, Some(in_step(d.id, &d.title, e)));
+        }
+    }
+    ui.status_done();
+    if check.actions.is_empty() {
+        ui.progress(&format!("  {} {:<24} in place", ui.green("✓"), d.id));
+    } else if check.actions.iter().all(|a| !a.cmd.mutating) {
+        ui.progress(&format!(
+            "  {} {:<24} {}",
+            ui.green("✓"),
+            d.id,
+            check
+                .actions
+                .last()
+                .map(|a| a.summary.as_str())
+                .unwrap_or("done")
+        ));
+    } else {
+        outcome.outcome = "changed";
+        let what: Vec<&str> = check.actions.iter().map(|a| a.summary.as_str()).collect();
+        ui.progress(&format!(
+            "  {} {:<24} {}",
+            ui.green("✓"),
+            d.id,
+            what.join("; ")
+        ));
+    }
+    (outcome, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> Ctx {
+        Ctx::new(None, None)
+    }
+
+    fn sh(purpose: &str, script: &str) -> Cmd {
+        Cmd::new("sh", purpose).args(["-c", script]).mutating()
+    }
+
+    #[test]
+    fn execute_runs_dependencies_first_and_stops_after_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let l = log.display().to_string();
+        let defs = vec![
+            StepDef::new("a", "first", &[], {
+                let l = l.clone();
+                move |_| {
+                    Ok(Check::new(
+                        State::Missing,
+                        vec![Action::new("a", sh("a", &format!("echo a >> {l}")))],
+                    ))
+                }
+            }),
+            StepDef::new("b", "second", &["a"], {
+                let l = l.clone();
+                move |_| {
+                    Ok(Check::new(
+                        State::Missing,
+                        vec![Action::new("b", sh("b", &format!("echo b >> {l}; exit 7")))],
+                    ))
+                }
+            }),
+            StepDef::new("c", "third", &["b"], {
+                let l = l.clone();
+                move |_| {
+                    Ok(Check::new(
+                        State::Missing,
+                        vec![Action::new("c", sh("c", &format!("echo c >> {l}")))],
+                    ))
+                }
+            }),
+        ];
+        let ctx = ctx();
+        let env = StepEnv {
+            ctx: &ctx,
+            kube: KubeOpts::default(),
+            offline: false,
+            changed_so_far: false,
+            executing: false,
+        };
+        let plan = make_plan(&defs, &env, Value::Null).unwrap();
+        assert_eq!(plan.pending(), 3);
+        let (report, err) = execute(&defs, &plan, &env);
+        let err = err.unwrap();
+        assert!(
+            err.to_string()
+                .starts_with("step b (second) failed: failed to b"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "a\nb\n");
+        let outcomes: Vec<&str> = report.steps.iter().map(|s| s.outcome).collect();
+        assert_eq!(outcomes, ["changed", "failed", "not_run"]);
+    }
+
+    #[test]
+    fn satisfied_steps_do_nothing_and_only_if_changed_steps_are_skipped() {
+        let mut t = StepDef::new("test", "test", &["a"], |_| {
+            Ok(Check::new(
+                State::Deferred,
+                vec![Action::new("x", sh("x", "exit 1"))],
+            ))
+        });
+        t.only_if_changed = true;
+        let defs = vec![StepDef::new("a", "a", &[], |_| Ok(Check::satisfied())), t];
+        let ctx = ctx();
+        let env = StepEnv {
+            ctx: &ctx,
+            kube: KubeOpts::default(),
+            offline: false,
+            changed_so_far: false,
+            executing: false,
+        };
+        let plan = make_plan(&defs, &env, Value::Null).unwrap();
+        assert_eq!(plan.pending(), 0);
+        let (report, err) = execute(&defs, &plan, &env);
+        assert!(err.is_none());
+        assert!(!report.changed);
+        assert_eq!(report.steps[1].outcome, "skipped");
+    }
+}

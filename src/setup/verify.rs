@@ -1,0 +1,135 @@
+//! Guide Step 12, done properly: after install, look the real ServiceAccounts up and compare
+//! them with the roles' trust policies, wait for the operator Deployment, and check the CRDs.
+
+use serde_json::Value;
+
+use super::iam;
+use super::names::*;
+use super::plan::{Check, State, StepEnv};
+use super::steps::Inputs;
+use crate::error::{Error, Result};
+use crate::tools::kube::str_at;
+
+pub fn verify_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    if !env.executing || env.offline {
+        return Ok(Check::new(State::Deferred, vec![])
+            .note("runs after the operator is installed (read-only)"));
+    }
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    let mut pairs = vec![
+        (OPERATOR_SA, inp.names.operator_role.name.clone(), true),
+        (ALB_SA, inp.names.alb_role.name.clone(), true),
+        (KEDA_SA, inp.names.keda_role.name.clone(), false),
+    ];
+    if inp.config.install_s3_csi {
+        pairs.push((S3_CSI_SA, inp.names.s3_role.name.clone(), true));
+    }
+    let results: Vec<Result<(Vec<String>, Vec<String>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = pairs
+            .iter()
+            .map(|(sa, role, required)| s.spawn(move || check_pair(env, inp, *sa, role, *required)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::failed("a verification thread panicked", None)))
+            })
+            .collect()
+    });
+    for r in results {
+        let (p, n) = r?;
+        problems.extend(p);
+        notes.extend(n);
+    }
+    for crd in INFERENCE_CRDS {
+        if env
+            .kube
+            .get(&env.ctx.runner, "customresourcedefinition", crd, None)?
+            .is_none()
+        {
+            problems.push(format!("CRD {crd} is not installed"));
+        }
+    }
+    let wait = env.kube.kubectl(
+        "wait for the operator Deployment to become available",
+        &[
+            "wait",
+            &format!("deployment/{OPERATOR_DEPLOYMENT}"),
+            "-n",
+            OPERATOR_NAMESPACE,
+            "--for=condition=Available",
+            "--timeout=120s",
+        ],
+    );
+    let out = env.ctx.runner.run_unchecked(&wait)?;
+    if !out.success() {
+        problems.push(format!("the operator Deployment {OPERATOR_NAMESPACE}/{OPERATOR_DEPLOYMENT} is not available: {}", crate::exec::stderr_tail(&out.stderr)));
+    }
+    if !problems.is_empty() {
+        return Err(Error::failed(
+            format!(
+                "verification found {} problem(s):\n  - {}",
+                problems.len(),
+                problems.join("\n  - ")
+            ),
+            Some("`kubectl hyperpod doctor` explains each problem and how to fix it".into()),
+        ));
+    }
+    let mut c = Check::satisfied();
+    c.notes = notes;
+    Ok(c)
+}
+
+/// One ServiceAccount and its role: the annotation names the role, the role trusts exactly this ServiceAccount.
+fn check_pair(
+    env: &StepEnv,
+    inp: &Inputs,
+    sa: ServiceAccountRef,
+    role: &str,
+    required: bool,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    let role_arn = format!("arn:aws:iam::{}:role/{role}", inp.facts.account);
+    let Some(found) = env.kube.get(
+        &env.ctx.runner,
+        "serviceaccount",
+        sa.name,
+        Some(sa.namespace),
+    )?
+    else {
+        let msg = format!("ServiceAccount {}/{} does not exist", sa.namespace, sa.name);
+        if required {
+            problems.push(msg);
+        } else {
+            notes.push(format!("{msg} (created by the KEDA chart when it runs)"));
+        }
+        return Ok((problems, notes));
+    };
+    let ns = str_at(&found, "/metadata/namespace").unwrap_or(sa.namespace);
+    let name = str_at(&found, "/metadata/name").unwrap_or(sa.name);
+    let subject = format!("system:serviceaccount:{ns}:{name}");
+    match str_at(&found, "/metadata/annotations/eks.amazonaws.com~1role-arn") {
+        Some(a) if a == role_arn => {}
+        other => problems.push(format!(
+            "ServiceAccount {ns}/{name} is annotated with {} instead of {role_arn}",
+            other.unwrap_or("no role")
+        )),
+    }
+    let get = env.ctx.aws.cmd(
+        format!("read IAM role {role}"),
+        &["iam", "get-role", "--role-name", role],
+    );
+    let v: Value = env.ctx.runner.json(&get)?;
+    let trust = crate::tools::aws::policy_document(&v["Role"]["AssumeRolePolicyDocument"]);
+    let subjects = iam::trust_subjects(&trust);
+    if !subjects.iter().any(|p| iam::subject_matches(p, &subject)) {
+        problems.push(format!(
+            "role {role} trusts {} but the ServiceAccount that runs is {subject}",
+            subjects.join(", ")
+        ));
+    }
+    Ok((problems, notes))
+}
