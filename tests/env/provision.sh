@@ -71,6 +71,7 @@ write_wrappers() {
   mkdir -p "$ENV_DIR/bin"
   write_if_changed "$ENV_DIR/bin/eksctl" 755 "#!/bin/sh
 # eksctl stand-in for tests (see tests/env/eksctl)
+HP_E2E_BIN=\"$ENV_DIR/bin\"; export HP_E2E_BIN
 exec \"$ENV_DIR/venv/bin/python\" \"$SCRIPT_DIR/eksctl\" \"\$@\""
 }
 
