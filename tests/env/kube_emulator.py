@@ -378,6 +378,8 @@ def field_value(obj, key):
 
 def match_fields(reqs, obj):
     for key, op, val in reqs:
+        if key == "involvedObject.uid" and not get_path(obj, key):
+            continue  # events stored through the hooks often lack the uid; kubectl describe asks for it
         actual = field_value(obj, key)
         if op == "=" and actual != val:
             return False
@@ -444,7 +446,70 @@ PB_OBJECTMETA = {1: ("name", "str"), 2: ("generateName", "str"), 3: ("namespace"
 PB_OBJREF = {1: ("kind", "str"), 2: ("namespace", "str"), 3: ("name", "str"), 4: ("uid", "str"),
              5: ("apiVersion", "str"), 6: ("resourceVersion", "str"), 7: ("fieldPath", "str")}
 PB_LOCALREF = {1: ("name", "str")}
+PB_LABELSELECTOR = {1: ("matchLabels", "map_str"),
+                    2: ("matchExpressions", ("rep_msg", {1: ("key", "str"), 2: ("operator", "str"),
+                                                         3: ("values", "rep_str")}))}
+PB_KEYREF = {1: ("name", ("msg", {1: ("name", "str")})), 2: ("key", "str"), 3: ("optional", "optbool")}
+PB_CONTAINER = {
+    1: ("name", "str"), 2: ("image", "str"), 3: ("command", "rep_str"), 4: ("args", "rep_str"),
+    5: ("workingDir", "str"),
+    6: ("ports", ("rep_msg", {1: ("name", "str"), 2: ("hostPort", "int"), 3: ("containerPort", "int"),
+                              4: ("protocol", "str"), 5: ("hostIP", "str")})),
+    7: ("env", ("rep_msg", {1: ("name", "str"), 2: ("value", "str"), 3: ("valueFrom", ("msg", {
+        1: ("fieldRef", ("msg", {1: ("apiVersion", "str"), 2: ("fieldPath", "str")})),
+        3: ("configMapKeyRef", ("msg", PB_KEYREF)), 4: ("secretKeyRef", ("msg", PB_KEYREF))}))})),
+    8: ("resources", ("msg", {1: ("limits", "map_qty"), 2: ("requests", "map_qty")})),
+    9: ("volumeMounts", ("rep_msg", {1: ("name", "str"), 2: ("readOnly", "bool"), 3: ("mountPath", "str"),
+                                     4: ("subPath", "str")})),
+    13: ("terminationMessagePath", "str"), 14: ("imagePullPolicy", "str"), 16: ("stdin", "bool"),
+    17: ("stdinOnce", "bool"), 18: ("tty", "bool"), 20: ("terminationMessagePolicy", "str")}
+PB_PODSPEC = {
+    2: ("containers", ("rep_msg", PB_CONTAINER)), 3: ("restartPolicy", "str"),
+    4: ("terminationGracePeriodSeconds", "optint"), 5: ("activeDeadlineSeconds", "optint"),
+    6: ("dnsPolicy", "str"), 7: ("nodeSelector", "map_str"), 8: ("serviceAccountName", "str"),
+    9: ("serviceAccount", "str"), 10: ("nodeName", "str"), 11: ("hostNetwork", "bool"),
+    15: ("imagePullSecrets", ("rep_msg", PB_LOCALREF)), 16: ("hostname", "str"), 17: ("subdomain", "str"),
+    19: ("schedulerName", "str"), 20: ("initContainers", ("rep_msg", PB_CONTAINER)),
+    22: ("tolerations", ("rep_msg", {1: ("key", "str"), 2: ("operator", "str"), 3: ("value", "str"),
+                                     4: ("effect", "str"), 5: ("tolerationSeconds", "optint")})),
+    24: ("priorityClassName", "str")}
+PB_TEMPLATE = {1: ("metadata", ("msg", PB_OBJECTMETA)), 2: ("spec", ("msg", PB_PODSPEC))}
+PB_JOBSPEC = {1: ("parallelism", "optint"), 2: ("completions", "optint"), 3: ("activeDeadlineSeconds", "optint"),
+              4: ("selector", ("msg", PB_LABELSELECTOR)), 5: ("manualSelector", "optbool"),
+              6: ("template", ("msg", PB_TEMPLATE)), 7: ("backoffLimit", "optint"),
+              8: ("ttlSecondsAfterFinished", "optint")}
+PB_RULES = ("rep_msg", {1: ("verbs", "rep_str"), 2: ("apiGroups", "rep_str"), 3: ("resources", "rep_str"),
+                        4: ("resourceNames", "rep_str"), 5: ("nonResourceURLs", "rep_str")})
+PB_BINDING = {1: ("metadata", ("msg", PB_OBJECTMETA)),
+              2: ("subjects", ("rep_msg", {1: ("kind", "str"), 2: ("apiGroup", "str"), 3: ("name", "str"),
+                                           4: ("namespace", "str")})),
+              3: ("roleRef", ("msg", {1: ("apiGroup", "str"), 2: ("kind", "str"), 3: ("name", "str")}))}
 PB_KINDS = {
+    "Pod": {1: ("metadata", ("msg", PB_OBJECTMETA)), 2: ("spec", ("msg", PB_PODSPEC))},
+    "Deployment": {1: ("metadata", ("msg", PB_OBJECTMETA)), 2: ("spec", ("msg", {
+        1: ("replicas", "optint"), 2: ("selector", ("msg", PB_LABELSELECTOR)),
+        3: ("template", ("msg", PB_TEMPLATE)),
+        4: ("strategy", ("msg", {1: ("type", "str"), 2: ("rollingUpdate", ("msg", {
+            1: ("maxUnavailable", "intorstr"), 2: ("maxSurge", "intorstr")}))})),
+        5: ("minReadySeconds", "int"), 6: ("revisionHistoryLimit", "optint"), 7: ("paused", "bool"),
+        9: ("progressDeadlineSeconds", "optint")}))},
+    "Job": {1: ("metadata", ("msg", PB_OBJECTMETA)), 2: ("spec", ("msg", PB_JOBSPEC))},
+    "CronJob": {1: ("metadata", ("msg", PB_OBJECTMETA)), 2: ("spec", ("msg", {
+        1: ("schedule", "str"), 2: ("startingDeadlineSeconds", "optint"), 3: ("concurrencyPolicy", "str"),
+        4: ("suspend", "optbool"),
+        5: ("jobTemplate", ("msg", {1: ("metadata", ("msg", PB_OBJECTMETA)), 2: ("spec", ("msg", PB_JOBSPEC))})),
+        6: ("successfulJobsHistoryLimit", "optint"), 7: ("failedJobsHistoryLimit", "optint"),
+        8: ("timeZone", "optstr")}))},
+    "Service": {1: ("metadata", ("msg", PB_OBJECTMETA)), 2: ("spec", ("msg", {
+        1: ("ports", ("rep_msg", {1: ("name", "str"), 2: ("protocol", "str"), 3: ("port", "int"),
+                                  4: ("targetPort", "intorstr"), 5: ("nodePort", "int"),
+                                  6: ("appProtocol", "optstr")})),
+        2: ("selector", "map_str"), 3: ("clusterIP", "str"), 4: ("type", "str"),
+        5: ("externalIPs", "rep_str"), 10: ("externalName", "str")}))},
+    "Role": {1: ("metadata", ("msg", PB_OBJECTMETA)), 2: ("rules", PB_RULES)},
+    "ClusterRole": {1: ("metadata", ("msg", PB_OBJECTMETA)), 2: ("rules", PB_RULES)},
+    "RoleBinding": PB_BINDING,
+    "ClusterRoleBinding": PB_BINDING,
     "Namespace": {1: ("metadata", ("msg", PB_OBJECTMETA)),
                   2: ("spec", ("msg", {1: ("finalizers", "rep_str")})),
                   3: ("status", ("msg", {1: ("phase", "str")}))},
@@ -480,17 +545,27 @@ def pb_decode(buf, schema):
             out[name] = _signed64(val)
         elif typ == "optbool":
             out[name] = bool(val)
+        elif typ == "bool":
+            if val:
+                out[name] = True
+        elif typ == "optstr":
+            out[name] = val.decode("utf-8")
+        elif typ == "intorstr":
+            f = {n: v for n, _, v in pb_fields(val)}
+            out[name] = f.get(3, b"").decode("utf-8") if f.get(1) == 1 else _signed64(f.get(2, 0))
         elif typ == "time":
             t = pb_decode(val, PB_TIME)
             if t.get("seconds"):
                 out[name] = datetime.datetime.fromtimestamp(
                     t["seconds"], datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        elif typ in ("map_str", "map_bytes"):
+        elif typ in ("map_str", "map_bytes", "map_qty"):
             entry = {k: v for k, _, v in pb_fields(val)}
             key = entry.get(1, b"").decode("utf-8")
             raw = entry.get(2, b"")
-            out.setdefault(name, {})[key] = (raw.decode("utf-8") if typ == "map_str"
-                                             else base64.b64encode(raw).decode())
+            if typ == "map_qty":  # resource.Quantity is a message {1: string}
+                raw = {n: v for n, _, v in pb_fields(raw)}.get(1, b"")
+            out.setdefault(name, {})[key] = (base64.b64encode(raw).decode() if typ == "map_bytes"
+                                             else raw.decode("utf-8"))
         elif typ == "rep_str":
             out.setdefault(name, []).append(val.decode("utf-8"))
         elif isinstance(typ, tuple) and typ[0] == "msg":
@@ -2317,6 +2392,8 @@ def table_for(rt, objs, include_object, rv):
             last = o.get("lastTimestamp") or o.get("eventTime") or meta.get("creationTimestamp")
             cells = [age(last), o.get("type", ""), o.get("reason", ""),
                      "%s/%s" % ((inv.get("kind") or "").lower(), inv.get("name", "")), o.get("message", "") or o.get("note", "")]
+        elif kind == "ServiceAccount":
+            cells += [len(o.get("secrets") or []), age(meta.get("creationTimestamp"))]
         elif kind == "ConfigMap":
             cells += [len(o.get("data") or {}) + len(o.get("binaryData") or {}), age(meta.get("creationTimestamp"))]
         elif kind == "Secret":
@@ -2360,6 +2437,8 @@ def table_for(rt, objs, include_object, rv):
                  col("Selector", priority=1)]
     elif kind == "Event":
         cols = [col("Last Seen"), col("Type"), col("Reason"), col("Object"), col("Message")]
+    elif kind == "ServiceAccount":
+        cols += [col("Secrets", "integer"), col("Age")]
     elif kind == "ConfigMap":
         cols += [col("Data", "integer"), col("Age")]
     elif kind == "Secret":
@@ -2588,11 +2667,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     items = [o for b in cluster.objects.values() for o in b.values()]
                 return self.send_json(200, {"items": items})
             if method == "POST" and len(parts) == 1:
-                body = self.parse_body(raw) if raw.strip()[:1] != b"{" else json.loads(raw)
-                items = body.get("items") if isinstance(body, dict) and "items" in body and "kind" not in body \
-                    or (isinstance(body, dict) and str(body.get("kind", "")).endswith("List")) else [body]
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = [d for d in yaml.safe_load_all(raw.decode("utf-8")) if d]
+                if isinstance(body, list):
+                    items = body
+                elif isinstance(body, dict) and "items" in body and (
+                        "kind" not in body or str(body.get("kind")).endswith("List")):
+                    items = body["items"]
+                else:
+                    items = [body]
                 out = []
                 for obj in items:
+                    if not isinstance(obj, dict):
+                        raise bad_request("objects must be JSON objects")
                     rt = cluster.type_for_api_version(obj.get("apiVersion"), obj.get("kind"))
                     if rt is None:
                         raise bad_request("no resource for apiVersion=%s kind=%s (create its CRD first)"
@@ -2727,6 +2816,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if name is None:
                 obj, warnings = cluster.create(rt, ns, self.parse_body(raw), q)
                 return self.send_json(201, obj, warnings)
+            if rt.kind == "ServiceAccount" and sub == "token":
+                sa = cluster.get(rt, ns, name)
+                exp = int(time.time()) + 3600
+                b64 = lambda d: base64.urlsafe_b64encode(dumps(d).encode()).decode().rstrip("=")
+                token = "%s.%s.%s" % (b64({"alg": "RS256", "kid": "emulator"}),
+                                      b64({"sub": "system:serviceaccount:%s:%s" % (ns, name), "exp": exp,
+                                           "aud": ["https://kubernetes.default.svc"]}), "c2lnbmF0dXJl")
+                return self.send_json(201, {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                                            "metadata": {"name": name, "namespace": ns,
+                                                         "creationTimestamp": None},
+                                            "spec": {"audiences": ["https://kubernetes.default.svc"],
+                                                     "expirationSeconds": 3600,
+                                                     "boundObjectRef": None},
+                                            "status": {"token": token, "expirationTimestamp":
+                                                       datetime.datetime.fromtimestamp(exp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}})
             if rt.kind == "Pod" and sub == "eviction":
                 cluster.delete(rt, ns, name, q, {})
                 return self.send_json(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
