@@ -1012,7 +1012,8 @@ def _inference_crds() -> list[dict]:
                 continue
             with open(os.path.join(d, fn)) as f:
                 text = f.read()
-            text = re.sub(r"\{\{-?\s*\.Values\.namePrefix\s*-?\}\}", "hyperpod-inference", text)
+            text = re.sub(r"\{\{-?\s*\.Values\.namePrefix\s*-?\}\}", "hyperpod-inference-operator", text)
+            text = re.sub(r"\{\{-?\s*\.Values\.shortPrefix\s*-?\}\}", "hyperpod-inference", text)
             text = re.sub(r"\{\{-?.*?-?\}\}", "", text)
             for doc in yaml.safe_load_all(text):
                 if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
