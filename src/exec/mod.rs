@@ -302,6 +302,147 @@ fn display_argv(argv: &[String]) -> String {
         .join(" ")
 }
 
+/// What a streamed command produced next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// One line of stdout, without its line ending.
+    Line(String),
+    /// Nothing within the time asked for; the command is still running.
+    Idle,
+    /// stdout is closed: the command has ended (call [`LineStream::finish`] for its exit code).
+    Closed,
+}
+
+/// A running command whose stdout is read line by line as it comes (`kubectl get -w`,
+/// `kubectl logs -f`). Killed when finished early or dropped.
+pub struct LineStream<'a> {
+    runner: &'a Runner,
+    cmd: Cmd,
+    handle: std::sync::Arc<duct::ReaderHandle>,
+    lines: std::sync::mpsc::Receiver<String>,
+    closed: bool,
+}
+
+impl Runner {
+    /// Starts a command and streams its stdout by lines; stderr is kept for the error message.
+    /// Only for reading commands: a stream has no overall time-out, the caller keeps the deadline.
+    pub fn stream(&self, cmd: &Cmd) -> Result<LineStream<'_>> {
+        if self.dry_run && cmd.mutating {
+            return Err(Error::failed(
+                format!(
+                    "internal error: refused to {} during --dry-run: `{}`",
+                    cmd.purpose,
+                    cmd.display()
+                ),
+                None,
+            ));
+        }
+        if self.verbose {
+            let _ = writeln!(std::io::stderr(), "+ {}", cmd.display());
+        }
+        let mut expr = duct::cmd(&cmd.argv[0], &cmd.argv[1..])
+            .stderr_capture()
+            .unchecked();
+        for (k, v) in &cmd.env {
+            expr = expr.env(k, v);
+        }
+        expr = match &cmd.stdin {
+            Some(bytes) => expr.stdin_bytes(bytes.clone()),
+            None => expr.stdin_null(),
+        };
+        let handle = std::sync::Arc::new(expr.reader().map_err(|e| Error::Spawn {
+            purpose: cmd.purpose.clone(),
+            program: cmd.argv[0].clone(),
+            source: e,
+        })?);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::sync::Arc::clone(&handle);
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut r = std::io::BufReader::new(&*reader);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match r.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                            buf.pop();
+                        }
+                        if tx.send(String::from_utf8_lossy(&buf).into_owned()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Ok(LineStream {
+            runner: self,
+            cmd: cmd.clone(),
+            handle,
+            lines: rx,
+            closed: false,
+        })
+    }
+}
+
+impl LineStream<'_> {
+    /// The next line, waiting at most `wait`.
+    pub fn next(&mut self, wait: Duration) -> StreamEvent {
+        if self.closed {
+            return StreamEvent::Closed;
+        }
+        match self.lines.recv_timeout(wait) {
+            Ok(line) => StreamEvent::Line(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => StreamEvent::Idle,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                self.closed = true;
+                StreamEvent::Closed
+            }
+        }
+    }
+
+    /// The command as run.
+    pub fn cmd(&self) -> &Cmd {
+        &self.cmd
+    }
+
+    /// Stops the command if it still runs and returns how it ended (stdout is empty: it was
+    /// streamed). A command stopped here reports code -1.
+    pub fn finish(self) -> Result<Output> {
+        let _ = self.handle.kill();
+        // The reader thread reaps the child when stdout closes, then hangs up the channel.
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.closed {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let (code, stderr) = match self.handle.try_wait() {
+            Ok(Some(o)) => (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            ),
+            // Killed, but something still holds its stdout open: report it as stopped.
+            _ => (-1, String::new()),
+        };
+        self.runner.record(&self.cmd, Some(code));
+        Ok(Output {
+            code,
+            stdout: String::new(),
+            stderr,
+        })
+    }
+}
+
+impl Drop for LineStream<'_> {
+    fn drop(&mut self) {
+        let _ = self.handle.kill();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,5 +496,41 @@ mod tests {
             .run(&Cmd::new("definitely-not-a-tool-xyz", "run nothing"))
             .unwrap_err();
         assert!(matches!(e, Error::Spawn { .. }), "{e}");
+    }
+    #[test]
+    fn stream_delivers_lines_as_they_come_and_reports_the_exit() {
+        let r = Runner::new(false, false);
+        let c =
+            Cmd::new("sh", "print lines").args(["-c", "echo one; echo two; echo err >&2; exit 3"]);
+        let mut s = r.stream(&c).unwrap();
+        let mut lines = Vec::new();
+        loop {
+            match s.next(Duration::from_secs(10)) {
+                StreamEvent::Line(l) => lines.push(l),
+                StreamEvent::Idle => panic!("no output within 10 s"),
+                StreamEvent::Closed => break,
+            }
+        }
+        assert_eq!(lines, ["one", "two"]);
+        let out = s.finish().unwrap();
+        assert_eq!(out.code, 3);
+        assert_eq!(out.stderr.trim(), "err");
+        assert_eq!(r.invocations().len(), 1);
+    }
+
+    #[test]
+    fn stream_can_be_stopped_early() {
+        let r = Runner::new(false, false);
+        let c = Cmd::new("sh", "run forever").args(["-c", "echo ready; exec sleep 30"]);
+        let mut s = r.stream(&c).unwrap();
+        assert_eq!(
+            s.next(Duration::from_secs(10)),
+            StreamEvent::Line("ready".into())
+        );
+        assert_eq!(s.next(Duration::from_millis(20)), StreamEvent::Idle);
+        let started = std::time::Instant::now();
+        let out = s.finish().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_ne!(out.code, 0);
     }
 }
