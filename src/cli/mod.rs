@@ -101,6 +101,8 @@ pub enum Command {
     Version(misc::VersionArgs),
     /// Print a shell completion script
     Completion(misc::CompletionArgs),
+    /// Print the manual page, or write one page per command to a directory
+    Man(misc::ManArgs),
 }
 
 impl Global {
@@ -168,5 +170,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Teardown(a) => teardown::run(a, &ctx),
         Command::Version(a) => misc::version(a, &ctx),
         Command::Completion(a) => misc::completion(a, &ctx),
+        Command::Man(a) => misc::man(a, &ctx),
     }
 }
