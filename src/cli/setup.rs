@@ -123,8 +123,13 @@ impl SetupArgs {
         c.install_s3_csi = !self.skip_s3_csi;
         c.offline = self.offline;
         c.wait_timeout = self.timeout;
-        if let Some(dir) = &self.chart {
-            c.chart = ChartSource::local(dir)?;
+        let env_chart = std::env::var(crate::setup::CHART_DIR_ENV)
+            .ok()
+            .filter(|d| !d.is_empty());
+        match (&self.chart, env_chart) {
+            (Some(dir), _) => c.chart = ChartSource::local("--chart", dir)?,
+            (None, Some(dir)) => c.chart = ChartSource::local(crate::setup::CHART_DIR_ENV, dir)?,
+            (None, None) => {}
         }
         c.names = NameOverrides {
             operator_role: self.operator_role_name.clone(),

@@ -39,7 +39,9 @@ pub const CHART_DIR_ENV: &str = "HP_CHART_DIR";
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ChartSource {
-    Local(PathBuf),
+    Local {
+        path: PathBuf,
+    },
     Git {
         url: String,
         reference: String,
@@ -49,18 +51,18 @@ pub enum ChartSource {
 
 impl ChartSource {
     /// A local chart directory (must contain Chart.yaml).
-    pub fn local(dir: impl Into<PathBuf>) -> Result<Self> {
+    pub fn local(field: &str, dir: impl Into<PathBuf>) -> Result<Self> {
         let dir = dir.into();
         if !dir.join("Chart.yaml").is_file() {
             return Err(Error::invalid(
-                "--chart",
+                field,
                 format!(
                     "must be a chart directory containing Chart.yaml (got {})",
                     validate::quote(&dir.display().to_string())
                 ),
             ));
         }
-        Ok(ChartSource::Local(dir))
+        Ok(ChartSource::Local { path: dir })
     }
 
     /// The pinned public chart, cached under the user's cache directory.
@@ -109,10 +111,7 @@ impl SetupConfig {
         validate::hyperpod_cluster_name("--hyperpod-cluster", hyperpod_cluster)?;
         validate::region("--region", region)?;
         let bucket = validate::bucket_name("--s3-bucket", bucket)?;
-        let chart = match std::env::var(CHART_DIR_ENV) {
-            Ok(d) if !d.is_empty() => ChartSource::local(d)?,
-            _ => ChartSource::pinned(),
-        };
+        let chart = ChartSource::pinned();
         Ok(SetupConfig {
             hyperpod_cluster: hyperpod_cluster.to_string(),
             region: region.to_string(),

@@ -792,7 +792,7 @@ fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
     let values = inp.helm_values()?;
     let mut actions = Vec::new();
     let chart_path = match &inp.config.chart {
-        ChartSource::Local(p) => p.display().to_string(),
+        ChartSource::Local { path } => path.display().to_string(),
         ChartSource::Git {
             url,
             reference,

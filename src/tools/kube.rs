@@ -58,7 +58,8 @@ impl KubeOpts {
         if out.success() {
             return crate::exec::parse_json(&cmd, &out.stdout).map(Some);
         }
-        if is_not_found(&out) {
+        // A kind whose CRD is not installed has no objects either.
+        if is_not_found(&out) || is_unknown_resource(&out) {
             return Ok(None);
         }
         Err(crate::exec::command_error(&cmd, &out))
