@@ -1,44 +1,149 @@
 //! Entry point: parse arguments, run, and map errors to documented exit codes.
 //! The only place anyhow would be allowed; the library's typed errors carry everything needed.
+//!
+//! Errors always go to stderr in words; under `-o json|yaml` the same error is also printed on
+//! stdout as `{"error": {...}}`, usage errors included, so a script reading stdout always gets a
+//! document.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
-use kubectl_hyperpod::cli::{self, Cli, OutputFormat};
-use kubectl_hyperpod::ui::{to_json, ErrorDoc};
+use kubectl_hyperpod::cli::{self, misc, Cli, OutputFormat};
+use kubectl_hyperpod::error::exit;
+use kubectl_hyperpod::ui::{self, to_json, to_yaml, ErrorBody, ErrorDoc};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // kubectl's plugin completion (`kubectl_complete-hyperpod`) calls us with `__complete`;
+    // it is not part of the command tree, so it shows up in no help, completion or man page.
+    if args.get(1).is_some_and(|a| a == misc::COMPLETE_ARG) {
+        let words: Vec<String> = args[2..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return exit_code(misc::plugin_complete(&words));
+    }
+    let no_color_flag = args.iter().any(|a| a == "--no-color");
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
+            let code = e.exit_code();
+            if code != exit::OK {
+                print_doc(requested_format(&args[1..]), &usage_error_doc(&e, code));
+            }
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
             let _ = e.print();
-            return ExitCode::from(e.exit_code() as u8);
+            return exit_code(code);
         }
     };
-    let json = cli.global.output == OutputFormat::Json;
-    let no_color =
-        cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let format = cli.global.output;
+    let no_color = cli.global.no_color || no_color_flag;
     match cli::run(cli) {
-        Ok(code) => ExitCode::from(code as u8),
+        Ok(code) => exit_code(code),
         Err(e) => {
-            if json {
-                if let Ok(doc) = to_json(&ErrorDoc::new(&e)) {
-                    println!("{doc}");
-                }
+            print_doc(format, &ErrorDoc::new(&e));
+            let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let label = if tty && ui::color_allowed(no_color) {
+                "\x1b[31merror:\x1b[0m"
             } else {
-                let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-                let label = if tty && !no_color {
-                    "\x1b[31merror:\x1b[0m"
-                } else {
-                    "error:"
-                };
-                eprintln!("{label} {e}");
-                if let Some(h) = e.hint() {
-                    eprintln!("  hint: {h}");
-                }
+                "error:"
+            };
+            eprintln!("{label} {e}");
+            if let Some(h) = e.hint() {
+                eprintln!("  hint: {h}");
             }
-            ExitCode::from(e.exit_code() as u8)
+            exit_code(e.exit_code())
         }
+    }
+}
+
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// Prints an error document on stdout under `-o json|yaml`; nothing for text.
+fn print_doc(format: OutputFormat, doc: &ErrorDoc) {
+    let text = match format {
+        OutputFormat::Text => return,
+        OutputFormat::Json => to_json(doc).map(|s| s + "\n"),
+        OutputFormat::Yaml => to_yaml(doc),
+    };
+    if let Ok(text) = text {
+        print!("{text}");
+    }
+}
+
+/// The error document of a command line clap rejected.
+fn usage_error_doc(e: &clap::Error, code: i32) -> ErrorDoc<'static> {
+    let message = match e.kind() {
+        clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            "a subcommand or argument is missing".to_string()
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("").trim();
+            first.strip_prefix("error: ").unwrap_or(first).to_string()
+        }
+    };
+    ErrorDoc {
+        error: ErrorBody {
+            kind: "invalid_input",
+            message,
+            exit_code: code,
+            hint: Some("run with --help to see the subcommands and what each flag accepts".into()),
+            step: None,
+            missing_tools: None,
+        },
+    }
+}
+
+/// The `-o`/`--output` the raw arguments ask for (the last one wins), for reporting errors of a
+/// command line that did not parse.
+fn requested_format(args: &[OsString]) -> OutputFormat {
+    let mut format = OutputFormat::Text;
+    let mut iter = args.iter().map(|a| a.to_string_lossy());
+    while let Some(a) = iter.next() {
+        if a == "--" {
+            break;
+        }
+        let value = if a == "-o" || a == "--output" {
+            iter.next().map(|v| v.into_owned())
+        } else if let Some(v) = a.strip_prefix("--output=") {
+            Some(v.to_string())
+        } else if let Some(v) = a.strip_prefix("-o") {
+            Some(v.strip_prefix('=').unwrap_or(v).to_string())
+        } else {
+            None
+        };
+        match value.as_deref() {
+            Some("json") => format = OutputFormat::Json,
+            Some("yaml") => format = OutputFormat::Yaml,
+            Some("text") => format = OutputFormat::Text,
+            _ => {}
+        }
+    }
+    format
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(args: &[&str]) -> OutputFormat {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        requested_format(&args)
+    }
+
+    #[test]
+    fn requested_format_reads_every_spelling() {
+        assert_eq!(fmt(&["get", "-o", "json"]), OutputFormat::Json);
+        assert_eq!(fmt(&["get", "--output", "yaml"]), OutputFormat::Yaml);
+        assert_eq!(fmt(&["--output=json", "get"]), OutputFormat::Json);
+        assert_eq!(fmt(&["-ojson"]), OutputFormat::Json);
+        assert_eq!(fmt(&["-o=yaml"]), OutputFormat::Yaml);
+        assert_eq!(fmt(&["-o", "json", "-o", "text"]), OutputFormat::Text);
+        assert_eq!(fmt(&["get", "--", "-o", "json"]), OutputFormat::Text);
+        assert_eq!(fmt(&["get", "--bogus"]), OutputFormat::Text);
     }
 }
