@@ -47,7 +47,7 @@ pub const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦'
 
 /// Whether colour is allowed at all: not `--no-color`, no non-empty `NO_COLOR`, not `TERM=dumb`.
 pub fn color_allowed(no_color_flag: bool) -> bool {
-    !no_color_flag && !std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) && !term_dumb()
+    !no_color_flag && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && !term_dumb()
 }
 
 fn term_dumb() -> bool {
