@@ -48,6 +48,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/k8s/jumpstart-model.yaml.j2"),
     ),
     (
+        "k8s/inference-endpoint-config.yaml.j2",
+        include_str!("../templates/k8s/inference-endpoint-config.yaml.j2"),
+    ),
+    (
         "helm/operator-values.yaml.j2",
         include_str!("../templates/helm/operator-values.yaml.j2"),
     ),

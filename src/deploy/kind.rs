@@ -1,0 +1,172 @@
+//! The two model resource kinds: their API names, embedded CRDs, and where each keeps the fields
+//! the commands show (model, instance type, SageMaker endpoint name).
+
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+pub const GROUP: &str = "inference.sagemaker.aws.amazon.com";
+pub const API_VERSION: &str = "inference.sagemaker.aws.amazon.com/v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum ModelKind {
+    JumpStartModel,
+    InferenceEndpointConfig,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 2] = [
+        ModelKind::JumpStartModel,
+        ModelKind::InferenceEndpointConfig,
+    ];
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            ModelKind::JumpStartModel => "JumpStartModel",
+            ModelKind::InferenceEndpointConfig => "InferenceEndpointConfig",
+        }
+    }
+
+    pub fn from_kind(kind: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.kind() == kind)
+    }
+
+    /// The fully qualified resource name, unambiguous for kubectl (`jumpstartmodels.<group>`).
+    pub fn resource(self) -> &'static str {
+        match self {
+            ModelKind::JumpStartModel => "jumpstartmodels.inference.sagemaker.aws.amazon.com",
+            ModelKind::InferenceEndpointConfig => {
+                "inferenceendpointconfigs.inference.sagemaker.aws.amazon.com"
+            }
+        }
+    }
+
+    /// Lowercase singular, as people type it after `kubectl get`.
+    pub fn singular(self) -> &'static str {
+        match self {
+            ModelKind::JumpStartModel => "jumpstartmodel",
+            ModelKind::InferenceEndpointConfig => "inferenceendpointconfig",
+        }
+    }
+
+    fn crd_text(self) -> &'static str {
+        match self {
+            ModelKind::JumpStartModel => include_str!("crds/jumpstartmodels.yaml"),
+            ModelKind::InferenceEndpointConfig => {
+                include_str!("crds/inferenceendpointconfigs.yaml")
+            }
+        }
+    }
+
+    /// The CRD's `v1` `openAPIV3Schema`, parsed once.
+    pub fn schema(self) -> Result<&'static Value> {
+        static JS: OnceLock<std::result::Result<Value, String>> = OnceLock::new();
+        static IEC: OnceLock<std::result::Result<Value, String>> = OnceLock::new();
+        let cell = match self {
+            ModelKind::JumpStartModel => &JS,
+            ModelKind::InferenceEndpointConfig => &IEC,
+        };
+        cell.get_or_init(|| {
+            let crd = crate::render::parse_yaml(self.crd_text())?;
+            crd["spec"]["versions"]
+                .as_array()
+                .and_then(|vs| vs.iter().find(|v| v["name"] == "v1"))
+                .map(|v| v["schema"]["openAPIV3Schema"].clone())
+                .filter(Value::is_object)
+                .ok_or_else(|| "no v1 openAPIV3Schema".to_string())
+        })
+        .as_ref()
+        .map_err(|e| {
+            Error::failed(
+                format!("embedded {} CRD is unreadable: {e}", self.kind()),
+                None,
+            )
+        })
+    }
+
+    /// Where the SageMaker endpoint name lives in the spec.
+    pub fn endpoint_pointer(self) -> &'static str {
+        match self {
+            ModelKind::JumpStartModel => "/spec/sageMakerEndpoint/name",
+            ModelKind::InferenceEndpointConfig => "/spec/endpointName",
+        }
+    }
+
+    pub fn model_pointer(self) -> &'static str {
+        match self {
+            ModelKind::JumpStartModel => "/spec/model/modelId",
+            ModelKind::InferenceEndpointConfig => "/spec/modelName",
+        }
+    }
+
+    pub fn env_pointer(self) -> &'static str {
+        match self {
+            ModelKind::JumpStartModel => "/spec/environmentVariables",
+            ModelKind::InferenceEndpointConfig => "/spec/worker/environmentVariables",
+        }
+    }
+
+    /// The SageMaker endpoint name asked for, when one was (an empty name means none).
+    pub fn endpoint_name(self, obj: &Value) -> Option<String> {
+        obj.pointer(self.endpoint_pointer())
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }
+
+    pub fn model(self, obj: &Value) -> Option<String> {
+        obj.pointer(self.model_pointer())
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    /// The instance type, or the candidates joined with `|` for `instanceTypes`.
+    pub fn instance_type(self, obj: &Value) -> Option<String> {
+        match self {
+            ModelKind::JumpStartModel => obj
+                .pointer("/spec/server/instanceType")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            ModelKind::InferenceEndpointConfig => {
+                if let Some(t) = obj.pointer("/spec/instanceType").and_then(Value::as_str) {
+                    return Some(t.to_string());
+                }
+                let list: Vec<&str> = obj
+                    .pointer("/spec/instanceTypes")
+                    .and_then(Value::as_array)?
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                (!list.is_empty()).then(|| list.join("|"))
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_schemas_parse_and_every_pattern_compiles() {
+        for k in ModelKind::ALL {
+            let s = k.schema().unwrap();
+            assert_eq!(s["type"], "object");
+            assert!(s["properties"]["spec"].is_object());
+            let pats = crate::deploy::schema::patterns(s);
+            assert!(pats.len() > 10, "{k}: {pats:?}");
+            for p in pats {
+                assert!(crate::deploy::schema::pattern_compiles(&p), "{k}: {p}");
+            }
+        }
+    }
+}
