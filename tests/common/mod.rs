@@ -194,9 +194,13 @@ fn spawn_emulator(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {} {}: {e}", python.display(), script.display()))?;
+    let mut child = cmd.spawn().map_err(|e| {
+        format!(
+            "cannot start {} {}: {e}",
+            python.display(),
+            script.display()
+        )
+    })?;
     let stdin = child.stdin.take();
     Ok((child, stdin))
 }
@@ -385,15 +389,21 @@ impl Cloud {
             bucket,
             region: REGION.to_string(),
             account: ACCOUNT.to_string(),
-            eks_cluster_arn: seeded["eksClusterArn"].as_str().unwrap_or_default().to_string(),
+            eks_cluster_arn: seeded["eksClusterArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             hyperpod_cluster_arn: seeded["hyperpodClusterArn"]
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
             vpc_id: seeded["vpcId"].as_str().unwrap_or_default().to_string(),
-            oidc_issuer: seeded["oidcIssuer"].as_str().unwrap_or_default().to_string(),
+            oidc_issuer: seeded["oidcIssuer"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             dir,
-            cloud: self,
+            cloud: cloud(),
         }
     }
 }
@@ -786,8 +796,10 @@ fn run_command(mut cmd: Command, name: &str, args: &[&str]) -> Run {
                 if Instant::now() > deadline {
                     let _ = child.kill();
                     let _ = child.wait();
-                    let out = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).to_string();
-                    let err = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).to_string();
+                    let out =
+                        String::from_utf8_lossy(&t_out.join().unwrap_or_default()).to_string();
+                    let err =
+                        String::from_utf8_lossy(&t_err.join().unwrap_or_default()).to_string();
                     panic!(
                         "command timed out after {limit:?}:\n$ {cmdline}\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
                     );
@@ -819,7 +831,12 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// Plain-HTTP JSON call to the AWS emulator (loopback, HTTP/1.0, no keep-alive).
-pub fn aws_hook(base: &str, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+pub fn aws_hook(
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<Value, String> {
     let hostport = base
         .strip_prefix("http://")
         .ok_or_else(|| format!("not an http URL: {base}"))?;

@@ -1,0 +1,1128 @@
+//! Smoke tests of the emulated cloud itself: the real aws CLI against the AWS emulator, the
+//! real kubectl and helm against the Kubernetes emulator, the eksctl stand-in, the local chart,
+//! and the shims. Each test has its own sandbox; they run in parallel.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{cloud, wait_until, Sandbox};
+use serde_json::{json, Value};
+
+fn reference_crds() -> Vec<PathBuf> {
+    let dir = Sandbox::chart_dir().join("templates/crds");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    v.sort();
+    assert_eq!(v.len(), 3, "three CRDs in {}", dir.display());
+    v
+}
+
+fn arn_role(sb: &Sandbox, name: &str) -> String {
+    format!("arn:aws:iam::{}:role/{}", sb.account, name)
+}
+
+#[test]
+fn aws_sts_and_iam() {
+    let sb = cloud().sandbox();
+    let id = sb.aws_json(&["sts", "get-caller-identity"]);
+    assert_eq!(id["Account"], sb.account);
+
+    let role = format!("{}-role", sb.hyperpod_cluster);
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let created = sb.aws_json(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        &role,
+        "--assume-role-policy-document",
+        &trust.to_string(),
+    ]);
+    assert_eq!(created["Role"]["Arn"], arn_role(&sb, &role));
+    let dup = sb.aws(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        &role,
+        "--assume-role-policy-document",
+        &trust.to_string(),
+    ]);
+    assert_eq!(dup.code, 255, "{}", dup.describe());
+    assert!(
+        dup.stderr.contains(&format!(
+            "An error occurred (EntityAlreadyExists) when calling the CreateRole operation: Role with name {role} already exists."
+        )),
+        "{}",
+        dup.describe()
+    );
+    let missing = sb.aws(&["iam", "get-role", "--role-name", "no-such-role-x"]);
+    assert!(
+        missing.stderr.contains("(NoSuchEntity)"),
+        "{}",
+        missing.describe()
+    );
+
+    let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]});
+    sb.aws(&[
+        "iam",
+        "put-role-policy",
+        "--role-name",
+        &role,
+        "--policy-name",
+        "Inline",
+        "--policy-document",
+        &doc.to_string(),
+    ])
+    .success();
+    sb.aws(&[
+        "iam",
+        "attach-role-policy",
+        "--role-name",
+        &role,
+        "--policy-arn",
+        "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess",
+    ])
+    .success();
+    let attached = sb.aws_json(&["iam", "list-attached-role-policies", "--role-name", &role]);
+    assert_eq!(
+        attached["AttachedPolicies"][0]["PolicyName"],
+        "AmazonSageMakerFullAccess"
+    );
+    sb.aws(&[
+        "iam",
+        "tag-role",
+        "--role-name",
+        &role,
+        "--tags",
+        "Key=created-by,Value=kubectl-hyperpod",
+    ])
+    .success();
+    let tags = sb.aws_json(&["iam", "list-role-tags", "--role-name", &role]);
+    assert_eq!(tags["Tags"][0]["Key"], "created-by");
+
+    let pol = sb.aws_json(&[
+        "iam",
+        "create-policy",
+        "--policy-name",
+        &format!("{}-policy", sb.hyperpod_cluster),
+        "--policy-document",
+        &doc.to_string(),
+    ]);
+    assert!(pol["Policy"]["Arn"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("arn:aws:iam::{}:policy/", sb.account)));
+
+    // OIDC providers, with and without thumbprints
+    let url1 = format!(
+        "https://oidc.eks.{}.amazonaws.com/id/{}A",
+        sb.region, sb.hyperpod_cluster
+    );
+    let url2 = format!(
+        "https://oidc.eks.{}.amazonaws.com/id/{}B",
+        sb.region, sb.hyperpod_cluster
+    );
+    let p1 = sb.aws_json(&[
+        "iam",
+        "create-open-id-connect-provider",
+        "--url",
+        &url1,
+        "--client-id-list",
+        "sts.amazonaws.com",
+    ]);
+    sb.aws(&[
+        "iam",
+        "create-open-id-connect-provider",
+        "--url",
+        &url2,
+        "--client-id-list",
+        "sts.amazonaws.com",
+        "--thumbprint-list",
+        "9e99a48a9960b14926bb7f3b02e22da2b0ab7280",
+    ])
+    .success();
+    let again = sb.aws(&[
+        "iam",
+        "create-open-id-connect-provider",
+        "--url",
+        &url1,
+        "--client-id-list",
+        "sts.amazonaws.com",
+    ]);
+    assert!(
+        again
+            .stderr
+            .contains(&format!("(EntityAlreadyExists) when calling the CreateOpenIDConnectProvider operation: Provider with url {url1} already exists.")),
+        "{}",
+        again.describe()
+    );
+    let arn1 = p1["OpenIDConnectProviderArn"].as_str().unwrap().to_string();
+    let list = sb.aws_json(&["iam", "list-open-id-connect-providers"]);
+    assert!(list.to_string().contains(&arn1));
+    sb.aws(&[
+        "iam",
+        "delete-open-id-connect-provider",
+        "--open-id-connect-provider-arn",
+        &arn1,
+    ])
+    .success();
+    let list = sb.aws_json(&["iam", "list-open-id-connect-providers"]);
+    assert!(!list.to_string().contains(&arn1));
+}
+
+#[test]
+fn aws_eks_sagemaker_s3_cloudwatch() {
+    let sb = cloud().sandbox();
+    let c = sb.aws_json(&["eks", "describe-cluster", "--name", &sb.eks_cluster]);
+    let vpc = c["cluster"]["resourcesVpcConfig"]["vpcId"]
+        .as_str()
+        .unwrap();
+    assert!(vpc.starts_with("vpc-"), "{c}");
+    assert_eq!(vpc, sb.vpc_id);
+    assert_eq!(c["cluster"]["endpoint"], sb.kube_server());
+    assert_eq!(
+        c["cluster"]["certificateAuthority"]["data"],
+        cloud().kube_ca_data
+    );
+    let issuer = c["cluster"]["identity"]["oidc"]["issuer"].as_str().unwrap();
+    assert!(issuer.starts_with(&format!("https://oidc.eks.{}.amazonaws.com/id/", sb.region)));
+    // the VPC is a real (emulated) one
+    let vpcs = sb.aws_json(&["ec2", "describe-vpcs", "--vpc-ids", vpc]);
+    assert_eq!(vpcs["Vpcs"][0]["VpcId"], vpc);
+
+    let missing = sb.aws(&["eks", "describe-cluster", "--name", "no-such-cluster"]);
+    assert!(missing.stderr.contains(
+        "An error occurred (ResourceNotFoundException) when calling the DescribeCluster operation: No cluster found for name: no-such-cluster."
+    ), "{}", missing.describe());
+
+    let hp = sb.aws(&[
+        "sagemaker",
+        "describe-cluster",
+        "--cluster-name",
+        &sb.hyperpod_cluster,
+        "--query",
+        "Orchestrator.Eks.ClusterArn",
+        "--output",
+        "text",
+    ]);
+    hp.success();
+    assert_eq!(hp.stdout.trim(), sb.eks_cluster_arn);
+    assert_eq!(
+        hp.stdout.trim().split('/').nth(1).unwrap(),
+        sb.eks_cluster,
+        "the guide's `cut -d'/' -f2`"
+    );
+    let nodes = sb.aws_json(&[
+        "sagemaker",
+        "list-cluster-nodes",
+        "--cluster-name",
+        &sb.hyperpod_cluster,
+    ]);
+    assert!(!nodes["ClusterNodeSummaries"].as_array().unwrap().is_empty());
+
+    sb.aws(&["s3api", "head-bucket", "--bucket", &sb.bucket])
+        .success();
+    let nob = sb.aws(&["s3api", "head-bucket", "--bucket", "hp-no-such-bucket-xyz"]);
+    assert_eq!(nob.code, 255);
+    let metrics = sb.aws_json(&["cloudwatch", "list-metrics", "--namespace", "AWS/SageMaker"]);
+    assert!(metrics["Metrics"].is_array());
+
+    // moto answers invoke-endpoint with a canned body for any endpoint name
+    let out = sb.dir().join("invoke.out");
+    let inv = sb.aws(&[
+        "sagemaker-runtime",
+        "invoke-endpoint",
+        "--endpoint-name",
+        "any-endpoint",
+        "--content-type",
+        "application/json",
+        "--body",
+        "{\"inputs\": \"hi\"}",
+        out.to_str().unwrap(),
+    ]);
+    inv.success();
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "body");
+}
+
+#[test]
+fn aws_eks_addons() {
+    let sb = cloud().sandbox();
+    let eks = sb.eks_cluster.as_str();
+    let created = sb.aws_json(&[
+        "eks",
+        "create-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "aws-mountpoint-s3-csi-driver",
+        "--service-account-role-arn",
+        &arn_role(&sb, "s3-csi"),
+        "--resolve-conflicts",
+        "OVERWRITE",
+        "--tags",
+        "owner=test",
+    ]);
+    assert_eq!(created["addon"]["status"], "CREATING");
+    assert!(created["addon"]["addonArn"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!(
+            "arn:aws:eks:{}:{}:addon/{eks}/aws-mountpoint-s3-csi-driver/",
+            sb.region, sb.account
+        )));
+    let t = std::time::Instant::now();
+    sb.aws(&[
+        "eks",
+        "wait",
+        "addon-active",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "aws-mountpoint-s3-csi-driver",
+    ])
+    .success();
+    assert!(
+        t.elapsed() < Duration::from_secs(8),
+        "wait took {:?}",
+        t.elapsed()
+    );
+    let d = sb.aws_json(&[
+        "eks",
+        "describe-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "aws-mountpoint-s3-csi-driver",
+    ]);
+    assert_eq!(d["addon"]["status"], "ACTIVE");
+    assert_eq!(d["addon"]["serviceAccountRoleArn"], arn_role(&sb, "s3-csi"));
+    assert_eq!(d["addon"]["tags"]["owner"], "test");
+
+    let dup = sb.aws(&[
+        "eks",
+        "create-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "aws-mountpoint-s3-csi-driver",
+    ]);
+    assert!(dup.stderr.contains(
+        "An error occurred (ResourceInUseException) when calling the CreateAddon operation: Addon already exists."
+    ), "{}", dup.describe());
+    let nf = sb.aws(&[
+        "eks",
+        "describe-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "cert-manager",
+    ]);
+    assert!(nf.stderr.contains(&format!(
+        "An error occurred (ResourceNotFoundException) when calling the DescribeAddon operation: No addon: cert-manager found in cluster: {eks}"
+    )), "{}", nf.describe());
+    let bad = sb.aws(&[
+        "eks",
+        "create-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "no-such-addon",
+    ]);
+    assert!(
+        bad.stderr.contains("(InvalidParameterException)"),
+        "{}",
+        bad.describe()
+    );
+    let badv = sb.aws(&[
+        "eks",
+        "create-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "metrics-server",
+        "--addon-version",
+        "v0.0.1-eksbuild.1",
+    ]);
+    assert!(
+        badv.stderr
+            .contains("Addon version specified is not supported"),
+        "{}",
+        badv.describe()
+    );
+    let nc = sb.aws(&["eks", "list-addons", "--cluster-name", "no-such-cluster"]);
+    assert!(
+        nc.stderr
+            .contains("No cluster found for name: no-such-cluster."),
+        "{}",
+        nc.describe()
+    );
+
+    let versions = sb.aws_json(&[
+        "eks",
+        "describe-addon-versions",
+        "--addon-name",
+        "amazon-sagemaker-hyperpod-inference",
+    ]);
+    let vs: Vec<&str> = versions["addons"][0]["addonVersions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["addonVersion"].as_str().unwrap())
+        .collect();
+    assert!(
+        vs.contains(&"v1.5.0-eksbuild.1") && vs.contains(&"v1.0.0-eksbuild.1"),
+        "{vs:?}"
+    );
+    for name in ["aws-fsx-csi-driver", "metrics-server", "cert-manager"] {
+        let v = sb.aws_json(&["eks", "describe-addon-versions", "--addon-name", name]);
+        assert_eq!(v["addons"][0]["addonName"], name);
+    }
+
+    // the add-on's objects appear in the emulated cluster once it is ACTIVE
+    sb.write_direct_kubeconfig();
+    let csi = sb.kubectl_json(&["get", "csidriver", "s3.csi.aws.com"]);
+    assert_eq!(csi["metadata"]["name"], "s3.csi.aws.com");
+
+    // slower add-on: CREATING on the first describes, then ACTIVE
+    sb.addon_config(json!({"readyAfterDescribes": 2, "readyAfterSeconds": null}));
+    sb.aws(&[
+        "eks",
+        "create-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "metrics-server",
+    ])
+    .success();
+    let status = |sb: &Sandbox| {
+        sb.aws_json(&[
+            "eks",
+            "describe-addon",
+            "--cluster-name",
+            eks,
+            "--addon-name",
+            "metrics-server",
+        ])["addon"]["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status(&sb), "CREATING");
+    assert_eq!(status(&sb), "ACTIVE");
+
+    // forced failure
+    sb.addon_config(
+        json!({"readyAfterDescribes": 1, "failures": {"cert-manager": {"status": "CREATE_FAILED",
+        "issues": [{"code": "InsufficientNumberOfReplicas", "message": "injected"}]}}}),
+    );
+    sb.aws(&[
+        "eks",
+        "create-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "cert-manager",
+    ])
+    .success();
+    let w = sb.aws(&[
+        "eks",
+        "wait",
+        "addon-active",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "cert-manager",
+    ]);
+    assert_ne!(w.code, 0, "{}", w.describe());
+    let d = sb.aws_json(&[
+        "eks",
+        "describe-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "cert-manager",
+    ]);
+    assert_eq!(d["addon"]["status"], "CREATE_FAILED");
+    assert_eq!(d["addon"]["health"]["issues"][0]["message"], "injected");
+
+    // update, delete
+    let u = sb.aws_json(&[
+        "eks",
+        "update-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "metrics-server",
+        "--addon-version",
+        "v0.7.2-eksbuild.4",
+    ]);
+    assert_eq!(u["update"]["type"], "AddonUpdate");
+    let d = sb.aws_json(&[
+        "eks",
+        "delete-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "metrics-server",
+    ]);
+    assert_eq!(d["addon"]["status"], "DELETING");
+    sb.aws(&[
+        "eks",
+        "wait",
+        "addon-deleted",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "metrics-server",
+    ])
+    .success();
+    let l = sb.aws_json(&["eks", "list-addons", "--cluster-name", eks]);
+    assert_eq!(
+        l["addons"],
+        json!(["aws-mountpoint-s3-csi-driver", "cert-manager"])
+    );
+}
+
+#[test]
+fn kubeconfig_from_aws_reaches_the_emulated_cluster() {
+    let sb = cloud().sandbox();
+    assert!(!sb.kubeconfig_path().exists());
+    sb.aws(&["eks", "update-kubeconfig", "--name", &sb.eks_cluster])
+        .success();
+    let kc = std::fs::read_to_string(sb.kubeconfig_path()).unwrap();
+    assert!(kc.contains(&sb.kube_server()), "{kc}");
+    assert!(kc.contains("get-token"), "{kc}");
+    // through the shim, so that the exec'd `aws eks get-token` is recorded too
+    let r = sb.tool("kubectl", &["get", "namespaces", "-o", "json"]);
+    r.success();
+    let names: Vec<String> = r.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        names.contains(&"default".to_string()) && names.contains(&"kube-system".to_string()),
+        "{names:?}"
+    );
+    let log = sb.tool_log_lines();
+    assert!(
+        log.iter().any(|l| l.starts_with("kubectl get namespaces")),
+        "{log:?}"
+    );
+    assert!(
+        log.iter().any(|l| l.starts_with("aws ")
+            && l.contains("eks get-token --cluster-name")
+            && l.contains(&sb.eks_cluster)),
+        "{log:?}"
+    );
+    let cfg = sb.kube_hook("GET", "/_emulator/config", None);
+    assert_eq!(cfg["lastAuthScheme"], "Bearer");
+    assert_eq!(cfg["lastTokenKind"], "k8s-aws-v1");
+    // sandboxes are isolated from each other
+    let other = cloud().sandbox();
+    other.write_direct_kubeconfig();
+    other
+        .kubectl(&["create", "namespace", "only-in-other"])
+        .success();
+    let r = sb.kubectl(&["get", "namespace", "only-in-other"]);
+    assert!(
+        r.stderr
+            .contains("Error from server (NotFound): namespaces \"only-in-other\" not found"),
+        "{}",
+        r.describe()
+    );
+}
+
+#[test]
+fn kubectl_crds_models_and_wait() {
+    let sb = cloud().sandbox();
+    sb.write_direct_kubeconfig();
+    for crd in reference_crds() {
+        sb.kubectl(&["apply", "-f", crd.to_str().unwrap()])
+            .success();
+    }
+    let crds = sb.kubectl(&["get", "crds"]);
+    crds.success();
+    assert!(
+        crds.stdout
+            .contains("jumpstartmodels.inference.sagemaker.aws.amazon.com"),
+        "{}",
+        crds.describe()
+    );
+
+    let model = sb.dir().join("model.yaml");
+    std::fs::write(
+        &model,
+        r#"apiVersion: inference.sagemaker.aws.amazon.com/v1
+kind: JumpStartModel
+metadata:
+  name: my-bert-model
+  namespace: default
+spec:
+  model:
+    modelId: "huggingface-eqa-bert-base-cased"
+  sageMakerEndpoint:
+    name: "my-bert-endpoint"
+  server:
+    instanceType: "ml.c5.2xlarge"
+  maxDeployTimeInSeconds: 1800
+"#,
+    )
+    .unwrap();
+    sb.kubectl(&["apply", "-f", model.to_str().unwrap()])
+        .success();
+    sb.kubectl(&[
+        "annotate",
+        "jumpstartmodel",
+        "my-bert-model",
+        "example.com/owner=test",
+    ])
+    .success();
+    sb.kubectl(&["label", "jumpstartmodel", "my-bert-model", "tier=smoke"])
+        .success();
+    let listed = sb.kubectl_json(&["get", "jumpstartmodels", "-l", "tier=smoke"]);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    let m = sb.kubectl_json(&["get", "jumpstartmodel", "my-bert-model"]);
+    assert_eq!(m["metadata"]["annotations"]["example.com/owner"], "test");
+    assert_eq!(m["spec"]["model"]["acceptEula"], false, "CRD defaulting");
+
+    // status set through the hook satisfies a `kubectl wait --for=jsonpath` that is already waiting
+    let env = sb.env();
+    let kubectl = cloud().bin_dir.join("kubectl");
+    let waiter = std::process::Command::new(&kubectl)
+        .args([
+            "wait",
+            "jumpstartmodel/my-bert-model",
+            "--for=jsonpath={.status.deploymentStatus.deploymentObjectOverallState}=DeploymentComplete",
+            "--timeout=60s",
+        ])
+        .env_clear()
+        .envs(env)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut obj = m.clone();
+    obj["status"] = json!({"state": "DeploymentComplete",
+        "deploymentStatus": {"deploymentObjectOverallState": "DeploymentComplete"},
+        "endpoints": {"sagemaker": {"state": "CreationCompleted"}}});
+    sb.kube_objects(obj);
+    let out = waiter.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("condition met"));
+
+    // the emulated operator completes a new model by itself
+    sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
+    let m2 = std::fs::read_to_string(&model)
+        .unwrap()
+        .replace("my-bert-model", "second-model");
+    std::fs::write(&model, m2).unwrap();
+    sb.kubectl(&["apply", "-f", model.to_str().unwrap()])
+        .success();
+    sb.kubectl(&[
+        "wait",
+        "jumpstartmodel/second-model",
+        "--for=jsonpath={.status.deploymentStatus.deploymentObjectOverallState}=DeploymentComplete",
+        "--timeout=60s",
+    ])
+    .success();
+
+    // pod logs through the hook
+    sb.kube_objects(json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p1", "namespace": "default", "labels": {"app": "x"}},
+        "spec": {"containers": [{"name": "c", "image": "i"}]},
+        "status": {"phase": "Running"}}));
+    sb.kube_logs("default", "p1", None, "hello from p1\n");
+    let logs = sb.kubectl(&["logs", "p1", "-n", "default"]);
+    logs.success();
+    assert_eq!(logs.stdout, "hello from p1\n");
+}
+
+#[test]
+fn helm_local_chart() {
+    let sb = cloud().sandbox();
+    let chart = Sandbox::chart_dir();
+    let chart = chart.to_str().unwrap();
+    sb.helm(&["lint", chart]).success();
+    let t = sb.helm(&["template", "hpio", chart]);
+    assert_ne!(t.code, 0);
+    assert!(t.stderr.contains(
+        "A valid role for the Mountpoint for s3 CSI driver must be set via the --set s3.serviceAccountRoleArn=<arn> flag."
+    ), "{}", t.describe());
+    let exec_role = arn_role(
+        &sb,
+        &format!("HyperpodInferenceRole-{}", sb.hyperpod_cluster),
+    );
+    let sets = [
+        format!("region={}", sb.region),
+        format!("eksClusterName={}", sb.eks_cluster),
+        format!("hyperpodClusterArn={}", sb.hyperpod_cluster_arn),
+        format!("executionRoleArn={exec_role}"),
+        format!("s3.serviceAccountRoleArn={}", arn_role(&sb, "s3")),
+        "s3.node.serviceAccount.create=false".to_string(),
+        format!(
+            "keda.podIdentity.aws.irsa.roleArn={}",
+            arn_role(&sb, "keda")
+        ),
+        format!("tlsCertificateS3Bucket={}", sb.bucket),
+        format!("alb.region={}", sb.region),
+        format!("alb.clusterName={}", sb.eks_cluster),
+        format!("alb.vpcId={}", sb.vpc_id),
+    ];
+    let mut args: Vec<String> = vec![
+        "template".into(),
+        "hpio".into(),
+        chart.into(),
+        "-n".into(),
+        "kube-system".into(),
+    ];
+    for s in &sets {
+        args.push("--set".into());
+        args.push(s.clone());
+    }
+    let bad_region: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if a.starts_with("region=") {
+                "region=mars-1".to_string()
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let r = sb.helm(&bad_region.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        r.stderr.contains("Unsupported AWS Region"),
+        "{}",
+        r.describe()
+    );
+    let r = sb.helm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    r.success();
+    assert!(
+        r.stdout.contains(&format!("s3://{}", sb.bucket)),
+        "s3:// prepended"
+    );
+
+    sb.write_direct_kubeconfig();
+    sb.kubectl(&["create", "namespace", "keda"]).success();
+    args[0] = "upgrade".into();
+    args.insert(1, "--install".into());
+    args.push("--wait".into());
+    args.push("--timeout".into());
+    args.push("120s".into());
+    sb.helm(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .success();
+    // again: an upgrade
+    sb.helm(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .success();
+
+    let sa = sb.kubectl_json(&[
+        "get",
+        "sa",
+        "hyperpod-inference-operator-controller-manager",
+        "-n",
+        "hyperpod-inference-system",
+    ]);
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        exec_role
+    );
+    let dep = sb.kubectl_json(&[
+        "get",
+        "deployment",
+        "-n",
+        "hyperpod-inference-system",
+        "-l",
+        "control-plane=hyperpod-inference-operator-controller-manager",
+    ]);
+    assert_eq!(
+        dep["items"][0]["metadata"]["name"],
+        "hyperpod-inference-operator-controller-manager"
+    );
+    let keda = sb.kubectl_json(&["get", "sa", "keda-operator", "-n", "keda"]);
+    assert_eq!(
+        keda["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        arn_role(&sb, "keda")
+    );
+    sb.kubectl(&["get", "csidriver", "s3.csi.aws.com", "fsx.csi.aws.com"])
+        .success();
+    sb.kubectl(&[
+        "get",
+        "crd",
+        "inferenceendpointconfigs.inference.sagemaker.aws.amazon.com",
+    ])
+    .success();
+    let list = sb.helm(&["list", "-n", "kube-system", "-o", "json"]);
+    list.success();
+    assert_eq!(list.json()[0]["name"], "hpio");
+    assert_eq!(list.json()[0]["chart"], "hyperpod-inference-operator-2.2.2");
+    sb.helm(&["uninstall", "hpio", "-n", "kube-system"])
+        .success();
+    let gone = sb.kubectl(&[
+        "get",
+        "deployment",
+        "-n",
+        "hyperpod-inference-system",
+        "hyperpod-inference-operator-controller-manager",
+    ]);
+    assert!(gone.stderr.contains("NotFound"), "{}", gone.describe());
+}
+
+#[test]
+fn eksctl_standin() {
+    let sb = cloud().sandbox();
+    let eks = sb.eks_cluster.as_str();
+    let v = sb.eksctl(&["version"]);
+    v.success();
+    assert!(v.stdout.trim().starts_with("0."), "{}", v.describe());
+    let bad = sb.eksctl(&["create", "iamserviceaccount", "--foo"]);
+    assert_eq!(bad.code, 1);
+    assert_eq!(bad.stderr.trim(), "Error: unknown flag: --foo");
+    let bad = sb.eksctl(&["frobnicate"]);
+    assert_eq!(bad.code, 1);
+    assert!(bad
+        .stderr
+        .starts_with("Error: unknown command \"frobnicate\" for \"eksctl\""));
+
+    // no OIDC provider yet
+    let args_sa = |extra: &[&str]| {
+        let mut a = vec![
+            "create",
+            "iamserviceaccount",
+            "--name",
+            "s3-csi-driver-sa",
+            "--namespace",
+            "kube-system",
+            "--cluster",
+            eks,
+            "--region",
+            "us-west-2",
+            "--attach-policy-arn",
+            "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+        ];
+        a.extend_from_slice(extra);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let r = sb.eksctl(
+        &args_sa(&["--approve"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(
+            "Error: unable to create iamserviceaccount(s) without IAM OIDC provider enabled"
+        ),
+        "{}",
+        r.describe()
+    );
+
+    let plan = sb.eksctl(&[
+        "utils",
+        "associate-iam-oidc-provider",
+        "--cluster",
+        eks,
+        "--region",
+        "us-west-2",
+    ]);
+    plan.success();
+    assert!(
+        plan.stdout
+            .contains("(plan) would create IAM Open ID Connect provider"),
+        "{}",
+        plan.describe()
+    );
+    let r = sb.eksctl(&[
+        "utils",
+        "associate-iam-oidc-provider",
+        &format!("--cluster={eks}"),
+        "--region=us-west-2",
+        "--approve",
+    ]);
+    r.success();
+    assert!(
+        r.stdout.contains("created IAM Open ID Connect provider"),
+        "{}",
+        r.describe()
+    );
+    let r = sb.eksctl(&[
+        "utils",
+        "associate-iam-oidc-provider",
+        "--cluster",
+        eks,
+        "--approve",
+    ]);
+    r.success();
+    assert!(r.stdout.contains("already associated"), "{}", r.describe());
+    let oidc_host = sb.oidc_issuer.trim_start_matches("https://").to_string();
+    let providers = sb.aws_json(&["iam", "list-open-id-connect-providers"]);
+    assert!(providers.to_string().contains(&oidc_host));
+
+    // create with an explicit role name
+    let role_name = format!("SM_HP_S3_CSI_ROLE-{}", sb.hyperpod_cluster);
+    let r = sb.eksctl(
+        &args_sa(&["--approve", "--role-name", &role_name])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    r.success();
+    let role = sb.aws_json(&["iam", "get-role", "--role-name", &role_name]);
+    let trust = &role["Role"]["AssumeRolePolicyDocument"];
+    let trust: Value = if let Some(s) = trust.as_str() {
+        serde_json::from_str(s).unwrap()
+    } else {
+        trust.clone()
+    };
+    let cond = &trust["Statement"][0]["Condition"]["StringEquals"];
+    assert_eq!(
+        cond[format!("{oidc_host}:sub")],
+        "system:serviceaccount:kube-system:s3-csi-driver-sa",
+        "{trust}"
+    );
+    assert_eq!(cond[format!("{oidc_host}:aud")], "sts.amazonaws.com");
+    let attached = sb.aws_json(&[
+        "iam",
+        "list-attached-role-policies",
+        "--role-name",
+        &role_name,
+    ]);
+    assert_eq!(
+        attached["AttachedPolicies"][0]["PolicyArn"],
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    );
+    sb.write_direct_kubeconfig();
+    let sa = sb.kubectl_json(&["get", "sa", "s3-csi-driver-sa", "-n", "kube-system"]);
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        role["Role"]["Arn"]
+    );
+
+    // get
+    let g = sb.eksctl(&["get", "iamserviceaccount", "--cluster", eks, "-o", "json"]);
+    g.success();
+    assert_eq!(g.json()[0]["status"]["roleARN"], role["Role"]["Arn"]);
+
+    // an existing ServiceAccount is left alone without --override-existing-serviceaccounts
+    sb.kubectl(&["create", "serviceaccount", "keda-operator", "-n", "default"])
+        .success();
+    let keda = |extra: &[&str]| {
+        let mut a = vec![
+            "create",
+            "iamserviceaccount",
+            "--name",
+            "keda-operator",
+            "--namespace",
+            "default",
+            "--cluster",
+            eks,
+            "--attach-policy-arn",
+            "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess",
+            "--approve",
+        ];
+        a.extend_from_slice(extra);
+        sb.eksctl(&a)
+    };
+    let r = keda(&[]);
+    r.success();
+    assert!(r.stdout.contains("was excluded"), "{}", r.describe());
+    let sa = sb.kubectl_json(&["get", "sa", "keda-operator", "-n", "default"]);
+    assert!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].is_null(),
+        "{sa}"
+    );
+    let r = keda(&["--override-existing-serviceaccounts"]);
+    r.success();
+    let sa = sb.kubectl_json(&["get", "sa", "keda-operator", "-n", "default"]);
+    let arn = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let default_name = arn.rsplit('/').next().unwrap();
+    assert!(
+        default_name.starts_with(&format!("eksctl-{eks}-addon-iamserviceaccount-")),
+        "{default_name}"
+    );
+    assert!(default_name.len() <= 64);
+    sb.aws(&["iam", "get-role", "--role-name", default_name])
+        .success();
+
+    // --role-only creates no ServiceAccount
+    sb.eksctl(&[
+        "create",
+        "iamserviceaccount",
+        "--name",
+        "role-only-sa",
+        "--namespace",
+        "default",
+        "--cluster",
+        eks,
+        "--attach-policy-arn",
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess",
+        "--role-only",
+        "--role-name",
+        &format!("ro-{}", sb.hyperpod_cluster),
+        "--approve",
+    ])
+    .success();
+    sb.aws(&[
+        "iam",
+        "get-role",
+        "--role-name",
+        &format!("ro-{}", sb.hyperpod_cluster),
+    ])
+    .success();
+    assert!(
+        sb.kubectl(&["get", "sa", "role-only-sa", "-n", "default"])
+            .code
+            != 0
+    );
+
+    // delete
+    sb.eksctl(&[
+        "delete",
+        "iamserviceaccount",
+        "--cluster",
+        eks,
+        "--name",
+        "s3-csi-driver-sa",
+        "--namespace",
+        "kube-system",
+        "--wait",
+    ])
+    .success();
+    assert!(sb
+        .aws(&["iam", "get-role", "--role-name", &role_name])
+        .stderr
+        .contains("NoSuchEntity"));
+    assert!(sb
+        .kubectl(&["get", "sa", "s3-csi-driver-sa", "-n", "kube-system"])
+        .stderr
+        .contains("NotFound"));
+
+    // create addon
+    let r = sb.eksctl(&[
+        "create",
+        "addon",
+        "--name",
+        "aws-fsx-csi-driver",
+        "--cluster",
+        eks,
+        "--force",
+        "--wait",
+    ]);
+    r.success();
+    let d = sb.aws_json(&[
+        "eks",
+        "describe-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "aws-fsx-csi-driver",
+    ]);
+    assert_eq!(d["addon"]["status"], "ACTIVE");
+    let again = sb.eksctl(&[
+        "create",
+        "addon",
+        "--name",
+        "aws-fsx-csi-driver",
+        "--cluster",
+        eks,
+    ]);
+    assert_eq!(again.code, 1, "{}", again.describe());
+}
+
+#[test]
+fn shims_record_and_inject_failures() {
+    let sb = cloud().sandbox();
+    assert!(sb.tool_log().is_empty());
+    sb.tool("aws", &["sts", "get-caller-identity"]).success();
+    let tricky = "a\tb\nc\\d";
+    let r = sb.tool("git", &["--version"]);
+    r.success();
+    sb.tool("helm", &["version", "--short", "--kube-context", tricky]);
+    let log = sb.tool_log();
+    assert_eq!(log[0], vec!["aws", "sts", "get-caller-identity"]);
+    assert_eq!(log[1], vec!["git", "--version"]);
+    assert_eq!(
+        log[2],
+        vec!["helm", "version", "--short", "--kube-context", tricky]
+    );
+    // the test's own calls (sb.aws/kubectl/helm/eksctl) are not recorded
+    sb.aws(&["sts", "get-caller-identity"]).success();
+    assert_eq!(sb.tool_log().len(), 3);
+    sb.clear_tool_log();
+    assert!(sb.tool_log().is_empty());
+
+    let r = sb.tool_with(
+        "aws",
+        &["iam", "create-role", "--role-name", "x"],
+        &[
+            ("HP_FAIL_MATCH", "iam create-role"),
+            ("HP_FAIL_CODE", "254"),
+        ],
+    );
+    assert_eq!(r.code, 254);
+    assert_eq!(
+        r.stderr.trim(),
+        "injected failure: aws iam create-role --role-name x"
+    );
+    let r = sb.tool_with(
+        "kubectl",
+        &["version", "--client"],
+        &[("HP_FAIL_MATCH", "iam create-role")],
+    );
+    r.success();
+    assert_eq!(sb.tool_log().len(), 2, "failed calls are recorded too");
+
+    // the plugin runs with the sandbox environment
+    let r = sb.hyperpod(&["--help"]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let r = sb.hyperpod_with(&["--help"], &[("HP_FAIL_MATCH", "nothing")]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+}
+
+#[test]
+fn sandboxes_are_unique_and_env_is_complete() {
+    let a = cloud().sandbox();
+    let b = cloud().sandbox();
+    assert_ne!(a.hyperpod_cluster, b.hyperpod_cluster);
+    assert_ne!(a.eks_cluster, b.eks_cluster);
+    assert_ne!(a.bucket, b.bucket);
+    assert_ne!(
+        a.oidc_issuer, b.oidc_issuer,
+        "one OIDC issuer per EKS cluster"
+    );
+    let env: std::collections::HashMap<String, String> = a.env().into_iter().collect();
+    for k in [
+        "PATH",
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "KUBECONFIG",
+        "HOME",
+        "HP_TOOL_LOG",
+        "NO_COLOR",
+        "HP_CHART_DIR",
+    ] {
+        assert!(env.contains_key(k), "{k} missing");
+    }
+    assert!(env["PATH"].starts_with(cloud().shim_dir.to_str().unwrap()));
+    assert!(Sandbox::chart_dir().join("Chart.yaml").exists());
+    let _ = wait_until("nothing", Duration::from_secs(1), || Some(()));
+}
