@@ -81,9 +81,15 @@ fn usage_error_doc(e: &clap::Error, code: i32) -> ErrorDoc<'static> {
             "a subcommand or argument is missing".to_string()
         }
         _ => {
+            // The first paragraph: the error line and the items it lists (missing arguments...).
             let rendered = e.render().to_string();
-            let first = rendered.lines().next().unwrap_or("").trim();
-            first.strip_prefix("error: ").unwrap_or(first).to_string()
+            let paragraph: Vec<&str> = rendered
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.is_empty())
+                .collect();
+            let text = paragraph.join(" ");
+            text.strip_prefix("error: ").unwrap_or(&text).to_string()
         }
     };
     ErrorDoc {
