@@ -117,10 +117,9 @@ fn requested_format(args: &[OsString]) -> OutputFormat {
             iter.next().map(|v| v.into_owned())
         } else if let Some(v) = a.strip_prefix("--output=") {
             Some(v.to_string())
-        } else if let Some(v) = a.strip_prefix("-o") {
-            Some(v.strip_prefix('=').unwrap_or(v).to_string())
         } else {
-            None
+            a.strip_prefix("-o")
+                .map(|v| v.strip_prefix('=').unwrap_or(v).to_string())
         };
         match value.as_deref() {
             Some("json") => format = OutputFormat::Json,
