@@ -105,7 +105,9 @@ impl Ui {
             quiet,
             verbose,
             color: color && (stdout_tty || stderr_tty),
-            live: stderr_tty && !quiet && !term_dumb(),
+            // -v prints each command on its own line (the runner writes them to stderr); a
+            // self-replacing status line would tangle with them.
+            live: stderr_tty && !quiet && !verbose && !term_dumb(),
             interactive: std::io::stdin().is_terminal() && stderr_tty,
             out_color: color && stdout_tty,
             err_color: color && stderr_tty,
