@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use kubectl_hyperpod::cli::{self, misc, Cli, OutputFormat};
 use kubectl_hyperpod::error::exit;
 use kubectl_hyperpod::ui::{self, to_json, to_yaml, ErrorBody, ErrorDoc};
@@ -25,7 +25,16 @@ fn main() -> ExitCode {
         return exit_code(misc::plugin_complete(&words));
     }
     let no_color_flag = args.iter().any(|a| a == "--no-color");
-    let cli = match Cli::try_parse_from(&args) {
+    // clap colours help and usage errors on a terminal; --no-color and TERM=dumb must reach it
+    // too (it honours NO_COLOR itself).
+    let mut command = Cli::command();
+    if !ui::color_allowed(no_color_flag) {
+        command = command.color(clap::ColorChoice::Never);
+    }
+    let parsed = command
+        .try_get_matches_from(&args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let code = e.exit_code();

@@ -861,13 +861,23 @@ fn on_a_terminal_colour_shows_unless_no_color_or_dumb() {
         return;
     };
     assert!(shown.contains("\x1b[31merror:\x1b[0m"), "{shown:?}");
-    for (args, env) in [
-        ("version --region bad!", vec![("NO_COLOR", "1")]),
-        ("version --region bad! --no-color", vec![]),
-        ("version --region bad!", vec![("TERM", "dumb")]),
+    let region = "error: invalid --region";
+    let usage = "error: unexpected argument '--bogus' found";
+    for (args, env, want) in [
+        ("version --region bad!", vec![("NO_COLOR", "1")], region),
+        ("version --region bad! --no-color", vec![], region),
+        ("version --region bad!", vec![("TERM", "dumb")], region),
+        // clap's own usage errors and help follow the same switches.
+        ("version --bogus --no-color", vec![], usage),
+        ("version --bogus", vec![("TERM", "dumb")], usage),
+        (
+            "version --help --no-color",
+            vec![],
+            "Usage: kubectl hyperpod version",
+        ),
     ] {
         let shown = on_terminal(t.path(), args, &env).unwrap();
-        assert!(shown.contains("error: invalid --region"), "{shown:?}");
+        assert!(shown.contains(want), "{args} {env:?}: {shown:?}");
         assert!(!shown.contains('\x1b'), "{args} {env:?}: {shown:?}");
     }
     // Results on a terminal are painted too; piped they are not (see the test above).
