@@ -1345,19 +1345,24 @@ def main() -> None:
 
     global SELF_URL
     SELF_URL = f"http://{args.host}:{port}"
-    write_state(args.state_file, {"url": f"http://{args.host}:{port}", "port": port, "pid": os.getpid()})
-    log(f"listening on http://{args.host}:{port} (kube: {KUBE_URL or 'none'})")
-
-    def warm_up() -> None:  # first /_hp/seed is faster with boto3 already loaded
-        try:
-            for svc in ("eks", "sagemaker", "s3"):
-                _client(svc, "us-west-2")
-        except Exception as e:
-            log(f"warm-up: {e!r}")
-
-    threading.Thread(target=warm_up, daemon=True).start()
+    # Warm up before announcing readiness: moto's EC2/IAM backends and boto3 (used by the seed
+    # hook) take a few seconds to load; doing it now keeps the first requests fast and race-free.
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        server.serve_forever()
+        from moto.ec2.models import ec2_backends
+        from moto.iam.models import iam_backends
+
+        ec2_backends[DEFAULT_ACCOUNT_ID]["us-west-2"]
+        iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
+        for svc in ("eks", "sagemaker", "s3"):
+            _client(svc, "us-west-2")
+    except Exception as e:
+        log(f"warm-up: {e!r}")
+    write_state(args.state_file, {"url": SELF_URL, "port": port, "pid": os.getpid()})
+    log(f"listening on {SELF_URL} (kube: {KUBE_URL or 'none'})")
+    try:
+        while True:
+            time.sleep(3600)
     except KeyboardInterrupt:
         pass
 
