@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod deploy;
+pub mod doctor;
 pub mod error;
 pub mod exec;
 pub mod render;

@@ -1,0 +1,148 @@
+//! HP2xx: the AWS side: credentials, the HyperPod cluster, the EKS cluster behind it, the bucket.
+
+use crate::doctor::facts::{eks_name_of, BucketState, Facts};
+use crate::doctor::fixes;
+use crate::doctor::report::{Fix, Outcome};
+use crate::doctor::runner::Problem;
+use crate::exec::Cmd;
+
+/// Error codes of the AWS CLI that mean "your credentials are not accepted".
+const REJECTED: [&str; 8] = [
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "UnrecognizedClientException",
+    "AuthFailure",
+    "InvalidToken",
+    "AccessDenied",
+];
+
+fn login_fix(f: &Facts) -> Fix {
+    let mut configure = Cmd::new("aws", "fix").arg("configure");
+    configure = configure.opt("--profile", f.ctx.aws.profile.as_deref());
+    let check = f.ctx.aws.cmd("fix", &["sts", "get-caller-identity"]);
+    Fix::manual(
+        "give the AWS CLI valid credentials (`aws configure`, `aws sso login`, or AWS_PROFILE/--profile), then check them",
+        vec![configure, check],
+    )
+}
+
+pub fn identity(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+    match f.identity() {
+        Ok(id) => Ok(vec![Outcome::pass(format!(
+            "account {} as {}",
+            id.account, id.arn
+        ))]),
+        Err(p) => {
+            let text = p.0.to_string();
+            let code = crate::tools::aws::error_code(&text).unwrap_or("");
+            let finding = if REJECTED.contains(&code) {
+                format!("AWS rejected the credentials ({code})")
+            } else if text.contains("Unable to locate credentials") {
+                "the AWS CLI found no credentials".to_string()
+            } else {
+                text.lines().next().unwrap_or("").to_string()
+            };
+            Ok(vec![Outcome::fail(finding)
+                .details(text.lines().skip(1).map(str::to_string))
+                .fix(login_fix(f))])
+        }
+    }
+}
+
+pub fn hyperpod(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+    let Some(name) = f.cfg.hyperpod_cluster.as_deref() else {
+        return Ok(vec![Outcome::skip("no --hyperpod-cluster given")]);
+    };
+    let hp = match f.hyperpod() {
+        Ok(hp) => hp,
+        Err(p) => {
+            let text = p.0.to_string();
+            if matches!(
+                crate::tools::aws::error_code(&text),
+                Some("ResourceNotFound" | "ResourceNotFoundException" | "ValidationException")
+            ) {
+                let region = f.ctx.aws.region.as_deref().unwrap_or("the default region");
+                return Ok(vec![Outcome::fail(format!(
+                    "no HyperPod cluster named {name} in {region}"
+                ))
+                .fix(Fix::manual(
+                    "list the HyperPod clusters of this account and region, then pass the right --hyperpod-cluster/--region",
+                    vec![f.ctx.aws.cmd("list", &["sagemaker", "list-clusters"])],
+                ))]);
+            }
+            return Err(p);
+        }
+    };
+    let status = hp.cluster_status.as_deref().unwrap_or("unknown status");
+    let Some(eks) = eks_name_of(&hp) else {
+        return Ok(vec![Outcome::fail(format!(
+            "HyperPod cluster {name} ({status}) is not orchestrated by EKS; the inference operator needs an EKS-orchestrated cluster"
+        ))]);
+    };
+    let o = Outcome::pass(format!("{name} ({status}) runs on EKS cluster {eks}"));
+    Ok(vec![match status {
+        "InService" | "unknown status" => o,
+        "Creating" | "Updating" | "SystemUpdating" => {
+            Outcome::warn(format!("{name} is {status}; EKS cluster {eks}"))
+        }
+        _ => Outcome::fail(format!("{name} is {status}; EKS cluster {eks}")),
+    }])
+}
+
+pub fn eks(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+    let c = f.eks()?;
+    let status = c.status.as_deref().unwrap_or("UNKNOWN");
+    let issuer = c
+        .identity
+        .as_ref()
+        .and_then(|i| i.oidc.as_ref())
+        .and_then(|o| o.issuer.clone());
+    let Some(issuer) = issuer else {
+        return Ok(vec![Outcome::fail(format!(
+            "EKS cluster {} ({status}) reports no OIDC issuer; IAM roles for service accounts cannot work",
+            c.name
+        ))]);
+    };
+    let finding = format!("{} is {status}; OIDC issuer {issuer}", c.name);
+    Ok(vec![if status == "ACTIVE" {
+        Outcome::pass(finding)
+    } else if matches!(status, "CREATING" | "UPDATING") {
+        Outcome::warn(finding)
+    } else {
+        Outcome::fail(finding)
+    }])
+}
+
+pub fn bucket(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+    let Some(b) = f.cfg.s3_bucket.as_deref() else {
+        return Ok(vec![Outcome::skip("no --s3-bucket given")]);
+    };
+    Ok(vec![match *f.bucket()? {
+        BucketState::Exists => Outcome::pass(format!("s3://{b} exists")),
+        BucketState::Forbidden => Outcome::warn(format!(
+            "s3://{b} exists but your identity may not read it (403)"
+        )),
+        BucketState::Missing => {
+            let mut args = vec!["s3api", "create-bucket", "--bucket", b];
+            let loc;
+            if let Some(r) = f.ctx.aws.region.as_deref().filter(|r| *r != "us-east-1") {
+                loc = format!("LocationConstraint={r}");
+                args.extend(["--create-bucket-configuration", loc.as_str()]);
+            }
+            Outcome::fail(format!(
+                "s3://{b} does not exist; the operator stores its TLS certificates there"
+            ))
+            .fix(Fix::manual(
+                "create the bucket (or pass the right --s3-bucket)",
+                vec![f.ctx.aws.cmd("fix", &args).mutating()],
+            ))
+        }
+    }])
+}
+
+/// Used by the cluster-access check: the fix for a kubeconfig that does not reach the cluster.
+pub fn kubeconfig_fix(f: &Facts) -> Option<Fix> {
+    fixes::kubeconfig_fix(f)
+}

@@ -1,0 +1,257 @@
+//! HP7xx: GPUs: the NVIDIA device plugin runs, and nodes advertise `nvidia.com/gpu`.
+
+use serde_json::Value;
+
+use super::models;
+use crate::doctor::facts::Facts;
+use crate::doctor::fixes::NVIDIA_PLUGIN_URL;
+use crate::doctor::report::{Fix, Outcome};
+use crate::doctor::runner::Problem;
+use crate::doctor::workloads::{self, WorkloadMatch};
+use crate::exec::Cmd;
+use crate::setup::names::NVIDIA_DAEMONSET;
+
+pub const GPU: &str = "nvidia.com/gpu";
+
+pub const DEVICE_PLUGIN: WorkloadMatch = WorkloadMatch {
+    names: &[NVIDIA_DAEMONSET, "nvidia-device-plugin"],
+    labels: &[
+        ("name", "nvidia-device-plugin-ds"),
+        ("app.kubernetes.io/name", "nvidia-device-plugin"),
+    ],
+    namespace: Some("kube-system"),
+};
+
+/// A Kubernetes quantity of whole devices ("4" or 4).
+pub fn quantity(v: &Value) -> i64 {
+    match v {
+        Value::Number(n) => n.as_i64().unwrap_or(0),
+        Value::String(s) => s.trim().parse().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+pub fn node_gpus(n: &Value) -> i64 {
+    quantity(&n["status"]["allocatable"][GPU])
+}
+
+pub fn node_instance_type(n: &Value) -> Option<&str> {
+    let l = &n["metadata"]["labels"];
+    l["node.kubernetes.io/instance-type"]
+        .as_str()
+        .or_else(|| l["beta.kubernetes.io/instance-type"].as_str())
+}
+
+/// `ml.g5.12xlarge`, `p4d.24xlarge` ...: the NVIDIA GPU instance families (g*, p*).
+pub fn is_gpu_instance(t: &str) -> bool {
+    let t = t.strip_prefix("ml.").unwrap_or(t);
+    let mut c = t.chars();
+    matches!(c.next(), Some('g' | 'p')) && c.next().is_some_and(|d| d.is_ascii_digit())
+}
+
+/// GPUs a pod asks for (requests, else limits, summed over its containers).
+pub fn pod_gpus(p: &Value) -> i64 {
+    p["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let r = quantity(&c["resources"]["requests"][GPU]);
+            if r > 0 {
+                r
+            } else {
+                quantity(&c["resources"]["limits"][GPU])
+            }
+        })
+        .sum()
+}
+
+fn plugin_fix(f: &Facts, ds: Option<&Value>) -> Fix {
+    match ds {
+        Some(ds) => Fix::manual(
+            "restart the NVIDIA device plugin so it registers the GPUs again",
+            vec![f
+                .ctx
+                .kube
+                .kubectl(
+                    "fix",
+                    &[
+                        "rollout",
+                        "restart",
+                        &format!("daemonset/{}", workloads::name(ds)),
+                        "-n",
+                        workloads::namespace(ds),
+                    ],
+                )
+                .mutating()],
+        ),
+        None => Fix::manual(
+            "install the NVIDIA device plugin (guide Step 9; setup installs it too)",
+            vec![f
+                .ctx
+                .kube
+                .kubectl("fix", &["apply", "-f", NVIDIA_PLUGIN_URL])
+                .mutating()],
+        ),
+    }
+}
+
+fn gpu_models(f: &Facts) -> Vec<String> {
+    f.models()
+        .map(|ms| {
+            ms.iter()
+                .filter(|m| models::instance_type(m).is_some_and(is_gpu_instance))
+                .map(workloads::ref_of)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn device_plugin(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+    let objs = f.cluster()?;
+    let total: i64 = objs.nodes.iter().map(node_gpus).sum();
+    let gpu_nodes = objs
+        .nodes
+        .iter()
+        .filter(|n| node_instance_type(n).is_some_and(is_gpu_instance))
+        .count();
+    let Some(ds) = workloads::find(objs.daemonsets.iter(), &DEVICE_PLUGIN) else {
+        if total > 0 {
+            return Ok(vec![Outcome::pass(format!(
+                "no {NVIDIA_DAEMONSET} DaemonSet, but nodes advertise {total} GPUs (another plugin or the GPU operator runs)"
+            ))]);
+        }
+        let wanting = gpu_models(f);
+        let finding = "the NVIDIA device plugin is not installed".to_string();
+        return Ok(vec![if gpu_nodes > 0 || !wanting.is_empty() {
+            Outcome::fail(format!(
+                "{finding}: GPU nodes and models cannot use their GPUs"
+            ))
+        } else {
+            Outcome::warn(format!("{finding}; GPU models need it"))
+        }
+        .fix(plugin_fix(f, None))]);
+    };
+    let (ready, want) = workloads::readiness(ds);
+    let shown = workloads::ref_of(ds);
+    if workloads::is_ready(ds) {
+        return Ok(vec![Outcome::pass(format!(
+            "{shown}: {ready}/{want} pods ready"
+        ))]);
+    }
+    let (_, details) = workloads::why_not_ready(f, ds);
+    Ok(vec![Outcome::fail(format!(
+        "{shown}: {ready}/{want} pods ready"
+    ))
+    .details(details)
+    .fix(Fix::manual(
+        "look at the device plugin's pods",
+        vec![Cmd::new("kubectl", "inspect").args([
+            "describe",
+            "daemonset",
+            workloads::name(ds),
+            "-n",
+            workloads::namespace(ds),
+        ])],
+    ))])
+}
+
+pub fn allocatable(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+    let objs = f.cluster()?;
+    let nodes = &objs.nodes;
+    let total: i64 = nodes.iter().map(node_gpus).sum();
+    let with = nodes.iter().filter(|n| node_gpus(n) > 0).count();
+    let silent: Vec<String> = nodes
+        .iter()
+        .filter(|n| node_gpus(n) == 0)
+        .filter_map(|n| {
+            node_instance_type(n)
+                .filter(|t| is_gpu_instance(t))
+                .map(|t| format!("{} ({t})", workloads::name(n)))
+        })
+        .collect();
+    let ds = workloads::find(objs.daemonsets.iter(), &DEVICE_PLUGIN);
+    if total > 0 && silent.is_empty() {
+        return Ok(vec![Outcome::pass(format!(
+            "{total} {GPU} allocatable on {with} of {} nodes",
+            nodes.len()
+        ))]);
+    }
+    if !silent.is_empty() {
+        let o = format!(
+            "GPU node{} {} advertise{} no {GPU}",
+            if silent.len() > 1 { "s" } else { "" },
+            silent.join(", "),
+            if silent.len() > 1 { "" } else { "s" }
+        );
+        return Ok(vec![if total > 0 {
+            Outcome::warn(format!("{total} {GPU} allocatable, but {o}"))
+        } else {
+            Outcome::fail(o)
+        }
+        .fix(plugin_fix(f, ds))]);
+    }
+    if nodes.is_empty() {
+        return Ok(vec![Outcome::warn("the cluster has no nodes").fix(
+            Fix::advice(
+                "add instance groups to the HyperPod cluster (aws sagemaker update-cluster)",
+            ),
+        )]);
+    }
+    let wanting = gpu_models(f);
+    let add = Fix::advice(format!(
+        "add a GPU instance group (ml.g5, ml.p4d ...) to the HyperPod cluster: aws sagemaker update-cluster --cluster-name {} --instance-groups ...",
+        f.cfg.hyperpod_cluster.as_deref().unwrap_or("<hyperpod-cluster>")
+    ));
+    if !wanting.is_empty() {
+        return Ok(vec![Outcome::fail(format!(
+            "no node has {GPU}, but {} need{} GPUs",
+            wanting.join(", "),
+            if wanting.len() > 1 { "" } else { "s" }
+        ))
+        .fix(add)]);
+    }
+    Ok(vec![Outcome::warn(format!(
+        "no node has {GPU} ({} nodes, none with GPUs): GPU models will stay Pending",
+        nodes.len()
+    ))
+    .fix(add)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn gpu_instance_families() {
+        for t in [
+            "ml.g5.12xlarge",
+            "ml.p4d.24xlarge",
+            "g6e.xlarge",
+            "ml.p5.48xlarge",
+        ] {
+            assert!(is_gpu_instance(t), "{t}");
+        }
+        for t in [
+            "ml.c5.2xlarge",
+            "ml.m5.large",
+            "ml.trn1.32xlarge",
+            "ml.inf2.xlarge",
+            "ml.gr",
+        ] {
+            assert!(!is_gpu_instance(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn quantities_and_requests() {
+        assert_eq!(quantity(&json!("4")), 4);
+        assert_eq!(quantity(&json!(2)), 2);
+        assert_eq!(quantity(&json!(null)), 0);
+        let p = json!({"spec": {"containers": [
+            {"resources": {"limits": {"nvidia.com/gpu": "2"}}},
+            {"resources": {"requests": {"nvidia.com/gpu": 1}, "limits": {"nvidia.com/gpu": 1}}}]}});
+        assert_eq!(pod_gpus(&p), 3);
+    }
+}

@@ -1,0 +1,249 @@
+//! The catalog: every check with its stable id, group, title and prerequisites, in report order.
+//! Ids are stable across releases (docs/doctor.md lists them); never renumber, only add.
+
+pub mod access;
+pub mod addons;
+pub mod aws;
+pub mod gpus;
+pub mod iam;
+pub mod models;
+pub mod operator;
+pub mod tools;
+
+use super::report::Group;
+use super::runner::Check;
+use super::DoctorConfig;
+use crate::error::Result;
+use crate::tools::Tool;
+
+/// The checks of a run. With a MODEL, only what that model depends on, and that model.
+pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
+    let bindings = iam::bindings(cfg)?;
+    let focused = cfg.model.is_some();
+    let mut c: Vec<Check<'static>> = Vec::new();
+    use Group::*;
+    if !focused {
+        c.push(Check::new("HP101", Tools, "aws CLI", &[], |f| {
+            tools::check(f, Tool::Aws, "talk to AWS")
+        }));
+    }
+    c.push(Check::new("HP102", Tools, "kubectl", &[], |f| {
+        tools::check(f, Tool::Kubectl, "talk to the cluster")
+    }));
+    if !focused {
+        c.push(Check::new("HP103", Tools, "helm", &[], |f| {
+            tools::check(f, Tool::Helm, "install the operator chart")
+        }));
+        c.push(Check::new(
+            "HP201",
+            Aws,
+            "AWS credentials",
+            &["HP101"],
+            aws::identity,
+        ));
+        c.push(Check::new(
+            "HP202",
+            Aws,
+            "HyperPod cluster",
+            &["HP201"],
+            aws::hyperpod,
+        ));
+        c.push(Check::new(
+            "HP203",
+            Aws,
+            "EKS cluster",
+            &["HP202"],
+            aws::eks,
+        ));
+        c.push(Check::new(
+            "HP204",
+            Aws,
+            "TLS certificate bucket",
+            &["HP201"],
+            aws::bucket,
+        ));
+    }
+    c.push(Check::new(
+        "HP301",
+        ClusterAccess,
+        "Kubernetes API",
+        &["HP102"],
+        access::reach,
+    ));
+    if !focused {
+        c.push(Check::new(
+            "HP302",
+            ClusterAccess,
+            "kube context",
+            &["HP301", "HP203"],
+            access::context,
+        ));
+        c.push(Check::new(
+            "HP401",
+            Iam,
+            "OIDC provider",
+            &["HP203"],
+            iam::oidc_provider,
+        ));
+        for b in &bindings {
+            let b2 = b.clone();
+            c.push(
+                Check::new("HP402", Iam, "role trust", &["HP203"], move |f| {
+                    iam::role_trust(f, &b2)
+                })
+                .subject(b.key),
+            );
+        }
+        for b in &bindings {
+            let b2 = b.clone();
+            c.push(
+                Check::new(
+                    "HP403",
+                    Iam,
+                    "ServiceAccount role",
+                    &["HP301", "HP201"],
+                    move |f| iam::service_account(f, &b2),
+                )
+                .subject(b.key),
+            );
+        }
+        let b2 = bindings.clone();
+        c.push(Check::new(
+            "HP501",
+            Operator,
+            "namespaces",
+            &["HP301"],
+            move |f| operator::namespaces(f, &b2),
+        ));
+    }
+    c.push(Check::new(
+        "HP502",
+        Operator,
+        "inference CRDs",
+        &["HP301"],
+        operator::inference_crds,
+    ));
+    c.push(Check::new(
+        "HP503",
+        Operator,
+        "operator Deployment",
+        &["HP301"],
+        operator::deployment,
+    ));
+    if !focused {
+        c.push(Check::new(
+            "HP601",
+            AddOns,
+            "cert-manager CRDs",
+            &["HP301"],
+            addons::cert_manager,
+        ));
+        c.push(Check::new(
+            "HP602",
+            AddOns,
+            "S3 CSI driver",
+            &["HP301"],
+            addons::s3_csi,
+        ));
+        c.push(Check::new(
+            "HP603",
+            AddOns,
+            "FSx CSI driver",
+            &["HP301"],
+            addons::fsx_csi,
+        ));
+        c.push(Check::new(
+            "HP604",
+            AddOns,
+            "AWS Load Balancer Controller",
+            &["HP301"],
+            addons::alb,
+        ));
+        c.push(Check::new(
+            "HP605",
+            AddOns,
+            "KEDA operator",
+            &["HP301"],
+            addons::keda,
+        ));
+    }
+    c.push(Check::new(
+        "HP701",
+        Gpus,
+        "NVIDIA device plugin",
+        &["HP301"],
+        gpus::device_plugin,
+    ));
+    c.push(Check::new(
+        "HP702",
+        Gpus,
+        "GPUs allocatable",
+        &["HP301"],
+        gpus::allocatable,
+    ));
+    c.push(Check::new(
+        "HP801",
+        Models,
+        "model deployment",
+        &["HP301", "HP502"],
+        models::check,
+    ));
+    Ok(c)
+}
+
+/// Every check id with its group and title, for documentation and `--list`.
+pub fn ids() -> Vec<(&'static str, Group, String)> {
+    let cfg = DoctorConfig {
+        hyperpod_cluster: Some("x".into()),
+        ..Default::default()
+    };
+    let mut out: Vec<(&'static str, Group, String)> = Vec::new();
+    for c in catalog(&cfg).unwrap_or_default() {
+        if !out.iter().any(|(id, _, _)| *id == c.id) {
+            out.push((c.id, c.group, c.title.clone()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prerequisites_come_before_their_dependents_and_ids_are_unique_per_title() {
+        let cfg = DoctorConfig {
+            hyperpod_cluster: Some("hp".into()),
+            ..Default::default()
+        };
+        let checks = catalog(&cfg).unwrap();
+        for (i, c) in checks.iter().enumerate() {
+            for need in &c.needs {
+                assert!(
+                    checks[..i].iter().any(|p| p.id == *need),
+                    "{} needs {need}, which is not listed before it",
+                    c.id
+                );
+            }
+            assert!(c.id.starts_with("HP") && c.id.len() == 5, "{}", c.id);
+        }
+        let ids = ids();
+        let mut seen: Vec<&str> = ids.iter().map(|(i, _, _)| *i).collect();
+        let n = seen.len();
+        seen.dedup();
+        assert_eq!(n, seen.len());
+    }
+
+    #[test]
+    fn a_model_run_keeps_only_what_models_need() {
+        let cfg = DoctorConfig {
+            model: Some("m".into()),
+            ..Default::default()
+        };
+        let ids: Vec<&str> = catalog(&cfg).unwrap().iter().map(|c| c.id).collect();
+        assert_eq!(
+            ids,
+            ["HP102", "HP301", "HP502", "HP503", "HP701", "HP702", "HP801"]
+        );
+    }
+}

@@ -1,0 +1,531 @@
+//! What the checks look at, fetched once per run: each fact is one external command, run the first
+//! time any check asks (or when prefetched at the start), and shared by every check after that.
+//! Concurrent askers of the same fact wait for the one fetch instead of repeating it.
+
+use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::runner::Problem;
+use super::DoctorConfig;
+use crate::error::{Error, Result};
+use crate::exec::{self, Cmd};
+use crate::setup::names::{CERT_MANAGER_CRDS, INFERENCE_CRDS};
+use crate::tools::aws::{
+    self, CallerIdentity, DescribeEks, EksCluster, GetRole, HyperPodCluster, Role,
+};
+use crate::tools::kube;
+use crate::tools::{self, Tool};
+use crate::Ctx;
+
+/// A fetched fact, or why it could not be fetched; cheap to clone and share between threads.
+pub type Shared<T> = std::result::Result<Arc<T>, Problem>;
+
+/// One lazily fetched value.
+pub struct Lazy<T>(OnceLock<Shared<T>>);
+
+impl<T> Default for Lazy<T> {
+    fn default() -> Self {
+        Lazy(OnceLock::new())
+    }
+}
+
+impl<T> Lazy<T> {
+    pub fn get(&self, fetch: impl FnOnce() -> Result<T>) -> Shared<T> {
+        self.0
+            .get_or_init(|| fetch().map(Arc::new).map_err(Problem::from))
+            .clone()
+    }
+}
+
+/// Lazily fetched values by key (roles by name, pods by namespace ...).
+pub struct Memo<K, T>(Mutex<HashMap<K, Arc<Lazy<T>>>>);
+
+impl<K, T> Default for Memo<K, T> {
+    fn default() -> Self {
+        Memo(Mutex::new(HashMap::new()))
+    }
+}
+
+impl<K: Eq + Hash + Clone, T> Memo<K, T> {
+    pub fn get(&self, key: &K, fetch: impl FnOnce() -> Result<T>) -> Shared<T> {
+        let cell = {
+            let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(m.entry(key.clone()).or_default())
+        };
+        cell.get(fetch)
+    }
+}
+
+/// The cluster-wide objects most checks read, from one `kubectl get` of several kinds.
+#[derive(Debug, Default, Clone)]
+pub struct ClusterObjects {
+    pub namespaces: Vec<Value>,
+    pub nodes: Vec<Value>,
+    pub csidrivers: Vec<Value>,
+    pub serviceaccounts: Vec<Value>,
+    pub deployments: Vec<Value>,
+    pub daemonsets: Vec<Value>,
+}
+
+impl ClusterObjects {
+    pub fn from_items(items: &[Value]) -> Self {
+        let mut c = ClusterObjects::default();
+        for it in items {
+            let bucket = match it["kind"].as_str() {
+                Some("Namespace") => &mut c.namespaces,
+                Some("Node") => &mut c.nodes,
+                Some("CSIDriver") => &mut c.csidrivers,
+                Some("ServiceAccount") => &mut c.serviceaccounts,
+                Some("Deployment") => &mut c.deployments,
+                Some("DaemonSet") => &mut c.daemonsets,
+                _ => continue,
+            };
+            bucket.push(it.clone());
+        }
+        c
+    }
+
+    pub fn has_namespace(&self, ns: &str) -> bool {
+        self.namespaces
+            .iter()
+            .any(|n| kube::str_at(n, "/metadata/name") == Some(ns))
+    }
+
+    pub fn has_csidriver(&self, name: &str) -> bool {
+        self.csidrivers
+            .iter()
+            .any(|n| kube::str_at(n, "/metadata/name") == Some(name))
+    }
+
+    pub fn serviceaccount(&self, ns: &str, name: &str) -> Option<&Value> {
+        self.serviceaccounts.iter().find(|s| {
+            kube::str_at(s, "/metadata/namespace") == Some(ns)
+                && kube::str_at(s, "/metadata/name") == Some(name)
+        })
+    }
+
+    /// Deployments and DaemonSets.
+    pub fn workloads(&self) -> impl Iterator<Item = &Value> {
+        self.deployments.iter().chain(self.daemonsets.iter())
+    }
+}
+
+/// Pods and events of one namespace.
+#[derive(Debug, Default, Clone)]
+pub struct NamespaceObjects {
+    pub pods: Vec<Value>,
+    pub events: Vec<Value>,
+}
+
+/// What `aws s3api head-bucket` said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketState {
+    Exists,
+    Missing,
+    Forbidden,
+}
+
+const AWS_TIMEOUT: Duration = Duration::from_secs(60);
+const KUBE_TIMEOUT: Duration = Duration::from_secs(45);
+/// kubectl's own deadline per request, so an unreachable API fails instead of hanging.
+const KUBE_REQUEST_TIMEOUT: &str = "--request-timeout=20s";
+
+pub struct Facts<'a> {
+    pub ctx: &'a Ctx,
+    pub cfg: &'a DoctorConfig,
+    versions: Memo<&'static str, Option<String>>,
+    identity: Lazy<CallerIdentity>,
+    hyperpod: Lazy<HyperPodCluster>,
+    eks: Lazy<EksCluster>,
+    oidc_providers: Lazy<Vec<String>>,
+    roles: Memo<String, Option<Role>>,
+    bucket: Lazy<BucketState>,
+    addons: Lazy<Vec<String>>,
+    server: Lazy<Value>,
+    kubeconfig: Lazy<Value>,
+    cluster: Lazy<ClusterObjects>,
+    crds: Lazy<BTreeSet<String>>,
+    models: Lazy<Vec<Value>>,
+    namespaces: Memo<String, NamespaceObjects>,
+    logs: Memo<(String, String, String, bool), String>,
+    all_pods: Lazy<Vec<Value>>,
+}
+
+impl<'a> Facts<'a> {
+    pub fn new(ctx: &'a Ctx, cfg: &'a DoctorConfig) -> Self {
+        Facts {
+            ctx,
+            cfg,
+            versions: Memo::default(),
+            identity: Lazy::default(),
+            hyperpod: Lazy::default(),
+            eks: Lazy::default(),
+            oidc_providers: Lazy::default(),
+            roles: Memo::default(),
+            bucket: Lazy::default(),
+            addons: Lazy::default(),
+            server: Lazy::default(),
+            kubeconfig: Lazy::default(),
+            cluster: Lazy::default(),
+            crds: Lazy::default(),
+            models: Lazy::default(),
+            namespaces: Memo::default(),
+            logs: Memo::default(),
+            all_pods: Lazy::default(),
+        }
+    }
+
+    fn aws(&self, purpose: String, args: &[&str]) -> Cmd {
+        self.ctx.aws.cmd(purpose, args).timeout(AWS_TIMEOUT)
+    }
+
+    pub fn kubectl(&self, purpose: impl Into<String>, args: &[&str]) -> Cmd {
+        let mut all = vec![KUBE_REQUEST_TIMEOUT];
+        all.extend_from_slice(args);
+        self.ctx.kube.kubectl(purpose, &all).timeout(KUBE_TIMEOUT)
+    }
+
+    /// The version line of a tool, None when it is missing or does not answer.
+    pub fn tool_version(&self, tool: Tool) -> Option<String> {
+        self.versions
+            .get(&tool.program(), || {
+                Ok(tools::version(&self.ctx.runner, tool))
+            })
+            .ok()
+            .and_then(|v| (*v).clone())
+    }
+
+    pub fn identity(&self) -> Shared<CallerIdentity> {
+        self.identity.get(|| {
+            self.ctx.runner.json(&self.aws(
+                "read the AWS identity".into(),
+                &["sts", "get-caller-identity"],
+            ))
+        })
+    }
+
+    /// The HyperPod cluster named by `--hyperpod-cluster`.
+    pub fn hyperpod(&self) -> Shared<HyperPodCluster> {
+        self.hyperpod.get(|| {
+            let name = self
+                .cfg
+                .hyperpod_cluster
+                .as_deref()
+                .ok_or_else(|| Error::failed("no --hyperpod-cluster given", None))?;
+            self.ctx.runner.json(&self.aws(
+                format!("describe HyperPod cluster {name}"),
+                &["sagemaker", "describe-cluster", "--cluster-name", name],
+            ))
+        })
+    }
+
+    /// The EKS cluster name the HyperPod cluster is orchestrated by.
+    pub fn eks_name(&self) -> std::result::Result<String, Problem> {
+        let hp = self.hyperpod()?;
+        eks_name_of(&hp).ok_or_else(|| {
+            Problem::from(Error::failed(
+                format!(
+                    "HyperPod cluster {} is not orchestrated by EKS",
+                    hp.cluster_name
+                ),
+                None,
+            ))
+        })
+    }
+
+    pub fn eks(&self) -> Shared<EksCluster> {
+        self.eks.get(|| {
+            let name = self.eks_name().map_err(|p| clone_err(&p))?;
+            let d: DescribeEks = self.ctx.runner.json(&self.aws(
+                format!("describe EKS cluster {name}"),
+                &["eks", "describe-cluster", "--name", &name],
+            ))?;
+            Ok(d.cluster)
+        })
+    }
+
+    pub fn oidc_providers(&self) -> Shared<Vec<String>> {
+        self.oidc_providers.get(|| {
+            let l: aws::ListOidcProviders = self.ctx.runner.json(&self.aws(
+                "list the IAM OIDC providers".into(),
+                &["iam", "list-open-id-connect-providers"],
+            ))?;
+            Ok(l.providers.into_iter().map(|p| p.arn).collect())
+        })
+    }
+
+    /// An IAM role; `None` when it does not exist.
+    pub fn role(&self, name: &str) -> Shared<Option<Role>> {
+        self.roles.get(&name.to_string(), || {
+            let cmd = self.aws(
+                format!("read IAM role {name}"),
+                &["iam", "get-role", "--role-name", name],
+            );
+            let out = self.ctx.runner.run_unchecked(&cmd)?;
+            if out.success() {
+                let r: GetRole = exec::parse_json(&cmd, &out.stdout)?;
+                return Ok(Some(r.role));
+            }
+            if aws::is_not_found(&out) {
+                return Ok(None);
+            }
+            Err(exec::command_error(&cmd, &out))
+        })
+    }
+
+    pub fn bucket(&self) -> Shared<BucketState> {
+        self.bucket.get(|| {
+            let b = self
+                .cfg
+                .s3_bucket
+                .as_deref()
+                .ok_or_else(|| Error::failed("no --s3-bucket given", None))?;
+            let cmd = self.aws(
+                format!("look up S3 bucket {b}"),
+                &["s3api", "head-bucket", "--bucket", b],
+            );
+            let out = self.ctx.runner.run_unchecked(&cmd)?;
+            if out.success() {
+                return Ok(BucketState::Exists);
+            }
+            match aws::error_code(&out.stderr) {
+                Some("404" | "NoSuchBucket" | "NotFound") => Ok(BucketState::Missing),
+                Some("403" | "AccessDenied" | "Forbidden") => Ok(BucketState::Forbidden),
+                _ => Err(exec::command_error(&cmd, &out)),
+            }
+        })
+    }
+
+    /// Names of the EKS add-ons installed on the cluster.
+    pub fn addons(&self) -> Shared<Vec<String>> {
+        self.addons.get(|| {
+            let name = self.eks_name().map_err(|p| clone_err(&p))?;
+            let v: Value = self.ctx.runner.json(&self.aws(
+                format!("list the add-ons of EKS cluster {name}"),
+                &["eks", "list-addons", "--cluster-name", &name],
+            ))?;
+            Ok(v["addons"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default())
+        })
+    }
+
+    /// `kubectl version`: proves the API answers, and tells its version.
+    pub fn server(&self) -> Shared<Value> {
+        self.server.get(|| {
+            self.ctx
+                .runner
+                .json(&self.kubectl("reach the Kubernetes API", &["version", "-o", "json"]))
+        })
+    }
+
+    /// The kubeconfig as kubectl uses it (current context only).
+    pub fn kubeconfig(&self) -> Shared<Value> {
+        self.kubeconfig.get(|| {
+            self.ctx.runner.json(&self.kubectl(
+                "read the kubeconfig",
+                &["config", "view", "--minify", "-o", "json"],
+            ))
+        })
+    }
+
+    pub fn cluster(&self) -> Shared<ClusterObjects> {
+        self.cluster.get(|| {
+            let v: Value = self.ctx.runner.json(&self.kubectl(
+                "list namespaces, nodes, CSI drivers, ServiceAccounts, Deployments and DaemonSets",
+                &[
+                    "get",
+                    "namespaces,nodes,csidrivers.storage.k8s.io,serviceaccounts,deployments.apps,daemonsets.apps",
+                    "--all-namespaces",
+                    "-o",
+                    "json",
+                ],
+            ))?;
+            Ok(ClusterObjects::from_items(&items_of(&v)))
+        })
+    }
+
+    /// Which of the CRDs doctor cares about are installed.
+    pub fn crds(&self) -> Shared<BTreeSet<String>> {
+        self.crds.get(|| {
+            let mut args = vec!["get", "customresourcedefinitions.apiextensions.k8s.io"];
+            args.extend(INFERENCE_CRDS);
+            args.extend(CERT_MANAGER_CRDS);
+            args.extend(["--ignore-not-found", "-o", "json"]);
+            let cmd = self.kubectl("look up the inference and cert-manager CRDs", &args);
+            let out = self.ctx.runner.run(&cmd)?;
+            if out.stdout.trim().is_empty() {
+                return Ok(BTreeSet::new());
+            }
+            let v: Value = exec::parse_json(&cmd, &out.stdout)?;
+            Ok(items_of(&v)
+                .iter()
+                .filter_map(|c| kube::str_at(c, "/metadata/name").map(str::to_string))
+                .collect())
+        })
+    }
+
+    /// Every JumpStartModel and InferenceEndpointConfig (empty when the CRDs are missing).
+    pub fn models(&self) -> Shared<Vec<Value>> {
+        self.models.get(|| {
+            let cmd = self.kubectl(
+                "list the model resources",
+                &[
+                    "get",
+                    &format!(
+                        "{},{}",
+                        super::checks::models::JSM,
+                        super::checks::models::IEC
+                    ),
+                    "--all-namespaces",
+                    "-o",
+                    "json",
+                ],
+            );
+            let out = self.ctx.runner.run_unchecked(&cmd)?;
+            if !out.success() && !kube::is_unknown_resource(&out) {
+                return Err(exec::command_error(&cmd, &out));
+            }
+            if out.stdout.trim().is_empty() {
+                return Ok(Vec::new());
+            }
+            let v: Value = exec::parse_json(&cmd, &out.stdout)?;
+            Ok(items_of(&v))
+        })
+    }
+
+    /// Pods and events of a namespace, in one call.
+    pub fn namespace(&self, ns: &str) -> Shared<NamespaceObjects> {
+        self.namespaces.get(&ns.to_string(), || {
+            let v: Value = self.ctx.runner.json(&self.kubectl(
+                format!("list the pods and events of namespace {ns}"),
+                &["get", "pods,events", "-n", ns, "-o", "json"],
+            ))?;
+            let mut o = NamespaceObjects::default();
+            for it in items_of(&v) {
+                match it["kind"].as_str() {
+                    Some("Pod") => o.pods.push(it),
+                    Some("Event") => o.events.push(it),
+                    _ => {}
+                }
+            }
+            Ok(o)
+        })
+    }
+
+    /// The last lines a container logged (of its previous run with `previous`).
+    pub fn logs(&self, ns: &str, pod: &str, container: &str, previous: bool) -> Shared<String> {
+        let key = (ns.into(), pod.into(), container.into(), previous);
+        self.logs.get(&key, || {
+            let mut args = vec!["logs", "-n", ns, pod, "-c", container, "--tail=15"];
+            if previous {
+                args.push("--previous");
+            }
+            Ok(self
+                .ctx
+                .runner
+                .run(&self.kubectl(format!("read the logs of {ns}/{pod} {container}"), &args))?
+                .stdout)
+        })
+    }
+
+    /// Every pod of the cluster (to count the GPUs in use); only asked for when a model waits for GPUs.
+    pub fn all_pods(&self) -> Shared<Vec<Value>> {
+        self.all_pods.get(|| {
+            let v: Value = self.ctx.runner.json(&self.kubectl(
+                "list all pods",
+                &["get", "pods", "--all-namespaces", "-o", "json"],
+            ))?;
+            Ok(items_of(&v))
+        })
+    }
+}
+
+/// The EKS cluster name in a HyperPod cluster's orchestrator ARN.
+pub fn eks_name_of(hp: &HyperPodCluster) -> Option<String> {
+    let arn = &hp.orchestrator.as_ref()?.eks.as_ref()?.cluster_arn;
+    arn.rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The items of a List (or the object itself when kubectl printed one object).
+pub fn items_of(v: &Value) -> Vec<Value> {
+    match v.get("items").and_then(Value::as_array) {
+        Some(a) => a.clone(),
+        None if v.get("kind").is_some() => vec![v.clone()],
+        None => Vec::new(),
+    }
+}
+
+/// A fact's error, re-raised inside another fetch.
+fn clone_err(p: &Problem) -> Error {
+    Error::failed(p.0.to_string(), p.0.hint())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cluster_objects_are_sorted_by_kind() {
+        let c = ClusterObjects::from_items(&[
+            json!({"kind": "Namespace", "metadata": {"name": "a"}}),
+            json!({"kind": "CSIDriver", "metadata": {"name": "s3.csi.aws.com"}}),
+            json!({"kind": "ServiceAccount", "metadata": {"name": "x", "namespace": "a"}}),
+            json!({"kind": "Pod", "metadata": {"name": "p"}}),
+        ]);
+        assert!(c.has_namespace("a") && !c.has_namespace("b"));
+        assert!(c.has_csidriver("s3.csi.aws.com"));
+        assert!(c.serviceaccount("a", "x").is_some());
+        assert!(c.serviceaccount("b", "x").is_none());
+    }
+
+    #[test]
+    fn eks_name_comes_from_the_orchestrator_arn() {
+        let hp: HyperPodCluster = serde_json::from_value(json!({
+            "ClusterArn": "arn:aws:sagemaker:us-west-2:1:cluster/abc",
+            "ClusterName": "hp",
+            "Orchestrator": {"Eks": {"ClusterArn": "arn:aws:eks:us-west-2:1:cluster/my-eks"}}
+        }))
+        .unwrap();
+        assert_eq!(eks_name_of(&hp).as_deref(), Some("my-eks"));
+    }
+
+    #[test]
+    fn single_objects_and_lists_both_give_items() {
+        assert_eq!(items_of(&json!({"kind": "X"})).len(), 1);
+        assert_eq!(items_of(&json!({"kind": "List", "items": [1, 2]})).len(), 2);
+        assert!(items_of(&json!({})).is_empty());
+    }
+
+    #[test]
+    fn a_fact_is_fetched_once() {
+        let l: Lazy<u32> = Lazy::default();
+        let n = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    let v = l.get(|| {
+                        n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        Ok(7)
+                    });
+                    assert_eq!(*v.unwrap(), 7);
+                });
+            }
+        });
+        assert_eq!(n.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+}

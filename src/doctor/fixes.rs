@@ -1,0 +1,268 @@
+//! The fixes several checks share, built as exact commands with the user's options forwarded
+//! (`--region`/`--profile` to aws, `--kubeconfig`/`--context` to kubectl).
+
+use serde_json::Value;
+
+use super::facts::Facts;
+use super::report::Fix;
+use crate::exec::Cmd;
+use crate::setup::iam::{self, Oidc};
+
+pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+pub const CERT_MANAGER_CRDS_URL: &str =
+    "https://github.com/cert-manager/cert-manager/releases/download/v1.18.2/cert-manager.crds.yaml";
+pub const NVIDIA_PLUGIN_URL: &str =
+    "https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.14.5/nvidia-device-plugin.yml";
+
+fn aws(f: &Facts, args: &[&str]) -> Cmd {
+    f.ctx.aws.cmd("fix", args).mutating()
+}
+
+fn kubectl(f: &Facts, args: &[&str]) -> Cmd {
+    f.ctx.kube.kubectl("fix", args).mutating()
+}
+
+/// `kubectl hyperpod setup ...` with what doctor knows: setup checks every step and redoes only
+/// what is missing or drifted.
+pub fn setup_cmd(f: &Facts) -> Cmd {
+    let mut c = Cmd::new("kubectl", "re-run setup").args(["hyperpod", "setup"]);
+    c = c.args([
+        "--hyperpod-cluster",
+        f.cfg
+            .hyperpod_cluster
+            .as_deref()
+            .unwrap_or("<hyperpod-cluster>"),
+        "--s3-bucket",
+        f.cfg.s3_bucket.as_deref().unwrap_or("<tls-bucket>"),
+    ]);
+    c = c
+        .opt("--region", f.ctx.aws.region.as_deref())
+        .opt("--profile", f.ctx.aws.profile.as_deref())
+        .opt("--kubeconfig", f.ctx.kube.kubeconfig.as_deref())
+        .opt("--context", f.ctx.kube.context.as_deref());
+    c.arg("--yes").mutating()
+}
+
+pub fn setup_fix(f: &Facts, summary: &str) -> Fix {
+    Fix::manual(summary, vec![setup_cmd(f)])
+}
+
+/// The OIDC issuer and provider ARN of the cluster, when the AWS side is known.
+pub fn oidc(f: &Facts) -> Option<Oidc> {
+    let id = f.identity().ok()?;
+    let eks = f.eks().ok()?;
+    let issuer = eks.identity.as_ref()?.oidc.as_ref()?.issuer.clone()?;
+    let mut o = Oidc::new(&id.account, &issuer);
+    // Oidc::new writes the commercial partition; keep the caller's (aws-cn, aws-us-gov).
+    if let Some(p) = id.arn.split(':').nth(1).filter(|p| *p != "aws") {
+        o.provider_arn = o.provider_arn.replacen("arn:aws:", &format!("arn:{p}:"), 1);
+    }
+    Some(o)
+}
+
+pub fn role_arn(f: &Facts, role: &str) -> Option<String> {
+    let id = f.identity().ok()?;
+    let partition = id.arn.split(':').nth(1).unwrap_or("aws").to_string();
+    Some(format!("arn:{partition}:iam::{}:role/{role}", id.account))
+}
+
+pub fn oidc_fix(f: &Facts, o: &Oidc) -> Fix {
+    let mut also = String::new();
+    if let Ok(eks) = f.eks_name() {
+        also = format!(
+            " (or: eksctl utils associate-iam-oidc-provider --cluster {eks}{} --approve)",
+            f.ctx
+                .aws
+                .region
+                .as_deref()
+                .map(|r| format!(" --region {r}"))
+                .unwrap_or_default()
+        );
+    }
+    let (k, v) = crate::marks::TAG_MANAGED_BY;
+    let mut tags = vec![(k.to_string(), v.to_string())];
+    if let Some(c) = &f.cfg.hyperpod_cluster {
+        tags.push((crate::marks::TAG_CLUSTER.to_string(), c.clone()));
+    }
+    Fix::automatic(
+        format!("create the IAM OIDC provider for the cluster's issuer{also}"),
+        vec![aws(
+            f,
+            &[
+                "iam",
+                "create-open-id-connect-provider",
+                "--url",
+                &o.issuer,
+                "--client-id-list",
+                "sts.amazonaws.com",
+                "--tags",
+                &crate::tools::aws::iam_tags_arg(&tags),
+            ],
+        )],
+    )
+}
+
+/// Replaces a role's trust policy with the one setup writes for this ServiceAccount.
+pub fn trust_fix(
+    f: &Facts,
+    role: &str,
+    o: &Oidc,
+    sa_subject: &str,
+    trust_sagemaker: bool,
+    automatic: bool,
+) -> Option<Fix> {
+    let doc = iam::trust_policy(o, sa_subject, false, trust_sagemaker).ok()?;
+    let cmd = aws(
+        f,
+        &[
+            "iam",
+            "update-assume-role-policy",
+            "--role-name",
+            role,
+            "--policy-document",
+            &doc.to_string(),
+        ],
+    );
+    let summary = format!("make role {role} trust exactly {sa_subject} of this cluster");
+    Some(if automatic {
+        Fix::automatic(summary, vec![cmd])
+    } else {
+        Fix::manual(summary, vec![cmd])
+    })
+}
+
+/// Annotates a ServiceAccount with its role and restarts the workloads that run as it (pods
+/// only get credentials for the role they were started with).
+pub fn annotate_fix(
+    f: &Facts,
+    sa: (&str, &str),
+    arn: &str,
+    workloads: &[&Value],
+    automatic: bool,
+) -> Fix {
+    let (ns, name) = sa;
+    let mut cmds = vec![kubectl(
+        f,
+        &[
+            "annotate",
+            "serviceaccount",
+            name,
+            "-n",
+            ns,
+            &format!("{ROLE_ANNOTATION}={arn}"),
+            "--overwrite",
+        ],
+    )];
+    for w in workloads {
+        let kind = super::workloads::kind(w).to_ascii_lowercase();
+        cmds.push(kubectl(
+            f,
+            &[
+                "rollout",
+                "restart",
+                &format!("{kind}/{}", super::workloads::name(w)),
+                "-n",
+                super::workloads::namespace(w),
+            ],
+        ));
+    }
+    let restart = if workloads.is_empty() {
+        String::new()
+    } else {
+        " and restart its pods so they pick the role up".to_string()
+    };
+    let summary = format!("annotate ServiceAccount {ns}/{name} with {arn}{restart}");
+    if automatic {
+        Fix::automatic(summary, cmds)
+    } else {
+        Fix::manual(summary, cmds)
+    }
+}
+
+/// Creates an EKS add-on, or when it is installed, re-applies it (restoring what was removed).
+pub fn addon_fix(f: &Facts, addon: &str, role_arn: Option<&str>, what: &str) -> Fix {
+    let Ok(eks) = f.eks_name() else {
+        return setup_fix(f, &format!("install {what} (re-run setup; give --hyperpod-cluster to doctor for the exact EKS add-on commands)"));
+    };
+    let installed = f
+        .addons()
+        .map(|a| a.iter().any(|n| n == addon))
+        .unwrap_or(false);
+    let mut args = vec![
+        "eks",
+        if installed {
+            "update-addon"
+        } else {
+            "create-addon"
+        },
+        "--cluster-name",
+        eks.as_str(),
+        "--addon-name",
+        addon,
+    ];
+    if let Some(r) = role_arn {
+        args.extend(["--service-account-role-arn", r]);
+    }
+    if installed {
+        args.extend(["--resolve-conflicts", "OVERWRITE"]);
+    }
+    let wait = aws(
+        f,
+        &[
+            "eks",
+            "wait",
+            "addon-active",
+            "--cluster-name",
+            &eks,
+            "--addon-name",
+            addon,
+        ],
+    );
+    let summary = if installed {
+        format!("re-apply the {addon} EKS add-on, which restores {what}")
+    } else {
+        format!("install {what} as the {addon} EKS add-on")
+    };
+    Fix::manual(summary, vec![aws(f, &args), wait])
+}
+
+/// cert-manager and its CRDs: through the EKS add-on when that is how it was installed (or when
+/// nothing is), else by applying the CRDs of the version the chart pins.
+pub fn cert_manager_fix(f: &Facts) -> Fix {
+    let addon = f
+        .addons()
+        .map(|a| a.iter().any(|n| n == "cert-manager"))
+        .unwrap_or(false);
+    let deployed = f.cluster().ok().is_some_and(|c| {
+        c.deployments.iter().any(|d| {
+            d["metadata"]["labels"]["app.kubernetes.io/instance"].as_str() == Some("cert-manager")
+                || super::workloads::name(d) == "cert-manager"
+                || super::workloads::name(d).ends_with("-cert-manager")
+        })
+    });
+    if addon || (!deployed && f.eks_name().is_ok()) {
+        return addon_fix(f, "cert-manager", None, "cert-manager and its CRDs");
+    }
+    Fix::manual(
+        "apply the cert-manager v1.18.2 CRDs (the version the operator chart installs)",
+        vec![kubectl(f, &["apply", "-f", CERT_MANAGER_CRDS_URL])],
+    )
+}
+
+/// Points kubectl at the EKS cluster.
+pub fn kubeconfig_fix(f: &Facts) -> Option<Fix> {
+    let eks = f.eks_name().ok()?;
+    let mut args = vec!["eks", "update-kubeconfig", "--name", eks.as_str()];
+    if let Some(k) = f.ctx.kube.kubeconfig.as_deref() {
+        args.extend(["--kubeconfig", k]);
+    }
+    Some(Fix::manual(
+        format!("write a kubeconfig context for EKS cluster {eks} and make it current"),
+        vec![aws(f, &args)],
+    ))
+}
+
+/// The ServiceAccount subject string.
+pub fn subject(sa: (&str, &str)) -> String {
+    format!("system:serviceaccount:{}:{}", sa.0, sa.1)
+}
