@@ -1,7 +1,31 @@
 //! Model endpoints: render, validate (offline, against the CRDs), apply, wait, list, describe,
 //! delete, logs and invoke JumpStartModel and InferenceEndpointConfig resources.
+//!
+//! ```no_run
+//! use kubectl_hyperpod::deploy::{apply, check, spec};
+//! use kubectl_hyperpod::Ctx;
+//!
+//! let ctx = Ctx::new(Some("us-west-2".into()), None);
+//! let input = spec::JumpStartInput {
+//!     name: "my-bert-model".into(),
+//!     namespace: "default".into(),
+//!     model_id: "huggingface-eqa-bert-base-cased".into(),
+//!     instance_type: "ml.c5.2xlarge".into(),
+//!     ..Default::default()
+//! };
+//! let checked = check::check(input.render().unwrap(), "default").unwrap();
+//! let opts = apply::DeployOptions { wait: true, timeout: None };
+//! let report = apply::deploy(&ctx, &checked, &opts).unwrap();
+//! assert!(report.error().is_none());
+//! ```
 
+pub mod apply;
 pub mod check;
+pub mod cluster;
+pub mod diagnose;
 pub mod kind;
 pub mod schema;
 pub mod spec;
+pub mod status;
+pub mod time;
+pub mod watch;

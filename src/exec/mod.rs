@@ -413,11 +413,12 @@ impl LineStream<'_> {
         let _ = self.handle.kill();
         // The reader thread reaps the child when stdout closes, then hangs up the channel.
         let until = std::time::Instant::now() + Duration::from_secs(10);
-        while !self.closed {
-            let left = until.saturating_duration_since(std::time::Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(_) => {}
-                Err(_) => break,
+        if !self.closed {
+            loop {
+                let left = until.saturating_duration_since(std::time::Instant::now());
+                if self.lines.recv_timeout(left).is_err() {
+                    break;
+                }
             }
         }
         let (code, stderr) = match self.handle.try_wait() {

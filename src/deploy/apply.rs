@@ -1,0 +1,199 @@
+//! Deploying a checked model resource: create it, update it, or leave it alone when nothing
+//! changed; then wait for the operator's verdict and, when it is not success, say why.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::check::Checked;
+use super::diagnose::{self, Diagnostics};
+use super::kind::ModelKind;
+use super::status::Summary;
+use super::watch::{self, WaitResult};
+use crate::error::{Error, Result};
+use crate::Ctx;
+
+/// The deadline when the resource sets none (the CRD's default `maxDeployTimeInSeconds`).
+pub const DEFAULT_DEPLOY_SECONDS: u64 = 3600;
+
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    /// Wait for the verdict (the default); false returns right after applying.
+    pub wait: bool,
+    /// Deadline of the wait; default: the resource's `maxDeployTimeInSeconds`.
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Applied, not waited for (`--no-wait`).
+    Applied,
+    Complete,
+    Failed,
+    TimedOut,
+    /// Deleted by someone else while we waited.
+    Deleted,
+}
+
+/// What `deploy` did and saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployReport {
+    pub kind: ModelKind,
+    pub name: String,
+    pub namespace: String,
+    pub action: Action,
+    pub outcome: Outcome,
+    pub waited_seconds: Option<f64>,
+    pub timeout_seconds: Option<u64>,
+    pub status: Option<Summary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<Diagnostics>,
+}
+
+impl DeployReport {
+    /// The error this outcome means, if it is not a success.
+    pub fn error(&self) -> Option<Error> {
+        let what = format!("{} {}/{}", self.kind.singular(), self.namespace, self.name);
+        let why = || {
+            let d = self.diagnostics.as_ref();
+            let reason = d.and_then(|d| d.reason.clone());
+            let message = d.and_then(|d| d.message.clone());
+            match (reason, message) {
+                (Some(r), Some(m)) => format!("{r}: {m}"),
+                (Some(r), None) => r,
+                (None, Some(m)) => m,
+                (None, None) => "no reason given by the operator".into(),
+            }
+        };
+        let hint = self
+            .diagnostics
+            .as_ref()
+            .and_then(|d| d.hints.first().cloned());
+        match self.outcome {
+            Outcome::Applied | Outcome::Complete => None,
+            Outcome::Failed => Some(Error::failed(
+                format!("deployment of {what} failed: {}", why()),
+                hint,
+            )),
+            Outcome::Deleted => Some(Error::failed(
+                format!("{what} was deleted while waiting for it to deploy"),
+                None,
+            )),
+            Outcome::TimedOut => Some(Error::TimedOut {
+                what: format!("{what} to deploy"),
+                seconds: self.timeout_seconds.unwrap_or_default(),
+                last_state: self
+                    .status
+                    .as_ref()
+                    .map(|s| s.state_text())
+                    .unwrap_or_else(|| "unknown".into()),
+            }),
+        }
+    }
+}
+
+/// The parts of a resource that decide whether applying it would change anything.
+fn same(existing: &Value, desired_defaulted: &Value) -> bool {
+    if existing.get("spec") != desired_defaulted.get("spec") {
+        return false;
+    }
+    let empty = serde_json::Map::new();
+    for field in ["labels", "annotations"] {
+        let want = desired_defaulted["metadata"][field]
+            .as_object()
+            .unwrap_or(&empty);
+        let have = existing["metadata"][field].as_object().unwrap_or(&empty);
+        if want.iter().any(|(k, v)| have.get(k) != Some(v)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Applies (unless unchanged) and waits (unless told not to). Failures and time-outs are in
+/// the report (with a diagnosis), not errors: errors are for commands that could not run.
+pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployReport> {
+    let (kind, ns, name) = (c.kind, c.namespace.as_str(), c.name.as_str());
+    let existing = super::cluster::get_model(ctx, kind, ns, name)?;
+    let action = match &existing {
+        Some(e) if same(e, &c.defaulted) => Action::Unchanged,
+        _ => {
+            let cmd = ctx.kube.apply(
+                format!("apply {} {ns}/{name}", kind.kind()),
+                &format!("{} {ns}/{name}", kind.kind()),
+                &c.resource,
+            );
+            let applied: Value = ctx.runner.json(&cmd)?;
+            match &existing {
+                None => Action::Created,
+                Some(e)
+                    if e["metadata"]["generation"] == applied["metadata"]["generation"]
+                        && e.get("spec") == applied.get("spec") =>
+                {
+                    Action::Unchanged
+                }
+                Some(_) => Action::Updated,
+            }
+        }
+    };
+    ctx.ui.progress(&format!(
+        "{} {ns}/{name} {}",
+        kind.singular(),
+        match action {
+            Action::Created => "created",
+            Action::Updated => "updated",
+            Action::Unchanged => "unchanged (nothing to apply)",
+        }
+    ));
+    let seconds = opts.timeout.map(|t| t.as_secs()).unwrap_or_else(|| {
+        c.defaulted
+            .pointer("/spec/maxDeployTimeInSeconds")
+            .and_then(Value::as_u64)
+            .unwrap_or(DEFAULT_DEPLOY_SECONDS)
+    });
+    let mut report = DeployReport {
+        kind,
+        name: name.to_string(),
+        namespace: ns.to_string(),
+        action,
+        outcome: Outcome::Applied,
+        waited_seconds: None,
+        timeout_seconds: None,
+        status: existing.as_ref().map(|e| Summary::of(kind, e)),
+        diagnostics: None,
+    };
+    if !opts.wait {
+        return Ok(report);
+    }
+    report.timeout_seconds = Some(seconds);
+    ctx.ui.progress(&format!(
+        "waiting for {name} to deploy (up to {})",
+        super::time::human(seconds as i64)
+    ));
+    let (res, took) = watch::wait_deployed(ctx, kind, ns, name, Duration::from_secs(seconds))?;
+    report.waited_seconds = Some((took.as_secs_f64() * 10.0).round() / 10.0);
+    let (outcome, last) = match res {
+        WaitResult::Complete(o) => (Outcome::Complete, Some(o)),
+        WaitResult::Failed(o) => (Outcome::Failed, Some(o)),
+        WaitResult::TimedOut(o) => (Outcome::TimedOut, o),
+        WaitResult::Deleted(o) => (Outcome::Deleted, Some(o).filter(|o| !o.is_null())),
+    };
+    report.outcome = outcome;
+    if let Some(o) = &last {
+        report.status = Some(Summary::of(kind, o));
+    }
+    if matches!(outcome, Outcome::Failed | Outcome::TimedOut) {
+        report.diagnostics = Some(diagnose::collect(ctx, kind, ns, name, last.as_ref()));
+    }
+    Ok(report)
+}
