@@ -583,6 +583,10 @@ def decode_protobuf_body(body):
     env = {num: val for num, _, val in pb_fields(body[4:])}
     tm = {num: val.decode() for num, _, val in pb_fields(env.get(1, b""))}
     api_version, kind = tm.get(1, ""), tm.get(2, "")
+    if kind in ("SelfSubjectAccessReview", "SelfSubjectRulesReview", "SelfSubjectReview",
+                "SubjectAccessReview", "TokenReview"):
+        # kubectl auth can-i / whoami: the answer does not depend on the request
+        return {"apiVersion": api_version, "kind": kind, "metadata": {}, "spec": {}}
     if kind not in PB_KINDS:
         raise ApiError(415, "UnsupportedMediaType",
                        "the emulator cannot decode protobuf bodies of kind %r; send JSON" % kind)
@@ -1364,7 +1368,7 @@ class Cluster:
             else:
                 merged.pop("status", None)
             new = merged
-        elif rt.has_status and rt.kind != "CustomResourceDefinition":
+        elif rt.has_status:
             if "status" in old:
                 new["status"] = deep(old["status"])
             else:
@@ -1400,6 +1404,9 @@ class Cluster:
                                % (qualified_resource(rt), name, pre["uid"], old["metadata"]["uid"]))
             if pre.get("resourceVersion") and pre["resourceVersion"] != old["metadata"]["resourceVersion"]:
                 raise conflict(rt, name)
+            if rt.group == "" and rt.kind == "Namespace" and name in ("default", "kube-system", "kube-public"):
+                raise ApiError(403, "Forbidden", 'namespaces "%s" is forbidden: this namespace may not be deleted' % name,
+                               {"name": name, "kind": "namespaces"})
             if "All" in (q.get("dryRun", []) + (opts.get("dryRun") or [])):
                 return self.out(rt, old)
             policy = (q.get("propagationPolicy", [None])[0] or opts.get("propagationPolicy")
@@ -1560,7 +1567,12 @@ class Cluster:
 
     def _prepare(self, rt, obj, q, warnings, old, sub=None):
         """Defaulting, pruning and validation of a create or update (not of hooks)."""
-        self._builtin_defaults(rt, obj, old)
+        self._builtin_defaults(rt, obj, old, hook=(sub == "status"))
+        annotations = obj["metadata"].get("annotations") or {}
+        size = sum(len(k.encode()) + len(str(v).encode()) for k, v in annotations.items())
+        if size > 262144:  # apimachinery's TotalAnnotationSizeLimitB (bites big CRDs + client-side apply)
+            raise invalid(rt, obj["metadata"].get("name", ""), [FieldError(
+                "toolong", "metadata.annotations", "", "may not be more than 262144 bytes")])
         if rt.schema is None:
             if rt.kind == "CustomResourceDefinition" and rt.group == "apiextensions.k8s.io":
                 self._validate_crd(rt, obj)
@@ -1681,6 +1693,12 @@ class Cluster:
                 names.setdefault("listKind", names["kind"] + "List")
                 names.setdefault("singular", names["kind"].lower())
             storage = [v["name"] for v in (spec or {}).get("versions") or [] if v.get("storage")]
+            if old is not None and isinstance(old.get("status"), dict):
+                st = deep(old["status"])  # keep the conditions (and their times) of the CRD
+                st["acceptedNames"] = deep(names)
+                st["storedVersions"] = list(dict.fromkeys((st.get("storedVersions") or []) + storage))
+                obj["status"] = st
+                return
             ts = now_iso()
             obj["status"] = {"acceptedNames": deep(names), "storedVersions": storage,
                              "conditions": [
@@ -2880,6 +2898,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         bookmarks = q.get("allowWatchBookmarks", ["false"])[0] == "true"
         rv_param = q.get("resourceVersion", [""])[0]
 
+        as_table = "as=Table" in (self.headers.get("Accept") or "")
+        include = q.get("includeObject", ["Metadata"])[0]
+
+        def conv(o):  # kubectl get -w asks for every event object as a one-row Table
+            return table_for(rt, [o], include, o["metadata"].get("resourceVersion", "")) if as_table else o
+
         def matches(o):
             return (o is not None and (ns is None or o["metadata"].get("namespace") == ns)
                     and match_labels(lreqs, o["metadata"].get("labels")) and match_fields(freqs, o))
@@ -2907,7 +2931,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.write_chunk(dumps(gone).encode() + b"\n")
                 self.write_chunk(b"")
                 return
-            buf = b"".join(dumps({"type": "ADDED", "object": o}).encode() + b"\n" for o in initial)
+            buf = b"".join(dumps({"type": "ADDED", "object": conv(o)}).encode() + b"\n" for o in initial)
             if send_initial and bookmarks:
                 buf += dumps({"type": "BOOKMARK", "object": {
                     "kind": rt.kind, "apiVersion": rt.api_version,
@@ -2949,7 +2973,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             out.append(("DELETED", obj))
                     done = cluster.epoch != epoch or (not evs and time.monotonic() >= deadline)
                 if out:
-                    self.write_chunk(b"".join(dumps({"type": t, "object": cluster.out(rt, o)}).encode() + b"\n"
+                    self.write_chunk(b"".join(dumps({"type": t, "object": conv(cluster.out(rt, o))}).encode() + b"\n"
                                               for t, o in out))
                 if done:
                     break
