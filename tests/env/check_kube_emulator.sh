@@ -373,7 +373,7 @@ has_line err 'Error from server (NotFound): jumpstartmodels.inference.sagemaker.
 ok
 
 check "modelOperator=complete: finalizer, DeploymentInProgress, then DeploymentComplete with endpoint and app=<name> pod"
-run hook PUT /_emulator/config '{"modelOperator":"complete","modelDelaySeconds":0.3}'
+run hook PUT /_emulator/config '{"modelOperator":"complete","modelDelaySeconds":3}'
 sed 's/my-bert-model-2/op-model/' "$WORK/jsm.yaml" >"$WORK/op.yaml"
 run k apply -f "$WORK/op.yaml"
 run k get jumpstartmodel op-model -o jsonpath='{.metadata.finalizers[0]} {.status.deploymentStatus.deploymentObjectOverallState}'
