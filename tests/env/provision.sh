@@ -127,6 +127,7 @@ run() { # description, command...
       printf 'provision: (is the package registry reachable? pip config: %s)\n' \
         "$("$PY" -m pip config list 2>/dev/null | tr '\n' ' ')"
     } >&2
+    [[ -n "${HELM_PID:-}" ]] && kill "$HELM_PID" 2>/dev/null
     exit 1
   fi
 }
