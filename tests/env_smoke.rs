@@ -1124,5 +1124,6 @@ fn sandboxes_are_unique_and_env_is_complete() {
     }
     assert!(env["PATH"].starts_with(cloud().shim_dir.to_str().unwrap()));
     assert!(Sandbox::chart_dir().join("Chart.yaml").exists());
-    let _ = wait_until("nothing", Duration::from_secs(1), || Some(()));
+    let n = wait_until("a value", Duration::from_secs(1), || Some(42));
+    assert_eq!(n, 42);
 }
