@@ -348,6 +348,11 @@ fn redeploying_unchanged_is_a_no_op_and_a_change_is_an_update() {
         run.describe()
     );
     assert!(
+        run.stdout.contains("[unchanged: nothing was applied]"),
+        "{}",
+        run.describe()
+    );
+    assert!(
         !sb.tool_log_lines().iter().any(|l| l.contains(" apply ")),
         "{:#?}",
         sb.tool_log_lines()

@@ -699,11 +699,16 @@ fn finish_deploy(ctx: &Ctx, r: &DeployReport) -> Result<i32> {
                     .map(Summary::state_text)
                     .unwrap_or_default();
                 format!(
-                    "{} {what} is serving ({s}){}\n",
+                    "{} {what} is serving ({s}){} [{}]\n",
                     ctx.ui.green("✓"),
                     r.waited_seconds
                         .map(|w| format!(" after {w}s"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    match r.action {
+                        apply::Action::Created => "created",
+                        apply::Action::Updated => "updated",
+                        apply::Action::Unchanged => "unchanged: nothing was applied",
+                    }
                 )
             }
             _ => format!(
@@ -720,12 +725,12 @@ fn finish_deploy(ctx: &Ctx, r: &DeployReport) -> Result<i32> {
         ctx.ui.result(r, || text)?;
         return Ok(0);
     };
-    fail_with_report(
-        ctx,
-        err,
-        r,
-        r.diagnostics.as_ref().map(|d| diagnose::text(d, &r.name)),
-    )
+    // The error's hint is printed by main; do not repeat it in the diagnosis.
+    let diagnosis = r.diagnostics.as_ref().map(|d| {
+        let skip = usize::from(err.hint().is_some() && err.hint() == d.hints.first().cloned());
+        diagnose::text(d, &r.name, skip)
+    });
+    fail_with_report(ctx, err, r, diagnosis)
 }
 
 /// A failure that comes with a report: text mode prints the diagnosis on stderr and returns

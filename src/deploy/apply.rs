@@ -82,7 +82,15 @@ impl DeployReport {
         match self.outcome {
             Outcome::Applied | Outcome::Complete => None,
             Outcome::Failed => Some(Error::failed(
-                format!("deployment of {what} failed: {}", why()),
+                format!(
+                    "deployment of {what} failed: {}{}",
+                    why(),
+                    if self.action == Action::Unchanged {
+                        " (the resource is unchanged since: change it, or delete it and deploy again to retry)"
+                    } else {
+                        ""
+                    }
+                ),
                 hint,
             )),
             Outcome::Deleted => Some(Error::failed(

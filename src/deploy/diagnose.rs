@@ -133,9 +133,10 @@ pub fn hints(d: &Diagnostics, name: &str) -> Vec<String> {
     out
 }
 
-/// The diagnosis for people, indented under an error line.
-pub fn text(d: &Diagnostics, name: &str) -> String {
-    let mut out = String::new();
+/// The diagnosis for people, indented under a heading. `skip_hints` leaves out the first hints
+/// (the error's own hint repeats the first).
+pub fn text(d: &Diagnostics, name: &str, skip_hints: usize) -> String {
+    let mut out = String::from("what the cluster says:\n");
     if let Some(s) = &d.state {
         out.push_str(&format!("  state:    {s}\n"));
     }
@@ -197,7 +198,7 @@ pub fn text(d: &Diagnostics, name: &str) -> String {
     for u in &d.unavailable {
         out.push_str(&format!("  (could not read {u})\n"));
     }
-    for h in &d.hints {
+    for h in d.hints.iter().skip(skip_hints) {
         out.push_str(&format!("  hint: {h}\n"));
     }
     out

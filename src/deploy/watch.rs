@@ -181,19 +181,13 @@ pub fn live_line(ctx: &Ctx, kind: ModelKind, obj: &Value) {
     let s = Summary::of(kind, obj);
     ctx.ui.status(
         &format!(
-            "{} {}: {} [{}]",
-            spinner(ctx),
+            "{}: {} [{}]",
             s.name,
             s.state_text(),
             super::time::human(ctx.ui.elapsed_secs() as i64)
         ),
         false,
     );
-}
-
-fn spinner(ctx: &Ctx) -> &'static str {
-    const FRAMES: [&str; 4] = ["|", "/", "-", "\\"];
-    FRAMES[(ctx.ui.elapsed_secs() % 4) as usize]
 }
 
 /// Waits for a deployment's verdict; reports each state transition as it happens.
