@@ -393,12 +393,12 @@ fn run_step(
         commands: Vec::new(),
         error: None,
     };
-    if d.only_if_changed && !env.changed_so_far {
+    let planned_state = planned.map(|p| p.check.state);
+    if d.only_if_changed && !env.changed_so_far && planned_state != Some(State::Drifted) {
         outcome.outcome = "skipped";
         ui.progress(&format!("  - {:<24} skipped: nothing changed", d.id));
         return (outcome, None);
     }
-    let planned_state = planned.map(|p| p.check.state);
     let planned_quiet = matches!(planned_state, Some(State::Satisfied | State::Info));
     if planned_quiet && !dep_changed {
         ui.progress(&format!("  {} {:<24} in place", ui.green("✓"), d.id));

@@ -37,6 +37,21 @@ impl KubeOpts {
             .mutating()
     }
 
+    /// `kubectl apply` recording `manager` as the field manager, so the cluster's managed fields
+    /// (and audit logs) say which part of kubectl-hyperpod wrote what.
+    pub fn apply_as(
+        &self,
+        manager: &str,
+        purpose: impl Into<String>,
+        doc_name: &str,
+        manifest: &Value,
+    ) -> Cmd {
+        let fm = format!("--field-manager={manager}");
+        self.kubectl(purpose, &["apply", fm.as_str(), "-f", "-", "-o", "json"])
+            .stdin_doc(doc_name, manifest.to_string().into_bytes())
+            .mutating()
+    }
+
     /// Gets one object as JSON; `Ok(None)` when it does not exist.
     pub fn get(
         &self,

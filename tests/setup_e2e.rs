@@ -1,0 +1,926 @@
+//! `kubectl hyperpod setup` end to end: the real aws, kubectl and helm against the emulated
+//! cloud (tests/common). Each test has its own sandbox (EKS + HyperPod cluster + bucket).
+
+mod common;
+
+use common::{cloud, Sandbox};
+use serde_json::Value;
+
+const OPERATOR_SA: &str = "system:serviceaccount:hyperpod-inference-system:hyperpod-inference-operator-controller-manager";
+
+fn setup_args(sb: &Sandbox) -> Vec<String> {
+    vec![
+        "setup".into(),
+        "--hyperpod-cluster".into(),
+        sb.hyperpod_cluster.clone(),
+        "--s3-bucket".into(),
+        sb.bucket.clone(),
+    ]
+}
+
+fn run_setup(sb: &Sandbox, extra: &[&str], env: &[(&str, &str)]) -> common::Run {
+    let mut args = setup_args(sb);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    sb.hyperpod_with(&a, env)
+}
+
+/// True for tool invocations that change something in AWS, the cluster or a kubeconfig.
+fn is_mutating(cmd: &[String]) -> bool {
+    let tool = cmd[0].as_str();
+    let words: Vec<&str> = cmd
+        .iter()
+        .skip(1)
+        .map(String::as_str)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    match tool {
+        "aws" => {
+            let op = words.get(1).copied().unwrap_or("");
+            [
+                "create-", "put-", "attach-", "detach-", "update-", "delete-", "tag-", "untag-",
+                "set-",
+            ]
+            .iter()
+            .any(|p| op.starts_with(p))
+                && !cmd
+                    .iter()
+                    .any(|a| a.starts_with("/tmp/") || a.contains("/.tmp"))
+                || (op == "update-kubeconfig" && !cmd.iter().any(|a| a == "--kubeconfig"))
+        }
+        "kubectl" => {
+            [
+                "apply", "create", "annotate", "label", "patch", "delete", "replace", "scale",
+            ]
+            .contains(&words.first().copied().unwrap_or(""))
+                && !words.contains(&"config")
+        }
+        "helm" => ["install", "upgrade", "uninstall", "rollback", "dependency"]
+            .contains(&words.first().copied().unwrap_or("")),
+        "eksctl" => ["create", "delete", "utils"].contains(&words.first().copied().unwrap_or("")),
+        "git" => true,
+        _ => false,
+    }
+}
+
+fn mutating_commands(sb: &Sandbox) -> Vec<String> {
+    sb.tool_log()
+        .into_iter()
+        .filter(|c| is_mutating(c))
+        .map(|c| c.join(" "))
+        .collect()
+}
+
+fn role(sb: &Sandbox, name: &str) -> Option<Value> {
+    let r = sb.aws(&["iam", "get-role", "--role-name", name, "--output", "json"]);
+    (r.code == 0).then(|| r.json()["Role"].clone())
+}
+
+fn trust_subjects(trust: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for st in trust["Statement"].as_array().cloned().unwrap_or_default() {
+        if let Some(cond) = st["Condition"].as_object() {
+            for kv in cond.values() {
+                for (k, v) in kv.as_object().cloned().unwrap_or_default() {
+                    if k.ends_with(":sub") {
+                        out.push(v.as_str().unwrap_or_default().to_string());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Everything setup could touch that belongs to this sandbox, as one comparable value.
+fn snapshot(sb: &Sandbox) -> Value {
+    let hp = &sb.hyperpod_cluster;
+    let roles: Vec<Value> = sb.aws_json(&["iam", "list-roles"])["Roles"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r["RoleName"].as_str().unwrap_or("").contains(hp.as_str()))
+        .map(|r| {
+            let name = r["RoleName"].as_str().unwrap_or("").to_string();
+            let inline = sb.aws_json(&["iam", "list-role-policies", "--role-name", &name])["PolicyNames"].clone();
+            let attached = sb.aws_json(&["iam", "list-attached-role-policies", "--role-name", &name])["AttachedPolicies"].clone();
+            serde_json::json!({"name": name, "trust": r["AssumeRolePolicyDocument"], "inline": inline, "attached": attached})
+        })
+        .collect();
+    let policies: Vec<Value> = sb.aws_json(&["iam", "list-policies", "--scope", "Local"])
+        ["Policies"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p["PolicyName"].as_str().unwrap_or("").contains(hp.as_str()))
+        .map(|p| serde_json::json!({"name": p["PolicyName"], "version": p["DefaultVersionId"]}))
+        .collect();
+    let host = sb.oidc_issuer.trim_start_matches("https://").to_string();
+    let oidc: Vec<Value> = sb.aws_json(&["iam", "list-open-id-connect-providers"])
+        ["OpenIDConnectProviderList"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p["Arn"].as_str().unwrap_or("").ends_with(&host))
+        .collect();
+    let addons =
+        sb.aws_json(&["eks", "list-addons", "--cluster-name", &sb.eks_cluster])["addons"].clone();
+    // Read the cluster through a kubeconfig of the test's own, keeping the user's as it is.
+    let saved = std::fs::read(sb.kubeconfig_path()).ok();
+    sb.write_direct_kubeconfig();
+    let names = |kind: &str| -> Vec<String> {
+        sb.kubectl_json(&["get", kind, "-A"])["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|o| {
+                format!(
+                    "{}/{} {}",
+                    o["metadata"]["namespace"].as_str().unwrap_or(""),
+                    o["metadata"]["name"].as_str().unwrap_or(""),
+                    o["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+                        .as_str()
+                        .unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    let releases = sb
+        .helm(&[
+            "list",
+            "-A",
+            "-o",
+            "json",
+            "--kubeconfig",
+            &sb.kubeconfig_path().display().to_string(),
+        ])
+        .json();
+    let state = serde_json::json!({
+        "roles": roles, "policies": policies, "oidc": oidc, "addons": addons,
+        "namespaces": names("namespaces"), "serviceaccounts": names("serviceaccounts"),
+        "daemonsets": names("daemonsets"), "crds": names("customresourcedefinitions"),
+        "models": names("jumpstartmodels"),
+        "releases": releases.as_array().map(|a| a.iter().map(|r| format!("{} {} {}", r["name"], r["namespace"], r["status"])).collect::<Vec<_>>()),
+    });
+    match saved {
+        Some(bytes) => std::fs::write(sb.kubeconfig_path(), bytes).unwrap(),
+        None => std::fs::remove_file(sb.kubeconfig_path()).unwrap(),
+    }
+    state
+}
+
+/// The state a finished setup must leave, asserted field by field.
+fn assert_set_up(sb: &Sandbox) {
+    let hp = &sb.hyperpod_cluster;
+    let host = sb.oidc_issuer.trim_start_matches("https://");
+    let provider_arn = format!("arn:aws:iam::{}:oidc-provider/{host}", sb.account);
+    let providers = sb.aws_json(&["iam", "list-open-id-connect-providers"]);
+    assert!(
+        providers.to_string().contains(&provider_arn),
+        "OIDC provider {provider_arn} missing: {providers}"
+    );
+
+    let expect = [
+        (
+            format!("HyperpodInferenceRole-{hp}"),
+            OPERATOR_SA.to_string(),
+        ),
+        (
+            format!("aws-load-balancer-controller-{hp}"),
+            "system:serviceaccount:kube-system:aws-load-balancer-controller".to_string(),
+        ),
+        (
+            format!("SM_HP_S3_CSI_ROLE-{hp}"),
+            "system:serviceaccount:kube-system:s3-csi-driver-sa".to_string(),
+        ),
+        (
+            format!("keda-operator-role-{hp}"),
+            "system:serviceaccount:keda:keda-operator".to_string(),
+        ),
+    ];
+    for (name, subject) in &expect {
+        let r = role(sb, name).unwrap_or_else(|| panic!("role {name} missing"));
+        let trust = &r["AssumeRolePolicyDocument"];
+        assert_eq!(
+            trust_subjects(trust),
+            vec![subject.clone()],
+            "trust of {name}: {trust}"
+        );
+        assert_eq!(
+            trust["Statement"][0]["Principal"]["Federated"],
+            provider_arn.as_str()
+        );
+        assert_eq!(
+            trust["Statement"][0]["Condition"]["StringEquals"][format!("{host}:aud")],
+            "sts.amazonaws.com"
+        );
+        let tags = sb.aws_json(&["iam", "list-role-tags", "--role-name", name]);
+        assert!(
+            tags["Tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["Key"] == "managed-by" && t["Value"] == "kubectl-hyperpod"),
+            "{name} not tagged: {tags}"
+        );
+    }
+    let op = role(sb, &format!("HyperpodInferenceRole-{hp}")).unwrap();
+    assert_eq!(
+        op["AssumeRolePolicyDocument"]["Statement"][1]["Principal"]["Service"],
+        "sagemaker.amazonaws.com"
+    );
+    let inline = sb.aws_json(&[
+        "iam",
+        "get-role-policy",
+        "--role-name",
+        &format!("HyperpodInferenceRole-{hp}"),
+        "--policy-name",
+        "InferenceOperatorInlinePolicy",
+    ]);
+    assert!(inline["PolicyDocument"]
+        .to_string()
+        .contains(&format!("arn:aws:s3:::{}/*", sb.bucket)));
+    let attached = sb.aws_json(&[
+        "iam",
+        "list-attached-role-policies",
+        "--role-name",
+        &format!("HyperpodInferenceRole-{hp}"),
+    ]);
+    assert!(
+        attached
+            .to_string()
+            .contains("arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"),
+        "{attached}"
+    );
+    let alb_attached = sb.aws_json(&[
+        "iam",
+        "list-attached-role-policies",
+        "--role-name",
+        &format!("aws-load-balancer-controller-{hp}"),
+    ]);
+    assert!(
+        alb_attached
+            .to_string()
+            .contains(&format!("policy/AWSLoadBalancerControllerIAMPolicy-{hp}")),
+        "{alb_attached}"
+    );
+    let keda_inline = sb.aws_json(&[
+        "iam",
+        "get-role-policy",
+        "--role-name",
+        &format!("keda-operator-role-{hp}"),
+        "--policy-name",
+        "KedaOperatorInlinePolicy",
+    ]);
+    assert!(keda_inline["PolicyDocument"]
+        .to_string()
+        .contains("cloudwatch:GetMetricData"));
+
+    let addon = sb.aws_json(&[
+        "eks",
+        "describe-addon",
+        "--cluster-name",
+        &sb.eks_cluster,
+        "--addon-name",
+        "aws-mountpoint-s3-csi-driver",
+    ]);
+    assert_eq!(addon["addon"]["status"], "ACTIVE", "{addon}");
+    assert_eq!(
+        addon["addon"]["serviceAccountRoleArn"],
+        format!("arn:aws:iam::{}:role/SM_HP_S3_CSI_ROLE-{hp}", sb.account).as_str()
+    );
+
+    // The kubeconfig setup wrote is used as is: it runs `aws eks get-token` against the emulated EKS.
+    let ctx = sb.eks_cluster_arn.clone();
+    for ns in ["keda", "cert-manager", "hyperpod-inference-system"] {
+        sb.kubectl(&["--context", &ctx, "get", "namespace", ns])
+            .success();
+    }
+    let sa = |ns: &str, name: &str| {
+        sb.kubectl_json(&["--context", &ctx, "get", "serviceaccount", name, "-n", ns])
+    };
+    let alb = sa("kube-system", "aws-load-balancer-controller");
+    assert_eq!(
+        alb["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        format!(
+            "arn:aws:iam::{}:role/aws-load-balancer-controller-{hp}",
+            sb.account
+        )
+        .as_str()
+    );
+    let s3 = sa("kube-system", "s3-csi-driver-sa");
+    assert_eq!(
+        s3["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        format!("arn:aws:iam::{}:role/SM_HP_S3_CSI_ROLE-{hp}", sb.account).as_str()
+    );
+    assert_eq!(
+        s3["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "EKS"
+    );
+    let op_sa = sa(
+        "hyperpod-inference-system",
+        "hyperpod-inference-operator-controller-manager",
+    );
+    assert_eq!(
+        op_sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        format!(
+            "arn:aws:iam::{}:role/HyperpodInferenceRole-{hp}",
+            sb.account
+        )
+        .as_str()
+    );
+    sb.kubectl(&[
+        "--context",
+        &ctx,
+        "get",
+        "daemonset",
+        "nvidia-device-plugin-daemonset",
+        "-n",
+        "kube-system",
+    ])
+    .success();
+
+    let values = sb.helm(&[
+        "get",
+        "values",
+        "hyperpod-inference-operator",
+        "-n",
+        "kube-system",
+        "-o",
+        "json",
+        "--kube-context",
+        &ctx,
+    ]);
+    let values = values.success().json();
+    assert_eq!(values["region"], sb.region.as_str());
+    assert_eq!(values["eksClusterName"], sb.eks_cluster.as_str());
+    assert_eq!(
+        values["hyperpodClusterArn"],
+        sb.hyperpod_cluster_arn.as_str()
+    );
+    assert_eq!(
+        values["executionRoleArn"],
+        format!(
+            "arn:aws:iam::{}:role/HyperpodInferenceRole-{hp}",
+            sb.account
+        )
+        .as_str()
+    );
+    assert_eq!(
+        values["tlsCertificateS3Bucket"],
+        format!("s3://{}", sb.bucket).as_str()
+    );
+    assert_eq!(
+        values["s3"]["serviceAccountRoleArn"],
+        format!("arn:aws:iam::{}:role/SM_HP_S3_CSI_ROLE-{hp}", sb.account).as_str()
+    );
+    assert_eq!(values["s3"]["node"]["serviceAccount"]["create"], false);
+    assert_eq!(
+        values["s3"]["enabled"], false,
+        "the S3 CSI driver comes from the add-on, not the chart"
+    );
+    assert_eq!(
+        values["keda"]["podIdentity"]["aws"]["irsa"]["roleArn"],
+        format!("arn:aws:iam::{}:role/keda-operator-role-{hp}", sb.account).as_str()
+    );
+    assert_eq!(values["alb"]["vpcId"], sb.vpc_id.as_str());
+    assert_eq!(values["alb"]["clusterName"], sb.eks_cluster.as_str());
+}
+
+#[test]
+fn fresh_setup_completes_and_a_second_run_changes_nothing() {
+    let sb = cloud().sandbox();
+    sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.5}));
+    let r = run_setup(&sb, &["--yes"], &[]);
+    r.success();
+    assert!(
+        r.stdout
+            .contains(&format!("Setup of {} is complete", sb.hyperpod_cluster)),
+        "{}",
+        r.describe()
+    );
+    assert_set_up(&sb);
+    // The test model was created, waited for and removed.
+    let log = sb.tool_log_lines();
+    assert!(
+        log.iter()
+            .any(|l| l.contains("apply --field-manager=kubectl-hyperpod-test-deployment")),
+        "no test model applied:\n{}",
+        log.join("\n")
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("wait jumpstartmodel/testing-deployment-bert")),
+        "{}",
+        log.join("\n")
+    );
+    let gone = sb.kubectl(&[
+        "--context",
+        &sb.eks_cluster_arn,
+        "get",
+        "jumpstartmodel",
+        "testing-deployment-bert",
+        "-n",
+        "default",
+    ]);
+    assert_eq!(gone.code, 1);
+    assert!(gone.stderr.contains("NotFound"), "{}", gone.describe());
+
+    let before = snapshot(&sb);
+    sb.clear_tool_log();
+    let again = run_setup(&sb, &["--yes"], &[]);
+    again.success();
+    assert!(
+        again.stdout.contains("Everything is already in place"),
+        "{}",
+        again.describe()
+    );
+    assert_eq!(
+        mutating_commands(&sb),
+        Vec::<String>::new(),
+        "a re-run ran mutating commands"
+    );
+    assert!(
+        !sb.tool_log_lines()
+            .iter()
+            .any(|l| l.contains("kubectl-hyperpod-test-deployment")
+                || l.contains("wait jumpstartmodel")),
+        "test deployment ran although nothing changed"
+    );
+    assert_eq!(snapshot(&sb), before);
+
+    // -o json of a no-op run: one JSON document, nothing changed.
+    let j = run_setup(&sb, &["--yes", "-o", "json"], &[]);
+    let doc = j.success().json();
+    assert_eq!(doc["changed"], false);
+    assert_eq!(
+        doc["roles"]["inference_operator"],
+        format!(
+            "arn:aws:iam::{}:role/HyperpodInferenceRole-{}",
+            sb.account, sb.hyperpod_cluster
+        )
+        .as_str()
+    );
+}
+
+#[test]
+fn dry_run_changes_nothing_and_plans_as_data() {
+    let sb = cloud().sandbox();
+    let before = snapshot(&sb);
+    sb.clear_tool_log();
+    let r = run_setup(&sb, &["--dry-run", "-o", "json"], &[]);
+    let plan = r.success().json();
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(snapshot(&sb), before);
+    assert!(
+        !sb.kubeconfig_path().exists(),
+        "dry run wrote the user's kubeconfig"
+    );
+
+    let steps = plan["plan"]["steps"].as_array().unwrap();
+    let ids: Vec<&str> = steps.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    for id in [
+        "resolve",
+        "kubeconfig",
+        "oidc-provider",
+        "operator-role",
+        "alb-policy",
+        "alb-role",
+        "alb-service-account",
+        "namespaces",
+        "s3-policy",
+        "s3-role",
+        "s3-service-account",
+        "s3-csi-addon",
+        "keda-role",
+        "nvidia-device-plugin",
+        "inference-operator",
+        "operator-service-account",
+        "verify",
+        "test-deployment",
+    ] {
+        assert!(ids.contains(&id), "step {id} missing from {ids:?}");
+    }
+    let step = |id: &str| steps.iter().find(|s| s["id"] == id).unwrap().clone();
+    let op = step("operator-role");
+    assert_eq!(op["state"], "missing");
+    assert_eq!(op["depends_on"], serde_json::json!(["oidc-provider"]));
+    let create = &op["actions"][0];
+    assert_eq!(create["argv"][0], "aws");
+    assert_eq!(create["argv"][1], "iam");
+    assert_eq!(create["argv"][2], "create-role");
+    assert_eq!(create["mutating"], true);
+    let trust = &create["documents"][0]["content"];
+    assert_eq!(trust_subjects(trust), vec![OPERATOR_SA.to_string()]);
+    // The exact argv carries the same document.
+    let i = create["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a == "--assume-role-policy-document")
+        .unwrap();
+    let inline: Value = serde_json::from_str(create["argv"][i + 1].as_str().unwrap()).unwrap();
+    assert_eq!(&inline, trust);
+    let helm = step("inference-operator");
+    let install = helm["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["argv"][0] == "helm")
+        .unwrap();
+    assert_eq!(install["stdin_document"], "helm values");
+    assert_eq!(
+        install["documents"][0]["content"]["alb"]["vpcId"],
+        sb.vpc_id.as_str()
+    );
+    assert_eq!(
+        plan["plan"]["context"]["facts"]["eks_cluster"],
+        sb.eks_cluster.as_str()
+    );
+
+    // Text form: every step and a closing line.
+    let t = run_setup(&sb, &["--dry-run"], &[]);
+    t.success();
+    assert!(
+        t.stdout
+            .contains("would change things. Dry run: nothing was changed."),
+        "{}",
+        t.describe()
+    );
+    assert!(t.stdout.contains("operator-role") && t.stdout.contains("missing"));
+}
+
+#[test]
+fn offline_dry_run_needs_no_tools_and_renders_every_document() {
+    let sb = cloud().sandbox();
+    let r = sb.hyperpod_with(
+        &[
+            "setup",
+            "--hyperpod-cluster",
+            "my-hp",
+            "--region",
+            "eu-west-1",
+            "--s3-bucket",
+            "my-bucket",
+            "--dry-run",
+            "--offline",
+            "-o",
+            "json",
+            "--enable-jumpstart-gated",
+            "--install-fsx-csi",
+        ],
+        &[
+            ("PATH", "/nonexistent"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ],
+    );
+    let plan = r.success().json();
+    let steps = plan["plan"]["steps"].as_array().unwrap();
+    let docs: usize = steps
+        .iter()
+        .flat_map(|s| s["actions"].as_array().unwrap().iter())
+        .map(|a| a["documents"].as_array().map(|d| d.len()).unwrap_or(0))
+        .sum();
+    assert!(docs >= 10, "too few documents: {docs}");
+    let gated = steps
+        .iter()
+        .find(|s| s["id"] == "gated-model-role")
+        .unwrap();
+    let trust = &gated["actions"][0]["documents"][0]["content"];
+    assert_eq!(
+        trust["Statement"][0]["Condition"]["StringLike"]
+            ["oidc.eks.eu-west-1.amazonaws.com/id/${OIDC_ID}:sub"],
+        "system:serviceaccount:*:hyperpod-inference-service-account*"
+    );
+    assert_eq!(plan["plan"]["context"]["facts"]["account"], "${ACCOUNT_ID}");
+    for s in steps {
+        assert!(
+            s["state"] == "missing" || s["state"] == "info" || s["state"] == "later",
+            "offline state of {}: {}",
+            s["id"],
+            s["state"]
+        );
+    }
+}
+
+#[test]
+fn iam_only_creates_only_iam_resources_and_prints_role_arns() {
+    let sb = cloud().sandbox();
+    let r = run_setup(&sb, &["--iam-only", "--yes", "-o", "json"], &[]);
+    let doc = r.success().json();
+    let hp = &sb.hyperpod_cluster;
+    assert_eq!(
+        doc["roles"]["keda"],
+        format!("arn:aws:iam::{}:role/keda-operator-role-{hp}", sb.account).as_str()
+    );
+    assert!(role(&sb, &format!("HyperpodInferenceRole-{hp}")).is_some());
+    assert!(role(&sb, &format!("SM_HP_S3_CSI_ROLE-{hp}")).is_some());
+    for l in sb.tool_log_lines() {
+        assert!(
+            l.starts_with("aws "),
+            "--iam-only ran a non-aws command: {l}"
+        );
+        assert!(
+            !l.contains("eks create-addon") && !l.contains("update-kubeconfig"),
+            "--iam-only touched EKS: {l}"
+        );
+    }
+    assert!(!sb.kubeconfig_path().exists());
+    let t = run_setup(&sb, &["--iam-only", "--yes"], &[]);
+    t.success();
+    assert!(
+        t.stdout.contains(&format!(
+            "arn:aws:iam::{}:role/HyperpodInferenceRole-{hp}",
+            sb.account
+        )),
+        "{}",
+        t.describe()
+    );
+    assert!(
+        t.stdout.contains("Everything is already in place"),
+        "{}",
+        t.describe()
+    );
+}
+
+#[test]
+fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
+    let sb = cloud().sandbox();
+    sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
+    let hp = sb.hyperpod_cluster.clone();
+    // One injection point per mutating step, in an order setup reaches them; each run resumes
+    // where the previous one failed and fails at the next point.
+    let points: Vec<(&str, String)> = vec![
+        (
+            "kubeconfig",
+            format!(
+                "update-kubeconfig --name {} --alias {} --output",
+                sb.eks_cluster, sb.eks_cluster_arn
+            ),
+        ),
+        ("oidc-provider", "create-open-id-connect-provider".into()),
+        (
+            "alb-policy",
+            format!("create-policy --policy-name AWSLoadBalancerControllerIAMPolicy-{hp}"),
+        ),
+        (
+            "s3-policy",
+            format!("create-policy --policy-name S3MountpointAccessPolicy-{hp}"),
+        ),
+        (
+            "operator-role",
+            format!("put-role-policy --role-name HyperpodInferenceRole-{hp}"),
+        ),
+        (
+            "alb-role",
+            format!("attach-role-policy --role-name aws-load-balancer-controller-{hp}"),
+        ),
+        (
+            "s3-role",
+            format!("create-role --role-name SM_HP_S3_CSI_ROLE-{hp}"),
+        ),
+        (
+            "keda-role",
+            format!("put-role-policy --role-name keda-operator-role-{hp}"),
+        ),
+        (
+            "namespaces",
+            "apply --field-manager=kubectl-hyperpod-namespaces".into(),
+        ),
+        (
+            "nvidia-device-plugin",
+            "apply --field-manager=kubectl-hyperpod-nvidia-device-plugin".into(),
+        ),
+        (
+            "alb-service-account",
+            "apply --field-manager=kubectl-hyperpod-aws-load-balancer-controller".into(),
+        ),
+        (
+            "s3-service-account",
+            "apply --field-manager=kubectl-hyperpod-s3-csi-driver-sa".into(),
+        ),
+        ("s3-csi-addon", "eks create-addon".into()),
+        ("inference-operator", "helm upgrade --install".into()),
+        (
+            "test-deployment",
+            "wait jumpstartmodel/testing-deployment-bert".into(),
+        ),
+    ];
+    for (step, pattern) in &points {
+        let r = run_setup(
+            &sb,
+            &["--yes", "--timeout", "60s"],
+            &[("HP_FAIL_MATCH", pattern.as_str())],
+        );
+        assert_ne!(
+            r.code,
+            0,
+            "setup succeeded despite a failure injected at {step}:\n{}",
+            r.describe()
+        );
+        assert!(
+            r.stderr.contains(&format!("step {step} (")),
+            "error does not name step {step}:\n{}",
+            r.describe()
+        );
+        assert!(
+            r.stderr.contains("injected failure"),
+            "error does not carry the command's stderr:\n{}",
+            r.describe()
+        );
+        assert_eq!(r.code, 4, "a failed command exits 4:\n{}", r.describe());
+    }
+    let done = run_setup(&sb, &["--yes"], &[]);
+    done.success();
+    assert_set_up(&sb);
+    // No duplicates: one OIDC provider for the issuer, one version of each policy.
+    let host = sb.oidc_issuer.trim_start_matches("https://").to_string();
+    let providers = sb.aws_json(&["iam", "list-open-id-connect-providers"]);
+    assert_eq!(
+        providers["OpenIDConnectProviderList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["Arn"].as_str().unwrap().ends_with(&host))
+            .count(),
+        1
+    );
+    let gone = sb.kubectl(&[
+        "--context",
+        &sb.eks_cluster_arn,
+        "get",
+        "jumpstartmodel",
+        "testing-deployment-bert",
+        "-n",
+        "default",
+    ]);
+    assert!(
+        gone.stderr.contains("NotFound"),
+        "the test model left by the failed run was not removed:\n{}",
+        gone.describe()
+    );
+    sb.clear_tool_log();
+    run_setup(&sb, &["--yes"], &[]).success();
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+}
+
+#[test]
+fn drift_is_shown_and_corrected() {
+    let sb = cloud().sandbox();
+    run_setup(&sb, &["--yes", "--skip-test-deployment"], &[]).success();
+    let hp = &sb.hyperpod_cluster;
+    let name = format!("HyperpodInferenceRole-{hp}");
+    // The guide's trust policy: any ServiceAccount of the cluster.
+    let host = sb.oidc_issuer.trim_start_matches("https://");
+    let guide_trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Federated": format!("arn:aws:iam::{}:oidc-provider/{host}", sb.account)},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {format!("{host}:aud"): "sts.amazonaws.com"}, "StringLike": {format!("{host}:sub"): "system:serviceaccount:*:*"}}}]
+    });
+    sb.aws(&[
+        "iam",
+        "update-assume-role-policy",
+        "--role-name",
+        &name,
+        "--policy-document",
+        &guide_trust.to_string(),
+    ])
+    .success();
+    let plan = run_setup(&sb, &["--dry-run"], &[]);
+    plan.success();
+    assert!(plan.stdout.contains("drifted"), "{}", plan.describe());
+    assert!(plan.stdout.contains(&format!("trust policy of {name} allows system:serviceaccount:*:* but should allow only {OPERATOR_SA}")), "{}", plan.describe());
+    run_setup(&sb, &["--yes", "--skip-test-deployment"], &[]).success();
+    let r = role(&sb, &name).unwrap();
+    assert_eq!(
+        trust_subjects(&r["AssumeRolePolicyDocument"]),
+        vec![OPERATOR_SA.to_string()]
+    );
+}
+
+#[test]
+fn without_a_terminal_or_yes_it_refuses_and_changes_nothing() {
+    let sb = cloud().sandbox();
+    let r = run_setup(&sb, &[], &[]);
+    assert_eq!(r.code, 5, "{}", r.describe());
+    assert!(
+        r.stderr.contains("no terminal to confirm on"),
+        "{}",
+        r.describe()
+    );
+    assert!(r.stderr.contains("--yes"), "{}", r.describe());
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+}
+
+#[test]
+fn bad_input_is_rejected_before_any_command_runs() {
+    let sb = cloud().sandbox();
+    let long_role = "x".repeat(65);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "--hyperpod-cluster",
+                "bad_name!",
+                "--s3-bucket",
+                "ok-bucket",
+            ],
+            "invalid --hyperpod-cluster",
+        ),
+        (
+            vec!["--hyperpod-cluster", "hp", "--s3-bucket", "Bad..Bucket"],
+            "invalid --s3-bucket",
+        ),
+        (
+            vec![
+                "--hyperpod-cluster",
+                "hp",
+                "--s3-bucket",
+                "ok-bucket",
+                "--region",
+                "mars-1",
+            ],
+            "invalid --region",
+        ),
+        (
+            vec![
+                "--hyperpod-cluster",
+                "hp",
+                "--s3-bucket",
+                "ok-bucket",
+                "--operator-role-name",
+                "has space",
+            ],
+            "invalid --operator-role-name",
+        ),
+        (
+            vec![
+                "--hyperpod-cluster",
+                "hp",
+                "--s3-bucket",
+                "ok-bucket",
+                "--keda-role-name",
+                &long_role,
+            ],
+            "invalid --keda-role-name",
+        ),
+        (
+            vec![
+                "--hyperpod-cluster",
+                "hp",
+                "--s3-bucket",
+                "ok-bucket",
+                "--chart",
+                "/nonexistent",
+            ],
+            "invalid --chart",
+        ),
+        (
+            vec![
+                "--hyperpod-cluster",
+                "hp\"; rm -rf /",
+                "--s3-bucket",
+                "ok-bucket",
+            ],
+            "invalid --hyperpod-cluster",
+        ),
+    ];
+    for (args, expected) in cases {
+        sb.clear_tool_log();
+        let mut a = vec!["setup"];
+        a.extend(args.iter().copied());
+        let r = sb.hyperpod(&a);
+        assert_eq!(r.code, 2, "{}", r.describe());
+        assert!(
+            r.stderr.contains(expected),
+            "expected {expected:?}:\n{}",
+            r.describe()
+        );
+        assert!(
+            sb.tool_log().is_empty(),
+            "a command ran for bad input: {:?}",
+            sb.tool_log_lines()
+        );
+    }
+    // Over-long derived names are shortened deterministically and shown in the plan.
+    let long = "a".repeat(63);
+    let r = sb.hyperpod(&[
+        "setup",
+        "--hyperpod-cluster",
+        &long,
+        "--s3-bucket",
+        "ok-bucket",
+        "--dry-run",
+        "--offline",
+        "-o",
+        "json",
+    ]);
+    let plan = r.success().json();
+    let names = &plan["plan"]["context"]["names"];
+    assert_eq!(names["operator_role"]["source"], "shortened");
+    assert_eq!(names["operator_role"]["name"].as_str().unwrap().len(), 64);
+}
