@@ -1082,3 +1082,71 @@ fn invalid_inputs_are_rejected_before_any_command() {
         assert!(sb.tool_log().is_empty(), "{args:?} ran {:?}", sb.tool_log());
     }
 }
+
+#[test]
+fn missing_crds_ambiguous_names_followed_logs_and_a_failed_deletion() {
+    // No CRDs: get warns and lists nothing; the others say what is missing.
+    let sb = cloud().sandbox();
+    sb.write_direct_kubeconfig();
+    let run = sb.hyperpod(&["get"]);
+    run.success();
+    assert!(
+        run.stderr.contains("CRDs are not installed"),
+        "{}",
+        run.describe()
+    );
+    let run = sb.hyperpod(&["describe", "m"]);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    assert!(run
+        .stderr
+        .contains("custom resource definition is not installed"));
+    let run = sb.hyperpod(GUIDE_JUMPSTART);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    assert!(
+        run.stderr.contains("kubectl hyperpod setup"),
+        "{}",
+        run.describe()
+    );
+
+    let sb = cluster("complete", 0.2);
+    // Both kinds under one name: --kind chooses.
+    let mut js: Vec<&str> = GUIDE_JUMPSTART.to_vec();
+    js[3] = "twin";
+    sb.hyperpod(&js).success();
+    let mut c: Vec<&str> = GUIDE_CUSTOM.to_vec();
+    c[3] = "twin";
+    sb.hyperpod(&c).success();
+    let run = sb.hyperpod(&["describe", "twin"]);
+    assert_eq!(run.code, 2, "{}", run.describe());
+    assert!(run.stderr.contains("--kind"), "{}", run.describe());
+    let d = sb.hyperpod(&["describe", "twin", "--kind", "custom", "-o", "json"]);
+    assert_eq!(d.json()["summary"]["kind"], "InferenceEndpointConfig");
+
+    // Followed logs: one JSON object per line under -o json.
+    let pods = sb.kubectl_json(&["get", "pods", "-n", "default", "-l", "app=twin"]);
+    for p in pods["items"].as_array().unwrap() {
+        let name = p["metadata"]["name"].as_str().unwrap();
+        sb.kube_logs("default", name, None, "ready\n");
+    }
+    let run = sb.hyperpod(&["logs", "twin", "-f", "-o", "json"]);
+    run.success();
+    let first: Value = serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["line"], "ready");
+    assert!(first["pod"].as_str().unwrap().starts_with("twin-"));
+
+    // The operator reports DeletionFailed: delete says so and exits 1.
+    sb.kube_config(json!({"modelOperator": "off"}));
+    let mut obj = sb.kubectl_json(&["get", "jumpstartmodel", "twin", "-n", "default"]);
+    obj["metadata"]["deletionTimestamp"] = json!("2025-01-01T00:00:00Z");
+    obj["status"]["deploymentStatus"]["deploymentObjectOverallState"] = json!("DeletionFailed");
+    obj["status"]["deploymentStatus"]["reason"] = json!("EndpointDeletionFailed");
+    obj["status"]["deploymentStatus"]["message"] = json!("AccessDenied: sagemaker:DeleteEndpoint");
+    sb.kube_objects(obj);
+    let run = sb.hyperpod(&["delete", "twin", "--kind", "jumpstart"]);
+    assert_eq!(run.code, 1, "{}", run.describe());
+    assert!(
+        run.stderr.contains("deletion of jumpstartmodel default/twin failed: EndpointDeletionFailed: AccessDenied: sagemaker:DeleteEndpoint"),
+        "{}",
+        run.describe()
+    );
+}
