@@ -17,6 +17,16 @@ use crate::tools::kube::KubeOpts;
 use crate::ui::{Format, Ui};
 use crate::Ctx;
 
+const ROOT_EXAMPLES: &str = "Examples:
+  # Set up the inference operator on a HyperPod cluster (plan first, then apply)
+  kubectl hyperpod setup --hyperpod-cluster my-hp --region us-west-2 --s3-bucket my-tls-bucket --yes
+
+  # Deploy the guide's BERT JumpStart model and wait until it serves
+  kubectl hyperpod deploy jumpstart --name my-bert --model-id huggingface-eqa-bert-base-cased --instance-type ml.c5.2xlarge
+
+  # Find what is broken and how to fix it
+  kubectl hyperpod doctor --hyperpod-cluster my-hp";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kubectl-hyperpod",
@@ -25,6 +35,7 @@ use crate::Ctx;
     about = "Take a SageMaker HyperPod (EKS) cluster from freshly created to serving models, and keep it healthy",
     long_about = None,
     propagate_version = true,
+    after_help = ROOT_EXAMPLES,
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -79,7 +90,7 @@ pub enum OutputFormat {
 pub enum Command {
     /// Install the inference operator and everything it needs (the whole setup guide)
     #[command(after_help = setup::EXAMPLES)]
-    Setup(setup::SetupArgs),
+    Setup(Box<setup::SetupArgs>),
     /// Deploy a model endpoint (JumpStart or custom) and wait until it serves
     Deploy(deploy::DeployArgs),
     /// List model endpoints (JumpStartModel and InferenceEndpointConfig)
@@ -159,7 +170,7 @@ impl Global {
 pub fn run(cli: Cli) -> Result<i32> {
     let ctx = cli.global.to_ctx()?;
     match cli.command {
-        Command::Setup(args) => setup::run(args, &ctx),
+        Command::Setup(args) => setup::run(*args, &ctx),
         Command::Deploy(a) => deploy::deploy(a, &ctx),
         Command::Get(a) => deploy::get(a, &ctx),
         Command::Describe(a) => deploy::describe(a, &ctx),
