@@ -27,9 +27,9 @@ use crate::Ctx;
 const DEPLOY_EXAMPLES: &str = "\
 Examples:
   # The setup guide's JumpStart example, waiting until the endpoint serves
-  kubectl hyperpod deploy jumpstart --name my-bert-model --model-id huggingface-eqa-bert-base-cased \\
-      --instance-type ml.c5.2xlarge --endpoint-name my-bert-endpoint \\
-      --env SAMPLE_ENV_VAR=sample_value --max-deploy-time 1800
+  kubectl hyperpod deploy jumpstart --name my-bert-model \\
+      --model-id huggingface-eqa-bert-base-cased --instance-type ml.c5.2xlarge \\
+      --endpoint-name my-bert-endpoint --env SAMPLE_ENV_VAR=sample_value --max-deploy-time 1800
 
   # Your own manifest (JumpStartModel or InferenceEndpointConfig), validated before it is applied
   kubectl hyperpod deploy -f custom-model.yaml
@@ -43,15 +43,15 @@ Exit codes: 0 serving, 1 deployment failed, 2 invalid input, 3 kubectl missing,
 
 const JUMPSTART_EXAMPLES: &str = "\
 Examples:
-  kubectl hyperpod deploy jumpstart --name my-bert-model --model-id huggingface-eqa-bert-base-cased \\
-      --instance-type ml.c5.2xlarge --endpoint-name my-bert-endpoint \\
-      --env SAMPLE_ENV_VAR=sample_value --max-deploy-time 1800
+  kubectl hyperpod deploy jumpstart --name my-bert-model \\
+      --model-id huggingface-eqa-bert-base-cased --instance-type ml.c5.2xlarge \\
+      --endpoint-name my-bert-endpoint --env SAMPLE_ENV_VAR=sample_value --max-deploy-time 1800
 
   # A gated model, autoscaled on the endpoint's invocations
   kubectl hyperpod deploy jumpstart --name llama --model-id meta-textgeneration-llama-3-8b \\
       --accept-eula --instance-type ml.g5.8xlarge --endpoint-name llama-ep \\
-      --min-replicas 1 --max-replicas 4 --metric-name Invocations --metric-namespace AWS/SageMaker \\
-      --metric-dimension EndpointName=llama-ep --target-value 100";
+      --min-replicas 1 --max-replicas 4 --metric-name Invocations \\
+      --metric-namespace AWS/SageMaker --metric-dimension EndpointName=llama-ep --target-value 100";
 
 const CUSTOM_EXAMPLES: &str = "\
 Examples:
