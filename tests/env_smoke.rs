@@ -1127,3 +1127,190 @@ fn sandboxes_are_unique_and_env_is_complete() {
     let n = wait_until("a value", Duration::from_secs(1), || Some(42));
     assert_eq!(n, 42);
 }
+
+#[test]
+fn aws_hyperpod_inference_addon() {
+    let sb = cloud().sandbox();
+    let eks = sb.eks_cluster.as_str();
+    let role = arn_role(
+        &sb,
+        &format!("SageMakerHyperPodInference-{}", sb.hyperpod_cluster),
+    );
+    let cfg = json!({"executionRoleArn": role, "tlsCertificateS3Bucket": sb.bucket,
+        "hyperpodClusterArn": sb.hyperpod_cluster_arn,
+        "alb": {"enabled": true, "serviceAccount": {"create": true, "roleArn": arn_role(&sb, "alb")}},
+        "keda": {"enabled": true, "auth": {"aws": {"irsa": {"roleArn": arn_role(&sb, "keda")}}}}})
+    .to_string();
+    let create = |extra: &[&str]| {
+        let mut a = vec![
+            "eks",
+            "create-addon",
+            "--cluster-name",
+            eks,
+            "--addon-name",
+            "amazon-sagemaker-hyperpod-inference",
+        ];
+        a.extend_from_slice(extra);
+        sb.aws(&a)
+    };
+    // schema validation of configurationValues
+    let r = create(&[
+        "--configuration-values",
+        "{\"executionRoleArn\": \"x\", \"bogus\": 1}",
+    ]);
+    assert!(
+        r.stderr.contains("(InvalidParameterException)") && r.stderr.contains("bogus"),
+        "{}",
+        r.describe()
+    );
+    // dependencies missing: CREATE_FAILED
+    create(&["--configuration-values", &cfg]).success();
+    let d = sb.aws_json(&[
+        "eks",
+        "describe-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "amazon-sagemaker-hyperpod-inference",
+    ]);
+    assert_eq!(d["addon"]["status"], "CREATE_FAILED", "{d}");
+    assert!(
+        d["addon"]["health"]["issues"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cert-manager"),
+        "{d}"
+    );
+    sb.aws(&[
+        "eks",
+        "delete-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "amazon-sagemaker-hyperpod-inference",
+    ])
+    .success();
+
+    for dep in [
+        "aws-mountpoint-s3-csi-driver",
+        "aws-fsx-csi-driver",
+        "metrics-server",
+        "cert-manager",
+    ] {
+        sb.aws(&[
+            "eks",
+            "create-addon",
+            "--cluster-name",
+            eks,
+            "--addon-name",
+            dep,
+        ])
+        .success();
+        sb.aws(&[
+            "eks",
+            "wait",
+            "addon-active",
+            "--cluster-name",
+            eks,
+            "--addon-name",
+            dep,
+        ])
+        .success();
+    }
+    create(&[
+        "--configuration-values",
+        &cfg,
+        "--addon-version",
+        "v1.5.0-eksbuild.1",
+    ])
+    .success();
+    sb.aws(&[
+        "eks",
+        "wait",
+        "addon-active",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        "amazon-sagemaker-hyperpod-inference",
+    ])
+    .success();
+
+    sb.write_direct_kubeconfig();
+    let dep = sb.kubectl_json(&[
+        "get",
+        "deployment",
+        "-n",
+        "hyperpod-inference-system",
+        "hyperpod-inference-controller-manager",
+    ]);
+    assert_eq!(dep["status"]["readyReplicas"], 1, "{dep}");
+    let sa = sb.kubectl_json(&[
+        "get",
+        "sa",
+        "-n",
+        "hyperpod-inference-system",
+        "hyperpod-inference-controller-manager",
+    ]);
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        role
+    );
+    sb.kubectl(&[
+        "get",
+        "crd",
+        "jumpstartmodels.inference.sagemaker.aws.amazon.com",
+        "certificates.cert-manager.io",
+    ])
+    .success();
+    sb.kubectl(&["get", "csidriver", "s3.csi.aws.com", "fsx.csi.aws.com"])
+        .success();
+
+    // a wrongly named execution role fails the add-on
+    let other = cloud().sandbox();
+    other.addon_config(json!({"dependencyCheck": true}));
+    for dep in [
+        "aws-mountpoint-s3-csi-driver",
+        "aws-fsx-csi-driver",
+        "metrics-server",
+        "cert-manager",
+    ] {
+        other
+            .aws(&[
+                "eks",
+                "create-addon",
+                "--cluster-name",
+                &other.eks_cluster,
+                "--addon-name",
+                dep,
+            ])
+            .success();
+    }
+    let bad_cfg = json!({"executionRoleArn": arn_role(&other, "HyperpodInferenceRole-x"), "tlsCertificateS3Bucket": other.bucket}).to_string();
+    other
+        .aws(&[
+            "eks",
+            "create-addon",
+            "--cluster-name",
+            &other.eks_cluster,
+            "--addon-name",
+            "amazon-sagemaker-hyperpod-inference",
+            "--configuration-values",
+            &bad_cfg,
+        ])
+        .success();
+    let d = other.aws_json(&[
+        "eks",
+        "describe-addon",
+        "--cluster-name",
+        &other.eks_cluster,
+        "--addon-name",
+        "amazon-sagemaker-hyperpod-inference",
+    ]);
+    assert_eq!(d["addon"]["status"], "CREATE_FAILED", "{d}");
+    assert!(
+        d["addon"]["health"]["issues"]
+            .to_string()
+            .contains("SageMakerHyperPodInference"),
+        "{d}"
+    );
+}
