@@ -18,7 +18,7 @@ use crate::tools::aws::{
     self, CallerIdentity, DescribeEks, EksCluster, GetRole, HyperPodCluster, Role,
 };
 use crate::tools::kube;
-use crate::tools::{self, Tool};
+use crate::tools::Tool;
 use crate::Ctx;
 
 /// A fetched fact, or why it could not be fetched; cheap to clone and share between threads.
@@ -137,7 +137,7 @@ const KUBE_REQUEST_TIMEOUT: &str = "--request-timeout=20s";
 pub struct Facts<'a> {
     pub ctx: &'a Ctx,
     pub cfg: &'a DoctorConfig,
-    versions: Memo<&'static str, Option<String>>,
+    versions: Memo<&'static str, String>,
     identity: Lazy<CallerIdentity>,
     hyperpod: Lazy<HyperPodCluster>,
     eks: Lazy<EksCluster>,
@@ -189,14 +189,32 @@ impl<'a> Facts<'a> {
         self.ctx.kube.kubectl(purpose, &all).timeout(KUBE_TIMEOUT)
     }
 
-    /// The version line of a tool, None when it is missing or does not answer.
-    pub fn tool_version(&self, tool: Tool) -> Option<String> {
-        self.versions
-            .get(&tool.program(), || {
-                Ok(tools::version(&self.ctx.runner, tool))
-            })
-            .ok()
-            .and_then(|v| (*v).clone())
+    /// The version line a tool prints (the first line of its answer).
+    pub fn tool_version(&self, tool: Tool) -> Shared<String> {
+        self.versions.get(&tool.program(), || {
+            let cmd = Cmd::new(
+                tool.program(),
+                format!("read the {} version", tool.program()),
+            )
+            .args(tool.version_args().iter().copied())
+            .timeout(AWS_TIMEOUT);
+            let out = self.ctx.runner.run(&cmd)?;
+            let text = if out.stdout.trim().is_empty() {
+                out.stderr
+            } else {
+                out.stdout
+            };
+            if tool == Tool::Kubectl {
+                if let Some(v) = serde_json::from_str::<Value>(&text).ok().and_then(|v| {
+                    v["clientVersion"]["gitVersion"]
+                        .as_str()
+                        .map(str::to_string)
+                }) {
+                    return Ok(v);
+                }
+            }
+            Ok(text.lines().next().unwrap_or("").trim().to_string())
+        })
     }
 
     pub fn identity(&self) -> Shared<CallerIdentity> {

@@ -244,10 +244,15 @@ pub fn diagnose_pod(pod: &Value, events: &[Value]) -> Vec<PodProblem> {
             .and_then(|e| str_at(e, "/message"))
             .or_else(|| cond.and_then(|c| str_at(c, "/message")));
         if let Some(m) = msg {
+            let times = ev
+                .and_then(|e| e["count"].as_i64())
+                .filter(|n| *n > 1)
+                .map(|n| format!(" (FailedScheduling x{n})"))
+                .unwrap_or_default();
             out.push(mk(
                 None,
                 Trouble::Unschedulable,
-                format!("cannot be scheduled: {}", m.trim()),
+                format!("cannot be scheduled: {}{times}", m.trim()),
                 None,
             ));
         }

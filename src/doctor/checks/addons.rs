@@ -194,7 +194,9 @@ mod tests {
         assert!(fsx_needed_by(&objs, &[]).is_none());
         let m = json!({"kind": "InferenceEndpointConfig", "metadata": {"name": "m", "namespace": "d"},
             "spec": {"modelSourceConfig": {"modelSourceType": "fsx"}}});
-        assert!(fsx_needed_by(&objs, std::slice::from_ref(&m)).unwrap().contains("d/m"));
+        assert!(fsx_needed_by(&objs, std::slice::from_ref(&m))
+            .unwrap()
+            .contains("d/m"));
         assert!(uses_fsx(&m));
         assert!(fsx_needed_by(&ClusterObjects::default(), &[]).is_none());
     }

@@ -45,13 +45,17 @@ pub fn check(facts: &Facts, tool: Tool, why: &str) -> Result<Vec<Outcome>, Probl
             .fix(Fix::advice(tool.install_hint()))]);
         }
     };
-    let Some(line) = facts.tool_version(tool) else {
-        return Ok(vec![Outcome::warn(format!(
-            "{program} found at {} but `{program} {}` did not answer",
-            path.display(),
-            tool.version_args().join(" ")
-        ))
-        .fix(Fix::advice(tool.install_hint()))]);
+    let line = match facts.tool_version(tool) {
+        Ok(l) => l,
+        Err(e) => {
+            return Ok(vec![Outcome::warn(format!(
+                "{program} found at {} but `{program} {}` failed",
+                path.display(),
+                tool.version_args().join(" ")
+            ))
+            .details(e.0.to_string().lines().map(str::to_string))
+            .fix(Fix::advice(tool.install_hint()))]);
+        }
     };
     let shown = line.split_whitespace().next().unwrap_or(&line).to_string();
     Ok(vec![

@@ -1,0 +1,1095 @@
+//! `kubectl hyperpod doctor` end to end: a healthy cluster passes every check; each breakage
+//! users hit is reported by the right check with a fix that works when run (as the printed
+//! shell line); `--fix --yes` repairs the safe ones and the re-check passes.
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+
+use common::{cloud, wait_until, Sandbox};
+use serde_json::{json, Value};
+
+const OPERATOR_NS: &str = "hyperpod-inference-system";
+const OPERATOR_SA: &str = "hyperpod-inference-operator-controller-manager";
+const OPERATOR_DEPLOYMENT: &str = "hyperpod-inference-operator-controller-manager";
+const GUIDE_WRONG_SA: &str = "hyperpod-inference-operator-controller";
+const SERVER_VERSION: &str = "v1.36.2-eks-3025e55";
+
+struct RoleDef {
+    name: String,
+    ns: &'static str,
+    sa: &'static str,
+    sagemaker: bool,
+}
+
+fn roles(sb: &Sandbox) -> Vec<RoleDef> {
+    let hp = &sb.hyperpod_cluster;
+    vec![
+        RoleDef {
+            name: format!("HyperpodInferenceRole-{hp}"),
+            ns: OPERATOR_NS,
+            sa: OPERATOR_SA,
+            sagemaker: true,
+        },
+        RoleDef {
+            name: format!("aws-load-balancer-controller-{hp}"),
+            ns: "kube-system",
+            sa: "aws-load-balancer-controller",
+            sagemaker: false,
+        },
+        RoleDef {
+            name: format!("SM_HP_S3_CSI_ROLE-{hp}"),
+            ns: "kube-system",
+            sa: "s3-csi-driver-sa",
+            sagemaker: false,
+        },
+        RoleDef {
+            name: format!("keda-operator-role-{hp}"),
+            ns: "keda",
+            sa: "keda-operator",
+            sagemaker: false,
+        },
+    ]
+}
+
+fn role_arn(sb: &Sandbox, name: &str) -> String {
+    format!("arn:aws:iam::{}:role/{name}", sb.account)
+}
+
+fn oidc_host(sb: &Sandbox) -> String {
+    sb.oidc_issuer.trim_start_matches("https://").to_string()
+}
+
+fn provider_arn(sb: &Sandbox) -> String {
+    format!(
+        "arn:aws:iam::{}:oidc-provider/{}",
+        sb.account,
+        oidc_host(sb)
+    )
+}
+
+/// The trust policy setup writes (templates/iam/irsa-trust.json.j2 with sub_like = false).
+fn trust(sb: &Sandbox, subject: &str, sagemaker: bool) -> Value {
+    let host = oidc_host(sb);
+    let mut st = vec![json!({
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn(sb)},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {format!("{host}:aud"): "sts.amazonaws.com", format!("{host}:sub"): subject}}
+    })];
+    if sagemaker {
+        st.push(json!({"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}));
+    }
+    json!({"Version": "2012-10-17", "Statement": st})
+}
+
+fn write(sb: &Sandbox, name: &str, text: &str) -> PathBuf {
+    let p = sb.dir().join(name);
+    fs::write(&p, text).expect("write test file");
+    p
+}
+
+/// Nodes as a HyperPod GPU instance group registers them.
+fn gpu_nodes(gpus: &str) -> Value {
+    let node = |name: &str| {
+        json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {
+                "node.kubernetes.io/instance-type": "ml.g5.12xlarge",
+                "kubernetes.io/arch": "amd64", "kubernetes.io/os": "linux"}},
+            "status": {
+                "capacity": {"cpu": "48", "memory": "192Gi", "nvidia.com/gpu": gpus},
+                "allocatable": {"cpu": "47", "memory": "180Gi", "nvidia.com/gpu": gpus},
+                "conditions": [{"type": "Ready", "status": "True"}]}})
+    };
+    json!([node("hyperpod-i-0aaa"), node("hyperpod-i-0bbb")])
+}
+
+/// What the stand-in chart leaves out and the real subcharts install: the AWS Load Balancer
+/// Controller and KEDA Deployments; plus what setup creates itself: the namespaces, the ALB
+/// ServiceAccount, the NVIDIA device plugin.
+fn cluster_extras(sb: &Sandbox) -> String {
+    let alb = role_arn(
+        sb,
+        &format!("aws-load-balancer-controller-{}", sb.hyperpod_cluster),
+    );
+    let deployment = |name: &str, ns: &str, label: &str, sa: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    app.kubernetes.io/name: {label}\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: {label}\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: {label}\n    spec:\n      serviceAccountName: {sa}\n      containers:\n      - name: main\n        image: public.ecr.aws/emulated/{label}:latest\n"
+        )
+    };
+    [
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: keda\n".to_string(),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: cert-manager\n".to_string(),
+        format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: aws-load-balancer-controller\n  namespace: kube-system\n  annotations:\n    eks.amazonaws.com/role-arn: {alb}\n"),
+        deployment("aws-load-balancer-controller", "kube-system", "aws-load-balancer-controller", "aws-load-balancer-controller"),
+        deployment("keda-operator", "keda", "keda-operator", "keda-operator"),
+        "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: nvidia-device-plugin-daemonset\n  namespace: kube-system\nspec:\n  selector:\n    matchLabels:\n      name: nvidia-device-plugin-ds\n  template:\n    metadata:\n      labels:\n        name: nvidia-device-plugin-ds\n    spec:\n      containers:\n      - name: nvidia-device-plugin-ctr\n        image: nvcr.io/nvidia/k8s-device-plugin:v0.14.5\n".to_string(),
+    ]
+    .join("---\n")
+}
+
+#[track_caller]
+fn ok(r: common::Run) -> common::Run {
+    r.success();
+    r
+}
+
+/// Builds, without `setup`, the state setup leaves: OIDC provider, the four roles trusting the
+/// chart's real ServiceAccounts, the S3 CSI and cert-manager add-ons, the operator chart, the
+/// ALB controller, KEDA, the device plugin, and two GPU nodes.
+fn healthy(sb: &Sandbox) {
+    sb.write_direct_kubeconfig();
+    // Within kubectl's supported skew (the emulator's default, 1.33, is four minors behind kubectl 1.37).
+    sb.kube_config(json!({"serverVersion": SERVER_VERSION}));
+    let hp = sb.hyperpod_cluster.clone();
+    let arn = |n: &str| role_arn(sb, n);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            ok(sb.aws(&[
+                "iam",
+                "create-open-id-connect-provider",
+                "--url",
+                &sb.oidc_issuer,
+                "--client-id-list",
+                "sts.amazonaws.com",
+            ]));
+        });
+        for r in roles(sb) {
+            s.spawn(move || {
+                let doc = trust(
+                    sb,
+                    &format!("system:serviceaccount:{}:{}", r.ns, r.sa),
+                    r.sagemaker,
+                )
+                .to_string();
+                ok(sb.aws(&[
+                    "iam",
+                    "create-role",
+                    "--role-name",
+                    &r.name,
+                    "--assume-role-policy-document",
+                    &doc,
+                ]));
+            });
+        }
+        s.spawn(|| {
+            let s3 = arn(&format!("SM_HP_S3_CSI_ROLE-{hp}"));
+            ok(sb.aws(&[
+                "eks",
+                "create-addon",
+                "--cluster-name",
+                &sb.eks_cluster,
+                "--addon-name",
+                "aws-mountpoint-s3-csi-driver",
+                "--service-account-role-arn",
+                &s3,
+            ]));
+            ok(sb.aws(&[
+                "eks",
+                "create-addon",
+                "--cluster-name",
+                &sb.eks_cluster,
+                "--addon-name",
+                "cert-manager",
+            ]));
+            for a in ["aws-mountpoint-s3-csi-driver", "cert-manager"] {
+                ok(sb.aws(&[
+                    "eks",
+                    "wait",
+                    "addon-active",
+                    "--cluster-name",
+                    &sb.eks_cluster,
+                    "--addon-name",
+                    a,
+                ]));
+            }
+        });
+        s.spawn(|| {
+            sb.kube_objects(gpu_nodes("4"));
+            let f = write(sb, "extras.yaml", &cluster_extras(sb));
+            ok(sb.kubectl(&["apply", "-f", &f.display().to_string()]));
+            install_chart(sb);
+        });
+    });
+}
+
+fn install_chart(sb: &Sandbox) {
+    let hp = &sb.hyperpod_cluster;
+    let chart = Sandbox::chart_dir().display().to_string();
+    let sets = [
+        format!("region={}", sb.region),
+        format!("eksClusterName={}", sb.eks_cluster),
+        format!("hyperpodClusterArn={}", sb.hyperpod_cluster_arn),
+        format!(
+            "executionRoleArn={}",
+            role_arn(sb, &format!("HyperpodInferenceRole-{hp}"))
+        ),
+        format!("tlsCertificateS3Bucket=s3://{}", sb.bucket),
+        format!(
+            "s3.serviceAccountRoleArn={}",
+            role_arn(sb, &format!("SM_HP_S3_CSI_ROLE-{hp}"))
+        ),
+        "s3.node.serviceAccount.create=false".to_string(),
+        format!(
+            "keda.podIdentity.aws.irsa.roleArn={}",
+            role_arn(sb, &format!("keda-operator-role-{hp}"))
+        ),
+        format!("alb.region={}", sb.region),
+        format!("alb.clusterName={}", sb.eks_cluster),
+        format!("alb.vpcId={}", sb.vpc_id),
+    ];
+    let mut args = vec![
+        "upgrade",
+        "--install",
+        "hyperpod-inference-operator",
+        chart.as_str(),
+        "-n",
+        "kube-system",
+        "--wait",
+        "--timeout",
+        "120s",
+    ];
+    for s in &sets {
+        args.extend(["--set", s.as_str()]);
+    }
+    ok(sb.helm(&args));
+}
+
+fn doctor_args(sb: &Sandbox, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "doctor",
+        "--hyperpod-cluster",
+        &sb.hyperpod_cluster,
+        "--s3-bucket",
+        &sb.bucket,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+/// `doctor -o json` (expected exit code), parsed.
+#[track_caller]
+fn doctor_json(sb: &Sandbox, extra: &[&str], code: i32) -> Value {
+    let mut args = doctor_args(sb, extra);
+    args.extend(["-o".into(), "json".into()]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = sb.hyperpod(&a);
+    assert_eq!(r.code, code, "{}", r.describe());
+    r.json()
+}
+
+fn results<'a>(doc: &'a Value, id: &str) -> Vec<&'a Value> {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["id"] == id)
+        .collect()
+}
+
+/// The one result of `id` (with `subject`, when given).
+#[track_caller]
+fn result<'a>(doc: &'a Value, id: &str, subject: Option<&str>) -> &'a Value {
+    let found: Vec<&Value> = results(doc, id)
+        .into_iter()
+        .filter(|c| subject.is_none_or(|s| c["subject"] == s))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "{id} {subject:?} in {}",
+        serde_json::to_string_pretty(doc).unwrap()
+    );
+    found[0]
+}
+
+fn not_passing(doc: &Value) -> Vec<String> {
+    doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] != "pass")
+        .map(|c| {
+            format!(
+                "{} {} {}: {}",
+                c["id"], c["subject"], c["status"], c["finding"]
+            )
+        })
+        .collect()
+}
+
+/// Runs every command of a fix as the copy-pasteable shell line doctor printed.
+#[track_caller]
+fn run_fix(sb: &Sandbox, check: &Value) {
+    let cmds = check["fix"]["commands"].as_array().expect("fix commands");
+    assert!(!cmds.is_empty(), "no commands in {check}");
+    for c in cmds {
+        let line = c["shell"].as_str().unwrap();
+        let r = sb.tool("bash", &["-c", line]);
+        assert_eq!(r.code, 0, "fix command failed: {line}\n{}", r.describe());
+    }
+}
+
+#[test]
+fn a_healthy_cluster_passes_every_check() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    let doc = doctor_json(&sb, &[], 0);
+    assert_eq!(not_passing(&doc), Vec::<String>::new());
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["summary"]["problems"], 0);
+    let ids: Vec<&str> = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "HP101", "HP102", "HP103", "HP201", "HP202", "HP203", "HP204", "HP301", "HP302", "HP401",
+        "HP402", "HP403", "HP501", "HP502", "HP503", "HP601", "HP602", "HP603", "HP604", "HP605",
+        "HP701", "HP702", "HP801",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    assert_eq!(results(&doc, "HP402").len(), 4);
+    // The trust check names the ServiceAccount read from the operator's Deployment.
+    let op = result(&doc, "HP402", Some("operator"));
+    assert!(
+        op["finding"].as_str().unwrap().contains(OPERATOR_SA),
+        "{op}"
+    );
+
+    // The text form: marks, groups and the summary line.
+    let args = doctor_args(&sb, &[]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = sb.hyperpod(&a);
+    r.success();
+    assert!(
+        r.stdout.contains("  [✓] HP401 OIDC provider: "),
+        "{}",
+        r.describe()
+    );
+    assert!(r.stdout.contains("\nIAM\n"), "{}", r.describe());
+    assert!(
+        r.stdout.trim_end().ends_with("No problems found."),
+        "{}",
+        r.describe()
+    );
+    assert!(!r.stdout.contains("[✗]") && !r.stdout.contains("[!]"));
+}
+
+#[test]
+fn a_full_run_makes_few_calls_and_repeats_none() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    sb.clear_tool_log();
+    doctor_json(&sb, &[], 0);
+    let log = sb.tool_log_lines();
+    let aws: Vec<&String> = log.iter().filter(|l| l.starts_with("aws ")).collect();
+    assert!(
+        aws.len() <= 10,
+        "{} aws calls:\n{}",
+        aws.len(),
+        log.join("\n")
+    );
+    assert!(log.len() <= 22, "{} calls:\n{}", log.len(), log.join("\n"));
+    let mut sorted = log.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        sorted.len(),
+        log.len(),
+        "a call was repeated:\n{}",
+        log.join("\n")
+    );
+    // Nothing doctor runs changes anything.
+    for l in &log {
+        for verb in [
+            " create",
+            " delete",
+            " update-",
+            " annotate ",
+            " apply ",
+            " patch ",
+            " put-",
+        ] {
+            assert!(!l.contains(verb), "doctor ran a mutating command: {l}");
+        }
+    }
+}
+
+#[test]
+fn a_deleted_oidc_provider_is_found_and_its_fix_works() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    ok(sb.aws(&[
+        "iam",
+        "delete-open-id-connect-provider",
+        "--open-id-connect-provider-arn",
+        &provider_arn(&sb),
+    ]));
+    let doc = doctor_json(&sb, &[], 1);
+    let c = result(&doc, "HP401", None);
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(
+        c["finding"].as_str().unwrap().contains(&sb.oidc_issuer),
+        "{c}"
+    );
+    assert_eq!(c["fix"]["automatic"], true);
+    let summary = c["fix"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("eksctl utils associate-iam-oidc-provider --cluster"),
+        "{summary}"
+    );
+    let argv = &c["fix"]["commands"][0]["argv"];
+    assert_eq!(argv[1], "iam");
+    assert_eq!(argv[2], "create-open-id-connect-provider");
+    assert_eq!(not_passing(&doc).len(), 1, "{:?}", not_passing(&doc));
+    run_fix(&sb, c);
+    let after = doctor_json(&sb, &[], 0);
+    assert_eq!(not_passing(&after), Vec::<String>::new());
+}
+
+#[test]
+fn a_removed_operator_annotation_is_found_and_its_fix_works() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    ok(sb.kubectl(&[
+        "annotate",
+        "serviceaccount",
+        OPERATOR_SA,
+        "-n",
+        OPERATOR_NS,
+        "eks.amazonaws.com/role-arn-",
+    ]));
+    let doc = doctor_json(&sb, &[], 1);
+    let c = result(&doc, "HP403", Some("operator"));
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(
+        c["finding"]
+            .as_str()
+            .unwrap()
+            .contains("no eks.amazonaws.com/role-arn annotation"),
+        "{c}"
+    );
+    let shell: Vec<&str> = c["fix"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["shell"].as_str().unwrap())
+        .collect();
+    let want = format!(
+        "annotate serviceaccount {OPERATOR_SA} -n {OPERATOR_NS} eks.amazonaws.com/role-arn={} --overwrite",
+        role_arn(&sb, &format!("HyperpodInferenceRole-{}", sb.hyperpod_cluster))
+    );
+    assert!(shell[0].contains(&want), "{shell:?}");
+    assert!(
+        shell[1].contains(&format!(
+            "rollout restart deployment/{OPERATOR_DEPLOYMENT} -n {OPERATOR_NS}"
+        )),
+        "{shell:?}"
+    );
+    run_fix(&sb, c);
+    let sa = sb.kubectl_json(&["get", "serviceaccount", OPERATOR_SA, "-n", OPERATOR_NS]);
+    assert_eq!(
+        common::annotations(&sa)["eks.amazonaws.com/role-arn"],
+        role_arn(
+            &sb,
+            &format!("HyperpodInferenceRole-{}", sb.hyperpod_cluster)
+        )
+    );
+    assert_eq!(not_passing(&doctor_json(&sb, &[], 0)), Vec::<String>::new());
+}
+
+#[test]
+fn a_trust_naming_the_guides_wrong_service_account_is_found_and_its_fix_works() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    let role = format!("HyperpodInferenceRole-{}", sb.hyperpod_cluster);
+    let wrong = format!("system:serviceaccount:{OPERATOR_NS}:{GUIDE_WRONG_SA}");
+    ok(sb.aws(&[
+        "iam",
+        "update-assume-role-policy",
+        "--role-name",
+        &role,
+        "--policy-document",
+        &trust(&sb, &wrong, true).to_string(),
+    ]));
+    let doc = doctor_json(&sb, &[], 1);
+    let c = result(&doc, "HP402", Some("operator"));
+    assert_eq!(c["status"], "fail", "{c}");
+    let finding = c["finding"].as_str().unwrap();
+    assert!(
+        finding.contains(&wrong)
+            && finding.contains(&format!(
+                "runs as system:serviceaccount:{OPERATOR_NS}:{OPERATOR_SA}"
+            )),
+        "{finding}"
+    );
+    assert_eq!(c["fix"]["automatic"], true);
+    run_fix(&sb, c);
+    let r = sb.aws_json(&["iam", "get-role", "--role-name", &role]);
+    let doc_after = r["Role"]["AssumeRolePolicyDocument"].to_string();
+    assert!(
+        doc_after.contains(&format!("{OPERATOR_NS}:{OPERATOR_SA}\"")),
+        "{doc_after}"
+    );
+    assert!(doc_after.contains("sagemaker.amazonaws.com"), "{doc_after}");
+    assert_eq!(not_passing(&doctor_json(&sb, &[], 0)), Vec::<String>::new());
+}
+
+/// The operator's pod as the kubelet shows it when the init container found no S3 CSI driver.
+fn break_operator_init(sb: &Sandbox, message: &str) {
+    let pods = sb.kubectl_json(&[
+        "get",
+        "pods",
+        "-n",
+        OPERATOR_NS,
+        "-l",
+        "control-plane=hyperpod-inference-operator-controller-manager",
+    ]);
+    let mut pod = pods["items"][0].clone();
+    assert!(pod.is_object(), "no operator pod: {pods}");
+    pod["status"] = json!({
+        "phase": "Pending",
+        "conditions": [{"type": "Initialized", "status": "False", "reason": "ContainersNotInitialized"}],
+        "initContainerStatuses": [{
+            "name": "check-csi-drivers", "ready": false, "restartCount": 4, "image": "x", "imageID": "",
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 1m20s restarting failed container"}},
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "message": message}}
+        }],
+        "containerStatuses": [{"name": "manager", "ready": false, "restartCount": 0, "image": "x", "imageID": "",
+            "state": {"waiting": {"reason": "PodInitializing"}}}]
+    });
+    let mut dep = sb.kubectl_json(&["get", "deployment", OPERATOR_DEPLOYMENT, "-n", OPERATOR_NS]);
+    dep["status"] = json!({"observedGeneration": dep["metadata"]["generation"], "replicas": 1, "updatedReplicas": 1,
+        "readyReplicas": 0, "availableReplicas": 0, "unavailableReplicas": 1,
+        "conditions": [{"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"}]});
+    sb.kube_objects(json!([dep, pod]));
+}
+
+#[test]
+fn a_missing_s3_csi_driver_is_found_by_its_check_and_in_the_operators_init_container() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    ok(sb.kubectl(&["delete", "csidriver", "s3.csi.aws.com"]));
+    let msg = "S3 CSI driver not installed (missing CSIDriver s3.csi.aws.com). kubectl said: Error from server (NotFound): csidrivers.storage.k8s.io \"s3.csi.aws.com\" not found";
+    break_operator_init(&sb, msg);
+    let doc = doctor_json(&sb, &[], 1);
+    let csi = result(&doc, "HP602", None);
+    assert_eq!(csi["status"], "fail", "{csi}");
+    let op = result(&doc, "HP503", None);
+    assert_eq!(op["status"], "fail", "{op}");
+    let finding = op["finding"].as_str().unwrap();
+    assert!(
+        finding.contains("0/1 ready")
+            && finding.contains("check-csi-drivers")
+            && finding.contains("missing CSIDriver s3.csi.aws.com"),
+        "{finding}"
+    );
+    let shell: Vec<&str> = op["fix"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["shell"].as_str().unwrap())
+        .collect();
+    assert!(
+        shell[0].contains("eks update-addon")
+            && shell[0].contains("--addon-name aws-mountpoint-s3-csi-driver"),
+        "{shell:?}"
+    );
+    assert!(
+        shell
+            .last()
+            .unwrap()
+            .contains("rollout restart deployment/"),
+        "{shell:?}"
+    );
+    run_fix(&sb, op);
+    let after = doctor_json(&sb, &[], 0);
+    assert_eq!(not_passing(&after), Vec::<String>::new());
+}
+
+#[test]
+fn missing_cert_manager_crds_are_found_and_their_fix_works() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    ok(sb.kubectl(&[
+        "delete",
+        "crd",
+        "certificates.cert-manager.io",
+        "certificaterequests.cert-manager.io",
+    ]));
+    let doc = doctor_json(&sb, &[], 1);
+    let c = result(&doc, "HP601", None);
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(
+        c["finding"]
+            .as_str()
+            .unwrap()
+            .contains("certificaterequests.cert-manager.io"),
+        "{c}"
+    );
+    run_fix(&sb, c);
+    assert_eq!(not_passing(&doctor_json(&sb, &[], 0)), Vec::<String>::new());
+}
+
+#[test]
+fn nodes_without_gpus_are_found() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    sb.kube_objects(gpu_nodes("0"));
+    let doc = doctor_json(&sb, &[], 1);
+    let c = result(&doc, "HP702", None);
+    assert_eq!(c["status"], "fail", "{c}");
+    let f = c["finding"].as_str().unwrap();
+    assert!(
+        f.contains("hyperpod-i-0aaa (ml.g5.12xlarge)") && f.contains("advertise no nvidia.com/gpu"),
+        "{f}"
+    );
+    assert!(
+        c["fix"]["commands"][0]["shell"]
+            .as_str()
+            .unwrap()
+            .contains("rollout restart daemonset/nvidia-device-plugin-daemonset -n kube-system"),
+        "{c}"
+    );
+    run_fix(&sb, c);
+}
+
+fn jumpstart_model(name: &str, replicas: i64) -> Value {
+    json!({"apiVersion": "inference.sagemaker.aws.amazon.com/v1", "kind": "JumpStartModel",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"model": {"modelId": "huggingface-llm-mistral-7b", "acceptEula": true},
+                 "server": {"instanceType": "ml.g5.12xlarge"}, "replicas": replicas}})
+}
+
+fn model_pod(model: &str, name: &str, node: Option<&str>, gpus: &str, running: bool) -> Value {
+    let status = if running {
+        json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+               "containerStatuses": [{"name": "inference-server", "ready": true, "restartCount": 0, "image": "x", "imageID": "", "state": {"running": {}}}]})
+    } else {
+        json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+               "message": "0/2 nodes are available: 2 Insufficient nvidia.com/gpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod."}]})
+    };
+    let mut spec = json!({"containers": [{"name": "inference-server", "image": "x",
+        "resources": {"requests": {"nvidia.com/gpu": gpus}, "limits": {"nvidia.com/gpu": gpus}}}]});
+    if let Some(n) = node {
+        spec["nodeName"] = json!(n);
+    }
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default", "labels": {"app": model}},
+        "spec": spec, "status": status})
+}
+
+#[test]
+fn a_model_pending_for_gpus_is_found_with_a_fix_that_fits_it() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    let mut m = jumpstart_model("mistral", 2);
+    m["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
+    m["status"] = json!({"state": "DeploymentInProgress", "deploymentStatus": {
+        "deploymentObjectOverallState": "DeploymentInProgress", "reason": "DeploymentInProgress", "message": "Model deployment in progress"}});
+    sb.kube_objects(json!([
+        m,
+        model_pod("mistral", "mistral-0", Some("hyperpod-i-0aaa"), "4", true),
+        model_pod("mistral", "mistral-1", None, "4", false),
+        model_pod("other", "other-0", Some("hyperpod-i-0bbb"), "4", true),
+        {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "mistral-1.1", "namespace": "default"},
+         "involvedObject": {"kind": "Pod", "name": "mistral-1", "namespace": "default"},
+         "type": "Warning", "reason": "FailedScheduling", "count": 7,
+         "message": "0/2 nodes are available: 2 Insufficient nvidia.com/gpu.", "lastTimestamp": "2026-01-01T00:00:00Z"}
+    ]));
+    let doc = doctor_json(&sb, &[], 1);
+    let c = result(&doc, "HP801", Some("JumpStartModel default/mistral"));
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(
+        c["finding"]
+            .as_str()
+            .unwrap()
+            .contains("Insufficient nvidia.com/gpu"),
+        "{c}"
+    );
+    let details = c["details"].to_string();
+    assert!(
+        details.contains("mistral-1 Pending") && details.contains("(FailedScheduling x7)"),
+        "{details}"
+    );
+    let shell = c["fix"]["commands"][0]["shell"].as_str().unwrap();
+    assert!(shell.contains("patch jumpstartmodels.inference.sagemaker.aws.amazon.com mistral -n default --type merge -p '{\"spec\":{\"replicas\":1}}'"), "{shell}");
+    run_fix(&sb, c);
+    let after = sb.kubectl_json(&["get", "jumpstartmodel", "mistral", "-n", "default"]);
+    assert_eq!(after["spec"]["replicas"], 1);
+}
+
+#[test]
+fn a_failed_model_deployment_is_found_with_its_reason_and_a_retry() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    sb.kube_config(json!({"modelOperator": "fail", "modelDelaySeconds": 0.2,
+        "modelFailReason": "ModelDeploymentFailed", "modelFailMessage": "insufficient capacity for ml.g5.12xlarge"}));
+    let f = write(&sb, "model.json", &jumpstart_model("bert", 1).to_string());
+    ok(sb.kubectl(&["apply", "-f", &f.display().to_string()]));
+    wait_until(
+        "the model to fail",
+        std::time::Duration::from_secs(30),
+        || {
+            let m = sb.kubectl_json(&["get", "jumpstartmodel", "bert", "-n", "default"]);
+            (m["status"]["deploymentStatus"]["deploymentObjectOverallState"] == "DeploymentFailed")
+                .then_some(())
+        },
+    );
+    let doc = doctor_json(&sb, &[], 1);
+    let c = result(&doc, "HP801", Some("JumpStartModel default/bert"));
+    assert_eq!(c["status"], "fail", "{c}");
+    assert_eq!(
+        c["finding"],
+        "DeploymentFailed: ModelDeploymentFailed: insufficient capacity for ml.g5.12xlarge"
+    );
+    let cmds = c["fix"]["commands"].as_array().unwrap();
+    assert!(
+        cmds[0]["shell"]
+            .as_str()
+            .unwrap()
+            .contains("delete jumpstartmodels.inference.sagemaker.aws.amazon.com bert -n default"),
+        "{c}"
+    );
+    assert!(
+        cmds[1]["shell"]
+            .as_str()
+            .unwrap()
+            .contains("apply -f - <<'EOF'"),
+        "{c}"
+    );
+    sb.kube_config(json!({"modelOperator": "complete"}));
+    run_fix(&sb, c);
+    wait_until(
+        "the retried model to deploy",
+        std::time::Duration::from_secs(30),
+        || {
+            let m = sb.kubectl_json(&["get", "jumpstartmodel", "bert", "-n", "default"]);
+            (m["status"]["deploymentStatus"]["deploymentObjectOverallState"]
+                == "DeploymentComplete")
+                .then_some(())
+        },
+    );
+    // Focused on the model: only what it depends on, and the model.
+    let focused = doctor_json(&sb, &["bert", "-n", "default"], 0);
+    let ids: Vec<&str> = focused["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["HP102", "HP301", "HP502", "HP503", "HP701", "HP702", "HP801"]
+    );
+    assert_eq!(result(&focused, "HP801", None)["status"], "pass");
+    let missing = doctor_json(&sb, &["nope"], 1);
+    assert!(result(&missing, "HP801", None)["finding"]
+        .as_str()
+        .unwrap()
+        .contains("no JumpStartModel or InferenceEndpointConfig named nope"));
+}
+
+/// A directory that holds only the given tools (symlinks), for a PATH without the others.
+fn path_with(sb: &Sandbox, dir: &str, tools: &[(&str, PathBuf)]) -> String {
+    let d = sb.dir().join(dir);
+    fs::create_dir_all(&d).unwrap();
+    for (name, target) in tools {
+        std::os::unix::fs::symlink(target, d.join(name)).unwrap();
+    }
+    d.display().to_string()
+}
+
+#[test]
+fn kubectl_missing_from_path_fails_its_check_and_skips_the_cluster_checks() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    let shims = &cloud().shim_dir;
+    let path = path_with(
+        &sb,
+        "nokubectl",
+        &[
+            ("aws", shims.join("aws")),
+            ("helm", shims.join("helm")),
+            ("bash", PathBuf::from("/bin/bash")),
+        ],
+    );
+    let args = doctor_args(&sb, &["-o", "json"]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = sb.hyperpod_with(&a, &[("PATH", &path)]);
+    assert_eq!(r.code, 1, "{}", r.describe());
+    let doc = r.json();
+    let c = result(&doc, "HP102", None);
+    assert_eq!(c["status"], "fail");
+    assert!(
+        c["finding"]
+            .as_str()
+            .unwrap()
+            .starts_with("kubectl not found on PATH"),
+        "{c}"
+    );
+    assert!(
+        c["fix"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("https://kubernetes.io/docs/tasks/tools/"),
+        "{c}"
+    );
+    let hp301 = result(&doc, "HP301", None);
+    assert_eq!(hp301["status"], "skipped");
+    assert_eq!(hp301["finding"], "skipped: HP102 (kubectl) failed");
+    assert_eq!(result(&doc, "HP801", None)["status"], "skipped");
+    // The AWS side is still checked.
+    assert_eq!(result(&doc, "HP401", None)["status"], "pass");
+}
+
+#[test]
+fn rejected_aws_credentials_fail_their_check_and_skip_the_aws_checks() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    let fake = write(
+        &sb,
+        "aws-rejecting",
+        "#!/bin/bash\n[ \"$1\" = --version ] && { echo 'aws-cli/1.46.1 Python/3.12.3 Linux/6.8'; exit 0; }\nprintf '\\nAn error occurred (InvalidClientTokenId) when calling the GetCallerIdentity operation: The security token included in the request is invalid.\\n' >&2\nexit 255\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = path_with(&sb, "badaws", &[("aws", fake)]);
+    let path = format!(
+        "{dir}:{}",
+        sb.env().iter().find(|(k, _)| k == "PATH").unwrap().1
+    );
+    let args = doctor_args(&sb, &["-o", "json"]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = sb.hyperpod_with(&a, &[("PATH", &path)]);
+    assert_eq!(r.code, 1, "{}", r.describe());
+    let doc = r.json();
+    let c = result(&doc, "HP201", None);
+    assert_eq!(c["status"], "fail");
+    assert_eq!(
+        c["finding"],
+        "AWS rejected the credentials (InvalidClientTokenId)"
+    );
+    let shell: Vec<&str> = c["fix"]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["shell"].as_str().unwrap())
+        .collect();
+    assert_eq!(shell[0], "aws configure");
+    for id in ["HP202", "HP203", "HP401", "HP302"] {
+        let s = &results(&doc, id)[0];
+        assert_eq!(s["status"], "skipped", "{s}");
+    }
+    assert_eq!(
+        result(&doc, "HP402", Some("operator"))["finding"],
+        "skipped: HP201 (AWS credentials) failed"
+    );
+    // The cluster side is still checked.
+    assert_eq!(result(&doc, "HP503", None)["status"], "pass");
+    // With working credentials, the fix's check command passes.
+    let check = sb.tool("bash", &["-c", shell[1]]);
+    assert_eq!(check.code, 0, "{}", check.describe());
+}
+
+#[test]
+fn fix_yes_repairs_the_fixable_problems_and_the_recheck_passes() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    ok(sb.aws(&[
+        "iam",
+        "delete-open-id-connect-provider",
+        "--open-id-connect-provider-arn",
+        &provider_arn(&sb),
+    ]));
+    let keda_role = format!("keda-operator-role-{}", sb.hyperpod_cluster);
+    ok(sb.aws(&[
+        "iam",
+        "update-assume-role-policy",
+        "--role-name",
+        &keda_role,
+        "--policy-document",
+        &trust(&sb, "system:serviceaccount:keda:keda", false).to_string(),
+    ]));
+    ok(sb.kubectl(&[
+        "annotate",
+        "serviceaccount",
+        OPERATOR_SA,
+        "-n",
+        OPERATOR_NS,
+        "eks.amazonaws.com/role-arn-",
+    ]));
+
+    // Off a terminal and without --yes, --fix refuses and changes nothing.
+    sb.clear_tool_log();
+    let args = doctor_args(&sb, &["--fix"]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = sb.hyperpod(&a);
+    assert_eq!(r.code, 5, "{}", r.describe());
+    assert!(r.stdout.contains("[✗] HP401"), "{}", r.describe());
+    assert!(r.stderr.contains("--yes"), "{}", r.describe());
+    assert!(!sb
+        .tool_log_lines()
+        .iter()
+        .any(|l| l.contains("create-open-id-connect-provider") || l.contains(" annotate ")));
+
+    let doc = doctor_json(&sb, &["--fix", "--yes"], 0);
+    assert_eq!(not_passing(&doc), Vec::<String>::new());
+    assert_eq!(doc["before"]["failed"], 3, "{doc}");
+    let applied: Vec<(String, bool)> = doc["fixes_applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                format!(
+                    "{} {}",
+                    f["id"].as_str().unwrap(),
+                    f["subject"].as_str().unwrap_or("")
+                ),
+                f["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        applied,
+        [
+            ("HP401 ".to_string(), true),
+            ("HP402 keda".into(), true),
+            ("HP403 operator".into(), true)
+        ]
+    );
+    // The state in AWS and the cluster.
+    let providers = sb
+        .aws_json(&["iam", "list-open-id-connect-providers"])
+        .to_string();
+    assert!(providers.contains(&provider_arn(&sb)));
+    let r = sb.aws_json(&["iam", "get-role", "--role-name", &keda_role]);
+    assert!(r["Role"]["AssumeRolePolicyDocument"]
+        .to_string()
+        .contains("system:serviceaccount:keda:keda-operator"));
+    let sa = sb.kubectl_json(&["get", "serviceaccount", OPERATOR_SA, "-n", OPERATOR_NS]);
+    assert!(common::annotations(&sa).contains_key("eks.amazonaws.com/role-arn"));
+}
+
+#[test]
+fn without_a_hyperpod_cluster_the_aws_checks_say_why_they_are_skipped() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    let r = sb.hyperpod(&["doctor", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.describe());
+    let doc = r.json();
+    assert_eq!(
+        result(&doc, "HP202", None)["finding"],
+        "no --hyperpod-cluster given"
+    );
+    assert_eq!(result(&doc, "HP202", None)["status"], "skipped");
+    assert_eq!(
+        result(&doc, "HP401", None)["finding"],
+        "skipped: no --hyperpod-cluster given (HP202)"
+    );
+    assert_eq!(result(&doc, "HP201", None)["status"], "pass");
+    // ServiceAccount annotations are still checked against the roles they name.
+    assert_eq!(result(&doc, "HP403", Some("operator"))["status"], "pass");
+    assert_eq!(result(&doc, "HP503", None)["status"], "pass");
+}
+
+#[test]
+fn bad_input_is_rejected_before_any_command_runs() {
+    let sb = cloud().sandbox();
+    for (args, field) in [
+        (
+            vec!["doctor", "--hyperpod-cluster", "a;rm -rf /"],
+            "--hyperpod-cluster",
+        ),
+        (vec!["doctor", "--s3-bucket", "Not_A_Bucket"], "--s3-bucket"),
+        (vec!["doctor", "Bad_Model"], "MODEL"),
+        (
+            vec![
+                "doctor",
+                "--hyperpod-cluster",
+                "hp",
+                "--operator-role-name",
+                "bad role",
+            ],
+            "--operator-role-name",
+        ),
+    ] {
+        let r = sb.hyperpod(&args);
+        assert_eq!(r.code, 2, "{}", r.describe());
+        assert!(
+            r.stderr.contains(&format!("invalid {field}")),
+            "{}",
+            r.describe()
+        );
+    }
+    assert!(sb.tool_log().is_empty(), "{:?}", sb.tool_log_lines());
+}
+
+/// Not a test: the measurement behind bench/doctor.sh (`cargo test --test doctor -- --ignored
+/// --nocapture bench_`). Times full doctor runs on a healthy cluster, then replays each external
+/// command a run made, one after another, to show what running the checks in sequence would cost.
+#[test]
+#[ignore]
+fn bench_doctor_wall_time() {
+    use std::time::{Duration, Instant};
+    let runs: usize = std::env::var("HP_BENCH_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    doctor_json(&sb, &[], 0); // warm-up
+    let mut walls = Vec::new();
+    let mut calls = Vec::new();
+    for _ in 0..runs {
+        sb.clear_tool_log();
+        let t = Instant::now();
+        doctor_json(&sb, &[], 0);
+        walls.push(t.elapsed());
+        calls = sb.tool_log();
+    }
+    walls.sort();
+    let median = walls[walls.len() / 2];
+    let mut timed: Vec<(Duration, String)> = Vec::new();
+    for c in &calls {
+        let args: Vec<&str> = c[1..].iter().map(String::as_str).collect();
+        let t = Instant::now();
+        let r = sb.tool(&c[0], &args);
+        let d = t.elapsed();
+        let mut line = c.join(" ");
+        if line.len() > 110 {
+            line.truncate(110);
+            line.push_str("...");
+        }
+        timed.push((d, format!("{line} [exit {}]", r.code)));
+    }
+    let sum: Duration = timed.iter().map(|(d, _)| *d).sum();
+    let chain: Duration = timed
+        .iter()
+        .filter(|(_, l)| {
+            l.starts_with("aws sagemaker describe-cluster")
+                || l.starts_with("aws eks describe-cluster")
+        })
+        .map(|(d, _)| *d)
+        .sum();
+    timed.sort_by(|a, b| b.0.cmp(&a.0));
+    let ms = |d: Duration| d.as_millis();
+    println!("BENCH runs {runs}");
+    println!("BENCH wall_median_ms {}", ms(median));
+    println!("BENCH wall_min_ms {}", ms(walls[0]));
+    println!("BENCH wall_max_ms {}", ms(walls[walls.len() - 1]));
+    println!("BENCH calls {}", calls.len());
+    println!("BENCH sequential_sum_ms {}", ms(sum));
+    println!("BENCH slowest_call_ms {}", ms(timed[0].0));
+    println!("BENCH longest_chain_ms {}", ms(chain));
+    for (d, l) in &timed {
+        println!("BENCH call {:>6} ms  {l}", ms(*d));
+    }
+}
