@@ -1079,7 +1079,7 @@ fn bench_doctor_wall_time() {
         })
         .map(|(d, _)| *d)
         .sum();
-    timed.sort_by(|a, b| b.0.cmp(&a.0));
+    timed.sort_by_key(|t| std::cmp::Reverse(t.0));
     let ms = |d: Duration| d.as_millis();
     println!("BENCH runs {runs}");
     println!("BENCH wall_median_ms {}", ms(median));
