@@ -2184,6 +2184,42 @@ def resource_list_doc(cluster, group, version):
             "groupVersion": version if not group else "%s/%s" % (group, version), "resources": resources}
 
 
+AGG_DISCOVERY_CT = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def aggregated_discovery(cluster, core):
+    """apidiscovery.k8s.io/v2 APIGroupDiscoveryList: the whole of /api or /apis in one
+    answer (kubectl and helm then skip the per-group-version requests)."""
+    groups = [("", ["v1"])] if core else discovery_groups(cluster)
+    items = []
+    for g, versions in groups:
+        vs = []
+        for v in versions:
+            doc = resource_list_doc(cluster, g, v)
+            if doc is None:
+                continue
+            resources, by_name = [], {}
+            for r in doc["resources"]:
+                if "/" in r["name"]:
+                    parent, sub = r["name"].split("/", 1)
+                    sr = {"subresource": sub, "verbs": r["verbs"]}
+                    if r.get("kind"):
+                        sr["responseKind"] = {"group": r.get("group", g), "version": r.get("version", v), "kind": r["kind"]}
+                    by_name[parent].setdefault("subresources", []).append(sr)
+                    continue
+                res = {"resource": r["name"], "responseKind": {"group": g, "version": v, "kind": r["kind"]},
+                       "scope": "Namespaced" if r["namespaced"] else "Cluster",
+                       "singularResource": r["singularName"], "verbs": r["verbs"]}
+                for k in ("shortNames", "categories"):
+                    if r.get(k):
+                        res[k] = r[k]
+                by_name[r["name"]] = res
+                resources.append(res)
+            vs.append({"version": v, "resources": resources, "freshness": "Current"})
+        items.append({"metadata": {"name": g, "creationTimestamp": None}, "versions": vs})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}
+
+
 def _component_name(rt):
     if rt.crd is None:
         g = rt.group.replace(".k8s.io", "") if rt.group else "core"
@@ -2760,6 +2796,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if key not in docs:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             return self.send_bytes(200, docs[key][0], headers=[("Etag", '"%s"' % docs[key][1])])
+        if parts in (["api"], ["apis"]) and "as=APIGroupDiscoveryList" in (self.headers.get("Accept") or "") \
+                and "v=v2" in self.headers.get("Accept"):
+            with cluster.lock:
+                doc = aggregated_discovery(cluster, parts == ["api"])
+            return self.send_bytes(200, dumps(doc).encode(), AGG_DISCOVERY_CT)
         if parts == ["api"]:
             host = "%s:%d" % self.server.server_address[:2]
             return self.send_json(200, {"kind": "APIVersions", "versions": ["v1"],
