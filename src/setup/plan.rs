@@ -30,6 +30,14 @@ pub enum State {
     Unknown,
     /// Runs after the other steps (verification, test deployment).
     Deferred,
+    /// Teardown: not there (nothing to remove).
+    Absent,
+    /// Teardown: exists and is left in place (not created by setup, or a flag keeps it).
+    Kept,
+    /// Teardown: exists and will be removed.
+    Present,
+    /// Teardown: exists but may not be removed as asked (the notes say why); a real run refuses.
+    Blocked,
 }
 
 impl State {
@@ -41,6 +49,10 @@ impl State {
             State::Info => "info",
             State::Unknown => "unknown",
             State::Deferred => "later",
+            State::Absent => "absent",
+            State::Kept => "keep",
+            State::Present => "remove",
+            State::Blocked => "blocked",
         }
     }
 }
@@ -112,14 +124,19 @@ impl Check {
         self
     }
 
-    /// Merges the checks of parts of one step: the worst state wins, notes and actions add up.
+    /// Merges the checks of parts of one step: the worst state wins (for teardown: blocked,
+    /// remove, keep, absent), notes and actions add up.
     pub fn merge(parts: Vec<Check>) -> Self {
         let mut out = Check::satisfied();
         for p in parts {
             out.state = match (out.state, p.state) {
+                (State::Blocked, _) | (_, State::Blocked) => State::Blocked,
+                (State::Present, _) | (_, State::Present) => State::Present,
                 (State::Missing, _) | (_, State::Missing) => State::Missing,
                 (State::Drifted, _) | (_, State::Drifted) => State::Drifted,
                 (State::Unknown, _) | (_, State::Unknown) => State::Unknown,
+                (State::Kept, _) | (_, State::Kept) => State::Kept,
+                (State::Satisfied, State::Absent) => State::Absent,
                 (a, _) => a,
             };
             out.notes.extend(p.notes);
@@ -211,8 +228,13 @@ impl Plan {
         for s in &self.steps {
             let state = s.check.state.label();
             let painted = match s.check.state {
-                State::Satisfied | State::Info => ui.green(&format!("{state:<8}")),
-                State::Missing | State::Drifted => ui.yellow(&format!("{state:<8}")),
+                State::Satisfied | State::Info | State::Absent | State::Kept => {
+                    ui.green(&format!("{state:<8}"))
+                }
+                State::Missing | State::Drifted | State::Present => {
+                    ui.yellow(&format!("{state:<8}"))
+                }
+                State::Blocked => ui.red(&format!("{state:<8}")),
                 _ => format!("{state:<8}"),
             };
             let after = if s.depends_on.is_empty() {
@@ -296,7 +318,7 @@ pub struct Report {
 }
 
 /// Executes a plan: steps in dependency waves, each wave in parallel. A step whose plan state was
-/// satisfied and none of whose dependencies changed is left alone; any other step checks again
+/// satisfied (or, for teardown, absent or kept) and none of whose dependencies changed is left alone; any other step checks again
 /// right before it acts (an earlier step may have done its work, e.g. the chart annotating a
 /// ServiceAccount) and runs only what that check asks for. Stops after the first failing wave.
 pub fn execute(defs: &[StepDef], plan: &Plan, env: &StepEnv) -> (Report, Option<Error>) {
@@ -399,7 +421,10 @@ fn run_step(
         ui.progress(&format!("  - {:<24} skipped: nothing changed", d.id));
         return (outcome, None);
     }
-    let planned_quiet = matches!(planned_state, Some(State::Satisfied | State::Info));
+    let planned_quiet = matches!(
+        planned_state,
+        Some(State::Satisfied | State::Info | State::Absent | State::Kept)
+    );
     if planned_quiet && !dep_changed {
         ui.progress(&format!("  {} {:<24} in place", ui.green("✓"), d.id));
         return (outcome, None);
