@@ -57,7 +57,7 @@ never logged (only the scheme, and whether a bearer token looks like an EKS `k8s
 
 import argparse
 import base64
-import copy
+import bisect
 import datetime
 import hashlib
 import http.server
@@ -67,9 +67,7 @@ import random
 import re
 import select
 import signal
-import socket
 import ssl
-import string
 import subprocess
 import sys
 import tempfile
@@ -97,10 +95,6 @@ def log(msg):
 
 def now_iso():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def now_micro():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def dumps(obj):
@@ -1069,6 +1063,7 @@ class Cluster:
             self.openapi_cache = {}
             self.node_rr = 0
             self.ip_counter = 10
+            self.deleting_ns = set()
             self._index_types()
             for ns in INITIAL_NAMESPACES:
                 self._create_internal(self.type_for("", "v1", "Namespace"),
@@ -1146,17 +1141,59 @@ class Cluster:
         self._emit("DELETED", rt, gone, obj)
         kind = obj.get("kind")
         if rt.group == "" and kind == "Namespace":
-            for skey, bucket in list(self.objects.items()):
-                for (ons, _), o in list(bucket.items()):
-                    if ons == meta["name"]:
-                        self._remove(self._type_of_store(skey, o), o)
+            self.deleting_ns.add(meta["name"])  # no controller re-creates anything in there now
+            try:
+                for skey, bucket in list(self.objects.items()):
+                    for (ons, _), o in list(bucket.items()):
+                        if ons == meta["name"]:
+                            self._remove(self._type_of_store(skey, o), o)
+            finally:
+                self.deleting_ns.discard(meta["name"])
         elif rt.group == "apiextensions.k8s.io" and kind == "CustomResourceDefinition":
             self._unregister_crd(obj)
         elif rt.group == "" and kind == "Pod":
             for k in [k for k in self.logs if k[0] == key[0] and k[1] == key[1]]:
                 del self.logs[k]
         self._collect_garbage(meta.get("uid"), propagation)
+        if rt.group == "" and kind == "Pod":
+            self._pod_removed(gone)
         return gone
+
+    def _pod_removed(self, pod):
+        """A ReplicaSet/DaemonSet/StatefulSet replaces a deleted pod (kubectl delete pod to restart)."""
+        ns = pod["metadata"].get("namespace", "")
+        if not self.config.get("autoReadyDeployments", True) or ns in self.deleting_ns:
+            return
+        for ref in pod["metadata"].get("ownerReferences") or []:
+            if not ref.get("controller"):
+                continue
+            kinds = {"ReplicaSet": ("apps", "ReplicaSet"), "DaemonSet": ("apps", "DaemonSet"),
+                     "StatefulSet": ("apps", "StatefulSet")}
+            if ref.get("kind") not in kinds:
+                continue
+            ort = self.type_for(kinds[ref["kind"]][0], "v1", kinds[ref["kind"]][1])
+            owner = self._get(ort, ns, ref.get("name"))
+            if owner is None or owner["metadata"]["uid"] != ref.get("uid") or owner["metadata"].get("deletionTimestamp"):
+                continue
+            if ref["kind"] == "DaemonSet":
+                self._reconcile_daemonset(owner)
+            elif ref["kind"] == "StatefulSet":
+                self._reconcile_statefulset(owner)
+            else:
+                dref = next((r for r in owner["metadata"].get("ownerReferences") or []
+                             if r.get("kind") == "Deployment"), None)
+                dep = self._get(self.type_for("apps", "v1", "Deployment"), ns, dref["name"]) if dref else None
+                if dep is not None and dep["metadata"]["uid"] == dref.get("uid"):
+                    self.reconcile_deployment(dep)
+
+    def reconcile_workloads(self):
+        """After autoReadyDeployments is switched on: bring every workload up."""
+        with self.lock:
+            for kind, fn in (("Deployment", self.reconcile_deployment), ("DaemonSet", self._reconcile_daemonset),
+                             ("StatefulSet", self._reconcile_statefulset)):
+                for o in list(self._bucket(self.type_for("apps", "v1", kind)).values()):
+                    if not o["metadata"].get("deletionTimestamp"):
+                        fn(o)
 
     def _type_of_store(self, skey, obj):
         g, v = _parse_gv(obj.get("apiVersion", ""))
@@ -2710,6 +2747,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     cluster.config.update(body)
                 if "modelOperator" in body:
                     cluster.reconcile_models()
+                if body.get("autoReadyDeployments") is True:
+                    cluster.reconcile_workloads()
             with cluster.lock:
                 cfg = dict(cluster.config)
                 cfg["lastAuthScheme"] = cluster.last_auth_scheme
@@ -2848,10 +2887,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if rt.namespaced and ns is None and (name is not None or method not in ("GET", "HEAD")):
             if not (rt.verbs == ["create"]):
                 raise resource_not_found()
-        if rt.namespaced and ns is not None and method in ("GET", "HEAD") and name is not None and rt.kind != "Namespace":
-            with cluster.lock:
-                if not cluster.ns_exists(ns) and cluster._get(rt, ns, name) is None:
-                    raise not_found(rt, name)
         return self.verb(cluster, rt, ns, name, sub, method, q, raw, watch)
 
     def verb(self, cluster, rt, ns, name, sub, method, q, raw, watch):
@@ -2881,7 +2916,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 obj, warnings = cluster.create(rt, ns, self.parse_body(raw), q)
                 return self.send_json(201, obj, warnings)
             if rt.kind == "ServiceAccount" and sub == "token":
-                sa = cluster.get(rt, ns, name)
+                cluster.get(rt, ns, name)  # 404 for a missing ServiceAccount
                 exp = int(time.time()) + 3600
                 b64 = lambda d: base64.urlsafe_b64encode(dumps(d).encode()).decode().rstrip("=")
                 token = "%s.%s.%s" % (b64({"alg": "RS256", "kid": "emulator"}),
@@ -2985,7 +3020,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                  "annotations": {"k8s.io/initial-events-end": "true"}}}}).encode() + b"\n"
             if buf:
                 self.write_chunk(buf)
-            import bisect
             while True:
                 out = []
                 with cluster.lock:
