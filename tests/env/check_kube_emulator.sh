@@ -291,6 +291,24 @@ eq "$(cat "$WORK/out")" "Running Running "
 run k rollout status deployment/web --timeout=20s
 ok
 
+check "a deleted controller-owned pod is replaced; scale subresource; generateName; auth can-i"
+run k delete pod -l app=web
+run k wait --for=condition=Available deployment/web --timeout=20s
+run k get pods -l app=web -o name
+[[ $(wc -l <"$WORK/out") == 2 ]] || fail "want 2 pods after replacement"
+run k scale deployment web --replicas=3
+run k get pods -l app=web -o name
+[[ $(wc -l <"$WORK/out") == 3 ]] || fail "want 3 pods after scale"
+run k scale jumpstartmodel my-bert-model --replicas=2
+run k get jumpstartmodel my-bert-model -o jsonpath='{.spec.replicas}'
+eq "$(cat "$WORK/out")" "2"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {generateName: gen-}\n' >"$WORK/gen.yaml"
+run k create -f "$WORK/gen.yaml" -n demo
+grep -qE '^configmap/gen-[a-z0-9]{5} created$' "$WORK/out" || fail "generateName"
+run k auth can-i create pods
+eq "$(cat "$WORK/out")" "yes"
+ok
+
 check "server-side apply: creates when missing, then merges"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa, labels: {app: ssa}}\ndata: {a: "1"}\n' >"$WORK/ssa.yaml"
 run k apply --server-side -f "$WORK/ssa.yaml"
@@ -330,7 +348,7 @@ eq "$(sel 'tier!=gold')" "configmap/ssa "
 run k get configmap --field-selector metadata.name=ssa -o name
 eq "$(cat "$WORK/out")" "configmap/ssa"
 run k get pods -A --field-selector status.phase=Running -o name
-[[ $(wc -l <"$WORK/out") == 2 ]] || fail "want 2 running pods"
+[[ $(wc -l <"$WORK/out") == 3 ]] || fail "want 3 running pods"
 ok
 
 check "update with a stale resourceVersion: 409 Conflict"
@@ -456,14 +474,20 @@ run hook POST /_emulator/objects '{"items": [
   "status":{"phase":"Pending","conditions":[{"type":"PodScheduled","status":"False","reason":"Unschedulable","message":"0/2 nodes are available: 2 Insufficient nvidia.com/gpu."}]}},
  {"apiVersion":"v1","kind":"Pod","metadata":{"name":"crashy","namespace":"demo"},"spec":{"containers":[{"name":"main","image":"x"}]},
   "status":{"phase":"Running","containerStatuses":[{"name":"main","ready":false,"restartCount":7,"state":{"waiting":{"reason":"CrashLoopBackOff"}}}]}},
+ {"apiVersion":"v1","kind":"Pod","metadata":{"name":"init-fail","namespace":"demo"},"spec":{"initContainers":[{"name":"check-csi-drivers","image":"x"}],"containers":[{"name":"manager","image":"x"}]},
+  "status":{"phase":"Pending","initContainerStatuses":[{"name":"check-csi-drivers","ready":false,"restartCount":2,"state":{"terminated":{"exitCode":1,"reason":"Error","message":"S3 CSI driver not installed (missing CSIDriver s3.csi.aws.com)"}}}],
+  "containerStatuses":[{"name":"manager","ready":false,"restartCount":0,"state":{"waiting":{"reason":"PodInitializing"}}}]}},
  {"apiVersion":"v1","kind":"Event","metadata":{"name":"pending.1","namespace":"demo"},"involvedObject":{"kind":"Pod","name":"pending","namespace":"demo"},
   "reason":"FailedScheduling","message":"0/2 nodes are available: 2 Insufficient nvidia.com/gpu.","type":"Warning","count":1}]}'
 run k get nodes -o 'custom-columns=NAME:.metadata.name,GPU:.status.allocatable.nvidia\.com/gpu' --no-headers
 has_line out "gpu-node   1"
 run k get pods -n demo
 has out "CrashLoopBackOff   7"
+has out "Init:Error"
 run k get pod pending -n demo -o jsonpath='{.status.conditions[0].reason}'
 eq "$(cat "$WORK/out")" "Unschedulable"
+run k get pod init-fail -n demo -o jsonpath='{.status.initContainerStatuses[0].state.terminated.message}'
+eq "$(cat "$WORK/out")" "S3 CSI driver not installed (missing CSIDriver s3.csi.aws.com)"
 run k get events -n demo --field-selector involvedObject.name=pending
 has out "FailedScheduling"
 has out "0/2 nodes are available: 2 Insufficient nvidia.com/gpu."
