@@ -33,13 +33,14 @@ pub fn classify(stderr: &str) -> AccessTrouble {
     {
         AccessTrouble::Unauthorized
     } else if s.contains("no configuration has been provided")
+        || s.contains("localhost:8080")
         || s.contains("current-context")
         || s.contains("context was not found")
         || s.contains("invalid configuration")
         || s.contains("does not exist")
     {
         AccessTrouble::NoContext
-    } else if s.contains("connection refused")
+    } else if s.contains("refused")
         || s.contains("no such host")
         || s.contains("unable to connect")
         || s.contains("i/o timeout")
@@ -142,7 +143,7 @@ pub fn reach(f: &Facts) -> Result<Vec<Outcome>, Problem> {
                     fixes::kubeconfig_fix(f),
                 ),
                 AccessTrouble::NoContext => (
-                    "kubectl has no usable context".to_string(),
+                    "kubectl has no usable kubeconfig context".to_string(),
                     fixes::kubeconfig_fix(f),
                 ),
                 AccessTrouble::Unreachable => (
@@ -226,6 +227,14 @@ mod tests {
         assert_eq!(
             classify("getting credentials: exec: executable aws failed with exit code 255"),
             AccessTrouble::CredentialPlugin
+        );
+        assert_eq!(
+            classify("The connection to the server localhost:8080 was refused - did you specify the right host or port?"),
+            AccessTrouble::NoContext
+        );
+        assert_eq!(
+            classify("The connection to the server 10.0.0.1:443 was refused"),
+            AccessTrouble::Unreachable
         );
     }
 
