@@ -18,6 +18,7 @@ pub mod error;
 pub mod exec;
 pub mod render;
 pub mod setup;
+pub mod teardown;
 pub mod tools;
 pub mod ui;
 pub mod validate;

@@ -143,7 +143,7 @@ fn aws_cmd(aws: &AwsOpts, purpose: String, args: &[&str]) -> Cmd {
 }
 
 /// Runs a read; `Ok(None)` when the thing does not exist.
-fn read_opt(env: &StepEnv, cmd: &Cmd) -> Result<Option<Value>> {
+pub(crate) fn read_opt(env: &StepEnv, cmd: &Cmd) -> Result<Option<Value>> {
     if env.offline {
         return Ok(None);
     }

@@ -1,0 +1,399 @@
+//! `teardown`: setup in reverse. The same machinery as setup (a plan of checked steps, shown
+//! and confirmed, executed in dependency waves) removes only what setup created — IAM by its
+//! tags, add-ons by their tags, Kubernetes objects by their labels and annotations — and
+//! reports everything it leaves in place. Re-running is safe: what is gone stays gone.
+
+pub mod owned;
+pub mod steps;
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::error::{in_step, Error, Result};
+use crate::setup::names::{NameOverrides, Names};
+use crate::setup::plan::{self, Plan, Report, State, StepEnv};
+use crate::setup::Facts;
+use crate::tools::kube::KubeOpts;
+use crate::tools::{self, Tool};
+use crate::validate;
+use crate::Ctx;
+use steps::Inputs;
+
+/// What to do with model resources (JumpStartModel, InferenceEndpointConfig) users deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelPolicy {
+    /// Refuse to run while any exist (the default).
+    Refuse,
+    /// Delete them first and wait until the operator has released them (`--delete-models`).
+    Delete,
+    /// Leave them, and the operator with everything it runs on (`--keep-models`).
+    Keep,
+}
+
+/// What to tear down.
+#[derive(Debug, Clone)]
+pub struct TeardownConfig {
+    pub hyperpod_cluster: String,
+    pub region: String,
+    /// The names setup was given (`--*-role-name`, `--*-policy-name`), if any.
+    pub names: NameOverrides,
+    pub models: ModelPolicy,
+    /// Leave every IAM role, policy and the OIDC provider.
+    pub keep_iam: bool,
+    /// Also delete the cluster's IAM OIDC provider (only when setup created it).
+    pub delete_oidc_provider: bool,
+    /// Deadline of each wait (models released, helm uninstall, add-on deleted, namespace gone).
+    pub wait_timeout: Duration,
+    /// From the global flags: the kubeconfig file, and a context chosen by the user.
+    pub kubeconfig: Option<String>,
+    pub user_context: Option<String>,
+}
+
+impl TeardownConfig {
+    pub fn new(hyperpod_cluster: &str, region: &str) -> Result<Self> {
+        validate::hyperpod_cluster_name("--hyperpod-cluster", hyperpod_cluster)?;
+        validate::region("--region", region)?;
+        Ok(TeardownConfig {
+            hyperpod_cluster: hyperpod_cluster.to_string(),
+            region: region.to_string(),
+            names: NameOverrides::default(),
+            models: ModelPolicy::Refuse,
+            keep_iam: false,
+            delete_oidc_provider: false,
+            wait_timeout: Duration::from_secs(600),
+            kubeconfig: None,
+            user_context: None,
+        })
+    }
+}
+
+/// A model resource whose finalizers the operator did not remove in time.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stuck {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub finalizers: Vec<String>,
+    /// Clears the finalizers by hand; teardown never runs it.
+    pub clear_command: String,
+}
+
+/// What a teardown run did (or, with `--dry-run`, would do).
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub hyperpod_cluster: String,
+    pub facts: Facts,
+    pub names: Names,
+    pub plan: Plan,
+    /// What stays, and why (not created by setup, or kept by a flag).
+    pub kept: Vec<String>,
+    /// Why a real run refuses (only ever non-empty for `--dry-run`).
+    pub blocked: Vec<String>,
+    /// None for `--dry-run`.
+    pub report: Option<Report>,
+}
+
+pub struct Teardown<'a> {
+    ctx: &'a Ctx,
+    config: TeardownConfig,
+}
+
+impl<'a> Teardown<'a> {
+    pub fn new(ctx: &'a Ctx, mut config: TeardownConfig) -> Self {
+        if config.kubeconfig.is_none() {
+            config.kubeconfig = ctx.kube.kubeconfig.clone();
+        }
+        if config.user_context.is_none() {
+            config.user_context = ctx.kube.context.clone();
+        }
+        Teardown { ctx, config }
+    }
+
+    pub fn config(&self) -> &TeardownConfig {
+        &self.config
+    }
+
+    /// Plans the teardown, refuses when the plan is blocked (unless `ctx.dry_run`), asks
+    /// `confirm` whether to go on, and executes it. With `ctx.dry_run` it stops after planning.
+    pub fn run(&self, confirm: &dyn Fn(&Plan) -> Result<()>) -> Result<Outcome> {
+        let c = &self.config;
+        let ctx = self.ctx;
+        let names = Names::derive(&c.hyperpod_cluster, &c.names)?;
+        tools::require(&[
+            (
+                Tool::Aws,
+                "resolve the cluster and remove IAM resources and EKS add-ons",
+            ),
+            (
+                Tool::Kubectl,
+                "remove models, ServiceAccounts, the device plugin and namespaces",
+            ),
+            (Tool::Helm, "uninstall the inference operator chart"),
+        ])?;
+        let facts =
+            crate::setup::resolve_facts(ctx, &c.hyperpod_cluster, c.user_context.as_deref())?;
+        let (kube, _tmp) = self.kube_access(&facts)?;
+        let env = StepEnv {
+            ctx,
+            kube,
+            offline: false,
+            changed_so_far: false,
+            executing: false,
+        };
+        ctx.ui.status("Checking what setup left in place...", true);
+        let models = steps::list_models(&env)?;
+        let inputs = Inputs {
+            config: c,
+            names: &names,
+            facts: &facts,
+            models: &models,
+        };
+        let defs = steps::all(&inputs);
+        let context = json!({
+            "hyperpod_cluster": c.hyperpod_cluster,
+            "region": c.region,
+            "facts": facts,
+            "names": names,
+            "models": c.models,
+            "keep_iam": c.keep_iam,
+            "delete_oidc_provider": c.delete_oidc_provider,
+            "wait_timeout_seconds": c.wait_timeout.as_secs(),
+        });
+        let plan = plan::make_plan(&defs, &env, context)?;
+        ctx.ui.status_done();
+        let kept = plan
+            .steps
+            .iter()
+            .flat_map(|s| s.check.notes.iter())
+            .filter_map(|n| n.strip_prefix("kept: ").map(str::to_string))
+            .collect();
+        let blocked: Vec<String> = plan
+            .steps
+            .iter()
+            .filter(|s| s.check.state == State::Blocked)
+            .map(|s| {
+                format!(
+                    "{}: {}",
+                    s.id,
+                    s.check.notes.first().cloned().unwrap_or_default()
+                )
+            })
+            .collect();
+        let mut outcome = Outcome {
+            hyperpod_cluster: c.hyperpod_cluster.clone(),
+            facts: facts.clone(),
+            names: names.clone(),
+            plan,
+            kept,
+            blocked,
+            report: None,
+        };
+        if !outcome.blocked.is_empty() && !ctx.dry_run {
+            return Err(blocked_error(&outcome.plan));
+        }
+        confirm(&outcome.plan)?;
+        if ctx.dry_run {
+            return Ok(outcome);
+        }
+        let exec_env = StepEnv {
+            executing: true,
+            ..env
+        };
+        let (report, err) = plan::execute(&defs, &outcome.plan, &exec_env);
+        if let Some(e) = err {
+            return Err(self.explain(&exec_env, e));
+        }
+        outcome.report = Some(report);
+        Ok(outcome)
+    }
+
+    /// The user's kubeconfig when it has the cluster's context; otherwise a temporary one
+    /// (teardown never writes the user's kubeconfig).
+    fn kube_access(&self, facts: &Facts) -> Result<(KubeOpts, Option<tempfile::TempDir>)> {
+        let c = &self.config;
+        let user = KubeOpts {
+            kubeconfig: c.kubeconfig.clone(),
+            context: Some(facts.context.clone()),
+        };
+        if c.user_context.is_some() {
+            return Ok((user, None));
+        }
+        let view = KubeOpts {
+            kubeconfig: c.kubeconfig.clone(),
+            context: None,
+        }
+        .kubectl("read the kubeconfig", &["config", "view", "-o", "json"]);
+        let out = self.ctx.runner.run_unchecked(&view)?;
+        if out.success() {
+            let v: Value = crate::exec::parse_json(&view, &out.stdout)?;
+            let has = v["contexts"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x["name"] == facts.context.as_str()));
+            if has {
+                return Ok((user, None));
+            }
+        }
+        let dir = tempfile::tempdir().map_err(|e| Error::io("create a temporary kubeconfig", e))?;
+        let path = dir.path().join("kubeconfig").display().to_string();
+        let mut cmd = crate::setup::update_kubeconfig_cmd(self.ctx, facts, Some(&path));
+        cmd.mutating = false; // writes only a temporary file
+        cmd.purpose = format!(
+            "write a temporary kubeconfig for EKS cluster {}",
+            facts.eks_cluster
+        );
+        self.ctx.runner.run(&cmd)?;
+        Ok((
+            KubeOpts {
+                kubeconfig: Some(path),
+                context: Some(facts.context.clone()),
+            },
+            Some(dir),
+        ))
+    }
+
+    /// Turns a wait that ran out of time into a time-out error (exit 6) saying what is stuck;
+    /// for model resources, with the finalizers still set and the command that would clear them.
+    fn explain(&self, env: &StepEnv, e: Error) -> Error {
+        let Error::Step {
+            step,
+            title,
+            source,
+        } = e
+        else {
+            return e;
+        };
+        let wait_ran_out = match source.as_ref() {
+            Error::Command {
+                stderr_tail,
+                timed_out: false,
+                ..
+            } => {
+                stderr_tail.contains("timed out waiting")
+                    || stderr_tail.contains("Max attempts exceeded")
+            }
+            _ => false,
+        };
+        if !wait_ran_out {
+            return Error::Step {
+                step,
+                title,
+                source,
+            };
+        }
+        let seconds = self.config.wait_timeout.as_secs();
+        if step == "models" {
+            let stuck = stuck_models(env);
+            if !stuck.is_empty() {
+                for s in &stuck {
+                    self.ctx.ui.warn(&format!(
+                        "{} {}/{} is still held by finalizer(s) {}; clear them by hand only if the operator cannot finish (see `kubectl hyperpod logs --operator`): {}",
+                        s.kind,
+                        s.namespace,
+                        s.name,
+                        s.finalizers.join(", "),
+                        s.clear_command
+                    ));
+                }
+                let last_state = stuck
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{} {}/{} still has finalizer(s) {} (to clear by hand: {})",
+                            s.kind,
+                            s.namespace,
+                            s.name,
+                            s.finalizers.join(", "),
+                            s.clear_command
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                return in_step(
+                    &step,
+                    &title,
+                    Error::TimedOut {
+                        what: format!("the operator to release {} model resource(s)", stuck.len()),
+                        seconds,
+                        last_state,
+                    },
+                );
+            }
+        }
+        in_step(
+            &step,
+            &title,
+            Error::TimedOut {
+                what: title.clone(),
+                seconds,
+                last_state: source.to_string(),
+            },
+        )
+    }
+}
+
+/// Model resources being deleted whose finalizers are still set (best effort: a failed
+/// listing gives none).
+fn stuck_models(env: &StepEnv) -> Vec<Stuck> {
+    let Ok(models) = steps::list_models(env) else {
+        return Vec::new();
+    };
+    models
+        .iter()
+        .filter(|m| m["metadata"]["deletionTimestamp"].is_string())
+        .map(|m| {
+            let kind = m["kind"].as_str().unwrap_or("JumpStartModel").to_string();
+            let resource = crate::deploy::kind::ModelKind::from_kind(&kind)
+                .map(|k| k.resource())
+                .unwrap_or("jumpstartmodels.inference.sagemaker.aws.amazon.com");
+            let ns = m["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_string();
+            let name = m["metadata"]["name"].as_str().unwrap_or("").to_string();
+            Stuck {
+                clear_command: steps::clear_finalizers_cmd(resource, Some(&ns), &name),
+                finalizers: m["metadata"]["finalizers"]
+                    .as_array()
+                    .map(|f| {
+                        f.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                kind,
+                namespace: ns,
+                name,
+            }
+        })
+        .collect()
+}
+
+/// The error of a blocked plan: the models step refuses with its own hint; anything else
+/// names the step and its reason.
+fn blocked_error(plan: &Plan) -> Error {
+    let blocked: Vec<_> = plan
+        .steps
+        .iter()
+        .filter(|s| s.check.state == State::Blocked)
+        .collect();
+    if let Some(m) = blocked.iter().find(|s| s.id == "models") {
+        return steps::refuse_models(m.check.notes.first().map(String::as_str).unwrap_or(""));
+    }
+    let why: Vec<String> = blocked
+        .iter()
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.id,
+                s.check.notes.first().cloned().unwrap_or_default()
+            )
+        })
+        .collect();
+    Error::failed(
+        format!("teardown refuses to run: {}", why.join("; ")),
+        Some("resolve the above and re-run; `--dry-run` shows the whole plan".into()),
+    )
+}
