@@ -666,6 +666,54 @@ fn a_missing_s3_csi_driver_is_found_by_its_check_and_in_the_operators_init_conta
 }
 
 #[test]
+fn a_crash_looping_operator_shows_its_last_logs_and_points_at_iam() {
+    let sb = cloud().sandbox();
+    healthy(&sb);
+    let pods = sb.kubectl_json(&[
+        "get",
+        "pods",
+        "-n",
+        OPERATOR_NS,
+        "-l",
+        "control-plane=hyperpod-inference-operator-controller-manager",
+    ]);
+    let mut pod = pods["items"][0].clone();
+    let name = pod["metadata"]["name"].as_str().unwrap().to_string();
+    pod["status"]["phase"] = json!("Running");
+    pod["status"]["conditions"] = json!([{"type": "Ready", "status": "False"}]);
+    pod["status"]["containerStatuses"] = json!([{"name": "manager", "ready": false, "restartCount": 6, "image": "x", "imageID": "",
+        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}},
+        "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]);
+    let mut dep = sb.kubectl_json(&["get", "deployment", OPERATOR_DEPLOYMENT, "-n", OPERATOR_NS]);
+    dep["status"]["readyReplicas"] = json!(0);
+    dep["status"]["availableReplicas"] = json!(0);
+    sb.kube_objects(json!([dep, pod]));
+    sb.kube_logs(OPERATOR_NS, &name, Some("manager"), "starting manager\nerror: WebIdentityErr: failed to retrieve credentials\ncaused by: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity\n");
+    let doc = doctor_json(&sb, &[], 1);
+    let c = result(&doc, "HP503", None);
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(
+        c["finding"]
+            .as_str()
+            .unwrap()
+            .contains("CrashLoopBackOff (6 restarts)"),
+        "{c}"
+    );
+    let details = c["details"].to_string();
+    assert!(
+        details.contains("Not authorized to perform sts:AssumeRoleWithWebIdentity"),
+        "{details}"
+    );
+    assert!(
+        c["fix"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("cannot get AWS credentials"),
+        "{c}"
+    );
+}
+
+#[test]
 fn missing_cert_manager_crds_are_found_and_their_fix_works() {
     let sb = cloud().sandbox();
     healthy(&sb);

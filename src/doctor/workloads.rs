@@ -392,6 +392,30 @@ pub fn diagnose_pod(pod: &Value, events: &[Value]) -> Vec<PodProblem> {
     out
 }
 
+/// The last lines a container logged, as a detail; for a crashed container its previous run's
+/// (falling back to the current run when the kubelet kept no previous one).
+pub fn log_tail(facts: &Facts, ns: &str, pod: &str, c: &str, previous: bool) -> Option<String> {
+    let read = |prev: bool| {
+        facts
+            .logs(ns, pod, c, prev)
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| (t, prev))
+    };
+    let (text, prev) = read(previous).or_else(|| if previous { read(false) } else { None })?;
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(5);
+    let which = if prev {
+        "last logs before the crash"
+    } else {
+        "last logs"
+    };
+    Some(format!(
+        "{which} of {pod}/{c}:\n{}",
+        lines[start..].join("\n")
+    ))
+}
+
 /// Why a workload is not ready, as detail lines and the problems found (with log tails read).
 pub fn why_not_ready(facts: &Facts, w: &Value) -> (Vec<PodProblem>, Vec<String>) {
     let ns = namespace(w);
@@ -438,21 +462,8 @@ pub fn why_not_ready(facts: &Facts, w: &Value) -> (Vec<PodProblem>, Vec<String>)
         for pr in &found {
             details.push(pr.line());
             if let Some((c, prev)) = &pr.logs {
-                if let Ok(text) = facts.logs(ns, &pr.pod, c, *prev) {
-                    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-                    let start = lines.len().saturating_sub(5);
-                    if !lines.is_empty() {
-                        let which = if *prev {
-                            "last logs before the crash"
-                        } else {
-                            "last logs"
-                        };
-                        details.push(format!(
-                            "{which} of {}/{c}:\n{}",
-                            pr.pod,
-                            lines[start..].join("\n")
-                        ));
-                    }
+                if let Some(tail) = log_tail(facts, ns, &pr.pod, c, *prev) {
+                    details.push(tail);
                 }
             }
         }

@@ -361,7 +361,12 @@ pub fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
             .collect();
         details.push(format!("pods: {}", states.join("; ")));
     }
-    details.extend(problems.iter().map(PodProblem::line));
+    for pr in &problems {
+        details.push(pr.line());
+        if let Some((c, prev)) = &pr.logs {
+            details.extend(workloads::log_tail(f, ns, &pr.pod, c, *prev));
+        }
+    }
     for e in workloads::events_for(&objs.events, kind, name, 5) {
         if str_at(e, "/type") == Some("Warning") {
             details.push(format!("event: {}", event_line(e)));
