@@ -75,6 +75,10 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// Several steps failed in the same wave; the first one decides the exit code.
+    #[error("{} steps failed:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<Error>),
+
     #[error("{0}")]
     NotConfirmed(String),
 
@@ -147,6 +151,7 @@ impl Error {
     pub fn root(&self) -> &Error {
         match self {
             Error::Step { source, .. } => source.root(),
+            Error::Many(errors) if !errors.is_empty() => errors[0].root(),
             other => other,
         }
     }
@@ -165,6 +170,7 @@ impl Error {
             Error::NotConfirmed(_) => exit::NOT_CONFIRMED,
             Error::Template { .. }
             | Error::Step { .. }
+            | Error::Many(_)
             | Error::Failed { .. }
             | Error::Io { .. } => exit::FAILURE,
         }
@@ -183,6 +189,7 @@ impl Error {
             Error::Parse { .. } => "unexpected_output",
             Error::Template { .. } => "template",
             Error::Step { .. } => "step_failed",
+            Error::Many(_) => "steps_failed",
             Error::NotConfirmed(_) => "not_confirmed",
             Error::TimedOut { .. } => "timed_out",
             Error::Failed { .. } => "failed",

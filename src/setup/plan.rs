@@ -368,19 +368,23 @@ pub fn execute(defs: &[StepDef], plan: &Plan, env: &StepEnv) -> (Report, Option<
                 });
             }
         });
-        let results = wave_results.into_inner().unwrap_or_default();
+        let mut results = wave_results.into_inner().unwrap_or_default();
+        // Report failures in the order of the step list, every failed step of the wave.
+        results.sort_by_key(|(o, _)| defs.iter().position(|d| d.id == o.id));
+        let mut errors = Vec::new();
         for (outcome, err) in results {
             done.insert(outcome.id);
             if outcome.outcome == "changed" {
                 changed_ids.insert(outcome.id);
             }
-            if let Some(e) = err {
-                if first_error.is_none() {
-                    first_error = Some(e);
-                }
-            }
+            errors.extend(err);
             outcomes.insert(outcome.id, outcome);
         }
+        first_error = match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(Error::Many(errors)),
+        };
     }
     let steps = defs
         .iter()

@@ -15,7 +15,7 @@
 //!   run in parallel.
 //! * Every tool the product runs goes through a shim (`aws`, `kubectl`, `helm`, `eksctl`,
 //!   `git`) that records the invocation in `HP_TOOL_LOG` and can inject failures
-//!   (`HP_FAIL_MATCH`, `HP_FAIL_CODE`).
+//!   (`HP_FAIL_MATCH`: one or more newline-separated patterns, `HP_FAIL_CODE`).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -282,11 +282,14 @@ if [[ -n "${{HP_TOOL_LOG:-}}" ]]; then
   printf '%s\n' "$line" >>"$HP_TOOL_LOG"
 fi
 if [[ -n "${{HP_FAIL_MATCH:-}}" ]]; then
+  # one pattern per line: the call fails when its command line contains any of them
   joined="{tool} $*"
-  if [[ "$joined" == *"$HP_FAIL_MATCH"* ]]; then
-    printf 'injected failure: %s\n' "$joined" >&2
-    exit "${{HP_FAIL_CODE:-1}}"
-  fi
+  while IFS= read -r pat; do
+    if [[ -n "$pat" && "$joined" == *"$pat"* ]]; then
+      printf 'injected failure: %s\n' "$joined" >&2
+      exit "${{HP_FAIL_CODE:-1}}"
+    fi
+  done <<<"$HP_FAIL_MATCH"
 fi
 exec '{real}' "$@"
 "#,
