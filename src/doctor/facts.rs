@@ -14,9 +14,7 @@ use super::DoctorConfig;
 use crate::error::{Error, Result};
 use crate::exec::{self, Cmd};
 use crate::setup::names::{CERT_MANAGER_CRDS, INFERENCE_CRDS};
-use crate::tools::aws::{
-    self, CallerIdentity, DescribeEks, EksCluster, GetRole, HyperPodCluster, Role,
-};
+use crate::tools::aws::{self, CallerIdentity, DescribeEks, EksCluster, HyperPodCluster, Role};
 use crate::tools::kube;
 use crate::tools::Tool;
 use crate::Ctx;
@@ -121,6 +119,12 @@ pub struct NamespaceObjects {
     pub events: Vec<Value>,
 }
 
+#[derive(Debug, Clone, serde::Deserialize)]
+struct ListRoles {
+    #[serde(rename = "Roles")]
+    roles: Vec<Role>,
+}
+
 /// What `aws s3api head-bucket` said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BucketState {
@@ -142,7 +146,7 @@ pub struct Facts<'a> {
     hyperpod: Lazy<HyperPodCluster>,
     eks: Lazy<EksCluster>,
     oidc_providers: Lazy<Vec<String>>,
-    roles: Memo<String, Option<Role>>,
+    roles: Lazy<HashMap<String, Role>>,
     bucket: Lazy<BucketState>,
     addons: Lazy<Vec<String>>,
     server: Lazy<Value>,
@@ -165,7 +169,7 @@ impl<'a> Facts<'a> {
             hyperpod: Lazy::default(),
             eks: Lazy::default(),
             oidc_providers: Lazy::default(),
-            roles: Memo::default(),
+            roles: Lazy::default(),
             bucket: Lazy::default(),
             addons: Lazy::default(),
             server: Lazy::default(),
@@ -276,23 +280,25 @@ impl<'a> Facts<'a> {
         })
     }
 
-    /// An IAM role; `None` when it does not exist.
-    pub fn role(&self, name: &str) -> Shared<Option<Role>> {
-        self.roles.get(&name.to_string(), || {
-            let cmd = self.aws(
-                format!("read IAM role {name}"),
-                &["iam", "get-role", "--role-name", name],
-            );
-            let out = self.ctx.runner.run_unchecked(&cmd)?;
-            if out.success() {
-                let r: GetRole = exec::parse_json(&cmd, &out.stdout)?;
-                return Ok(Some(r.role));
-            }
-            if aws::is_not_found(&out) {
-                return Ok(None);
-            }
-            Err(exec::command_error(&cmd, &out))
+    /// Every IAM role of the account, by name: one `list-roles` (the CLI follows the pages)
+    /// instead of one process per role, which is what costs time here.
+    pub fn roles(&self) -> Shared<HashMap<String, Role>> {
+        self.roles.get(|| {
+            let l: ListRoles = self.ctx.runner.json(
+                &self
+                    .aws("list the IAM roles".into(), &["iam", "list-roles"])
+                    .timeout(AWS_TIMEOUT * 3),
+            )?;
+            Ok(l.roles
+                .into_iter()
+                .map(|r| (r.role_name.clone(), r))
+                .collect())
         })
+    }
+
+    /// An IAM role; `None` when it does not exist.
+    pub fn role(&self, name: &str) -> std::result::Result<Option<Role>, Problem> {
+        Ok(self.roles()?.get(name).cloned())
     }
 
     pub fn bucket(&self) -> Shared<BucketState> {

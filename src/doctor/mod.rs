@@ -133,9 +133,5 @@ fn prefetch<'scope, 'env>(s: &'scope std::thread::Scope<'scope, 'env>, f: &'scop
     if f.cfg.hyperpod_cluster.is_some() {
         s.spawn(|| f.hyperpod().and_then(|_| f.eks()).map(|_| ()));
     }
-    if let Ok(bindings) = checks::iam::bindings(f.cfg) {
-        for role in bindings.into_iter().filter_map(|b| b.role) {
-            s.spawn(move || f.role(&role).map(|_| ()));
-        }
-    }
+    s.spawn(|| f.roles().map(|_| ()));
 }

@@ -339,7 +339,7 @@ pub fn role_trust(f: &Facts, b: &Binding) -> Result<Vec<Outcome>, Problem> {
         ))]);
     };
     let o = need_oidc(f)?;
-    let Some(r) = f.role(role)?.as_ref().clone() else {
+    let Some(r) = f.role(role)? else {
         return Ok(vec![Outcome::fail(format!("role {role} does not exist"))
             .fix(fixes::setup_fix(
                 f,
