@@ -25,9 +25,8 @@ fn csi_role_arn(f: &Facts, driver: &str) -> Option<String> {
         let c = f.cfg.hyperpod_cluster.as_deref()?;
         Names::derive(c, &f.cfg.overrides).ok()?.fsx_role.name
     };
-    if f.role(&role).ok()?.is_none() {
-        return None;
-    }
+    // Only a role that exists can be handed to the add-on.
+    f.role(&role).ok()??;
     fixes::role_arn(f, &role)
 }
 
