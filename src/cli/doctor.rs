@@ -23,7 +23,7 @@ Exit status: 0 when no check failed (warnings allowed), 1 when one did, 5 when -
 Every check id, what it means and how it is fixed: docs/doctor.md.";
 
 #[derive(Debug, Args)]
-#[command(after_help = EXAMPLES)]
+#[command(after_help = EXAMPLES, next_help_heading = "Doctor options")]
 pub struct DoctorArgs {
     /// Diagnose only this model resource (a JumpStartModel or InferenceEndpointConfig) and what it needs
     #[arg(value_name = "MODEL")]
