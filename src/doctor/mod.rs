@@ -115,23 +115,29 @@ impl<'a> Doctor<'a> {
 /// Starts the independent fetches at once, so the run takes as long as its slowest chain of
 /// calls rather than their sum (the aws CLI alone costs about half a second per call).
 fn prefetch<'scope, 'env>(s: &'scope std::thread::Scope<'scope, 'env>, f: &'scope Facts<'env>) {
-    let focused = f.cfg.model.is_some();
-    s.spawn(|| f.server().map(|_| ()));
-    s.spawn(|| f.kubeconfig().map(|_| ()));
-    s.spawn(|| f.cluster().map(|_| ()));
-    s.spawn(|| f.crds().map(|_| ()));
-    s.spawn(|| f.models().map(|_| ()));
-    s.spawn(|| f.namespace(OPERATOR_NAMESPACE).map(|_| ()));
-    if focused {
+    // A fetch that panics is a bug; the check that needs the fact reports it as a failed
+    // result, so the prefetch swallows it rather than failing the whole scope.
+    let go = |fetch: Box<dyn FnOnce() + Send + 'scope>| {
+        s.spawn(move || {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(fetch));
+        });
+    };
+    go(Box::new(|| drop(f.server())));
+    go(Box::new(|| drop(f.kubeconfig())));
+    go(Box::new(|| drop(f.cluster())));
+    go(Box::new(|| drop(f.crds())));
+    go(Box::new(|| drop(f.models())));
+    go(Box::new(|| drop(f.namespace(OPERATOR_NAMESPACE))));
+    if f.cfg.model.is_some() {
         return;
     }
-    s.spawn(|| f.identity().map(|_| ()));
-    s.spawn(|| f.oidc_providers().map(|_| ()));
+    go(Box::new(|| drop(f.identity())));
+    go(Box::new(|| drop(f.oidc_providers())));
+    go(Box::new(|| drop(f.roles())));
     if f.cfg.s3_bucket.is_some() {
-        s.spawn(|| f.bucket().map(|_| ()));
+        go(Box::new(|| drop(f.bucket())));
     }
     if f.cfg.hyperpod_cluster.is_some() {
-        s.spawn(|| f.hyperpod().and_then(|_| f.eks()).map(|_| ()));
+        go(Box::new(|| drop(f.hyperpod().and_then(|_| f.eks()))));
     }
-    s.spawn(|| f.roles().map(|_| ()));
 }
