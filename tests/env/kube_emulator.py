@@ -61,7 +61,8 @@ import sys
 # The implementation lives in the kubeemu package next to this file.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from kubeemu.server import main  # noqa: E402
-
 if __name__ == "__main__":
-    main()
+    from kubeemu import certs
+    early = certs.start()  # openssl works while Python imports the rest
+    from kubeemu.server import main
+    main(early)

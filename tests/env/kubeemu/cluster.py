@@ -733,7 +733,7 @@ class Cluster(Controllers):
                         p.setdefault("targetPort", p["port"])
         elif kind == "Pod" and rt.group == "" and old is None and "status" not in obj:
             obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
-        elif kind == "CustomResourceDefinition" and not hook:
+        elif kind == "CustomResourceDefinition" and (not hook or "status" not in obj):
             names = (spec or {}).get("names") or {}
             if names.get("kind"):
                 names.setdefault("listKind", names["kind"] + "List")

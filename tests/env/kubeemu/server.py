@@ -11,9 +11,7 @@ import re
 import select
 import signal
 import ssl
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -26,7 +24,7 @@ try:
 except ImportError:  # json-patch support degrades to a 415 without it
     jsonpatch = None
 
-from . import common
+from . import certs, common
 from .common import (
     ApiError, bad_request, dumps, log, match_fields, match_labels, parse_field_selector,
     parse_label_selector, resource_not_found)
@@ -556,61 +554,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 # TLS material and main
 # ----------------------------------------------------------------------------------------------
 
-def make_certs(workdir):
-    """A throw-away CA and a server certificate for 127.0.0.1/localhost (EC P-256: fast)."""
-    ca_key, ca_crt = os.path.join(workdir, "ca.key"), os.path.join(workdir, "ca.crt")
-    key, csr, crt = (os.path.join(workdir, n) for n in ("server.key", "server.csr", "server.crt"))
-    ext = os.path.join(workdir, "ext.cnf")
-    openssl = "/usr/bin/openssl" if os.path.exists("/usr/bin/openssl") else None
-    if openssl:
-        with open(ext, "w") as f:
-            f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
-                    "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n")
-        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        run = lambda args: subprocess.run([openssl] + args, check=True, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE)
-        run(["req", "-x509"] + ec + ["-keyout", ca_key, "-out", ca_crt, "-days", "3650",
-                                     "-subj", "/CN=kube-emulator-ca",
-                                     "-addext", "basicConstraints=critical,CA:TRUE",
-                                     "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"])
-        run(["req"] + ec + ["-keyout", key, "-out", csr, "-subj", "/CN=kube-apiserver"])
-        run(["x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial",
-             "-out", crt, "-days", "3650", "-extfile", ext])
-        return ca_crt, crt, key
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec as cec
-    from cryptography.x509.oid import NameOID, ExtendedKeyUsageOID
-    import ipaddress
-    now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
-    later = now + datetime.timedelta(days=3650)
-    cak = cec.generate_private_key(cec.SECP256R1())
-    can = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-emulator-ca")])
-    cac = (x509.CertificateBuilder().subject_name(can).issuer_name(can).public_key(cak.public_key())
-           .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(later)
-           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-           .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
-           .sign(cak, hashes.SHA256()))
-    sk = cec.generate_private_key(cec.SECP256R1())
-    sc = (x509.CertificateBuilder()
-          .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
-          .issuer_name(can).public_key(sk.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now).not_valid_after(later)
-          .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                      x509.DNSName("localhost")]), critical=False)
-          .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-          .sign(cak, hashes.SHA256()))
-    with open(ca_crt, "wb") as f:
-        f.write(cac.public_bytes(serialization.Encoding.PEM))
-    with open(crt, "wb") as f:
-        f.write(sc.public_bytes(serialization.Encoding.PEM))
-    with open(key, "wb") as f:
-        f.write(sk.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption()))
-    return ca_crt, crt, key
-
-
-def main():
+def main(early_certs=None):
+    """early_certs: certs.start() begun by the entry script before the heavy imports."""
     ap = argparse.ArgumentParser(description="Kubernetes API server emulator for end-to-end tests")
     ap.add_argument("--state-file", required=True)
     ap.add_argument("--host", default="127.0.0.1")
@@ -621,7 +566,8 @@ def main():
     common.VERBOSE = args.verbose
     if args.host not in ("127.0.0.1", "localhost"):
         ap.error("the emulator only listens on loopback (127.0.0.1)")
-    workdir = tempfile.mkdtemp(prefix="kube-emu-")
+    pending = early_certs or certs.start()
+    workdir = pending.workdir
 
     def cleanup_and_exit(*_):
         try:
@@ -644,7 +590,7 @@ def main():
             cleanup_and_exit()
         threading.Thread(target=watch_stdin, daemon=True).start()
 
-    ca_crt, crt, key = make_certs(workdir)
+    ca_crt, crt, key = certs.finish(pending)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(crt, key)
     ctx.set_alpn_protocols(["http/1.1"])
