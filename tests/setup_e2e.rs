@@ -232,6 +232,30 @@ fn assert_set_up(sb: &Sandbox) {
             "{name} not tagged: {tags}"
         );
     }
+    // Everything setup creates carries its mark, so teardown can tell ours from theirs.
+    let marked = |v: &Value| {
+        v["Tags"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|t| t["Key"] == "managed-by" && t["Value"] == "kubectl-hyperpod")
+        })
+    };
+    let ptags = sb.aws_json(&[
+        "iam",
+        "list-policy-tags",
+        "--policy-arn",
+        &format!(
+            "arn:aws:iam::{}:policy/S3MountpointAccessPolicy-{hp}",
+            sb.account
+        ),
+    ]);
+    assert!(marked(&ptags), "policy not tagged: {ptags}");
+    let otags = sb.aws_json(&[
+        "iam",
+        "list-open-id-connect-provider-tags",
+        "--open-id-connect-provider-arn",
+        &provider_arn,
+    ]);
+    assert!(marked(&otags), "OIDC provider not tagged: {otags}");
     let op = role(sb, &format!("HyperpodInferenceRole-{hp}")).unwrap();
     assert_eq!(
         op["AssumeRolePolicyDocument"]["Statement"][1]["Principal"]["Service"],

@@ -81,6 +81,14 @@ impl ChartSource {
     }
 }
 
+/// How the inference operator is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OperatorMethod {
+    /// `helm upgrade --install` of the inference-operator chart (the guide's Step 10).
+    Helm,
+}
+
 /// What to set up; mirrors the guide's `SetupConfig` plus the plugin's own switches.
 #[derive(Debug, Clone)]
 pub struct SetupConfig {
@@ -94,6 +102,7 @@ pub struct SetupConfig {
     pub install_fsx_csi: bool,
     pub enable_jumpstart_gated: bool,
     pub skip_test_deployment: bool,
+    pub operator_method: OperatorMethod,
     pub chart: ChartSource,
     pub names: NameOverrides,
     /// Make no calls at all (with dry-run): documents carry placeholders.
@@ -122,6 +131,7 @@ impl SetupConfig {
             install_fsx_csi: false,
             enable_jumpstart_gated: false,
             skip_test_deployment: false,
+            operator_method: OperatorMethod::Helm,
             chart,
             names: NameOverrides::default(),
             offline: false,

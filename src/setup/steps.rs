@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 use super::iam::{self, RoleSpec};
 use super::names::*;
 use super::plan::{Action, Check, State, StepDef, StepEnv};
-use super::{ChartSource, Facts, SetupConfig};
+use super::{ChartSource, Facts, OperatorMethod, SetupConfig};
 use crate::error::Result;
 use crate::exec::Cmd;
 use crate::marks;
@@ -411,11 +411,20 @@ pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
     if c.enable_jumpstart_gated {
         operator_deps.push("gated-model-role");
     }
+    // The install method decides only this step's title and check; everything around it
+    // (roles, ServiceAccount annotation, verification) is the same for every method. The EKS
+    // add-on method (`amazon-sagemaker-hyperpod-inference`) would add a variant whose check is
+    // `addon_check` with the add-on's configuration document.
+    let title = match c.operator_method {
+        OperatorMethod::Helm => format!("helm release {HELM_RELEASE} in {HELM_NAMESPACE}"),
+    };
     steps.push(StepDef::new(
         "inference-operator",
-        format!("helm release {HELM_RELEASE} in {HELM_NAMESPACE}"),
+        title,
         &operator_deps,
-        move |env| operator_check(env, inp),
+        move |env| match inp.config.operator_method {
+            OperatorMethod::Helm => operator_check(env, inp),
+        },
     ));
     steps.push(StepDef::new(
         "operator-service-account",
