@@ -53,6 +53,25 @@ cluster other than "default"; E=https://127.0.0.1:PORT/clusters/c1, CA=--cacert 
 
 Every API write, hook-made or not, is visible to watches. Tokens are accepted, never checked and
 never logged (only the scheme, and whether a bearer token looks like an EKS `k8s-aws-v1.` token).
+
+Controllers played (API writes only; objects stored through the hooks are left as they are)
+-------------------------------------------------------------------------------------------
+  autoReadyDeployments (default true): a Deployment gets a ReplicaSet and one Running, Ready pod
+  per replica (template labels, `<deploy>-<hash>-<rand>`) and a fully available status; deleted
+  pods come back; DaemonSets (one pod per node, at least 1), StatefulSets and Jobs (Succeeded)
+  likewise; bare pods run; PVCs bind; LoadBalancer Services get a hostname.
+  modelOperator "complete"|"fail": JumpStartModel / InferenceEndpointConfig get the finalizer
+  inference.sagemaker.aws.amazon.com/finalizer and DeploymentInProgress, then after
+  modelDelaySeconds DeploymentComplete (endpoint CreationCompleted when an endpoint name is set,
+  a Deployment + Running pod labelled app=<name>) or DeploymentFailed (modelFailReason/Message);
+  on delete DeletionInProgress, then the finalizer goes and the object with its pods.
+
+Known gaps: server-side apply is a merge (no managedFields, no conflicts, fields dropped from a
+later apply are not removed); strategic merge knows the usual list keys only; CRD versions are
+not converted (same object, apiVersion rewritten); no CEL rules, RBAC or webhooks; protobuf
+bodies only for the kinds in kubeemu/protobuf.py (others get 415); exec, attach, port-forward and
+proxy are not served, `logs -f` returns the current text and ends; core and events.k8s.io Events
+are separate stores; namespace and CRD deletion are immediate.
 """
 
 import os
