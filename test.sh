@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The project's test command (README.md): provisions the emulated cloud's tools on first use
-# (the tests call tests/env/provision.sh themselves), then runs every test.
+# The project's test command (README.md). The end-to-end tests provision their tools on first
+# use (tests/env/provision.sh, into target/e2e-env) and start the emulated cloud themselves.
 set -euo pipefail
 cd "$(dirname "$0")"
-cargo test --all-targets "$@"
+# Each end-to-end test runs the real aws CLI dozens of times (~0.5 s of CPU each): on a small
+# machine, fewer tests at once keeps every command well inside its time limit.
+export HP_TEST_CMD_TIMEOUT="${HP_TEST_CMD_TIMEOUT:-900}"
+cargo test --all-targets "$@" -- --test-threads="${HP_TEST_THREADS:-4}"
