@@ -263,6 +263,8 @@ pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
         "oidc-provider",
         "IAM OIDC identity provider of the cluster",
         &[
+            "alb-policy",
+            "s3-policy",
             "operator-role",
             "alb-role",
             "s3-role",

@@ -1,0 +1,514 @@
+//! `kubectl hyperpod teardown` end to end: the real aws, kubectl and helm against the emulated
+//! cloud (tests/common). Each test has its own sandbox (EKS + HyperPod cluster + bucket).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{cloud, wait_until, Sandbox};
+use serde_json::{json, Value};
+
+const JSM: &str = "jumpstartmodels.inference.sagemaker.aws.amazon.com";
+const FINALIZER: &str = "inference.sagemaker.aws.amazon.com/finalizer";
+
+fn setup(sb: &Sandbox) {
+    sb.hyperpod(&[
+        "setup",
+        "--hyperpod-cluster",
+        &sb.hyperpod_cluster,
+        "--s3-bucket",
+        &sb.bucket,
+        "--skip-test-deployment",
+        "--yes",
+    ])
+    .success();
+}
+
+fn teardown(sb: &Sandbox, extra: &[&str]) -> common::Run {
+    teardown_with(sb, extra, &[])
+}
+
+fn teardown_with(sb: &Sandbox, extra: &[&str], env: &[(&str, &str)]) -> common::Run {
+    let mut args = vec![
+        "teardown",
+        "--hyperpod-cluster",
+        sb.hyperpod_cluster.as_str(),
+    ];
+    args.extend(extra);
+    sb.hyperpod_with(&args, env)
+}
+
+/// True for tool invocations that change something in AWS or the cluster.
+fn is_mutating(cmd: &[String]) -> bool {
+    let words: Vec<&str> = cmd
+        .iter()
+        .skip(1)
+        .map(String::as_str)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    match cmd[0].as_str() {
+        "aws" => {
+            let op = words.get(1).copied().unwrap_or("");
+            [
+                "create-", "put-", "attach-", "detach-", "update-", "delete-", "tag-", "untag-",
+                "remove-",
+            ]
+            .iter()
+            .any(|p| op.starts_with(p))
+                && op != "update-kubeconfig"
+        }
+        "kubectl" => [
+            "apply", "create", "annotate", "label", "patch", "delete", "replace",
+        ]
+        .contains(&words.first().copied().unwrap_or("")),
+        "helm" => ["install", "upgrade", "uninstall", "rollback"]
+            .contains(&words.first().copied().unwrap_or("")),
+        _ => false,
+    }
+}
+
+fn mutating_commands(sb: &Sandbox) -> Vec<String> {
+    sb.tool_log()
+        .into_iter()
+        .filter(|c| is_mutating(c))
+        .map(|c| c.join(" "))
+        .collect()
+}
+
+/// Runs `f` with `$KUBECONFIG` pointing at the sandbox's cluster with a static token, then
+/// puts the user's kubeconfig back as it was (absent included).
+fn with_direct_kubeconfig<T>(sb: &Sandbox, f: impl FnOnce() -> T) -> T {
+    let saved = std::fs::read(sb.kubeconfig_path()).ok();
+    sb.write_direct_kubeconfig();
+    let out = f();
+    match saved {
+        Some(bytes) => std::fs::write(sb.kubeconfig_path(), bytes).unwrap(),
+        None => std::fs::remove_file(sb.kubeconfig_path()).unwrap(),
+    }
+    out
+}
+
+/// Items of `kubectl get <kind> -A`, or none when the kind is not served (CRD not installed).
+fn items(sb: &Sandbox, kind: &str) -> Vec<Value> {
+    let r = sb.kubectl(&["get", kind, "-A", "-o", "json"]);
+    if r.code != 0 {
+        assert!(
+            r.stderr.contains("doesn't have a resource type"),
+            "{}",
+            r.describe()
+        );
+        return Vec::new();
+    }
+    r.json()["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Everything setup and teardown could touch that belongs to this sandbox, as one comparable
+/// value: IAM roles, policies and OIDC providers of this cluster (with tags, trust and
+/// policies), add-ons, and full listings of the Kubernetes objects involved.
+fn snapshot(sb: &Sandbox) -> Value {
+    let hp = &sb.hyperpod_cluster;
+    // One call for every role (trust, inline and attached policies, tags) and local policy.
+    let auth = sb.aws_json(&[
+        "iam",
+        "get-account-authorization-details",
+        "--filter",
+        "Role",
+        "LocalManagedPolicy",
+    ]);
+    let mine = |list: &str, key: &str| -> Vec<Value> {
+        let mut v: Vec<Value> = auth[list]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r[key].as_str().unwrap_or("").contains(hp.as_str()))
+            .map(|mut r| {
+                // volatile, not state
+                for k in [
+                    "RoleLastUsed",
+                    "CreateDate",
+                    "UpdateDate",
+                    "RoleId",
+                    "PolicyId",
+                ] {
+                    r.as_object_mut().map(|m| m.remove(k));
+                }
+                r
+            })
+            .collect();
+        v.sort_by_key(|r| r[key].to_string());
+        v
+    };
+    let roles = mine("RoleDetailList", "RoleName");
+    let policies = mine("Policies", "PolicyName");
+    let host = sb.oidc_issuer.trim_start_matches("https://").to_string();
+    let oidc: Vec<Value> = sb.aws_json(&["iam", "list-open-id-connect-providers"])
+        ["OpenIDConnectProviderList"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p["Arn"].as_str().unwrap_or("").ends_with(&host))
+        .collect();
+    let addons =
+        sb.aws_json(&["eks", "list-addons", "--cluster-name", &sb.eks_cluster])["addons"].clone();
+    with_direct_kubeconfig(sb, || {
+        let names = |kind: &str| -> Vec<String> {
+            let mut v: Vec<String> = items(sb, kind)
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{}/{} labels={} annotations={} finalizers={}",
+                        o["metadata"]["namespace"].as_str().unwrap_or(""),
+                        o["metadata"]["name"].as_str().unwrap_or(""),
+                        o["metadata"]["labels"],
+                        o["metadata"]["annotations"],
+                        o["metadata"]["finalizers"],
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        let releases = sb.helm(&["list", "-A", "-a", "-o", "json"]).json();
+        json!({
+            "roles": roles, "policies": policies, "oidc": oidc, "addons": addons,
+            "namespaces": names("namespaces"),
+            "serviceaccounts": names("serviceaccounts"),
+            "daemonsets": names("daemonsets"),
+            "deployments": names("deployments"),
+            "crds": names("customresourcedefinitions"),
+            "csidrivers": names("csidrivers"),
+            "jumpstartmodels": names(JSM),
+            "inferenceendpointconfigs": names("inferenceendpointconfigs.inference.sagemaker.aws.amazon.com"),
+            "ingresses": names("ingresses"),
+            "releases": releases,
+        })
+    })
+}
+
+fn model_manifest(name: &str, ns: &str) -> String {
+    format!(
+        r#"apiVersion: inference.sagemaker.aws.amazon.com/v1
+kind: JumpStartModel
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  model:
+    modelId: huggingface-eqa-bert-base-cased
+  sageMakerEndpoint:
+    name: {name}-endpoint
+  server:
+    instanceType: ml.c5.2xlarge
+"#
+    )
+}
+
+fn apply(sb: &Sandbox, manifest: &str) {
+    let file = sb.dir().join(format!(
+        "m-{}.yaml",
+        manifest.len() + manifest.find("name").unwrap_or(0)
+    ));
+    std::fs::write(&file, manifest).unwrap();
+    sb.kubectl(&["apply", "-f", &file.display().to_string()])
+        .success();
+}
+
+fn deploy_model(sb: &Sandbox, name: &str, ns: &str) {
+    apply(sb, &model_manifest(name, ns));
+    wait_until(
+        &format!("model {ns}/{name} to complete"),
+        Duration::from_secs(60),
+        || {
+            let m = sb.kubectl_json(&["get", JSM, name, "-n", ns]);
+            (m["status"]["deploymentStatus"]["deploymentObjectOverallState"]
+                == "DeploymentComplete")
+                .then_some(())
+        },
+    );
+}
+
+fn exists(sb: &Sandbox, args: &[&str]) -> bool {
+    let r = sb.kubectl(&[&["get"], args].concat());
+    if r.code == 0 {
+        return true;
+    }
+    assert!(r.stderr.contains("NotFound"), "{}", r.describe());
+    false
+}
+
+#[test]
+fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_nothing() {
+    let sb = cloud().sandbox();
+    sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.3}));
+    // A namespace of the user's, there before setup: it must survive.
+    with_direct_kubeconfig(&sb, || {
+        sb.kubectl(&["create", "namespace", "team-a"]).success();
+    });
+    let t0 = std::time::Instant::now();
+    let lap = |what: &str| eprintln!("[{:>6.1}s] {what}", t0.elapsed().as_secs_f64());
+    let before = snapshot(&sb);
+    lap("snapshot");
+
+    setup(&sb);
+    lap("setup");
+    deploy_model(&sb, "model-a", "default");
+    deploy_model(&sb, "model-b", "team-a");
+    lap("models");
+    let set_up = snapshot(&sb);
+    lap("snapshot");
+    assert_ne!(set_up, before);
+    assert!(set_up["addons"]
+        .to_string()
+        .contains("aws-mountpoint-s3-csi-driver"));
+    // The add-on pushed its objects into the cluster when it became ACTIVE.
+    assert!(
+        set_up["csidrivers"].to_string().contains("s3.csi.aws.com"),
+        "{}",
+        set_up["csidrivers"]
+    );
+
+    // --dry-run: lists the models of every namespace, changes nothing.
+    sb.clear_tool_log();
+    let dry = teardown(
+        &sb,
+        &["--delete-models", "--delete-oidc-provider", "--dry-run"],
+    );
+    dry.success();
+    lap("dry run");
+    for want in [
+        "JumpStartModel default/model-a (DeploymentComplete)",
+        "JumpStartModel team-a/model-b (DeploymentComplete)",
+        "helm uninstall hyperpod-inference-operator",
+        "Dry run: nothing was changed.",
+    ] {
+        assert!(dry.stdout.contains(want), "{want}:\n{}", dry.describe());
+    }
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(snapshot(&sb), set_up);
+
+    // Without a flag about the models it refuses, naming them, and changes nothing.
+    let refused = teardown(&sb, &["--yes"]);
+    assert_eq!(refused.code, 1, "{}", refused.describe());
+    assert!(
+        refused.stderr.contains("JumpStartModel team-a/model-b")
+            && refused.stderr.contains("--delete-models"),
+        "{}",
+        refused.describe()
+    );
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+
+    // The real thing.
+    sb.clear_tool_log();
+    let r = teardown(&sb, &["--delete-models", "--delete-oidc-provider", "--yes"]);
+    r.success();
+    lap("teardown");
+    assert!(
+        r.stdout
+            .contains(&format!("Teardown of {} is complete", sb.hyperpod_cluster)),
+        "{}",
+        r.describe()
+    );
+    // Models went first, and teardown waited for the operator to release them before the
+    // operator was uninstalled.
+    let log = sb.tool_log_lines();
+    let pos = |needle: &str| {
+        log.iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in:\n{}", log.join("\n")))
+    };
+    assert!(pos("wait --for=delete jumpstartmodels") < pos("helm uninstall"));
+    assert!(pos("helm uninstall") < pos("eks delete-addon"));
+    assert!(pos("eks delete-addon") < pos("iam delete-role "));
+    assert!(pos("iam delete-role ") < pos("iam delete-policy "));
+    assert!(pos("iam delete-policy ") < pos("delete-open-id-connect-provider"));
+
+    let after = snapshot(&sb);
+    assert_eq!(
+        after, before,
+        "teardown did not restore the state before setup"
+    );
+
+    // Twice: nothing to do, exit 0, no mutating command.
+    sb.clear_tool_log();
+    let again = teardown(&sb, &["--delete-models", "--delete-oidc-provider", "--yes"]);
+    again.success();
+    lap("second teardown");
+    assert!(
+        again.stdout.contains("nothing was changed"),
+        "{}",
+        again.describe()
+    );
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    let j = teardown(&sb, &["--delete-models", "-o", "json", "--yes"])
+        .success()
+        .json();
+    assert_eq!(j["changed"], false);
+    assert_eq!(snapshot(&sb), before);
+}
+
+/// A sandbox without setup whose cluster serves the model CRDs (the chart's, applied directly).
+fn sandbox_with_model_crds() -> Sandbox {
+    let sb = cloud().sandbox();
+    with_direct_kubeconfig(&sb, || {
+        let dir = Sandbox::chart_dir().join("templates/crds");
+        let mut crds: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        crds.sort();
+        for crd in crds {
+            sb.kubectl(&["apply", "-f", crd.to_str().unwrap()])
+                .success();
+        }
+    });
+    sb
+}
+
+#[test]
+fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleared() {
+    let sb = sandbox_with_model_crds();
+    // No operator: whatever finalizer a model carries stays.
+    sb.kube_config(json!({"modelOperator": "off"}));
+    with_direct_kubeconfig(&sb, || {
+        let m = model_manifest("stuck", "default").replace(
+            "  namespace: default\n",
+            &format!("  namespace: default\n  finalizers:\n  - {FINALIZER}\n"),
+        );
+        apply(&sb, &m);
+    });
+    // No kubeconfig: teardown reads the cluster through a temporary one and never writes the
+    // user's.
+    assert!(!sb.kubeconfig_path().exists());
+
+    // Default: refuse, naming the model, before anything changes.
+    sb.clear_tool_log();
+    let r = teardown(&sb, &["--yes"]);
+    assert_eq!(r.code, 1, "{}", r.describe());
+    assert!(
+        r.stderr.contains(
+            "teardown refuses to run: 1 model resource(s) exist: JumpStartModel default/stuck"
+        ) && r.stderr.contains("--delete-models")
+            && r.stderr.contains("--keep-models"),
+        "{}",
+        r.describe()
+    );
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+
+    // --dry-run shows the plan with the blocked step and exits 0.
+    let d = teardown(&sb, &["--dry-run"]);
+    d.success();
+    assert!(
+        d.stdout.contains("models") && d.stdout.contains("blocked"),
+        "{}",
+        d.describe()
+    );
+    assert!(
+        d.stdout.contains("A real run would refuse"),
+        "{}",
+        d.describe()
+    );
+
+    // --delete-models with a short deadline: the finalizer stays, teardown says which and how
+    // it could be cleared, exits 6, and goes no further.
+    sb.clear_tool_log();
+    let t = teardown(&sb, &["--delete-models", "--timeout", "5s", "--yes"]);
+    assert_eq!(t.code, 6, "{}", t.describe());
+    let clear = format!(
+        r#"kubectl patch {JSM} stuck -n default --type merge -p '{{"metadata":{{"finalizers":null}}}}'"#
+    );
+    assert!(t.stderr.contains(&clear), "{}", t.describe());
+    assert!(t.stderr.contains(FINALIZER), "{}", t.describe());
+    assert!(
+        !mutating_commands(&sb).iter().any(|c| c.contains("patch")),
+        "teardown touched the finalizer: {:?}",
+        mutating_commands(&sb)
+    );
+    assert!(
+        !sb.tool_log_lines()
+            .iter()
+            .any(|l| l.contains("helm uninstall")
+                || l.contains("delete-role")
+                || l.contains("delete namespace")),
+        "teardown went on past the stuck model"
+    );
+    let m = with_direct_kubeconfig(&sb, || {
+        sb.kubectl_json(&["get", JSM, "stuck", "-n", "default"])
+    });
+    assert_eq!(m["metadata"]["finalizers"], json!([FINALIZER]));
+    assert!(m["metadata"]["deletionTimestamp"].is_string());
+    assert!(
+        !sb.kubeconfig_path().exists(),
+        "teardown wrote the kubeconfig"
+    );
+
+    // The same as a JSON error document on stdout; the model is already being deleted, so
+    // only the wait runs.
+    sb.clear_tool_log();
+    let j = teardown(
+        &sb,
+        &["--delete-models", "--timeout", "3s", "--yes", "-o", "json"],
+    );
+    assert_eq!(j.code, 6, "{}", j.describe());
+    let doc = j.json();
+    assert_eq!(doc["error"]["kind"], "timed_out");
+    assert_eq!(doc["error"]["step"], "models");
+    assert!(
+        doc["error"]["message"].as_str().unwrap().contains(&clear),
+        "{doc}"
+    );
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+}
+
+#[test]
+fn bad_input_is_rejected_before_any_command_runs() {
+    let sb = cloud().sandbox();
+    for (args, needle) in [
+        (
+            vec!["teardown", "--hyperpod-cluster", "bad_name!"],
+            "--hyperpod-cluster",
+        ),
+        (
+            vec![
+                "teardown",
+                "--hyperpod-cluster",
+                "hp",
+                "--delete-models",
+                "--keep-models",
+            ],
+            "--keep-models",
+        ),
+        (
+            vec!["teardown", "--hyperpod-cluster", "hp", "--timeout", "0s"],
+            "--timeout",
+        ),
+        (
+            vec![
+                "teardown",
+                "--hyperpod-cluster",
+                "hp",
+                "--keep-iam",
+                "--delete-oidc-provider",
+            ],
+            "--delete-oidc-provider",
+        ),
+        (
+            vec![
+                "teardown",
+                "--hyperpod-cluster",
+                "hp",
+                "--keda-role-name",
+                "has space",
+            ],
+            "--keda-role-name",
+        ),
+        (vec!["teardown"], "--hyperpod-cluster"),
+    ] {
+        sb.clear_tool_log();
+        let r = sb.hyperpod(&args);
+        assert_eq!(r.code, 2, "{}", r.describe());
+        assert!(r.stderr.contains(needle), "{needle}: {}", r.describe());
+        assert!(sb.tool_log().is_empty(), "{:?}", sb.tool_log());
+    }
+}
