@@ -1132,8 +1132,9 @@ fn bad_input_is_rejected_before_any_command_runs() {
 }
 
 /// Not a test: the measurement behind bench/doctor.sh (`cargo test --test doctor -- --ignored
-/// --nocapture bench_`). Times full doctor runs on a healthy cluster, then replays each external
-/// command a run made, one after another, to show what running the checks in sequence would cost.
+/// --nocapture bench_`). On a healthy cluster, alternates a full doctor run with a replay of the
+/// external commands that run made, one after another (what running the checks in sequence
+/// would cost), so both see the same machine load; prints medians.
 #[test]
 #[ignore]
 fn bench_doctor_wall_time() {
@@ -1145,7 +1146,7 @@ fn bench_doctor_wall_time() {
     let sb = cloud().sandbox();
     healthy(&sb);
     doctor_json(&sb, &[], 0); // warm-up
-                              // CPU time of waited-for descendants (/proc/self/stat cutime + cstime, in clock ticks of 10 ms).
+                              // CPU time of waited-for descendants (/proc/self/stat cutime + cstime, clock ticks of 10 ms).
     let children_cpu_ms = || -> u64 {
         let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
         let after = stat.rsplit(')').next().unwrap_or("");
@@ -1153,58 +1154,67 @@ fn bench_doctor_wall_time() {
             .split_whitespace()
             .map(|x| x.parse().unwrap_or(0))
             .collect();
-        // fields after the command name start at field 3 (state): cutime is field 16, cstime 17.
+        // After the command name: field 3 (state) is f[0]; cutime is field 16, cstime 17.
         (f.get(13).copied().unwrap_or(0) + f.get(14).copied().unwrap_or(0)) * 10
     };
-    let mut walls = Vec::new();
-    let mut cpus = Vec::new();
-    let mut calls = Vec::new();
+    let median = |mut v: Vec<u128>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let (mut walls, mut cpus, mut sums, mut slowest, mut chains) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut per_call: Vec<(Duration, String)> = Vec::new();
+    let mut calls = 0;
     for _ in 0..runs {
         sb.clear_tool_log();
         let c0 = children_cpu_ms();
         let t = Instant::now();
         doctor_json(&sb, &[], 0);
-        walls.push(t.elapsed());
-        cpus.push(children_cpu_ms() - c0);
-        calls = sb.tool_log();
-    }
-    cpus.sort();
-    walls.sort();
-    let median = walls[walls.len() / 2];
-    let mut timed: Vec<(Duration, String)> = Vec::new();
-    for c in &calls {
-        let args: Vec<&str> = c[1..].iter().map(String::as_str).collect();
-        let t = Instant::now();
-        let r = sb.tool(&c[0], &args);
-        let d = t.elapsed();
-        let mut line = c.join(" ");
-        if line.len() > 110 {
-            line.truncate(110);
-            line.push_str("...");
+        walls.push(t.elapsed().as_millis());
+        cpus.push((children_cpu_ms() - c0) as u128);
+        let log = sb.tool_log();
+        calls = log.len();
+        per_call.clear();
+        for c in &log {
+            let args: Vec<&str> = c[1..].iter().map(String::as_str).collect();
+            let t = Instant::now();
+            let r = sb.tool(&c[0], &args);
+            let mut line = c.join(" ");
+            if line.len() > 110 {
+                line.truncate(110);
+                line.push_str("...");
+            }
+            per_call.push((t.elapsed(), format!("{line} [exit {}]", r.code)));
         }
-        timed.push((d, format!("{line} [exit {}]", r.code)));
+        sums.push(per_call.iter().map(|(d, _)| d.as_millis()).sum());
+        slowest.push(
+            per_call
+                .iter()
+                .map(|(d, _)| d.as_millis())
+                .max()
+                .unwrap_or(0),
+        );
+        chains.push(
+            per_call
+                .iter()
+                .filter(|(_, l)| {
+                    l.starts_with("aws sagemaker describe-cluster")
+                        || l.starts_with("aws eks describe-cluster")
+                })
+                .map(|(d, _)| d.as_millis())
+                .sum(),
+        );
     }
-    let sum: Duration = timed.iter().map(|(d, _)| *d).sum();
-    let chain: Duration = timed
-        .iter()
-        .filter(|(_, l)| {
-            l.starts_with("aws sagemaker describe-cluster")
-                || l.starts_with("aws eks describe-cluster")
-        })
-        .map(|(d, _)| *d)
-        .sum();
-    timed.sort_by_key(|t| std::cmp::Reverse(t.0));
-    let ms = |d: Duration| d.as_millis();
     println!("BENCH runs {runs}");
-    println!("BENCH wall_median_ms {}", ms(median));
-    println!("BENCH wall_min_ms {}", ms(walls[0]));
-    println!("BENCH wall_max_ms {}", ms(walls[walls.len() - 1]));
-    println!("BENCH cpu_median_ms {}", cpus[cpus.len() / 2]);
-    println!("BENCH calls {}", calls.len());
-    println!("BENCH sequential_sum_ms {}", ms(sum));
-    println!("BENCH slowest_call_ms {}", ms(timed[0].0));
-    println!("BENCH longest_chain_ms {}", ms(chain));
-    for (d, l) in &timed {
-        println!("BENCH call {:>6} ms  {l}", ms(*d));
+    println!("BENCH calls_per_run {calls}");
+    println!("BENCH wall_min_ms {}", walls.iter().min().unwrap());
+    println!("BENCH wall_median_ms {}", median(walls));
+    println!("BENCH cpu_median_ms {}", median(cpus));
+    println!("BENCH sequential_sum_median_ms {}", median(sums));
+    println!("BENCH slowest_call_median_ms {}", median(slowest));
+    println!("BENCH longest_chain_median_ms {}", median(chains));
+    per_call.sort_by_key(|t| std::cmp::Reverse(t.0));
+    for (d, l) in &per_call {
+        println!("BENCH call {:>6} ms  {l}", d.as_millis());
     }
 }
