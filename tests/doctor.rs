@@ -135,6 +135,21 @@ fn ok(r: common::Run) -> common::Run {
     r
 }
 
+/// An aws call of the test's own, retried once when the emulator garbled its answer.
+#[track_caller]
+fn aws_ok(sb: &Sandbox, args: &[&str]) -> common::Run {
+    let r = sb.aws(args);
+    if r.code != 0 && r.stderr.contains("Unable to parse response") {
+        let again = sb.aws(args);
+        // The garbled answer may have been to a write that happened.
+        if again.stderr.contains("EntityAlreadyExists") {
+            return again;
+        }
+        return ok(again);
+    }
+    ok(r)
+}
+
 /// Builds, without `setup`, the state setup leaves: OIDC provider, the four roles trusting the
 /// chart's real ServiceAccounts, the S3 CSI and cert-manager add-ons, the operator chart, the
 /// ALB controller, KEDA, the device plugin, and two GPU nodes.
@@ -145,34 +160,40 @@ fn healthy(sb: &Sandbox) {
     let hp = sb.hyperpod_cluster.clone();
     let arn = |n: &str| role_arn(sb, n);
     std::thread::scope(|s| {
+        // IAM writes one after another: moto's IAM has answered concurrent creates with an
+        // empty body ("Unable to parse response ... invalid XML received").
         s.spawn(|| {
-            ok(sb.aws(&[
-                "iam",
-                "create-open-id-connect-provider",
-                "--url",
-                &sb.oidc_issuer,
-                "--client-id-list",
-                "sts.amazonaws.com",
-            ]));
-        });
-        for r in roles(sb) {
-            s.spawn(move || {
+            aws_ok(
+                sb,
+                &[
+                    "iam",
+                    "create-open-id-connect-provider",
+                    "--url",
+                    &sb.oidc_issuer,
+                    "--client-id-list",
+                    "sts.amazonaws.com",
+                ],
+            );
+            for r in roles(sb) {
                 let doc = trust(
                     sb,
                     &format!("system:serviceaccount:{}:{}", r.ns, r.sa),
                     r.sagemaker,
                 )
                 .to_string();
-                ok(sb.aws(&[
-                    "iam",
-                    "create-role",
-                    "--role-name",
-                    &r.name,
-                    "--assume-role-policy-document",
-                    &doc,
-                ]));
-            });
-        }
+                aws_ok(
+                    sb,
+                    &[
+                        "iam",
+                        "create-role",
+                        "--role-name",
+                        &r.name,
+                        "--assume-role-policy-document",
+                        &doc,
+                    ],
+                );
+            }
+        });
         s.spawn(|| {
             let s3 = arn(&format!("SM_HP_S3_CSI_ROLE-{hp}"));
             ok(sb.aws(&[
@@ -1033,6 +1054,22 @@ fn fix_yes_repairs_the_fixable_problems_and_the_recheck_passes() {
     assert_eq!(r.code, 5, "{}", r.describe());
     assert!(r.stdout.contains("[✗] HP401"), "{}", r.describe());
     assert!(r.stderr.contains("--yes"), "{}", r.describe());
+    assert!(!sb
+        .tool_log_lines()
+        .iter()
+        .any(|l| l.contains("create-open-id-connect-provider") || l.contains(" annotate ")));
+
+    // --dry-run shows what --fix would apply and changes nothing.
+    let args = doctor_args(&sb, &["--fix", "--dry-run"]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = sb.hyperpod(&a);
+    assert_eq!(r.code, 1, "{}", r.describe());
+    assert!(
+        r.stderr
+            .contains("would apply 3 fixes (HP401, HP402 (keda), HP403 (operator))"),
+        "{}",
+        r.describe()
+    );
     assert!(!sb
         .tool_log_lines()
         .iter()
