@@ -1153,6 +1153,9 @@ def delete_addon_objects(cluster: str, rec: dict) -> None:
 SIGV4_RX = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
+MOTO_LOCK = threading.Lock()
+
+
 class Front:
     def __init__(self, moto_app: DomainDispatcherApplication) -> None:
         self.moto_app = moto_app
@@ -1175,7 +1178,11 @@ class Front:
             resp = self.eks.handle(Request(environ), account, m.group(2))
             if resp is not None:
                 return resp(environ, start_response)
-        return self.moto_app(environ, start_response)
+        # moto's backends are not safe under concurrent writes: parallel IAM creates have come
+        # back with an empty body ("Unable to parse response ... invalid XML"). One request at a
+        # time; the body is materialised inside the lock.
+        with MOTO_LOCK:
+            return list(self.moto_app(environ, start_response))
 
     def hook(self, req: Request) -> Response:
         def js(obj: object, status: int = 200) -> Response:
