@@ -234,7 +234,12 @@ fn exists(sb: &Sandbox, args: &[&str]) -> bool {
     if r.code == 0 {
         return true;
     }
-    assert!(r.stderr.contains("NotFound"), "{}", r.describe());
+    // Not found, or its kind is no longer served (the CRD went with the chart).
+    assert!(
+        r.stderr.contains("NotFound") || r.stderr.contains("doesn't have a resource type"),
+        "{}",
+        r.describe()
+    );
     false
 }
 
@@ -511,4 +516,142 @@ fn bad_input_is_rejected_before_any_command_runs() {
         assert!(r.stderr.contains(needle), "{needle}: {}", r.describe());
         assert!(sb.tool_log().is_empty(), "{:?}", sb.tool_log());
     }
+}
+
+fn role_exists(sb: &Sandbox, name: &str) -> bool {
+    let r = sb.aws(&["iam", "get-role", "--role-name", name]);
+    if r.code == 0 {
+        return true;
+    }
+    assert!(r.stderr.contains("NoSuchEntity"), "{}", r.describe());
+    false
+}
+
+#[test]
+fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
+    let sb = cloud().sandbox();
+    let hp = sb.hyperpod_cluster.clone();
+    sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.3}));
+    // A role and a ServiceAccount with the names setup uses, created by someone else first.
+    let keda_role = format!("keda-operator-role-{hp}");
+    sb.aws_json(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        &keda_role,
+        "--assume-role-policy-document",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+    ]);
+    with_direct_kubeconfig(&sb, || {
+        sb.kubectl(&[
+            "create",
+            "serviceaccount",
+            "aws-load-balancer-controller",
+            "-n",
+            "kube-system",
+        ])
+        .success();
+    });
+    setup(&sb);
+    deploy_model(&sb, "model-a", "default");
+
+    // --keep-models: the model stays, and so do the operator and everything it runs on.
+    sb.clear_tool_log();
+    let k = teardown(&sb, &["--keep-models", "--yes"]);
+    k.success();
+    assert!(
+        k.stdout.contains("Nothing to remove")
+            && k.stdout
+                .contains("JumpStartModel default/model-a (DeploymentComplete): --keep-models")
+            && k.stdout.contains(
+                "helm release hyperpod-inference-operator: model resources remain (--keep-models)"
+            ),
+        "{}",
+        k.describe()
+    );
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert!(exists(&sb, &[JSM, "model-a", "-n", "default"]));
+
+    // An Ingress whose load balancer the controller holds and that no model owns: uninstalling
+    // the controller would leak the load balancer, so teardown refuses before changing anything.
+    sb.kube_objects(json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "shop", "namespace": "default", "finalizers": ["ingress.k8s.aws/resources"]},
+        "spec": {"ingressClassName": "alb", "defaultBackend": {"service": {"name": "shop", "port": {"number": 80}}}},
+    }));
+    let b = teardown(&sb, &["--delete-models", "--yes"]);
+    assert_eq!(b.code, 1, "{}", b.describe());
+    assert!(
+        b.stderr
+            .contains("Ingress default/shop holds an AWS load balancer")
+            && b.stderr.contains("kubectl delete ingress shop -n default"),
+        "{}",
+        b.describe()
+    );
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert!(exists(&sb, &[JSM, "model-a", "-n", "default"]));
+    sb.kube_hook(
+        "DELETE",
+        "/_emulator/objects/networking.k8s.io/v1/default/ingresses/shop",
+        None,
+    );
+
+    // A failure part-way stops at the failing step and names it; a re-run finishes the job.
+    let fail = format!("iam delete-role --role-name aws-load-balancer-controller-{hp}");
+    let f = teardown_with(
+        &sb,
+        &["--delete-models", "--yes"],
+        &[("HP_FAIL_MATCH", fail.as_str())],
+    );
+    assert_eq!(f.code, 4, "{}", f.describe());
+    assert!(f.stderr.contains("step alb-role"), "{}", f.describe());
+    assert!(!exists(&sb, &[JSM, "model-a", "-n", "default"]));
+    assert!(role_exists(
+        &sb,
+        &format!("aws-load-balancer-controller-{hp}")
+    ));
+    let r = teardown(&sb, &["--delete-models", "--yes"]);
+    r.success();
+    assert!(
+        r.stdout.contains(&format!("Teardown of {hp} is complete")),
+        "{}",
+        r.describe()
+    );
+    for gone in [
+        format!("aws-load-balancer-controller-{hp}"),
+        format!("HyperpodInferenceRole-{hp}"),
+        format!("SM_HP_S3_CSI_ROLE-{hp}"),
+    ] {
+        assert!(!role_exists(&sb, &gone), "{gone} survived");
+    }
+
+    // What setup did not create survives, and the output says so.
+    assert!(role_exists(&sb, &keda_role));
+    assert!(exists(
+        &sb,
+        &[
+            "serviceaccount",
+            "aws-load-balancer-controller",
+            "-n",
+            "kube-system"
+        ]
+    ));
+    for kept in [
+        format!("IAM role {keda_role}: not created by kubectl-hyperpod setup"),
+        "ServiceAccount kube-system/aws-load-balancer-controller: not created by kubectl-hyperpod setup".to_string(),
+        "other workloads on the cluster may use it (pass --delete-oidc-provider".to_string(),
+    ] {
+        assert!(r.stdout.contains(&kept), "{kept}:\n{}", r.describe());
+    }
+    // -o json lists them too, and a second run changes nothing.
+    sb.clear_tool_log();
+    let j = teardown(&sb, &["--delete-models", "--yes", "-o", "json"]);
+    let doc = j.success().json();
+    assert_eq!(doc["changed"], false);
+    assert!(
+        doc["kept"].to_string().contains(&keda_role),
+        "{}",
+        doc["kept"]
+    );
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
 }

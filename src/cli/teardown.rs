@@ -180,7 +180,7 @@ fn print_outcome(ctx: &Ctx, o: &Outcome) -> Result<()> {
                     ));
                 }
                 s.push_str(&if n == 0 {
-                    "Nothing that setup created is left; nothing would change.\n".to_string()
+                    "Nothing to remove; nothing would change.\n".to_string()
                 } else {
                     format!("{n} step(s) would remove things. Dry run: nothing was changed.\n")
                 });
@@ -191,7 +191,7 @@ fn print_outcome(ctx: &Ctx, o: &Outcome) -> Result<()> {
                 removed(r)
             )),
             Some(_) => s.push_str(&format!(
-                "Nothing that setup created is left for {}; nothing was changed.\n",
+                "Nothing to remove for {}; nothing was changed.\n",
                 o.hyperpod_cluster
             )),
         }

@@ -1112,6 +1112,22 @@ mod tests {
     }
 
     #[test]
+    fn merged_parts_show_the_strongest_teardown_state() {
+        let st = |parts: Vec<Check>| Check::merge(parts).state;
+        assert_eq!(st(vec![absent("a"), absent("b")]), State::Absent);
+        assert_eq!(st(vec![absent("a"), kept("b", "why")]), State::Kept);
+        let remove = || Check::new(State::Present, vec![]);
+        assert_eq!(
+            st(vec![kept("b", "why"), remove(), absent("a")]),
+            State::Present
+        );
+        let blocked = Check::new(State::Blocked, vec![]);
+        assert_eq!(st(vec![remove(), blocked]), State::Blocked);
+        let notes = Check::merge(vec![kept("namespace keda", "--keep-models"), absent("x")]).notes;
+        assert_eq!(notes[0], "kept: namespace keda: --keep-models");
+    }
+
+    #[test]
     fn model_descriptions_and_the_clear_command() {
         let m = json!({"kind": "InferenceEndpointConfig", "metadata": {"name": "x", "namespace": "ns", "deletionTimestamp": "2026-01-01T00:00:00Z"}, "status": {"deploymentStatus": {"deploymentObjectOverallState": "DeletionInProgress"}}});
         assert_eq!(
