@@ -74,6 +74,9 @@ pub enum WatchEnd<T> {
     NotFound,
 }
 
+/// How long a watch may stay silent before it is replaced by a fresh one.
+const RESYNC_AFTER: Duration = Duration::from_secs(45);
+
 /// Watches one model resource until `judge` stops, the deadline passes, or it is not found.
 /// `judge` gets the event type (`ADDED`, `MODIFIED`, `DELETED`) and the object.
 pub fn watch<T>(
@@ -87,6 +90,8 @@ pub fn watch<T>(
     let mut last: Option<Value> = None;
     let mut empty_runs = 0;
     loop {
+        let mut quiet_since = Instant::now();
+        let mut resync = false;
         let cmd = ctx.kube.kubectl(
             format!("watch {} {ns}/{name}", kind.kind()),
             &[
@@ -116,10 +121,11 @@ pub fn watch<T>(
             let wait = if ctx.ui.live {
                 left.min(Duration::from_secs(1))
             } else {
-                left
+                left.min(RESYNC_AFTER)
             };
             match stream.next(wait) {
                 StreamEvent::Line(line) => {
+                    quiet_since = Instant::now();
                     for doc in splitter.push(&line) {
                         let Ok(ev) = serde_json::from_str::<Value>(&doc) else {
                             continue;
@@ -150,11 +156,20 @@ pub fn watch<T>(
                     if let Some(o) = &last {
                         live_line(ctx, kind, o);
                     }
+                    // A watch connection can stall without closing; a new one starts with the
+                    // current state, so a quiet minute costs one call and misses nothing.
+                    if quiet_since.elapsed() >= RESYNC_AFTER {
+                        resync = true;
+                        break;
+                    }
                 }
                 StreamEvent::Closed => break,
             }
         }
         let out = stream.finish()?;
+        if resync {
+            continue;
+        }
         if !restart && out.code != 0 {
             if crate::tools::kube::is_not_found(&out) {
                 return Ok(WatchEnd::NotFound);
