@@ -318,9 +318,10 @@ pub struct Report {
 }
 
 /// Executes a plan: steps in dependency waves, each wave in parallel. A step whose plan state was
-/// satisfied (or, for teardown, absent or kept) and none of whose dependencies changed is left alone; any other step checks again
-/// right before it acts (an earlier step may have done its work, e.g. the chart annotating a
-/// ServiceAccount) and runs only what that check asks for. Stops after the first failing wave.
+/// absent or kept (teardown), or satisfied with no dependency changed, is left alone; any other
+/// step checks again right before it acts (an earlier step may have done its work, e.g. the
+/// chart annotating a ServiceAccount) and runs only what that check asks for. Stops after the
+/// first failing wave.
 pub fn execute(defs: &[StepDef], plan: &Plan, env: &StepEnv) -> (Report, Option<Error>) {
     let mut outcomes: BTreeMap<&'static str, StepOutcome> = BTreeMap::new();
     let mut changed_ids: HashSet<&'static str> = HashSet::new();
@@ -425,12 +426,17 @@ fn run_step(
         ui.progress(&format!("  - {:<24} skipped: nothing changed", d.id));
         return (outcome, None);
     }
-    let planned_quiet = matches!(
-        planned_state,
-        Some(State::Satisfied | State::Info | State::Absent | State::Kept)
-    );
-    if planned_quiet && !dep_changed {
-        ui.progress(&format!("  {} {:<24} in place", ui.green("✓"), d.id));
+    let planned_quiet = matches!(planned_state, Some(State::Satisfied | State::Info));
+    // Teardown only removes: what was absent stays absent and what is kept stays kept, whatever
+    // the steps before did.
+    let settled = matches!(planned_state, Some(State::Absent | State::Kept));
+    if settled || (planned_quiet && !dep_changed) {
+        let word = match planned_state {
+            Some(State::Absent) => "nothing to remove",
+            Some(State::Kept) => "kept",
+            _ => "in place",
+        };
+        ui.progress(&format!("  {} {:<24} {word}", ui.green("✓"), d.id));
         return (outcome, None);
     }
     ui.status(&format!("  … {:<24} {}", d.id, d.title), true);
@@ -461,7 +467,12 @@ fn run_step(
     }
     ui.status_done();
     if check.actions.is_empty() {
-        ui.progress(&format!("  {} {:<24} in place", ui.green("✓"), d.id));
+        let word = match check.state {
+            State::Absent => "nothing to remove",
+            State::Kept => "kept",
+            _ => "in place",
+        };
+        ui.progress(&format!("  {} {:<24} {word}", ui.green("✓"), d.id));
     } else if check.actions.iter().all(|a| !a.cmd.mutating) {
         ui.progress(&format!(
             "  {} {:<24} {}",
