@@ -3,6 +3,8 @@
 //! tags, add-ons by their tags, Kubernetes objects by their labels and annotations — and
 //! reports everything it leaves in place. Re-running is safe: what is gone stays gone.
 
+mod cluster;
+mod iam;
 pub mod owned;
 pub mod steps;
 

@@ -1,0 +1,414 @@
+//! Teardown's steps in the cluster: the operator's helm release (after the load balancers it
+//! holds), the EKS add-ons, the device plugin, ServiceAccounts and namespaces.
+
+use serde_json::Value;
+
+use super::owned::{self, Owner};
+use super::steps::{absent, kept, ns_name, Inputs, KEEP_MODELS};
+use crate::deploy::kind::ModelKind;
+use crate::error::{Error, Result};
+use crate::setup::iam::read_opt;
+use crate::setup::names::*;
+use crate::setup::plan::{Action, Check, State, StepEnv};
+
+/// Ingresses and Services whose load balancer the AWS Load Balancer Controller (part of the
+/// operator chart) still holds: uninstalling the controller first would leak the load balancer.
+fn load_balancer_holders(env: &StepEnv) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for kind in ["ingresses.networking.k8s.io", "services"] {
+        for o in env.kube.list(&env.ctx.runner, kind, None, None)? {
+            let held = o["metadata"]["finalizers"]
+                .as_array()
+                .map(|f| {
+                    f.iter().filter_map(Value::as_str).any(|f| {
+                        f.contains("ingress.k8s.aws/") || f.starts_with("service.k8s.aws/")
+                    })
+                })
+                .unwrap_or(false);
+            if held {
+                out.push(o);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn owned_by_model(o: &Value) -> bool {
+    o["metadata"]["ownerReferences"]
+        .as_array()
+        .map(|refs| {
+            refs.iter()
+                .any(|r| r["kind"].as_str().and_then(ModelKind::from_kind).is_some())
+        })
+        .unwrap_or(false)
+}
+
+pub(super) fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    let what = format!("helm release {HELM_RELEASE}");
+    let status = env.kube.helm(
+        "read the operator's helm release",
+        &[
+            "status",
+            HELM_RELEASE,
+            "--namespace",
+            HELM_NAMESPACE,
+            "-o",
+            "json",
+        ],
+    );
+    let out = env.ctx.runner.run_unchecked(&status)?;
+    if !out.success() {
+        if out.stderr.contains("not found") {
+            return Ok(absent());
+        }
+        return Err(crate::exec::command_error(&status, &out));
+    }
+    let owner = release_owner(env, inp)?;
+    if !owner.is_ours() {
+        return Ok(kept(&what, &owner.reason()));
+    }
+    if inp.keeps_operator() {
+        return Ok(kept(&what, KEEP_MODELS));
+    }
+    let mut actions = Vec::new();
+    let mut notes = Vec::new();
+    let mut foreign = Vec::new();
+    for o in load_balancer_holders(env)? {
+        let kind = o["kind"].as_str().unwrap_or("Service").to_string();
+        let (ns, name) = ns_name(&o);
+        if owned_by_model(&o) {
+            notes.push(format!(
+                "{kind} {ns}/{name} of a model: its load balancer is released with the model"
+            ));
+            if env.executing {
+                let res = if kind == "Ingress" {
+                    "ingresses.networking.k8s.io"
+                } else {
+                    "services"
+                };
+                actions.push(Action::new(
+                    format!("wait until the load balancer of {kind} {ns}/{name} is released"),
+                    env.kube
+                        .kubectl(
+                            format!("wait until {kind} {ns}/{name} is gone"),
+                            &[
+                                "wait",
+                                "--for=delete",
+                                &format!("{res}/{name}"),
+                                "-n",
+                                &ns,
+                                &inp.timeout_arg(),
+                            ],
+                        )
+                        .timeout(inp.cmd_timeout()),
+                ));
+            }
+        } else {
+            foreign.push(format!(
+                "{kind} {ns}/{name} holds an AWS load balancer (delete it first: kubectl delete {} {name} -n {ns})",
+                kind.to_lowercase()
+            ));
+        }
+    }
+    if !foreign.is_empty() {
+        let msg = format!(
+            "uninstalling the operator removes the AWS Load Balancer Controller, which would leak the load balancers of: {}",
+            foreign.join("; ")
+        );
+        if env.executing {
+            return Err(Error::failed(
+                msg,
+                Some("delete those resources (the controller then releases their load balancers) and re-run teardown".into()),
+            ));
+        }
+        let mut c = Check::new(State::Blocked, vec![]).note(msg);
+        c.notes.extend(notes);
+        return Ok(c);
+    }
+    let timeout = format!("{}s", inp.config.wait_timeout.as_secs());
+    actions.push(Action::new(
+        format!("helm uninstall {HELM_RELEASE}"),
+        env.kube
+            .helm(
+                "uninstall the inference operator chart",
+                &[
+                    "uninstall",
+                    HELM_RELEASE,
+                    "--namespace",
+                    HELM_NAMESPACE,
+                    "--wait",
+                    "--timeout",
+                    &timeout,
+                ],
+            )
+            .timeout(inp.cmd_timeout())
+            .mutating(),
+    ));
+    let mut c = Check::new(State::Present, actions);
+    c.notes = notes;
+    Ok(c.note("the chart's CRDs go with it (the chart renders them as templates)"))
+}
+
+/// The release is setup's when it carries setup's release label (`helm --labels`), or when its
+/// namespace is the one setup created for the chart to adopt (setup's marks on it).
+fn release_owner(env: &StepEnv, inp: &Inputs) -> Result<Owner> {
+    let meta = env.kube.helm(
+        "read the operator release's metadata",
+        &[
+            "get",
+            "metadata",
+            HELM_RELEASE,
+            "--namespace",
+            HELM_NAMESPACE,
+            "-o",
+            "json",
+        ],
+    );
+    let out = env.ctx.runner.run_unchecked(&meta)?;
+    if out.success() {
+        let v: Value = crate::exec::parse_json(&meta, &out.stdout)?;
+        if v["labels"][crate::marks::LABEL_MANAGED.0] == crate::marks::LABEL_MANAGED.1 {
+            return Ok(Owner::Ours);
+        }
+    }
+    match env
+        .kube
+        .get(&env.ctx.runner, "namespace", OPERATOR_NAMESPACE, None)?
+    {
+        Some(ns) => Ok(owned::k8s(&ns, inp.cluster())),
+        None => Ok(Owner::NotOurs),
+    }
+}
+
+pub(super) fn addon_check(env: &StepEnv, inp: &Inputs, addon: &str) -> Result<Check> {
+    let aws = &env.ctx.aws;
+    let eks = inp.facts.eks_cluster.as_str();
+    let what = format!("EKS add-on {addon}");
+    let describe = aws.cmd(
+        format!("read the {addon} add-on"),
+        &[
+            "eks",
+            "describe-addon",
+            "--cluster-name",
+            eks,
+            "--addon-name",
+            addon,
+        ],
+    );
+    let Some(v) = read_opt(env, &describe)? else {
+        return Ok(absent());
+    };
+    let owner = owned::addon(&v["addon"]["tags"], inp.cluster());
+    if !owner.is_ours() {
+        return Ok(kept(&what, &owner.reason()));
+    }
+    if inp.keeps_operator() {
+        return Ok(kept(&what, KEEP_MODELS));
+    }
+    let mut actions = Vec::new();
+    if v["addon"]["status"] != "DELETING" {
+        actions.push(Action::new(
+            format!("delete add-on {addon}"),
+            aws.cmd(
+                format!("delete the {addon} add-on"),
+                &[
+                    "eks",
+                    "delete-addon",
+                    "--cluster-name",
+                    eks,
+                    "--addon-name",
+                    addon,
+                ],
+            )
+            .mutating(),
+        ));
+    }
+    actions.push(Action::new(
+        format!("wait until {addon} is deleted"),
+        aws.cmd(
+            format!("wait until the {addon} add-on is deleted"),
+            &[
+                "eks",
+                "wait",
+                "addon-deleted",
+                "--cluster-name",
+                eks,
+                "--addon-name",
+                addon,
+            ],
+        )
+        .timeout(inp.config.wait_timeout),
+    ));
+    Ok(Check::new(State::Present, actions).note(format!(
+        "{what}: the objects it installed in the cluster go with it"
+    )))
+}
+
+fn delete_k8s(env: &StepEnv, inp: &Inputs, kind: &str, name: &str, ns: Option<&str>) -> Action {
+    let what = match ns {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    };
+    let to = inp.timeout_arg();
+    let mut args = vec!["delete", kind, name];
+    if let Some(ns) = ns {
+        args.extend(["-n", ns]);
+    }
+    args.extend(["--ignore-not-found", "--wait=true", to.as_str()]);
+    Action::new(
+        format!("delete {what}"),
+        env.kube
+            .kubectl(format!("delete {what}"), &args)
+            .timeout(inp.cmd_timeout())
+            .mutating(),
+    )
+}
+
+pub(super) fn nvidia_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    let what = format!("DaemonSet kube-system/{NVIDIA_DAEMONSET}");
+    let Some(ds) = env.kube.get(
+        &env.ctx.runner,
+        "daemonset",
+        NVIDIA_DAEMONSET,
+        Some("kube-system"),
+    )?
+    else {
+        return Ok(absent());
+    };
+    let owner = owned::k8s(&ds, inp.cluster());
+    if !owner.is_ours() {
+        return Ok(kept(&what, &owner.reason()));
+    }
+    if inp.keeps_operator() {
+        return Ok(kept(
+            &what,
+            "model resources remain (--keep-models) and run on GPUs",
+        ));
+    }
+    Ok(Check::new(
+        State::Present,
+        vec![delete_k8s(
+            env,
+            inp,
+            "daemonset",
+            NVIDIA_DAEMONSET,
+            Some("kube-system"),
+        )],
+    ))
+}
+
+pub(super) fn service_account_check(
+    env: &StepEnv,
+    inp: &Inputs,
+    sa: ServiceAccountRef,
+    addon: Option<&str>,
+) -> Result<Check> {
+    let what = format!("ServiceAccount {}/{}", sa.namespace, sa.name);
+    let Some(found) = env.kube.get(
+        &env.ctx.runner,
+        "serviceaccount",
+        sa.name,
+        Some(sa.namespace),
+    )?
+    else {
+        return Ok(absent());
+    };
+    let owner = owned::k8s(&found, inp.cluster());
+    if inp.keeps_operator() && owner.is_ours() {
+        return Ok(kept(&what, KEEP_MODELS));
+    }
+    if owner.is_ours() {
+        return Ok(Check::new(
+            State::Present,
+            vec![delete_k8s(
+                env,
+                inp,
+                "serviceaccount",
+                sa.name,
+                Some(sa.namespace),
+            )],
+        ));
+    }
+    // The EKS add-on adopts (and relabels) the ServiceAccount setup created for it; deleting
+    // the add-on removes it.
+    let by_eks =
+        found["metadata"]["labels"]["app.kubernetes.io/managed-by"].as_str() == Some("EKS");
+    if let (Some(addon), true) = (addon, by_eks) {
+        return Ok(Check::new(State::Info, vec![]).note(format!(
+            "{what} belongs to the EKS add-on {addon} (its labels say so): it goes when the add-on is deleted"
+        )));
+    }
+    Ok(kept(&what, &owner.reason()))
+}
+
+/// Workloads in a namespace that neither setup, the operator's release nor an EKS add-on put
+/// there (deleting the namespace would delete them).
+fn foreign_workloads(env: &StepEnv, inp: &Inputs, ns: &str) -> Result<Vec<String>> {
+    let items = env.kube.list(
+        &env.ctx.runner,
+        "deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch",
+        Some(ns),
+        None,
+    )?;
+    Ok(items
+        .iter()
+        .filter(|o| {
+            let m = &o["metadata"];
+            let helm = m["annotations"]["meta.helm.sh/release-name"] == HELM_RELEASE;
+            let eks = m["labels"]["app.kubernetes.io/managed-by"] == "EKS";
+            let owned = m["ownerReferences"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty());
+            !(helm || eks || owned || owned::k8s(o, inp.cluster()).is_ours())
+        })
+        .map(|o| {
+            format!(
+                "{} {}",
+                o["kind"].as_str().unwrap_or("object"),
+                o["metadata"]["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect())
+}
+
+pub(super) fn namespaces_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    let mut parts = Vec::new();
+    for ns in ["keda", "cert-manager", OPERATOR_NAMESPACE] {
+        let what = format!("namespace {ns}");
+        let Some(found) = env.kube.get(&env.ctx.runner, "namespace", ns, None)? else {
+            parts.push(absent());
+            continue;
+        };
+        let owner = owned::k8s(&found, inp.cluster());
+        if !owner.is_ours() {
+            parts.push(kept(&what, &owner.reason()));
+            continue;
+        }
+        if inp.keeps_operator() {
+            parts.push(kept(&what, KEEP_MODELS));
+            continue;
+        }
+        let foreign = foreign_workloads(env, inp, ns)?;
+        if !foreign.is_empty() {
+            parts.push(kept(
+                &what,
+                &format!(
+                    "it holds workloads setup did not create ({}); delete them and re-run to remove it",
+                    foreign.join(", ")
+                ),
+            ));
+            continue;
+        }
+        let mut c = Check::new(
+            State::Present,
+            vec![delete_k8s(env, inp, "namespace", ns, None)],
+        );
+        if ns == OPERATOR_NAMESPACE {
+            c = c.note(format!(
+                "namespace {ns}: the chart adopted it, so helm uninstall may already remove it"
+            ));
+        }
+        parts.push(c);
+    }
+    Ok(Check::merge(parts))
+}
