@@ -555,6 +555,12 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
     setup(&sb);
     deploy_model(&sb, "model-a", "default");
 
+    // No terminal and no --yes: nothing is removed (exit 5).
+    sb.clear_tool_log();
+    let n = teardown(&sb, &["--delete-models"]);
+    assert_eq!(n.code, 5, "{}", n.describe());
+    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+
     // --keep-models: the model stays, and so do the operator and everything it runs on.
     sb.clear_tool_log();
     let k = teardown(&sb, &["--keep-models", "--yes"]);
@@ -597,20 +603,44 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
     );
 
     // A failure part-way stops at the failing step and names it; a re-run finishes the job.
-    let fail = format!("iam delete-role --role-name aws-load-balancer-controller-{hp}");
+    // --keep-iam leaves every role and policy.
     let f = teardown_with(
         &sb,
-        &["--delete-models", "--yes"],
-        &[("HP_FAIL_MATCH", fail.as_str())],
+        &["--delete-models", "--keep-iam", "--yes"],
+        &[("HP_FAIL_MATCH", "helm uninstall")],
     );
     assert_eq!(f.code, 4, "{}", f.describe());
-    assert!(f.stderr.contains("step alb-role"), "{}", f.describe());
+    assert!(
+        f.stderr.contains("step inference-operator"),
+        "{}",
+        f.describe()
+    );
     assert!(!exists(&sb, &[JSM, "model-a", "-n", "default"]));
-    assert!(role_exists(
-        &sb,
-        &format!("aws-load-balancer-controller-{hp}")
-    ));
-    let r = teardown(&sb, &["--delete-models", "--yes"]);
+    assert!(
+        exists(
+            &sb,
+            &[
+                "deployment",
+                "-n",
+                "hyperpod-inference-system",
+                "hyperpod-inference-operator-controller-manager"
+            ]
+        ),
+        "the operator went although helm uninstall failed"
+    );
+    let r = teardown(&sb, &["--delete-models", "--keep-iam", "--yes"]);
+    r.success();
+    assert!(
+        r.stdout
+            .contains(&format!("IAM role HyperpodInferenceRole-{hp}: --keep-iam")),
+        "{}",
+        r.describe()
+    );
+    assert!(!exists(&sb, &["namespace", "keda"]));
+    assert!(role_exists(&sb, &format!("HyperpodInferenceRole-{hp}")));
+
+    // Without --keep-iam (and no models left, so no flag about them is needed) the roles go.
+    let r = teardown(&sb, &["--yes"]);
     r.success();
     assert!(
         r.stdout.contains(&format!("Teardown of {hp} is complete")),

@@ -1,6 +1,6 @@
-//! The steps of teardown: setup in reverse dependency order. Each check says what is there
-//! (`absent`), what stays and why (`keep`: not created by setup, or a flag keeps it), what goes
-//! (`remove`, with the exact commands) and what may not go as asked (`blocked`).
+//! The step graph of teardown (setup in reverse dependency order) and its first step, the model
+//! resources. Each check says whether its thing is `absent`, `keep` (left in place; the note says
+//! why), `remove` (with the exact commands) or `blocked` (a real run refuses).
 
 use std::time::Duration;
 
