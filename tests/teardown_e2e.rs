@@ -639,9 +639,18 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
     assert!(!exists(&sb, &["namespace", "keda"]));
     assert!(role_exists(&sb, &format!("HyperpodInferenceRole-{hp}")));
 
-    // Without --keep-iam (and no models left, so no flag about them is needed) the roles go.
-    let r = teardown(&sb, &["--yes"]);
+    // Without --keep-iam (and no models left, so no flag about them is needed) the roles go,
+    // and the OIDC provider with --delete-oidc-provider: the plan warns that the role left in
+    // place trusts it.
+    let r = teardown(&sb, &["--delete-oidc-provider", "--yes"]);
     r.success();
+    assert!(
+        r.stderr.contains(&format!(
+            "IAM role {keda_role} stays (not setup's) and trusts this provider"
+        )),
+        "{}",
+        r.describe()
+    );
     assert!(
         r.stdout.contains(&format!("Teardown of {hp} is complete")),
         "{}",
@@ -669,7 +678,6 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
     for kept in [
         format!("IAM role {keda_role}: not created by kubectl-hyperpod setup"),
         "ServiceAccount kube-system/aws-load-balancer-controller: not created by kubectl-hyperpod setup".to_string(),
-        "other workloads on the cluster may use it (pass --delete-oidc-provider".to_string(),
     ] {
         assert!(r.stdout.contains(&kept), "{kept}:\n{}", r.describe());
     }

@@ -150,7 +150,8 @@ pub(super) fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
 }
 
 /// The release is setup's when it carries setup's release label (`helm --labels`), or when its
-/// namespace is the one setup created for the chart to adopt (setup's marks on it).
+/// namespace is the one setup created for the chart to adopt (setup's marks on it), or — that
+/// namespace gone — when it runs the operator as the role setup created.
 fn release_owner(env: &StepEnv, inp: &Inputs) -> Result<Owner> {
     let meta = env.kube.helm(
         "read the operator release's metadata",
@@ -171,13 +172,38 @@ fn release_owner(env: &StepEnv, inp: &Inputs) -> Result<Owner> {
             return Ok(Owner::Ours);
         }
     }
-    match env
+    if let Some(ns) = env
         .kube
         .get(&env.ctx.runner, "namespace", OPERATOR_NAMESPACE, None)?
     {
-        Some(ns) => Ok(owned::k8s(&ns, inp.cluster())),
-        None => Ok(Owner::NotOurs),
+        return Ok(owned::k8s(&ns, inp.cluster()));
     }
+    // The namespace is gone (an uninstall that stopped half-way): the release is setup's when
+    // it runs the operator as setup's role.
+    let values = env.kube.helm(
+        "read the operator release's values",
+        &[
+            "get",
+            "values",
+            HELM_RELEASE,
+            "--namespace",
+            HELM_NAMESPACE,
+            "-o",
+            "json",
+        ],
+    );
+    let v: Value = env.ctx.runner.json(&values)?;
+    let role = inp.names.operator_role.name.as_str();
+    if v["executionRoleArn"] != inp.role_arn(role).as_str() {
+        return Ok(Owner::NotOurs);
+    }
+    let get = env.ctx.aws.cmd(
+        format!("read IAM role {role}"),
+        &["iam", "get-role", "--role-name", role],
+    );
+    Ok(read_opt(env, &get)?
+        .map(|r| owned::iam(&r["Role"]["Tags"], inp.cluster()))
+        .unwrap_or(Owner::NotOurs))
 }
 
 pub(super) fn addon_check(env: &StepEnv, inp: &Inputs, addon: &str) -> Result<Check> {

@@ -301,20 +301,54 @@ pub(super) fn oidc_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
     if let Some(why) = iam_kept_reason(inp) {
         return Ok(kept(&what, why));
     }
-    Ok(Check::new(
-        State::Present,
-        vec![Action::new(
-            "delete the IAM OIDC provider",
-            aws.cmd(
-                format!("delete the IAM OIDC provider {arn}"),
-                &[
-                    "iam",
-                    "delete-open-id-connect-provider",
-                    "--open-id-connect-provider-arn",
-                    arn,
-                ],
-            )
-            .mutating(),
-        )],
-    ))
+    let mut c = Check::new(State::Present, vec![]);
+    for role in kept_roles_trusting(env, inp, arn)? {
+        c = c.note(format!(
+            "IAM role {role} stays (not setup's) and trusts this provider: it stops working without it"
+        ));
+    }
+    c.actions.push(Action::new(
+        "delete the IAM OIDC provider",
+        aws.cmd(
+            format!("delete the IAM OIDC provider {arn}"),
+            &[
+                "iam",
+                "delete-open-id-connect-provider",
+                "--open-id-connect-provider-arn",
+                arn,
+            ],
+        )
+        .mutating(),
+    ));
+    Ok(c)
+}
+
+/// Roles with setup's names that teardown leaves (not setup's) whose trust names the provider.
+fn kept_roles_trusting(env: &StepEnv, inp: &Inputs, provider_arn: &str) -> Result<Vec<String>> {
+    let n = inp.names;
+    let mut out = Vec::new();
+    for r in [
+        &n.operator_role,
+        &n.alb_role,
+        &n.s3_role,
+        &n.keda_role,
+        &n.fsx_role,
+        &n.gated_role,
+    ] {
+        let get = env.ctx.aws.cmd(
+            format!("read IAM role {}", r.name),
+            &["iam", "get-role", "--role-name", &r.name],
+        );
+        let Some(found) = read_opt(env, &get)? else {
+            continue;
+        };
+        let role = &found["Role"];
+        let trust = crate::tools::aws::policy_document(&role["AssumeRolePolicyDocument"]);
+        if !owned::iam(&role["Tags"], inp.cluster()).is_ours()
+            && trust.to_string().contains(provider_arn)
+        {
+            out.push(r.name.clone());
+        }
+    }
+    Ok(out)
 }

@@ -44,6 +44,10 @@ impl Inputs<'_> {
         self.config.wait_timeout + Duration::from_secs(60)
     }
 
+    pub(super) fn role_arn(&self, name: &str) -> String {
+        format!("arn:aws:iam::{}:role/{name}", self.facts.account)
+    }
+
     pub(super) fn policy_arn(&self, name: &str) -> String {
         format!("arn:aws:iam::{}:policy/{name}", self.facts.account)
     }
