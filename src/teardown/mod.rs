@@ -273,7 +273,11 @@ impl<'a> Teardown<'a> {
                 timed_out: false,
                 ..
             } => {
+                // kubectl says "timed out waiting for the condition" when the wait itself ran
+                // out, and "context deadline exceeded" when its --timeout ran out before the
+                // watch was even set up (a slow API server or credential plugin).
                 stderr_tail.contains("timed out waiting")
+                    || stderr_tail.contains("context deadline exceeded")
                     || stderr_tail.contains("Max attempts exceeded")
             }
             _ => false,
