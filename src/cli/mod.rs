@@ -184,3 +184,37 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Man(a) => misc::man(a, &ctx),
     }
 }
+
+/// Shows a plan (on stderr) and asks whether to apply it: the one confirmation setup and
+/// teardown share. `changes` completes "N step(s) would ..."; `question` is asked on a terminal.
+pub fn confirm_plan(
+    ctx: &Ctx,
+    plan: &crate::setup::plan::Plan,
+    changes: &str,
+    question: &str,
+) -> Result<()> {
+    let ui = &ctx.ui;
+    if ctx.dry_run {
+        return Ok(());
+    }
+    // The plan goes to stderr in a real run: stdout carries only the final result.
+    if !ui.quiet {
+        ui.progress(&format!("{}\n{}", ui.bold("Plan:"), plan.render_text(ui)));
+    }
+    let pending = plan.pending();
+    if pending == 0 || ctx.yes {
+        return Ok(());
+    }
+    if !ui.interactive {
+        return Err(crate::error::Error::NotConfirmed(format!(
+            "{pending} step(s) would {changes}, and there is no terminal to confirm on"
+        )));
+    }
+    if ui.confirm(&question.replace("{n}", &pending.to_string())) {
+        Ok(())
+    } else {
+        Err(crate::error::Error::NotConfirmed(
+            "not confirmed; nothing was changed".into(),
+        ))
+    }
+}

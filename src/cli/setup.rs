@@ -150,34 +150,13 @@ impl SetupArgs {
 pub fn run(args: SetupArgs, ctx: &Ctx) -> Result<i32> {
     let config = args.to_config(ctx)?;
     let setup = Setup::new(ctx, config);
-    let ui = &ctx.ui;
-    let confirm = |plan: &Plan| -> Result<()> {
-        let pending = plan.pending();
-        if ctx.dry_run {
-            return Ok(());
-        }
-        // The plan goes to stderr in a real run: stdout carries only the final result.
-        if !ui.quiet {
-            ui.progress(&format!("{}\n{}", ui.bold("Plan:"), plan.render_text(ui)));
-        }
-        if pending == 0 {
-            return Ok(());
-        }
-        if ctx.yes {
-            return Ok(());
-        }
-        if !ui.interactive {
-            return Err(Error::NotConfirmed(format!(
-                "{pending} step(s) would change the account or cluster, and there is no terminal to confirm on"
-            )));
-        }
-        if ui.confirm(&format!("Apply these {pending} change(s)?")) {
-            Ok(())
-        } else {
-            Err(Error::NotConfirmed(
-                "not confirmed; nothing was changed".into(),
-            ))
-        }
+    let confirm = |plan: &Plan| {
+        super::confirm_plan(
+            ctx,
+            plan,
+            "change the account or cluster",
+            "Apply these {n} change(s)?",
+        )
     };
     let outcome = setup.run(&confirm)?;
     print_outcome(ctx, &outcome)?;

@@ -111,31 +111,13 @@ impl TeardownArgs {
 pub fn run(args: TeardownArgs, ctx: &Ctx) -> Result<i32> {
     let config = args.to_config(ctx)?;
     let teardown = Teardown::new(ctx, config);
-    let ui = &ctx.ui;
-    let confirm = |plan: &Plan| -> Result<()> {
-        if ctx.dry_run {
-            return Ok(());
-        }
-        // The plan goes to stderr in a real run: stdout carries only the final result.
-        if !ui.quiet {
-            ui.progress(&format!("{}\n{}", ui.bold("Plan:"), plan.render_text(ui)));
-        }
-        let pending = plan.pending();
-        if pending == 0 || ctx.yes {
-            return Ok(());
-        }
-        if !ui.interactive {
-            return Err(Error::NotConfirmed(format!(
-                "{pending} step(s) would remove things, and there is no terminal to confirm on"
-            )));
-        }
-        if ui.confirm(&format!("Remove what these {pending} step(s) list?")) {
-            Ok(())
-        } else {
-            Err(Error::NotConfirmed(
-                "not confirmed; nothing was changed".into(),
-            ))
-        }
+    let confirm = |plan: &Plan| {
+        super::confirm_plan(
+            ctx,
+            plan,
+            "remove things",
+            "Remove what these {n} step(s) list?",
+        )
     };
     let outcome = teardown.run(&confirm)?;
     print_outcome(ctx, &outcome)?;
