@@ -1176,14 +1176,26 @@ fn bad_input_is_rejected_before_any_command_runs() {
 #[ignore]
 fn bench_doctor_wall_time() {
     use std::time::{Duration, Instant};
-    let runs: usize = std::env::var("HP_BENCH_RUNS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let env_num = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
+    let runs = env_num("HP_BENCH_RUNS", 5);
+    // One scenario per "AWS_MS/KUBE_MS" pair: the round trip the emulators add to every AWS API
+    // request and to every Kubernetes API request.
+    let scenarios: Vec<(u64, u64)> = std::env::var("HP_BENCH_LATENCY_MS")
+        .unwrap_or_else(|_| "0/0,300/100".into())
+        .split(',')
+        .filter_map(|p| {
+            let (a, k) = p.trim().split_once('/').unwrap_or((p.trim(), p.trim()));
+            Some((a.parse().ok()?, k.parse().ok()?))
+        })
+        .collect();
     let sb = cloud().sandbox();
     healthy(&sb);
-    doctor_json(&sb, &[], 0); // warm-up
-                              // CPU time of waited-for descendants (/proc/self/stat cutime + cstime, clock ticks of 10 ms).
+    // CPU time of waited-for descendants (/proc/self/stat cutime + cstime, clock ticks of 10 ms).
     let children_cpu_ms = || -> u64 {
         let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
         let after = stat.rsplit(')').next().unwrap_or("");
@@ -1198,60 +1210,76 @@ fn bench_doctor_wall_time() {
         v.sort();
         v[v.len() / 2]
     };
-    let (mut walls, mut cpus, mut sums, mut slowest, mut chains) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let mut per_call: Vec<(Duration, String)> = Vec::new();
-    let mut calls = 0;
-    for _ in 0..runs {
-        sb.clear_tool_log();
-        let c0 = children_cpu_ms();
-        let t = Instant::now();
-        doctor_json(&sb, &[], 0);
-        walls.push(t.elapsed().as_millis());
-        cpus.push((children_cpu_ms() - c0) as u128);
-        let log = sb.tool_log();
-        calls = log.len();
-        per_call.clear();
-        for c in &log {
-            let args: Vec<&str> = c[1..].iter().map(String::as_str).collect();
+    for (aws_ms, kube_ms) in scenarios {
+        common::aws_hook(
+            &cloud().aws_url,
+            "PUT",
+            "/_hp/latency",
+            Some(&json!({ "seconds": aws_ms as f64 / 1000.0 })),
+        )
+        .expect("set the AWS emulator's latency");
+        sb.kube_config(json!({ "responseDelaySeconds": kube_ms as f64 / 1000.0 }));
+        doctor_json(&sb, &[], 0); // warm-up (kubectl's discovery cache, page cache)
+        let (mut walls, mut cpus, mut sums, mut slowest, mut chains) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut per_call: Vec<(Duration, String)> = Vec::new();
+        let mut calls = 0;
+        for _ in 0..runs {
+            sb.clear_tool_log();
+            let c0 = children_cpu_ms();
             let t = Instant::now();
-            let r = sb.tool(&c[0], &args);
-            let mut line = c.join(" ");
-            if line.len() > 110 {
-                line.truncate(110);
-                line.push_str("...");
+            doctor_json(&sb, &[], 0);
+            walls.push(t.elapsed().as_millis());
+            cpus.push((children_cpu_ms() - c0) as u128);
+            let log = sb.tool_log();
+            calls = log.len();
+            // The same commands one after another: what checking in sequence costs at the least.
+            per_call.clear();
+            for c in &log {
+                let args: Vec<&str> = c[1..].iter().map(String::as_str).collect();
+                let t = Instant::now();
+                let r = sb.tool(&c[0], &args);
+                let mut line = c.join(" ");
+                if line.len() > 110 {
+                    line.truncate(110);
+                    line.push_str("...");
+                }
+                per_call.push((t.elapsed(), format!("{line} [exit {}]", r.code)));
             }
-            per_call.push((t.elapsed(), format!("{line} [exit {}]", r.code)));
+            let ms = |d: &Duration| d.as_millis();
+            sums.push(per_call.iter().map(|(d, _)| ms(d)).sum());
+            slowest.push(per_call.iter().map(|(d, _)| ms(d)).max().unwrap_or(0));
+            // The slowest check's chain of calls: HyperPod cluster -> its EKS cluster.
+            chains.push(
+                per_call
+                    .iter()
+                    .filter(|(_, l)| {
+                        l.starts_with("aws sagemaker describe-cluster")
+                            || l.starts_with("aws eks describe-cluster")
+                    })
+                    .map(|(d, _)| ms(d))
+                    .sum(),
+            );
         }
-        sums.push(per_call.iter().map(|(d, _)| d.as_millis()).sum());
-        slowest.push(
-            per_call
-                .iter()
-                .map(|(d, _)| d.as_millis())
-                .max()
-                .unwrap_or(0),
+        println!(
+            "BENCH scenario aws_latency_ms={aws_ms} kube_latency_ms={kube_ms} runs={runs} calls_per_run={calls}"
         );
-        chains.push(
-            per_call
-                .iter()
-                .filter(|(_, l)| {
-                    l.starts_with("aws sagemaker describe-cluster")
-                        || l.starts_with("aws eks describe-cluster")
-                })
-                .map(|(d, _)| d.as_millis())
-                .sum(),
-        );
+        println!("BENCH   wall_min_ms {}", walls.iter().min().unwrap());
+        println!("BENCH   wall_median_ms {}", median(walls));
+        println!("BENCH   cpu_median_ms {}", median(cpus));
+        println!("BENCH   sequential_sum_median_ms {}", median(sums));
+        println!("BENCH   slowest_call_median_ms {}", median(slowest));
+        println!("BENCH   slowest_check_chain_median_ms {}", median(chains));
+        per_call.sort_by_key(|t| std::cmp::Reverse(t.0));
+        for (d, l) in &per_call {
+            println!("BENCH   call {:>6} ms  {l}", d.as_millis());
+        }
     }
-    println!("BENCH runs {runs}");
-    println!("BENCH calls_per_run {calls}");
-    println!("BENCH wall_min_ms {}", walls.iter().min().unwrap());
-    println!("BENCH wall_median_ms {}", median(walls));
-    println!("BENCH cpu_median_ms {}", median(cpus));
-    println!("BENCH sequential_sum_median_ms {}", median(sums));
-    println!("BENCH slowest_call_median_ms {}", median(slowest));
-    println!("BENCH longest_chain_median_ms {}", median(chains));
-    per_call.sort_by_key(|t| std::cmp::Reverse(t.0));
-    for (d, l) in &per_call {
-        println!("BENCH call {:>6} ms  {l}", d.as_millis());
-    }
+    common::aws_hook(
+        &cloud().aws_url,
+        "PUT",
+        "/_hp/latency",
+        Some(&json!({"seconds": 0})),
+    )
+    .expect("reset the AWS emulator's latency");
 }

@@ -1314,3 +1314,40 @@ fn aws_hyperpod_inference_addon() {
         "{d}"
     );
 }
+
+#[test]
+fn latency_settings_are_checked_and_read_back() {
+    // The benchmarks' stand-in for a distant region (bench/doctor.sh). Only 0 is set here: the
+    // AWS emulator's latency is global and other tests run alongside.
+    let url = &cloud().aws_url;
+    let e =
+        common::aws_hook(url, "PUT", "/_hp/latency", Some(&json!({"seconds": 31}))).unwrap_err();
+    assert!(
+        e.contains("HTTP 400") && e.contains("between 0 and 30"),
+        "{e}"
+    );
+    let e = common::aws_hook(
+        url,
+        "PUT",
+        "/_hp/latency",
+        Some(&json!({"seconds": "slow"})),
+    )
+    .unwrap_err();
+    assert!(e.contains("HTTP 400") && e.contains("seconds"), "{e}");
+    let v = common::aws_hook(url, "PUT", "/_hp/latency", Some(&json!({"seconds": 0}))).unwrap();
+    assert_eq!(v, json!({"seconds": 0.0}));
+    assert_eq!(
+        common::aws_hook(url, "GET", "/_hp/latency", None).unwrap(),
+        json!({"seconds": 0.0})
+    );
+
+    let sb = cloud().sandbox();
+    sb.write_direct_kubeconfig();
+    sb.kube_config(json!({"responseDelaySeconds": 0.01}));
+    assert_eq!(
+        sb.kube_hook("GET", "/_emulator/config", None)["responseDelaySeconds"],
+        json!(0.01)
+    );
+    // Requests are still answered, after the delay.
+    sb.kubectl(&["get", "namespaces"]).success();
+}

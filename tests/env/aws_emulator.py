@@ -35,6 +35,9 @@ What the extension adds to moto:
            (EKS cluster; HyperPod cluster with Orchestrator.Eks.ClusterArn; S3 bucket), returns
            {"eksClusterArn", "vpcId", "oidcIssuer", "hyperpodClusterArn", "bucket"}
       GET  /_hp/health
+      GET|PUT /_hp/latency  {"seconds": 0.0}: added before answering every AWS API request (not
+           the hooks), outside the moto lock so concurrent requests wait together: a stand-in
+           for the round trip to a distant region, for benchmarks. Global (all clusters).
       POST /moto-api/reset  (moto's own; also clears the add-ons)
 """
 
@@ -1154,6 +1157,7 @@ SIGV4_RX = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request
 
 
 MOTO_LOCK = threading.Lock()
+LATENCY = {"seconds": 0.0}
 
 
 class Front:
@@ -1167,6 +1171,8 @@ class Front:
             return self.hook(Request(environ))(environ, start_response)
         if path.startswith("/moto-api/reset"):
             ADDONS.reset()
+        elif LATENCY["seconds"] > 0:
+            time.sleep(LATENCY["seconds"])
         m = SIGV4_RX.search(environ.get("HTTP_AUTHORIZATION", ""))
         if m and m.group(3) == "eks":
             from moto.iam.models import get_account_id_from
@@ -1190,6 +1196,16 @@ class Front:
 
         if req.path == "/_hp/health":
             return js({"ok": True})
+        if req.path == "/_hp/latency":
+            if req.method == "PUT":
+                try:
+                    secs = float(json.loads(req.get_data(as_text=True) or "{}").get("seconds", 0))
+                except (ValueError, TypeError, AttributeError):
+                    return js({"error": 'body must be {"seconds": <number>}'}, 400)
+                if not 0 <= secs <= 30:
+                    return js({"error": "seconds must be between 0 and 30"}, 400)
+                LATENCY["seconds"] = secs
+            return js(dict(LATENCY))
         if req.path == "/_hp/seed" and req.method == "POST":
             try:
                 spec = json.loads(req.get_data(as_text=True) or "{}")

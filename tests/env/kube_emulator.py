@@ -32,7 +32,9 @@ cluster other than "default"; E=https://127.0.0.1:PORT/clusters/c1, CA=--cacert 
   GET    /_emulator/config           per-cluster settings (+ read-only lastAuthScheme, lastTokenKind)
   PUT    /_emulator/config           merge settings: autoReadyDeployments (bool, default true),
                                      modelOperator ("off"|"complete"|"fail"), modelDelaySeconds (1.0),
-                                     modelFailReason, modelFailMessage, serverVersion
+                                     modelFailReason, modelFailMessage, serverVersion,
+                                     responseDelaySeconds (0: added before every API answer, a
+                                     stand-in for a distant API server in benchmarks)
          curl $CA -X PUT $E/_emulator/config -d '{"modelOperator":"complete","modelDelaySeconds":0.2}'
   POST   /_emulator/objects          store one object or {"items":[...]} as-is INCLUDING .status
                                      (create or replace; missing namespaces are created; no controllers run)

@@ -44,7 +44,8 @@ from .printing import table_for
 
 CLUSTER_RE = re.compile(r"^/clusters/([a-zA-Z0-9_.-]+)(/.*)?$")
 CONFIG_KEYS = {"autoReadyDeployments": bool, "modelOperator": str, "modelDelaySeconds": (int, float),
-               "modelFailReason": str, "modelFailMessage": str, "serverVersion": str}
+               "modelFailReason": str, "modelFailMessage": str, "serverVersion": str,
+               "responseDelaySeconds": (int, float)}
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -186,6 +187,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.hooks(cid, rest[len("/_emulator"):], q, raw)
             cluster = self.server.cluster(cid)
             self.record(cluster, rest, u.query)
+            # A network round trip to a distant API server, for benchmarks (0 by default).
+            delay = float(cluster.config.get("responseDelaySeconds") or 0)
+            if delay > 0:
+                time.sleep(delay)
             return self.api(cluster, prefix, rest, q, raw)
         except ApiError as e:
             self.send_json(e.code, e.status())
