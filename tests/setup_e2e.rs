@@ -6,6 +6,9 @@ mod common;
 use common::{cloud, Sandbox};
 use serde_json::Value;
 
+/// The watch setup's test deployment waits with (deploy's watcher), as the tool log shows it.
+const TEST_MODEL_WATCH: &str = "get jumpstartmodels.inference.sagemaker.aws.amazon.com testing-deployment-bert -n default -o json --watch";
+
 const OPERATOR_SA: &str = "system:serviceaccount:hyperpod-inference-system:hyperpod-inference-operator-controller-manager";
 
 fn setup_args(sb: &Sandbox) -> Vec<String> {
@@ -441,22 +444,11 @@ fn fresh_setup_completes_and_a_second_run_changes_nothing() {
         log.join("\n")
     );
     assert!(
-        log.iter()
-            .any(|l| l.contains("wait jumpstartmodel/testing-deployment-bert")),
+        log.iter().any(|l| l.contains(TEST_MODEL_WATCH)),
         "{}",
         log.join("\n")
     );
-    let gone = sb.kubectl(&[
-        "--context",
-        &sb.eks_cluster_arn,
-        "get",
-        "jumpstartmodel",
-        "testing-deployment-bert",
-        "-n",
-        "default",
-    ]);
-    assert_eq!(gone.code, 1);
-    assert!(gone.stderr.contains("NotFound"), "{}", gone.describe());
+    assert!(test_model(&sb).is_none(), "the test model was not removed");
 
     let before = snapshot(&sb);
     sb.clear_tool_log();
@@ -476,7 +468,7 @@ fn fresh_setup_completes_and_a_second_run_changes_nothing() {
         !sb.tool_log_lines()
             .iter()
             .any(|l| l.contains("kubectl-hyperpod-test-deployment")
-                || l.contains("wait jumpstartmodel")),
+                || l.contains(TEST_MODEL_WATCH)),
         "test deployment ran although nothing changed"
     );
     assert_eq!(snapshot(&sb), before);
@@ -568,6 +560,30 @@ fn dry_run_changes_nothing_and_plans_as_data() {
     assert_eq!(
         plan["plan"]["context"]["facts"]["eks_cluster"],
         sb.eks_cluster.as_str()
+    );
+    // The test deployment's wait is deploy's watcher: shown as the watch it streams, with what
+    // passes, what fails at once, and what becomes of a model that fails.
+    let test = step("test-deployment");
+    let wait = test["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["wait_for"].is_object())
+        .unwrap();
+    let argv = serde_json::from_value::<Vec<String>>(wait["argv"].clone()).unwrap();
+    assert!(argv.join(" ").contains(TEST_MODEL_WATCH), "{argv:?}");
+    assert_eq!(wait["mutating"], false);
+    assert_eq!(wait["wait_for"]["kind"], "JumpStartModel");
+    assert_eq!(wait["wait_for"]["name"], "testing-deployment-bert");
+    assert_eq!(wait["wait_for"]["until"], "DeploymentComplete");
+    assert_eq!(wait["wait_for"]["fails_on"], "DeploymentFailed");
+    assert_eq!(wait["wait_for"]["timeout_seconds"], 900);
+    assert!(
+        wait["wait_for"]["on_failure"]
+            .as_str()
+            .unwrap()
+            .contains("kept for inspection"),
+        "{wait}"
     );
 
     // Text form: every step and a closing line.
@@ -741,10 +757,7 @@ fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
         ],
         vec![("s3-csi-addon", "eks create-addon".into())],
         vec![("inference-operator", "helm upgrade --install".into())],
-        vec![(
-            "test-deployment",
-            "wait jumpstartmodel/testing-deployment-bert".into(),
-        )],
+        vec![("test-deployment", TEST_MODEL_WATCH.into())],
     ];
     for wave in &waves {
         let patterns = wave
@@ -786,19 +799,9 @@ fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
             .count(),
         1
     );
-    let gone = sb.kubectl(&[
-        "--context",
-        &sb.eks_cluster_arn,
-        "get",
-        "jumpstartmodel",
-        "testing-deployment-bert",
-        "-n",
-        "default",
-    ]);
     assert!(
-        gone.stderr.contains("NotFound"),
-        "the test model left by the failed run was not removed:\n{}",
-        gone.describe()
+        test_model(&sb).is_none(),
+        "the test model left by the failed run was not removed"
     );
     sb.clear_tool_log();
     run_setup(&sb, &["--yes"], &[]).success();
@@ -960,4 +963,135 @@ fn bad_input_is_rejected_before_any_command_runs() {
     let names = &plan["plan"]["context"]["names"];
     assert_eq!(names["operator_role"]["source"], "shortened");
     assert_eq!(names["operator_role"]["name"].as_str().unwrap().len(), 64);
+}
+
+/// The test model as the cluster has it, or None.
+fn test_model(sb: &Sandbox) -> Option<Value> {
+    let r = sb.kubectl(&[
+        "--context",
+        &sb.eks_cluster_arn,
+        "get",
+        "jumpstartmodel",
+        "testing-deployment-bert",
+        "-n",
+        "default",
+        "-o",
+        "json",
+    ]);
+    if r.code != 0 {
+        assert!(r.stderr.contains("NotFound"), "{}", r.describe());
+        return None;
+    }
+    Some(r.json())
+}
+
+#[test]
+fn a_failing_test_model_stops_setup_at_once_with_the_diagnosis_and_a_rerun_tests_again() {
+    let sb = cloud().sandbox();
+    let reason = "ModelDownloadFailed";
+    let message = "AccessDenied: not authorized to read s3://jumpstart-cache-prod/bert <x> 'y'";
+    sb.kube_config(serde_json::json!({
+        "modelOperator": "fail",
+        "modelDelaySeconds": 0.2,
+        "modelFailReason": reason,
+        "modelFailMessage": message,
+    }));
+    // A deadline far beyond the harness's own per-command limit: the run can only finish in
+    // time if DeploymentFailed ends the wait.
+    let r = run_setup(&sb, &["--yes", "--timeout", "10m", "-o", "json"], &[]);
+    assert_eq!(r.code, 1, "a failed deployment exits 1:\n{}", r.describe());
+    let doc = r.json();
+    let err = &doc["error"];
+    assert_eq!(err["kind"], "failed", "{doc}");
+    assert_eq!(err["exit_code"], 1);
+    assert_eq!(err["step"], "test-deployment");
+    let text = err["message"].as_str().unwrap();
+    for part in [
+        format!("deployment of jumpstartmodel default/testing-deployment-bert failed: {reason}: {message}"),
+        "what the cluster says:".to_string(),
+        "state:    DeploymentFailed".to_string(),
+        "pods (app=testing-deployment-bert)".to_string(),
+        "the test model default/testing-deployment-bert is kept for inspection".to_string(),
+        "`kubectl hyperpod delete testing-deployment-bert` removes it".to_string(),
+    ] {
+        assert!(text.contains(&part), "missing {part:?} in:\n{text}");
+    }
+    // The operator's words suggest a missing IAM permission: deploy's hint says so.
+    assert!(
+        err["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("an IAM permission is missing"),
+        "{doc}"
+    );
+    // In words on stderr too, after the progress of the wait.
+    assert!(
+        r.stderr
+            .contains("waiting for testing-deployment-bert to deploy (up to 10m)"),
+        "{}",
+        r.describe()
+    );
+    assert!(
+        r.stderr.contains("error: step test-deployment (")
+            && r.stderr.contains(&format!("{reason}: {message}")),
+        "{}",
+        r.describe()
+    );
+    // Everything before the test is in place; the failed model is kept, as documented.
+    assert_set_up(&sb);
+    let kept = test_model(&sb).expect("the failed test model was removed");
+    assert_eq!(
+        kept["status"]["deploymentStatus"]["deploymentObjectOverallState"],
+        "DeploymentFailed"
+    );
+
+    // Once models deploy, a re-run replaces the kept model, tests again and removes it, although
+    // nothing else needs changing.
+    sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
+    sb.clear_tool_log();
+    let again = run_setup(&sb, &["--yes", "--timeout", "10m"], &[]);
+    again.success();
+    let log = sb.tool_log_lines();
+    let pos = |needle: &str| {
+        log.iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in:\n{}", log.join("\n")))
+    };
+    let delete_old = pos("delete jumpstartmodel testing-deployment-bert");
+    let create = pos("apply --field-manager=kubectl-hyperpod-test-deployment");
+    let watch = pos(TEST_MODEL_WATCH);
+    assert!(delete_old < create && create < watch, "{}", log.join("\n"));
+    assert!(test_model(&sb).is_none(), "the passing test model was kept");
+
+    // A model the operator never reports on: the wait runs to its deadline and says so (exit 6),
+    // keeping the model. A leftover test model makes the step run although nothing changed.
+    sb.kube_config(serde_json::json!({"modelOperator": "off"}));
+    sb.kube_objects(serde_json::json!({
+        "apiVersion": "inference.sagemaker.aws.amazon.com/v1",
+        "kind": "JumpStartModel",
+        "metadata": {"name": "testing-deployment-bert", "namespace": "default"},
+        "spec": {"model": {"modelId": "huggingface-eqa-bert-base-cased"}, "server": {"instanceType": "ml.c5.2xlarge"}},
+    }));
+    let t = run_setup(&sb, &["--yes", "--timeout", "5s", "-o", "json"], &[]);
+    assert_eq!(
+        t.code,
+        6,
+        "a wait past its deadline exits 6:\n{}",
+        t.describe()
+    );
+    let err = &t.json()["error"];
+    assert_eq!(err["kind"], "timed_out", "{err}");
+    assert_eq!(err["step"], "test-deployment");
+    let text = err["message"].as_str().unwrap();
+    for part in [
+        "timed out after 5s waiting for jumpstartmodel default/testing-deployment-bert to deploy",
+        "the inference operator has not reported on this resource",
+        "is kept for inspection",
+    ] {
+        assert!(text.contains(part), "missing {part:?} in:\n{text}");
+    }
+    assert!(
+        test_model(&sb).is_some(),
+        "the timed-out test model was removed"
+    );
 }

@@ -9,7 +9,8 @@ use serde_json::Value;
 use super::kind::ModelKind;
 use super::status::{Phase, Summary};
 use crate::error::{Error, Result};
-use crate::exec::{command_error, StreamEvent};
+use crate::exec::{command_error, Cmd, StreamEvent};
+use crate::tools::kube::KubeOpts;
 use crate::Ctx;
 
 /// Splits a stream of pretty-printed JSON documents (what kubectl prints with `-o json -w`)
@@ -77,6 +78,24 @@ pub enum WatchEnd<T> {
 /// How long a watch may stay silent before it is replaced by a fresh one.
 const RESYNC_AFTER: Duration = Duration::from_secs(45);
 
+/// The watch command `watch` streams (also what a plan shows for a wait it will run).
+pub fn watch_cmd(kube: &KubeOpts, kind: ModelKind, ns: &str, name: &str) -> Cmd {
+    kube.kubectl(
+        format!("watch {} {ns}/{name}", kind.kind()),
+        &[
+            "get",
+            kind.resource(),
+            name,
+            "-n",
+            ns,
+            "-o",
+            "json",
+            "--watch",
+            "--output-watch-events",
+        ],
+    )
+}
+
 /// Watches one model resource until `judge` stops, the deadline passes, or it is not found.
 /// `judge` gets the event type (`ADDED`, `MODIFIED`, `DELETED`) and the object.
 pub fn watch<T>(
@@ -92,20 +111,7 @@ pub fn watch<T>(
     loop {
         let mut quiet_since = Instant::now();
         let mut resync = false;
-        let cmd = ctx.kube.kubectl(
-            format!("watch {} {ns}/{name}", kind.kind()),
-            &[
-                "get",
-                kind.resource(),
-                name,
-                "-n",
-                ns,
-                "-o",
-                "json",
-                "--watch",
-                "--output-watch-events",
-            ],
-        );
+        let cmd = watch_cmd(&ctx.kube, kind, ns, name);
         let mut stream = ctx.runner.stream(&cmd)?;
         let mut splitter = JsonSplitter::default();
         let mut events = 0;

@@ -7,6 +7,7 @@ pub mod names;
 pub mod plan;
 pub mod steps;
 pub mod verify;
+pub mod wait;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

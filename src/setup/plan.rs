@@ -14,6 +14,8 @@ use crate::tools::kube::KubeOpts;
 use crate::ui::Ui;
 use crate::Ctx;
 
+pub use super::wait::ModelWait;
+
 /// What a step's check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -64,12 +66,17 @@ pub struct Document {
     pub content: Value,
 }
 
-/// One command of a step, with the documents it sends.
+/// One command of a step, with the documents it sends; or a wait for a model's verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct Action {
     pub summary: String,
+    /// The command run; for a wait, the watch it streams.
     #[serde(flatten)]
     pub cmd: Cmd,
+    /// Set for a wait for a model's verdict: not one command whose exit decides, but deploy's
+    /// watcher (passes on DeploymentComplete, fails at once on DeploymentFailed, with a diagnosis).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_for: Option<ModelWait>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<Document>,
 }
@@ -79,7 +86,23 @@ impl Action {
         Action {
             summary: summary.into(),
             cmd,
+            wait_for: None,
             documents: Vec::new(),
+        }
+    }
+
+    /// A wait for a model's verdict, shown as the watch it streams through `kube`.
+    pub fn wait(summary: impl Into<String>, kube: &KubeOpts, wait: ModelWait) -> Self {
+        let mut a = Action::new(summary, wait.watch_cmd(kube));
+        a.wait_for = Some(wait);
+        a
+    }
+
+    /// Runs the action with the step's context.
+    pub fn run(&self, env: &StepEnv) -> Result<()> {
+        match &self.wait_for {
+            Some(w) => w.run(env),
+            None => env.ctx.runner.run(&self.cmd).map(drop),
         }
     }
 
@@ -452,7 +475,7 @@ fn run_step(
     };
     for a in &check.actions {
         outcome.commands.push(a.cmd.argv.clone());
-        if let Err(e) = env.ctx.runner.run(&a.cmd) {
+        if let Err(e) = a.run(env) {
             outcome.outcome = "failed";
             outcome.error = Some(e.to_string());
             ui.status_done();

@@ -7,8 +7,9 @@ use serde_json::{json, Map, Value};
 
 use super::iam::{self, RoleSpec};
 use super::names::*;
-use super::plan::{Action, Check, State, StepDef, StepEnv};
+use super::plan::{Action, Check, ModelWait, State, StepDef, StepEnv};
 use super::{ChartSource, Facts, OperatorMethod, SetupConfig};
+use crate::deploy::kind::ModelKind;
 use crate::error::Result;
 use crate::exec::Cmd;
 use crate::marks;
@@ -985,13 +986,24 @@ fn test_deployment_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
         )
         .doc(&format!("JumpStartModel default/{TEST_MODEL_NAME}"), &model),
     );
-    actions.push(Action::new(
-        "wait for DeploymentComplete",
-        k.kubectl(
-            "wait for the test model to deploy",
-            &["wait", &format!("jumpstartmodel/{TEST_MODEL_NAME}"), "-n", "default", "--for=jsonpath={.status.deploymentStatus.deploymentObjectOverallState}=DeploymentComplete", &to],
-        )
-        .timeout(inp.config.wait_timeout + Duration::from_secs(30)),
+    // Deploy's watcher: DeploymentFailed stops the wait at once with the operator's diagnosis.
+    // A model that fails (or times out) is kept, as `deploy` keeps one, for describe and logs;
+    // the next setup finds it and tests again.
+    actions.push(Action::wait(
+        "wait for DeploymentComplete (stops at once on DeploymentFailed)",
+        k,
+        ModelWait::new(
+            ModelKind::JumpStartModel,
+            "default",
+            TEST_MODEL_NAME,
+            inp.config.wait_timeout,
+            format!(
+                "the test model default/{TEST_MODEL_NAME} is kept for inspection \
+                 (`kubectl hyperpod describe {TEST_MODEL_NAME}`, `kubectl hyperpod logs {TEST_MODEL_NAME}`); \
+                 the next `kubectl hyperpod setup` replaces it and tests again, \
+                 `kubectl hyperpod delete {TEST_MODEL_NAME}` removes it"
+            ),
+        ),
     ));
     actions.push(Action::new(
         "remove the test model",

@@ -1,0 +1,141 @@
+//! A plan action that waits for a model's verdict with deploy's watcher: it passes on
+//! DeploymentComplete, fails as soon as the operator reports DeploymentFailed (with deploy's
+//! diagnosis in the error), and times out with the last state seen.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::plan::StepEnv;
+use crate::deploy::apply::{self, DeployReport, Outcome};
+use crate::deploy::diagnose;
+use crate::deploy::kind::ModelKind;
+use crate::deploy::status::{self, Summary};
+use crate::deploy::watch::{self, WaitResult};
+use crate::error::{Error, Result};
+use crate::exec::{Cmd, Runner};
+use crate::tools::kube::KubeOpts;
+use crate::ui::Ui;
+use crate::Ctx;
+
+/// What a wait action waits for; serialised into the plan next to the watch it streams.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelWait {
+    pub kind: ModelKind,
+    pub namespace: String,
+    pub name: String,
+    /// The state that passes.
+    pub until: &'static str,
+    /// The state that fails at once.
+    pub fails_on: &'static str,
+    pub timeout_seconds: u64,
+    /// What becomes of the model when the wait does not pass (said again in the error).
+    pub on_failure: String,
+}
+
+impl ModelWait {
+    pub fn new(
+        kind: ModelKind,
+        namespace: &str,
+        name: &str,
+        timeout: Duration,
+        on_failure: impl Into<String>,
+    ) -> Self {
+        ModelWait {
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            until: status::COMPLETE,
+            fails_on: status::FAILED,
+            timeout_seconds: timeout.as_secs(),
+            on_failure: on_failure.into(),
+        }
+    }
+
+    /// The watch this wait streams, as the plan shows it.
+    pub fn watch_cmd(&self, kube: &KubeOpts) -> Cmd {
+        watch::watch_cmd(kube, self.kind, &self.namespace, &self.name)
+    }
+
+    /// Waits through the step's kubeconfig and context. Not DeploymentComplete is an error:
+    /// a failure (exit 1) or a time-out (exit 6), each with the diagnosis and `on_failure`.
+    pub fn run(&self, env: &StepEnv) -> Result<()> {
+        let ctx = with_kube(env.ctx, &env.kube);
+        let (kind, ns, name) = (self.kind, self.namespace.as_str(), self.name.as_str());
+        ctx.ui.progress(&format!(
+            "waiting for {name} to deploy (up to {})",
+            crate::deploy::time::human(self.timeout_seconds as i64)
+        ));
+        let timeout = Duration::from_secs(self.timeout_seconds);
+        let (res, took) = watch::wait_deployed(&ctx, kind, ns, name, timeout)?;
+        let (outcome, last) = match res {
+            WaitResult::Complete(_) => return Ok(()),
+            WaitResult::Failed(o) => (Outcome::Failed, Some(o)),
+            WaitResult::TimedOut(o) => (Outcome::TimedOut, o),
+            WaitResult::Deleted(o) => (Outcome::Deleted, Some(o).filter(|o| !o.is_null())),
+        };
+        let diagnostics = (outcome != Outcome::Deleted)
+            .then(|| diagnose::collect(&ctx, kind, ns, name, last.as_ref()));
+        let report = DeployReport {
+            kind,
+            name: name.to_string(),
+            namespace: ns.to_string(),
+            action: apply::Action::Created,
+            outcome,
+            waited_seconds: Some(took.as_secs_f64()),
+            timeout_seconds: Some(self.timeout_seconds),
+            status: last.as_ref().map(|o| Summary::of(kind, o)),
+            diagnostics,
+        };
+        match report.error() {
+            Some(err) => Err(self.explain(err, &report)),
+            None => Ok(()),
+        }
+    }
+
+    /// Adds the diagnosis (as `deploy` prints it) and what became of the model to the error.
+    fn explain(&self, err: Error, report: &DeployReport) -> Error {
+        let Some(d) = &report.diagnostics else {
+            return err;
+        };
+        // The error's hint is printed on its own; do not repeat it in the diagnosis.
+        let skip = usize::from(err.hint().is_some() && err.hint() == d.hints.first().cloned());
+        let detail = format!(
+            "\n{}{}",
+            diagnose::text(d, &self.name, skip),
+            self.on_failure
+        );
+        match err {
+            Error::Failed { message, hint } => Error::Failed {
+                message: message + &detail,
+                hint,
+            },
+            Error::TimedOut {
+                what,
+                seconds,
+                last_state,
+            } => Error::TimedOut {
+                what,
+                seconds,
+                last_state: last_state + &detail,
+            },
+            other => other,
+        }
+    }
+}
+
+/// A context like `parent` whose kubectl calls go through `kube`: the step's kubeconfig and
+/// context, which differ from the global flags' when setup writes the context itself. The
+/// flags (verbose, dry run, format, quiet, colour) are the parent's; the runner's log and the
+/// UI's clock are its own.
+fn with_kube(parent: &Ctx, kube: &KubeOpts) -> Ctx {
+    let ui = &parent.ui;
+    Ctx {
+        runner: Runner::new(parent.runner.verbose, parent.runner.dry_run),
+        ui: Ui::new(ui.format, ui.quiet, ui.verbose, !ui.color),
+        aws: parent.aws.clone(),
+        kube: kube.clone(),
+        dry_run: parent.dry_run,
+        yes: parent.yes,
+    }
+}
