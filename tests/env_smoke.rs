@@ -706,6 +706,24 @@ fn helm_local_chart() {
         "{}",
         r.describe()
     );
+    // The ALB subchart's own requirement.
+    let no_cluster: Vec<&str> = args
+        .iter()
+        .map(|a| {
+            if a.starts_with("alb.clusterName=") {
+                "alb.clusterName="
+            } else {
+                a.as_str()
+            }
+        })
+        .collect();
+    let r = sb.helm(&no_cluster);
+    assert!(
+        r.stderr
+            .contains("Chart cannot be installed without a valid clusterName!"),
+        "{}",
+        r.describe()
+    );
     let r = sb.helm(&args.iter().map(String::as_str).collect::<Vec<_>>());
     r.success();
     assert!(
@@ -714,7 +732,9 @@ fn helm_local_chart() {
     );
 
     sb.write_direct_kubeconfig();
-    sb.kubectl(&["create", "namespace", "keda"]).success();
+    // cert-manager's subchart installs into cert-manager.namespace, which it does not create.
+    sb.kubectl(&["create", "namespace", "cert-manager"])
+        .success();
     args[0] = "upgrade".into();
     args.insert(1, "--install".into());
     args.push("--wait".into());
@@ -749,10 +769,34 @@ fn helm_local_chart() {
         dep["items"][0]["metadata"]["name"],
         "hyperpod-inference-operator-controller-manager"
     );
-    let keda = sb.kubectl_json(&["get", "sa", "keda-operator", "-n", "keda"]);
+    // KEDA goes to the release namespace (the keda subchart ignores `keda.namespace`).
+    let keda = sb.kubectl_json(&["get", "sa", "keda-operator", "-n", "kube-system"]);
     assert_eq!(
         keda["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
         arn_role(&sb, "keda")
+    );
+    // The other subcharts' workloads, under the names the real subcharts give them.
+    for (ns, name) in [
+        ("kube-system", "hpio-alb"),
+        ("kube-system", "keda-operator"),
+        ("kube-system", "hpio-metrics"),
+        ("cert-manager", "hpio-cert-manager"),
+        ("cert-manager", "hpio-cert-manager-webhook"),
+        ("cert-manager", "hpio-cert-manager-cainjector"),
+    ] {
+        let d = sb.kubectl_json(&["get", "deployment", name, "-n", ns]);
+        assert_eq!(d["status"]["readyReplicas"], d["spec"]["replicas"], "{d}");
+    }
+    let alb = sb.kubectl_json(&["get", "deployment", "hpio-alb", "-n", "kube-system"]);
+    assert_eq!(alb["metadata"]["labels"]["app.kubernetes.io/name"], "alb");
+    assert_eq!(
+        alb["spec"]["template"]["spec"]["serviceAccountName"],
+        "aws-load-balancer-controller"
+    );
+    let crd = sb.kubectl_json(&["get", "crd", "certificates.cert-manager.io"]);
+    assert_eq!(
+        crd["metadata"]["annotations"]["helm.sh/resource-policy"],
+        "keep"
     );
     sb.kubectl(&["get", "csidriver", "s3.csi.aws.com", "fsx.csi.aws.com"])
         .success();
@@ -776,6 +820,9 @@ fn helm_local_chart() {
         "hyperpod-inference-operator-controller-manager",
     ]);
     assert!(gone.stderr.contains("NotFound"), "{}", gone.describe());
+    // cert-manager's CRDs outlive the release, as the real chart's do (resource-policy keep).
+    sb.kubectl(&["get", "crd", "certificaterequests.cert-manager.io"])
+        .success();
 }
 
 #[test]
