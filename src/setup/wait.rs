@@ -139,3 +139,92 @@ fn with_kube(parent: &Ctx, kube: &KubeOpts) -> Ctx {
         yes: parent.yes,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(outcome: Outcome, obj: serde_json::Value) -> DeployReport {
+        let kind = ModelKind::JumpStartModel;
+        let mut d = diagnose::Diagnostics {
+            state: Some("DeploymentFailed".into()),
+            reason: Some("ModelDeploymentFailed".into()),
+            message: Some("Insufficient nvidia.com/gpu".into()),
+            ..Default::default()
+        };
+        d.hints = diagnose::hints(&d, "m");
+        DeployReport {
+            kind,
+            name: "m".into(),
+            namespace: "default".into(),
+            action: apply::Action::Created,
+            outcome,
+            waited_seconds: Some(1.0),
+            timeout_seconds: Some(60),
+            status: Some(Summary::of(kind, &obj)),
+            diagnostics: Some(d),
+        }
+    }
+
+    fn wait() -> ModelWait {
+        ModelWait::new(
+            ModelKind::JumpStartModel,
+            "default",
+            "m",
+            Duration::from_secs(60),
+            "kept: remove it with X",
+        )
+    }
+
+    #[test]
+    fn a_failure_carries_the_diagnosis_and_what_became_of_the_model() {
+        let r = report(Outcome::Failed, json!({"metadata": {"name": "m"}}));
+        let err = wait().explain(r.error().unwrap(), &r);
+        assert_eq!(err.exit_code(), crate::error::exit::FAILURE);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("deployment of jumpstartmodel default/m failed: ModelDeploymentFailed: Insufficient nvidia.com/gpu\nwhat the cluster says:\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("kept: remove it with X"), "{text}");
+        // The first hint is the error's own, not repeated in the text.
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("enough free GPUs"), "{hint}");
+        assert!(!text.contains(&hint), "{text}");
+    }
+
+    #[test]
+    fn a_time_out_stays_a_time_out_with_the_diagnosis() {
+        let r = report(Outcome::TimedOut, json!({"metadata": {"name": "m"}}));
+        let err = wait().explain(r.error().unwrap(), &r);
+        assert_eq!(err.exit_code(), crate::error::exit::TIMED_OUT);
+        assert_eq!(err.kind(), "timed_out");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("timed out after 60s waiting for jumpstartmodel default/m to deploy"),
+            "{text}"
+        );
+        assert!(text.contains("what the cluster says:"), "{text}");
+        assert!(text.ends_with("kept: remove it with X"), "{text}");
+    }
+
+    #[test]
+    fn the_plan_shows_the_watch_and_what_it_waits_for() {
+        let kube = KubeOpts {
+            kubeconfig: None,
+            context: Some("c".into()),
+        };
+        let a = super::super::plan::Action::wait("wait", &kube, wait());
+        assert!(!a.cmd.mutating);
+        let v = serde_json::to_value(&a).unwrap();
+        assert_eq!(v["argv"][3], "get");
+        assert_eq!(
+            v["argv"].as_array().unwrap().last().unwrap(),
+            "--output-watch-events"
+        );
+        assert_eq!(v["wait_for"]["until"], "DeploymentComplete");
+        assert_eq!(v["wait_for"]["fails_on"], "DeploymentFailed");
+        assert_eq!(v["wait_for"]["timeout_seconds"], 60);
+    }
+}
