@@ -5,7 +5,6 @@ use clap::Args;
 use crate::doctor::fix::{self, FixRun};
 use crate::doctor::{Doctor, DoctorConfig, Report, Status};
 use crate::error::{Error, Result};
-use crate::setup::names::NameOverrides;
 use crate::ui::Format;
 use crate::Ctx;
 
@@ -37,18 +36,8 @@ pub struct DoctorArgs {
     /// The S3 bucket for the operator's TLS certificates
     #[arg(long, value_name = "BUCKET")]
     pub s3_bucket: Option<String>,
-    /// Name of the inference operator role, if not setup's derived name
-    #[arg(long, value_name = "NAME")]
-    pub operator_role_name: Option<String>,
-    /// Name of the AWS Load Balancer Controller role, if not setup's derived name
-    #[arg(long, value_name = "NAME")]
-    pub alb_role_name: Option<String>,
-    /// Name of the S3 CSI driver role, if not setup's derived name
-    #[arg(long, value_name = "NAME")]
-    pub s3_csi_role_name: Option<String>,
-    /// Name of the KEDA operator role, if not setup's derived name
-    #[arg(long, value_name = "NAME")]
-    pub keda_role_name: Option<String>,
+    #[command(flatten)]
+    pub names: super::RoleNameFlags,
     /// Apply the safe fixes (create the OIDC provider, correct trust policies, annotate ServiceAccounts) after confirmation, then check again
     #[arg(long)]
     pub fix: bool,
@@ -61,13 +50,7 @@ impl DoctorArgs {
             s3_bucket: self.s3_bucket.clone(),
             model: self.model.clone(),
             model_namespace: self.namespace.clone(),
-            overrides: NameOverrides {
-                operator_role: self.operator_role_name.clone(),
-                alb_role: self.alb_role_name.clone(),
-                s3_role: self.s3_csi_role_name.clone(),
-                keda_role: self.keda_role_name.clone(),
-                ..Default::default()
-            },
+            overrides: self.names.overrides(),
         }
     }
 }

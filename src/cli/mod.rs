@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::Result;
 use crate::exec::Runner;
+use crate::setup::names::NameOverrides;
 use crate::tools::aws::AwsOpts;
 use crate::tools::kube::KubeOpts;
 use crate::ui::{Format, Ui};
@@ -216,5 +217,130 @@ pub fn confirm_plan(
         Err(crate::error::Error::NotConfirmed(
             "not confirmed; nothing was changed".into(),
         ))
+    }
+}
+
+/// The role names doctor, setup and teardown accept when they differ from setup's derived ones.
+#[derive(Debug, Default, Args)]
+pub struct RoleNameFlags {
+    /// Name of the inference operator role [default: HyperpodInferenceRole-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub operator_role_name: Option<String>,
+    /// Name of the load balancer controller role [default: aws-load-balancer-controller-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub alb_role_name: Option<String>,
+    /// Name of the S3 CSI driver role [default: SM_HP_S3_CSI_ROLE-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub s3_csi_role_name: Option<String>,
+    /// Name of the KEDA operator role [default: keda-operator-role-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub keda_role_name: Option<String>,
+}
+
+impl RoleNameFlags {
+    pub fn overrides(&self) -> NameOverrides {
+        NameOverrides {
+            operator_role: self.operator_role_name.clone(),
+            alb_role: self.alb_role_name.clone(),
+            s3_role: self.s3_csi_role_name.clone(),
+            keda_role: self.keda_role_name.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Every IAM name setup creates (setup and teardown): the roles plus the policies and the
+/// optional roles.
+#[derive(Debug, Default, Args)]
+pub struct IamNameFlags {
+    #[command(flatten)]
+    pub roles: RoleNameFlags,
+    /// Name of the load balancer controller policy [default: AWSLoadBalancerControllerIAMPolicy-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub alb_policy_name: Option<String>,
+    /// Name of the S3 mountpoint policy [default: S3MountpointAccessPolicy-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub s3_policy_name: Option<String>,
+    /// Name of the FSx CSI driver role [default: SM_HP_FSX_CSI_ROLE-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub fsx_csi_role_name: Option<String>,
+    /// Name of the JumpStart gated-model role [default: HyperpodGatedModelRole-<cluster>]
+    #[arg(long, value_name = "NAME")]
+    pub gated_model_role_name: Option<String>,
+}
+
+impl IamNameFlags {
+    /// The overrides, each name derived (and so checked against IAM's rules) for `cluster` before
+    /// any command runs.
+    pub fn overrides(&self, cluster: &str) -> Result<NameOverrides> {
+        let o = NameOverrides {
+            alb_policy: self.alb_policy_name.clone(),
+            s3_policy: self.s3_policy_name.clone(),
+            fsx_role: self.fsx_csi_role_name.clone(),
+            gated_role: self.gated_model_role_name.clone(),
+            ..self.roles.overrides()
+        };
+        crate::setup::names::Names::derive(cluster, &o)?;
+        Ok(o)
+    }
+}
+
+/// The words that make setup's and teardown's closing text differ.
+pub struct OutcomeWords {
+    /// "Plan" / "Teardown plan"
+    pub plan_title: &'static str,
+    /// "Setup" / "Teardown"
+    pub operation: &'static str,
+    /// "change" / "remove"
+    pub verb: &'static str,
+    /// "changed" / "removed"
+    pub verb_past: &'static str,
+    /// "Everything is already in place" / "Nothing to remove"
+    pub nothing: &'static str,
+}
+
+/// Setup's and teardown's closing text: under `--dry-run` the plan and what a real run would do
+/// (and why it would refuse), otherwise how many steps changed things.
+pub fn outcome_text(
+    ui: &Ui,
+    w: &OutcomeWords,
+    cluster: &str,
+    facts: &crate::setup::Facts,
+    plan: &crate::setup::plan::Plan,
+    report: Option<&crate::setup::plan::Report>,
+    blocked: &[String],
+) -> String {
+    let Some(r) = report else {
+        let mut s = format!(
+            "{} for HyperPod cluster {cluster} (EKS {}, account {}, {}):\n",
+            w.plan_title,
+            facts.eks_cluster,
+            facts.account,
+            plan.context["region"].as_str().unwrap_or("")
+        );
+        s.push_str(&plan.render_text(ui));
+        if !blocked.is_empty() {
+            s.push_str(&format!(
+                "A real run would refuse: {}\n",
+                blocked.join("; ")
+            ));
+        }
+        s.push_str(&match plan.pending() {
+            0 => format!("{}; nothing would change.\n", w.nothing),
+            n => format!(
+                "{n} step(s) would {} things. Dry run: nothing was changed.\n",
+                w.verb
+            ),
+        });
+        return s;
+    };
+    if r.changed {
+        let n = r.steps.iter().filter(|s| s.outcome == "changed").count();
+        format!(
+            "{} of {cluster} is complete: {n} step(s) {} things.\n",
+            w.operation, w.verb_past
+        )
+    } else {
+        format!("{} for {cluster}; nothing was changed.\n", w.nothing)
     }
 }

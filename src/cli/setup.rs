@@ -7,7 +7,6 @@ use clap::Args;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::setup::names::NameOverrides;
 use crate::setup::plan::Plan;
 use crate::setup::{roles_table, ChartSource, Outcome, Setup, SetupConfig};
 use crate::ui::Format;
@@ -61,30 +60,8 @@ pub struct SetupArgs {
     /// Deadline for each wait (add-on, operator rollout, test model), e.g. 900s, 15m
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Name of the inference operator role [default: HyperpodInferenceRole-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub operator_role_name: Option<String>,
-    /// Name of the load balancer controller role [default: aws-load-balancer-controller-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub alb_role_name: Option<String>,
-    /// Name of the load balancer controller policy [default: AWSLoadBalancerControllerIAMPolicy-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub alb_policy_name: Option<String>,
-    /// Name of the S3 CSI driver role [default: SM_HP_S3_CSI_ROLE-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub s3_csi_role_name: Option<String>,
-    /// Name of the S3 mountpoint policy [default: S3MountpointAccessPolicy-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub s3_policy_name: Option<String>,
-    /// Name of the KEDA operator role [default: keda-operator-role-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub keda_role_name: Option<String>,
-    /// Name of the FSx CSI driver role [default: SM_HP_FSX_CSI_ROLE-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub fsx_csi_role_name: Option<String>,
-    /// Name of the JumpStart gated-model role [default: HyperpodGatedModelRole-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub gated_model_role_name: Option<String>,
+    #[command(flatten)]
+    pub names: super::IamNameFlags,
 }
 
 /// Parses `90`, `90s`, `15m`, `1h`.
@@ -131,18 +108,7 @@ impl SetupArgs {
             (None, Some(dir)) => c.chart = ChartSource::local(crate::setup::CHART_DIR_ENV, dir)?,
             (None, None) => {}
         }
-        c.names = NameOverrides {
-            operator_role: self.operator_role_name.clone(),
-            alb_role: self.alb_role_name.clone(),
-            alb_policy: self.alb_policy_name.clone(),
-            s3_role: self.s3_csi_role_name.clone(),
-            s3_policy: self.s3_policy_name.clone(),
-            keda_role: self.keda_role_name.clone(),
-            fsx_role: self.fsx_csi_role_name.clone(),
-            gated_role: self.gated_model_role_name.clone(),
-        };
-        // Derive (and so validate) every name now, before any command runs.
-        crate::setup::names::Names::derive(&c.hyperpod_cluster, &c.names)?;
+        c.names = self.names.overrides(&c.hyperpod_cluster)?;
         Ok(c)
     }
 }
@@ -178,38 +144,21 @@ fn print_outcome(ctx: &Ctx, o: &Outcome) -> Result<()> {
         return ui.result(&data, String::new);
     }
     ui.result(&data, || {
-        let mut s = String::new();
-        if dry {
-            s.push_str(&format!(
-                "Plan for HyperPod cluster {} (EKS {}, account {}, {}):\n",
-                o.hyperpod_cluster,
-                o.facts.eks_cluster,
-                o.facts.account,
-                o.plan.context["region"].as_str().unwrap_or("")
-            ));
-            s.push_str(&o.plan.render_text(ui));
-            let n = o.plan.pending();
-            s.push_str(&if n == 0 {
-                "Everything is already in place; nothing would change.\n".to_string()
-            } else {
-                format!("{n} step(s) would change things. Dry run: nothing was changed.\n")
-            });
-        } else if o.report.as_ref().is_some_and(|r| r.changed) {
-            let n = o
-                .report
-                .as_ref()
-                .map(|r| r.steps.iter().filter(|s| s.outcome == "changed").count())
-                .unwrap_or(0);
-            s.push_str(&format!(
-                "Setup of {} is complete: {n} step(s) changed things.\n",
-                o.hyperpod_cluster
-            ));
-        } else {
-            s.push_str(&format!(
-                "Everything is already in place for {}; nothing was changed.\n",
-                o.hyperpod_cluster
-            ));
-        }
+        let mut s = super::outcome_text(
+            ui,
+            &super::OutcomeWords {
+                plan_title: "Plan",
+                operation: "Setup",
+                verb: "change",
+                verb_past: "changed",
+                nothing: "Everything is already in place",
+            },
+            &o.hyperpod_cluster,
+            &o.facts,
+            &o.plan,
+            o.report.as_ref(),
+            &[],
+        );
         s.push_str("Roles:\n");
         for (k, v) in roles_table(&o.roles) {
             s.push_str(&format!("  {k:<26} {v}\n"));

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use crate::cli::setup::parse_duration;
 use crate::error::{Error, Result};
-use crate::setup::names::NameOverrides;
 use crate::setup::plan::Plan;
 use crate::teardown::{ModelPolicy, Outcome, Teardown, TeardownConfig};
 use crate::ui::Format;
@@ -49,30 +48,8 @@ pub struct TeardownArgs {
     /// Deadline of each wait (models released, helm uninstall, add-on deleted, namespace gone), e.g. 600s, 10m
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub timeout: Duration,
-    /// Name of the inference operator role, if setup was given one [default: HyperpodInferenceRole-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub operator_role_name: Option<String>,
-    /// Name of the load balancer controller role [default: aws-load-balancer-controller-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub alb_role_name: Option<String>,
-    /// Name of the load balancer controller policy [default: AWSLoadBalancerControllerIAMPolicy-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub alb_policy_name: Option<String>,
-    /// Name of the S3 CSI driver role [default: SM_HP_S3_CSI_ROLE-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub s3_csi_role_name: Option<String>,
-    /// Name of the S3 mountpoint policy [default: S3MountpointAccessPolicy-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub s3_policy_name: Option<String>,
-    /// Name of the KEDA operator role [default: keda-operator-role-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub keda_role_name: Option<String>,
-    /// Name of the FSx CSI driver role [default: SM_HP_FSX_CSI_ROLE-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub fsx_csi_role_name: Option<String>,
-    /// Name of the JumpStart gated-model role [default: HyperpodGatedModelRole-<cluster>]
-    #[arg(long, value_name = "NAME")]
-    pub gated_model_role_name: Option<String>,
+    #[command(flatten)]
+    pub names: super::IamNameFlags,
 }
 
 impl TeardownArgs {
@@ -93,17 +70,7 @@ impl TeardownArgs {
         c.keep_iam = self.keep_iam;
         c.delete_oidc_provider = self.delete_oidc_provider;
         c.wait_timeout = self.timeout;
-        c.names = NameOverrides {
-            operator_role: self.operator_role_name.clone(),
-            alb_role: self.alb_role_name.clone(),
-            alb_policy: self.alb_policy_name.clone(),
-            s3_role: self.s3_csi_role_name.clone(),
-            s3_policy: self.s3_policy_name.clone(),
-            keda_role: self.keda_role_name.clone(),
-            fsx_role: self.fsx_csi_role_name.clone(),
-            gated_role: self.gated_model_role_name.clone(),
-        };
-        crate::setup::names::Names::derive(&c.hyperpod_cluster, &c.names)?;
+        c.names = self.names.overrides(&c.hyperpod_cluster)?;
         Ok(c)
     }
 }
@@ -140,43 +107,21 @@ fn print_outcome(ctx: &Ctx, o: &Outcome) -> Result<()> {
         return ui.result(&data, String::new);
     }
     ui.result(&data, || {
-        let mut s = String::new();
-        let removed = |r: &crate::setup::plan::Report| {
-            r.steps.iter().filter(|s| s.outcome == "changed").count()
-        };
-        match &o.report {
-            None => {
-                s.push_str(&format!(
-                    "Teardown plan for HyperPod cluster {} (EKS {}, account {}, {}):\n",
-                    o.hyperpod_cluster,
-                    o.facts.eks_cluster,
-                    o.facts.account,
-                    o.plan.context["region"].as_str().unwrap_or("")
-                ));
-                s.push_str(&o.plan.render_text(ui));
-                let n = o.plan.pending();
-                if !o.blocked.is_empty() {
-                    s.push_str(&format!(
-                        "A real run would refuse: {}\n",
-                        o.blocked.join("; ")
-                    ));
-                }
-                s.push_str(&if n == 0 {
-                    "Nothing to remove; nothing would change.\n".to_string()
-                } else {
-                    format!("{n} step(s) would remove things. Dry run: nothing was changed.\n")
-                });
-            }
-            Some(r) if r.changed => s.push_str(&format!(
-                "Teardown of {} is complete: {} step(s) removed things.\n",
-                o.hyperpod_cluster,
-                removed(r)
-            )),
-            Some(_) => s.push_str(&format!(
-                "Nothing to remove for {}; nothing was changed.\n",
-                o.hyperpod_cluster
-            )),
-        }
+        let mut s = super::outcome_text(
+            ui,
+            &super::OutcomeWords {
+                plan_title: "Teardown plan",
+                operation: "Teardown",
+                verb: "remove",
+                verb_past: "removed",
+                nothing: "Nothing to remove",
+            },
+            &o.hyperpod_cluster,
+            &o.facts,
+            &o.plan,
+            o.report.as_ref(),
+            &o.blocked,
+        );
         if !o.kept.is_empty() {
             s.push_str("Left in place:\n");
             for k in &o.kept {

@@ -135,13 +135,13 @@ pub fn run_all(
                 if let Ok(mut r) = results.lock() {
                     r[i] = mine;
                 }
-                let finished = {
+                {
                     let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
                     st[i] = Some(done);
-                    st.iter().filter(|d| d.is_some()).count()
-                };
+                    // Reported under the lock, so the count a progress line shows only grows.
+                    on_done(st.iter().filter(|d| d.is_some()).count(), n);
+                }
                 cv.notify_all();
-                on_done(finished, n);
             });
         }
     });
@@ -194,8 +194,7 @@ mod tests {
     use super::*;
     use crate::doctor::facts::Facts;
     use crate::doctor::DoctorConfig;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     fn ctx() -> crate::Ctx {
         crate::Ctx::new(None, None)
@@ -275,29 +274,40 @@ mod tests {
     }
 
     #[test]
-    fn independent_checks_overlap_in_time() {
+    fn independent_checks_run_together_and_progress_only_counts_up() {
         let ctx = ctx();
         let cfg = DoctorConfig::default();
         let facts = Facts::new(&ctx, &cfg);
-        let slow = |_: &Facts| {
-            std::thread::sleep(Duration::from_millis(200));
-            Ok(vec![Outcome::pass("slow")])
+        // Each check waits until all five have started: run one after another, none would
+        // see the others (the wait gives up after a minute rather than hang the suite).
+        let started = (Mutex::new(0usize), Condvar::new());
+        let meet = |_: &Facts| {
+            let (n, cv) = &started;
+            let mut n = n.lock().unwrap();
+            *n += 1;
+            cv.notify_all();
+            let (n, _) = cv
+                .wait_timeout_while(n, Duration::from_secs(60), |n| *n < 5)
+                .unwrap();
+            Ok(vec![if *n == 5 {
+                Outcome::pass("met the others")
+            } else {
+                Outcome::fail("ran alone")
+            }])
         };
         let checks: Vec<Check> = ["HP1", "HP2", "HP3", "HP4", "HP5"]
             .into_iter()
-            .map(|id| Check::new(id, Group::Tools, id, &[], slow))
+            .map(|id| Check::new(id, Group::Tools, id, &[], meet))
             .collect();
-        let calls = AtomicUsize::new(0);
-        let t = Instant::now();
-        let r = run_all(&checks, &facts, &|_, _| {
-            calls.fetch_add(1, Ordering::SeqCst);
+        let seen = Mutex::new(Vec::new());
+        let r = run_all(&checks, &facts, &|done, total| {
+            seen.lock().unwrap().push((done, total));
         });
-        assert_eq!(r.len(), 5);
-        assert_eq!(calls.load(Ordering::SeqCst), 5);
-        assert!(
-            t.elapsed() < Duration::from_millis(800),
-            "{:?}",
-            t.elapsed()
+        let findings: Vec<&str> = r.iter().map(|c| c.finding.as_str()).collect();
+        assert_eq!(findings, ["met the others"; 5]);
+        assert_eq!(
+            seen.into_inner().unwrap(),
+            [(1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
         );
     }
 }

@@ -578,6 +578,24 @@ impl Sandbox {
         )
     }
 
+    /// Runs the plugin on a pseudo-terminal (util-linux `script`), as a person at a terminal
+    /// would, typing `typed` (e.g. "n\n"). `stdout` is everything the terminal showed (prompts,
+    /// progress and results together, `\r\n` line ends); the exit code is the plugin's.
+    pub fn hyperpod_on_terminal(&self, args: &[&str], typed: &str) -> Run {
+        let exe = PathBuf::from(env!("CARGO_BIN_EXE_kubectl-hyperpod"));
+        let line = std::iter::once(exe.display().to_string())
+            .chain(args.iter().map(|a| a.to_string()))
+            .map(|a| shell_quote(&a))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let script = which::which("script").expect("`script` (util-linux) to run a terminal");
+        let mut cmd = self.command(&script, &["-qec", &line, "/dev/null"], &[]);
+        let input = self.dir.path().join(format!("typed-{}", unique_id()));
+        fs::write(&input, typed).expect("write what is typed");
+        cmd.stdin(fs::File::open(&input).expect("open what is typed"));
+        run_command(cmd, "kubectl-hyperpod (on a terminal)", args)
+    }
+
     /// Runs a tool of the sandbox's PATH (through its shim, so it is logged) by name.
     pub fn tool(&self, tool: &str, args: &[&str]) -> Run {
         self.tool_with(tool, args, &[])
