@@ -431,12 +431,10 @@ fn a_failed_deployment_says_why_and_exits_1() {
 #[test]
 fn a_deployment_nobody_answers_times_out_with_exit_6() {
     let sb = cluster("off", 0.2);
-    let started = Instant::now();
     let mut args: Vec<&str> = GUIDE_JUMPSTART.to_vec();
     args.extend(["--timeout", "2s"]);
     let run = sb.hyperpod(&args);
     assert_eq!(run.code, 6, "{}", run.describe());
-    assert!(started.elapsed() < Duration::from_secs(30));
     assert!(
         run.stderr.contains(
             "timed out after 2s waiting for jumpstartmodel default/my-bert-model to deploy"

@@ -275,7 +275,6 @@ fn aws_eks_addons() {
             "arn:aws:eks:{}:{}:addon/{eks}/aws-mountpoint-s3-csi-driver/",
             sb.region, sb.account
         )));
-    let t = std::time::Instant::now();
     sb.aws(&[
         "eks",
         "wait",
@@ -286,11 +285,6 @@ fn aws_eks_addons() {
         "aws-mountpoint-s3-csi-driver",
     ])
     .success();
-    assert!(
-        t.elapsed() < Duration::from_secs(8),
-        "wait took {:?}",
-        t.elapsed()
-    );
     let d = sb.aws_json(&[
         "eks",
         "describe-addon",

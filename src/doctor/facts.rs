@@ -538,12 +538,14 @@ mod tests {
     fn a_fact_is_fetched_once() {
         let l: Lazy<u32> = Lazy::default();
         let n = std::sync::atomic::AtomicU32::new(0);
+        // All eight ask at the same moment.
+        let start = std::sync::Barrier::new(8);
         std::thread::scope(|s| {
             for _ in 0..8 {
                 s.spawn(|| {
+                    start.wait();
                     let v = l.get(|| {
                         n.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        std::thread::sleep(std::time::Duration::from_millis(20));
                         Ok(7)
                     });
                     assert_eq!(*v.unwrap(), 7);

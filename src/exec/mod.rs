@@ -529,9 +529,8 @@ mod tests {
             StreamEvent::Line("ready".into())
         );
         assert_eq!(s.next(Duration::from_millis(20)), StreamEvent::Idle);
-        let started = std::time::Instant::now();
+        // Killed, not waited for: `sleep 30` left alone would exit 0.
         let out = s.finish().unwrap();
-        assert!(started.elapsed() < Duration::from_secs(5));
         assert_ne!(out.code, 0);
     }
 }
