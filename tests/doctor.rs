@@ -46,7 +46,8 @@ fn roles(sb: &Sandbox) -> Vec<RoleDef> {
         },
         RoleDef {
             name: format!("keda-operator-role-{hp}"),
-            ns: "keda",
+            // The chart's keda subchart installs into the release namespace.
+            ns: "kube-system",
             sa: "keda-operator",
             sagemaker: false,
         },
@@ -105,25 +106,17 @@ fn gpu_nodes(gpus: &str) -> Value {
     json!([node("hyperpod-i-0aaa"), node("hyperpod-i-0bbb")])
 }
 
-/// What the stand-in chart leaves out and the real subcharts install: the AWS Load Balancer
-/// Controller and KEDA Deployments; plus what setup creates itself: the namespaces, the ALB
-/// ServiceAccount, the NVIDIA device plugin.
+/// What setup creates itself besides the chart: the namespaces, the ALB ServiceAccount, the
+/// NVIDIA device plugin.
 fn cluster_extras(sb: &Sandbox) -> String {
     let alb = role_arn(
         sb,
         &format!("aws-load-balancer-controller-{}", sb.hyperpod_cluster),
     );
-    let deployment = |name: &str, ns: &str, label: &str, sa: &str| {
-        format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    app.kubernetes.io/name: {label}\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app.kubernetes.io/name: {label}\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: {label}\n    spec:\n      serviceAccountName: {sa}\n      containers:\n      - name: main\n        image: public.ecr.aws/emulated/{label}:latest\n"
-        )
-    };
     [
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: keda\n".to_string(),
         "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: cert-manager\n".to_string(),
         format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: aws-load-balancer-controller\n  namespace: kube-system\n  annotations:\n    eks.amazonaws.com/role-arn: {alb}\n"),
-        deployment("aws-load-balancer-controller", "kube-system", "aws-load-balancer-controller", "aws-load-balancer-controller"),
-        deployment("keda-operator", "keda", "keda-operator", "keda-operator"),
         "apiVersion: apps/v1\nkind: DaemonSet\nmetadata:\n  name: nvidia-device-plugin-daemonset\n  namespace: kube-system\nspec:\n  selector:\n    matchLabels:\n      name: nvidia-device-plugin-ds\n  template:\n    metadata:\n      labels:\n        name: nvidia-device-plugin-ds\n    spec:\n      containers:\n      - name: nvidia-device-plugin-ctr\n        image: nvcr.io/nvidia/k8s-device-plugin:v0.14.5\n".to_string(),
     ]
     .join("---\n")
@@ -151,8 +144,9 @@ fn aws_ok(sb: &Sandbox, args: &[&str]) -> common::Run {
 }
 
 /// Builds, without `setup`, the state setup leaves: OIDC provider, the four roles trusting the
-/// chart's real ServiceAccounts, the S3 CSI and cert-manager add-ons, the operator chart, the
-/// ALB controller, KEDA, the device plugin, and two GPU nodes.
+/// chart's real ServiceAccounts, the S3 CSI and cert-manager add-ons, the operator chart (with
+/// its ALB controller and KEDA; its cert-manager left out for the add-on's), the device plugin,
+/// and two GPU nodes.
 fn healthy(sb: &Sandbox) {
     sb.write_direct_kubeconfig();
     // Within kubectl's supported skew (the emulator's default, 1.33, is four minors behind kubectl 1.37).
@@ -259,6 +253,8 @@ fn install_chart(sb: &Sandbox) {
         format!("alb.region={}", sb.region),
         format!("alb.clusterName={}", sb.eks_cluster),
         format!("alb.vpcId={}", sb.vpc_id),
+        // cert-manager comes from its EKS add-on here: the chart's copy would collide with it.
+        "cert-manager.enabled=false".to_string(),
     ];
     let mut args = vec![
         "upgrade",
@@ -416,35 +412,8 @@ fn a_cluster_set_up_by_setup_passes_every_check() {
         &sb.bucket,
         "--yes",
     ]));
-    // What the stand-in chart does not model but the real subcharts install: the ALB controller,
-    // KEDA and cert-manager (here as its EKS add-on).
-    let f = write(
-        &sb,
-        "subcharts.yaml",
-        &cluster_extras(&sb)
-            .split("---\n")
-            .filter(|d| d.contains("kind: Deployment"))
-            .collect::<Vec<_>>()
-            .join("---\n"),
-    );
-    ok(sb.kubectl(&["apply", "-f", &f.display().to_string()]));
-    ok(sb.aws(&[
-        "eks",
-        "create-addon",
-        "--cluster-name",
-        &sb.eks_cluster,
-        "--addon-name",
-        "cert-manager",
-    ]));
-    ok(sb.aws(&[
-        "eks",
-        "wait",
-        "addon-active",
-        "--cluster-name",
-        &sb.eks_cluster,
-        "--addon-name",
-        "cert-manager",
-    ]));
+    // Nothing applied by hand: the ALB controller, KEDA and cert-manager come from the chart's
+    // subcharts, as on a real cluster.
     let doc = doctor_json(&sb, &[], 0);
     assert_eq!(not_passing(&doc), Vec::<String>::new());
     // Setup's kubeconfig (the `aws eks get-token` plugin) points at this cluster.
@@ -1109,7 +1078,7 @@ fn fix_yes_repairs_the_fixable_problems_and_the_recheck_passes() {
     let r = sb.aws_json(&["iam", "get-role", "--role-name", &keda_role]);
     assert!(r["Role"]["AssumeRolePolicyDocument"]
         .to_string()
-        .contains("system:serviceaccount:keda:keda-operator"));
+        .contains("system:serviceaccount:kube-system:keda-operator"));
     let sa = sb.kubectl_json(&["get", "serviceaccount", OPERATOR_SA, "-n", OPERATOR_NS]);
     assert!(common::annotations(&sa).contains_key("eks.amazonaws.com/role-arn"));
 }

@@ -37,8 +37,11 @@ pub const S3_CSI_SA: ServiceAccountRef = ServiceAccountRef {
     namespace: "kube-system",
     name: "s3-csi-driver-sa",
 };
+/// KEDA as the chart's `keda` subchart installs it: in the release namespace (its templates use
+/// `.Release.Namespace`; the parent chart's `keda.namespace` reaches nothing). The guide's
+/// `keda:keda-operator` (Step 8) matches no ServiceAccount of a Helm install.
 pub const KEDA_SA: ServiceAccountRef = ServiceAccountRef {
-    namespace: "keda",
+    namespace: HELM_NAMESPACE,
     name: "keda-operator",
 };
 pub const FSX_CSI_SA: ServiceAccountRef = ServiceAccountRef {
@@ -56,6 +59,8 @@ pub const OPERATOR_POD_SELECTOR: &str =
     "control-plane=hyperpod-inference-operator-controller-manager";
 pub const HELM_RELEASE: &str = "hyperpod-inference-operator";
 pub const HELM_NAMESPACE: &str = "kube-system";
+/// The AWS Load Balancer Controller of the chart's `alb` subchart: `<release>-alb`.
+pub const ALB_DEPLOYMENT: &str = "hyperpod-inference-operator-alb";
 pub const S3_CSI_ADDON: &str = "aws-mountpoint-s3-csi-driver";
 pub const FSX_CSI_ADDON: &str = "aws-fsx-csi-driver";
 pub const NVIDIA_DAEMONSET: &str = "nvidia-device-plugin-daemonset";

@@ -39,10 +39,16 @@ pub const OPERATOR_WORKLOAD: WorkloadMatch = WorkloadMatch {
     ],
     namespace: Some(OPERATOR_NAMESPACE),
 };
+/// The controller as its own chart names it, as the operator chart's `alb` subchart names it
+/// (`<release>-alb`: an aliased subchart's name is its alias), and as the EKS add-on names it.
 pub const ALB_WORKLOAD: WorkloadMatch = WorkloadMatch {
-    names: &["aws-load-balancer-controller", "hyperpod-inference-alb"],
+    names: &[
+        "aws-load-balancer-controller",
+        ALB_DEPLOYMENT,
+        "hyperpod-inference-alb",
+    ],
     labels: &[("app.kubernetes.io/name", "aws-load-balancer-controller")],
-    namespace: Some("kube-system"),
+    namespace: Some(HELM_NAMESPACE),
 };
 pub const S3_CSI_WORKLOAD: WorkloadMatch = WorkloadMatch {
     names: &["s3-csi-node", "s3-csi-controller"],
@@ -55,7 +61,7 @@ pub const KEDA_WORKLOAD: WorkloadMatch = WorkloadMatch {
         ("app.kubernetes.io/name", "keda-operator"),
         ("app", "keda-operator"),
     ],
-    namespace: Some("keda"),
+    namespace: Some(KEDA_SA.namespace),
 };
 
 /// The four role/ServiceAccount pairs setup creates.
