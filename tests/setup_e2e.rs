@@ -28,52 +28,6 @@ fn run_setup(sb: &Sandbox, extra: &[&str], env: &[(&str, &str)]) -> common::Run 
     sb.hyperpod_with(&a, env)
 }
 
-/// True for tool invocations that change something in AWS, the cluster or a kubeconfig.
-fn is_mutating(cmd: &[String]) -> bool {
-    let tool = cmd[0].as_str();
-    let words: Vec<&str> = cmd
-        .iter()
-        .skip(1)
-        .map(String::as_str)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    match tool {
-        "aws" => {
-            let op = words.get(1).copied().unwrap_or("");
-            [
-                "create-", "put-", "attach-", "detach-", "update-", "delete-", "tag-", "untag-",
-                "set-",
-            ]
-            .iter()
-            .any(|p| op.starts_with(p))
-                && !cmd
-                    .iter()
-                    .any(|a| a.starts_with("/tmp/") || a.contains("/.tmp"))
-                || (op == "update-kubeconfig" && !cmd.iter().any(|a| a == "--kubeconfig"))
-        }
-        "kubectl" => {
-            [
-                "apply", "create", "annotate", "label", "patch", "delete", "replace", "scale",
-            ]
-            .contains(&words.first().copied().unwrap_or(""))
-                && !words.contains(&"config")
-        }
-        "helm" => ["install", "upgrade", "uninstall", "rollback", "dependency"]
-            .contains(&words.first().copied().unwrap_or("")),
-        "eksctl" => ["create", "delete", "utils"].contains(&words.first().copied().unwrap_or("")),
-        "git" => true,
-        _ => false,
-    }
-}
-
-fn mutating_commands(sb: &Sandbox) -> Vec<String> {
-    sb.tool_log()
-        .into_iter()
-        .filter(|c| is_mutating(c))
-        .map(|c| c.join(" "))
-        .collect()
-}
-
 fn role(sb: &Sandbox, name: &str) -> Option<Value> {
     let r = sb.aws(&["iam", "get-role", "--role-name", name, "--output", "json"]);
     (r.code == 0).then(|| r.json()["Role"].clone())
@@ -93,91 +47,6 @@ fn trust_subjects(trust: &Value) -> Vec<String> {
         }
     }
     out
-}
-
-/// Everything setup could touch that belongs to this sandbox, as one comparable value.
-fn snapshot(sb: &Sandbox) -> Value {
-    let hp = &sb.hyperpod_cluster;
-    let roles: Vec<Value> = sb.aws_json(&["iam", "list-roles"])["Roles"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r["RoleName"].as_str().unwrap_or("").contains(hp.as_str()))
-        .map(|r| {
-            let name = r["RoleName"].as_str().unwrap_or("").to_string();
-            let inline = sb.aws_json(&["iam", "list-role-policies", "--role-name", &name])["PolicyNames"].clone();
-            let attached = sb.aws_json(&["iam", "list-attached-role-policies", "--role-name", &name])["AttachedPolicies"].clone();
-            serde_json::json!({"name": name, "trust": r["AssumeRolePolicyDocument"], "inline": inline, "attached": attached})
-        })
-        .collect();
-    let policies: Vec<Value> = sb.aws_json(&["iam", "list-policies", "--scope", "Local"])
-        ["Policies"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|p| p["PolicyName"].as_str().unwrap_or("").contains(hp.as_str()))
-        .map(|p| serde_json::json!({"name": p["PolicyName"], "version": p["DefaultVersionId"]}))
-        .collect();
-    let host = sb.oidc_issuer.trim_start_matches("https://").to_string();
-    let oidc: Vec<Value> = sb.aws_json(&["iam", "list-open-id-connect-providers"])
-        ["OpenIDConnectProviderList"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|p| p["Arn"].as_str().unwrap_or("").ends_with(&host))
-        .collect();
-    let addons =
-        sb.aws_json(&["eks", "list-addons", "--cluster-name", &sb.eks_cluster])["addons"].clone();
-    // Read the cluster through a kubeconfig of the test's own, keeping the user's as it is.
-    let saved = std::fs::read(sb.kubeconfig_path()).ok();
-    sb.write_direct_kubeconfig();
-    let names = |kind: &str| -> Vec<String> {
-        let r = sb.kubectl(&["get", kind, "-A", "-o", "json"]);
-        if r.stderr.contains("the server doesn't have a resource type") {
-            return Vec::new();
-        }
-        r.success().json()["items"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|o| {
-                format!(
-                    "{}/{} {}",
-                    o["metadata"]["namespace"].as_str().unwrap_or(""),
-                    o["metadata"]["name"].as_str().unwrap_or(""),
-                    o["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
-                        .as_str()
-                        .unwrap_or("")
-                )
-            })
-            .collect()
-    };
-    let releases = sb
-        .helm(&[
-            "list",
-            "-A",
-            "-o",
-            "json",
-            "--kubeconfig",
-            &sb.kubeconfig_path().display().to_string(),
-        ])
-        .json();
-    let state = serde_json::json!({
-        "roles": roles, "policies": policies, "oidc": oidc, "addons": addons,
-        "namespaces": names("namespaces"), "serviceaccounts": names("serviceaccounts"),
-        "daemonsets": names("daemonsets"), "crds": names("customresourcedefinitions"),
-        "models": names("jumpstartmodels"),
-        "releases": releases.as_array().map(|a| a.iter().map(|r| format!("{} {} {}", r["name"], r["namespace"], r["status"])).collect::<Vec<_>>()),
-    });
-    match saved {
-        Some(bytes) => std::fs::write(sb.kubeconfig_path(), bytes).unwrap(),
-        None => std::fs::remove_file(sb.kubeconfig_path()).unwrap(),
-    }
-    state
 }
 
 /// The state a finished setup must leave, asserted field by field.
@@ -206,7 +75,8 @@ fn assert_set_up(sb: &Sandbox) {
         ),
         (
             format!("keda-operator-role-{hp}"),
-            "system:serviceaccount:keda:keda-operator".to_string(),
+            // The chart's keda subchart runs in the release namespace.
+            "system:serviceaccount:kube-system:keda-operator".to_string(),
         ),
     ];
     for (name, subject) in &expect {
@@ -420,6 +290,34 @@ fn assert_set_up(sb: &Sandbox) {
     );
     assert_eq!(values["alb"]["vpcId"], sb.vpc_id.as_str());
     assert_eq!(values["alb"]["clusterName"], sb.eks_cluster.as_str());
+
+    // The chart's KEDA ServiceAccount is the one the KEDA role trusts.
+    let keda = sa("kube-system", "keda-operator");
+    assert_eq!(
+        keda["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        format!("arn:aws:iam::{}:role/keda-operator-role-{hp}", sb.account).as_str()
+    );
+    // The release carries setup's label (`helm --labels`, kept on its storage Secret): how
+    // teardown knows the release is setup's.
+    let releases = sb.kubectl_json(&[
+        "--context",
+        &ctx,
+        "get",
+        "secret",
+        "-n",
+        "kube-system",
+        "-l",
+        "owner=helm,name=hyperpod-inference-operator",
+    ]);
+    let items = releases["items"].as_array().cloned().unwrap_or_default();
+    assert!(!items.is_empty(), "no release Secret: {releases}");
+    for s in &items {
+        assert_eq!(
+            s["metadata"]["labels"]["kubectl-hyperpod.io/managed"], "true",
+            "{}",
+            s["metadata"]
+        );
+    }
 }
 
 #[test]
@@ -450,7 +348,7 @@ fn fresh_setup_completes_and_a_second_run_changes_nothing() {
     );
     assert!(test_model(&sb).is_none(), "the test model was not removed");
 
-    let before = snapshot(&sb);
+    let before = sb.snapshot();
     sb.clear_tool_log();
     let again = run_setup(&sb, &["--yes"], &[]);
     again.success();
@@ -460,7 +358,7 @@ fn fresh_setup_completes_and_a_second_run_changes_nothing() {
         again.describe()
     );
     assert_eq!(
-        mutating_commands(&sb),
+        sb.mutating_commands(),
         Vec::<String>::new(),
         "a re-run ran mutating commands"
     );
@@ -471,7 +369,7 @@ fn fresh_setup_completes_and_a_second_run_changes_nothing() {
                 || l.contains(TEST_MODEL_WATCH)),
         "test deployment ran although nothing changed"
     );
-    assert_eq!(snapshot(&sb), before);
+    assert_eq!(sb.snapshot(), before);
 
     // -o json of a no-op run: one JSON document, nothing changed.
     let j = run_setup(&sb, &["--yes", "-o", "json"], &[]);
@@ -490,12 +388,12 @@ fn fresh_setup_completes_and_a_second_run_changes_nothing() {
 #[test]
 fn dry_run_changes_nothing_and_plans_as_data() {
     let sb = cloud().sandbox();
-    let before = snapshot(&sb);
+    let before = sb.snapshot();
     sb.clear_tool_log();
     let r = run_setup(&sb, &["--dry-run", "-o", "json"], &[]);
     let plan = r.success().json();
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
-    assert_eq!(snapshot(&sb), before);
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
+    assert_eq!(sb.snapshot(), before);
     assert!(
         !sb.kubeconfig_path().exists(),
         "dry run wrote the user's kubeconfig"
@@ -805,7 +703,7 @@ fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
     );
     sb.clear_tool_log();
     run_setup(&sb, &["--yes"], &[]).success();
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 }
 
 #[test]
@@ -854,7 +752,7 @@ fn without_a_terminal_or_yes_it_refuses_and_changes_nothing() {
         r.describe()
     );
     assert!(r.stderr.contains("--yes"), "{}", r.describe());
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{cloud, wait_until, Sandbox};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const JSM: &str = "jumpstartmodels.inference.sagemaker.aws.amazon.com";
 const FINALIZER: &str = "inference.sagemaker.aws.amazon.com/finalizer";
@@ -36,155 +36,6 @@ fn teardown_with(sb: &Sandbox, extra: &[&str], env: &[(&str, &str)]) -> common::
     ];
     args.extend(extra);
     sb.hyperpod_with(&args, env)
-}
-
-/// True for tool invocations that change something in AWS or the cluster.
-fn is_mutating(cmd: &[String]) -> bool {
-    let words: Vec<&str> = cmd
-        .iter()
-        .skip(1)
-        .map(String::as_str)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    match cmd[0].as_str() {
-        "aws" => {
-            let op = words.get(1).copied().unwrap_or("");
-            [
-                "create-", "put-", "attach-", "detach-", "update-", "delete-", "tag-", "untag-",
-                "remove-",
-            ]
-            .iter()
-            .any(|p| op.starts_with(p))
-                && op != "update-kubeconfig"
-        }
-        "kubectl" => [
-            "apply", "create", "annotate", "label", "patch", "delete", "replace",
-        ]
-        .contains(&words.first().copied().unwrap_or("")),
-        "helm" => ["install", "upgrade", "uninstall", "rollback"]
-            .contains(&words.first().copied().unwrap_or("")),
-        _ => false,
-    }
-}
-
-fn mutating_commands(sb: &Sandbox) -> Vec<String> {
-    sb.tool_log()
-        .into_iter()
-        .filter(|c| is_mutating(c))
-        .map(|c| c.join(" "))
-        .collect()
-}
-
-/// Runs `f` with `$KUBECONFIG` pointing at the sandbox's cluster with a static token, then
-/// puts the user's kubeconfig back as it was (absent included).
-fn with_direct_kubeconfig<T>(sb: &Sandbox, f: impl FnOnce() -> T) -> T {
-    let saved = std::fs::read(sb.kubeconfig_path()).ok();
-    sb.write_direct_kubeconfig();
-    let out = f();
-    match saved {
-        Some(bytes) => std::fs::write(sb.kubeconfig_path(), bytes).unwrap(),
-        None => std::fs::remove_file(sb.kubeconfig_path()).unwrap(),
-    }
-    out
-}
-
-/// Items of `kubectl get <kind> -A`, or none when the kind is not served (CRD not installed).
-fn items(sb: &Sandbox, kind: &str) -> Vec<Value> {
-    let r = sb.kubectl(&["get", kind, "-A", "-o", "json"]);
-    if r.code != 0 {
-        assert!(
-            r.stderr.contains("doesn't have a resource type"),
-            "{}",
-            r.describe()
-        );
-        return Vec::new();
-    }
-    r.json()["items"].as_array().cloned().unwrap_or_default()
-}
-
-/// Everything setup and teardown could touch that belongs to this sandbox, as one comparable
-/// value: IAM roles, policies and OIDC providers of this cluster (with tags, trust and
-/// policies), add-ons, and full listings of the Kubernetes objects involved.
-fn snapshot(sb: &Sandbox) -> Value {
-    let hp = &sb.hyperpod_cluster;
-    // One call for every role (trust, inline and attached policies, tags) and local policy.
-    let auth = sb.aws_json(&[
-        "iam",
-        "get-account-authorization-details",
-        "--filter",
-        "Role",
-        "LocalManagedPolicy",
-    ]);
-    let mine = |list: &str, key: &str| -> Vec<Value> {
-        let mut v: Vec<Value> = auth[list]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| r[key].as_str().unwrap_or("").contains(hp.as_str()))
-            .map(|mut r| {
-                // volatile, not state
-                for k in [
-                    "RoleLastUsed",
-                    "CreateDate",
-                    "UpdateDate",
-                    "RoleId",
-                    "PolicyId",
-                ] {
-                    r.as_object_mut().map(|m| m.remove(k));
-                }
-                r
-            })
-            .collect();
-        v.sort_by_key(|r| r[key].to_string());
-        v
-    };
-    let roles = mine("RoleDetailList", "RoleName");
-    let policies = mine("Policies", "PolicyName");
-    let host = sb.oidc_issuer.trim_start_matches("https://").to_string();
-    let oidc: Vec<Value> = sb.aws_json(&["iam", "list-open-id-connect-providers"])
-        ["OpenIDConnectProviderList"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|p| p["Arn"].as_str().unwrap_or("").ends_with(&host))
-        .collect();
-    let addons =
-        sb.aws_json(&["eks", "list-addons", "--cluster-name", &sb.eks_cluster])["addons"].clone();
-    with_direct_kubeconfig(sb, || {
-        let names = |kind: &str| -> Vec<String> {
-            let mut v: Vec<String> = items(sb, kind)
-                .iter()
-                .map(|o| {
-                    format!(
-                        "{}/{} labels={} annotations={} finalizers={}",
-                        o["metadata"]["namespace"].as_str().unwrap_or(""),
-                        o["metadata"]["name"].as_str().unwrap_or(""),
-                        o["metadata"]["labels"],
-                        o["metadata"]["annotations"],
-                        o["metadata"]["finalizers"],
-                    )
-                })
-                .collect();
-            v.sort();
-            v
-        };
-        let releases = sb.helm(&["list", "-A", "-a", "-o", "json"]).json();
-        json!({
-            "roles": roles, "policies": policies, "oidc": oidc, "addons": addons,
-            "namespaces": names("namespaces"),
-            "serviceaccounts": names("serviceaccounts"),
-            "daemonsets": names("daemonsets"),
-            "deployments": names("deployments"),
-            "crds": names("customresourcedefinitions"),
-            "csidrivers": names("csidrivers"),
-            "jumpstartmodels": names(JSM),
-            "inferenceendpointconfigs": names("inferenceendpointconfigs.inference.sagemaker.aws.amazon.com"),
-            "ingresses": names("ingresses"),
-            "releases": releases,
-        })
-    })
 }
 
 fn model_manifest(name: &str, ns: &str) -> String {
@@ -248,12 +99,12 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
     let sb = cloud().sandbox();
     sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.3}));
     // A namespace of the user's, there before setup: it must survive.
-    with_direct_kubeconfig(&sb, || {
+    sb.with_direct_kubeconfig(|| {
         sb.kubectl(&["create", "namespace", "team-a"]).success();
     });
     let t0 = std::time::Instant::now();
     let lap = |what: &str| eprintln!("[{:>6.1}s] {what}", t0.elapsed().as_secs_f64());
-    let before = snapshot(&sb);
+    let before = sb.snapshot();
     lap("snapshot");
 
     setup(&sb);
@@ -261,7 +112,7 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
     deploy_model(&sb, "model-a", "default");
     deploy_model(&sb, "model-b", "team-a");
     lap("models");
-    let set_up = snapshot(&sb);
+    let set_up = sb.snapshot();
     lap("snapshot");
     assert_ne!(set_up, before);
     assert!(set_up["addons"]
@@ -290,8 +141,8 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
     ] {
         assert!(dry.stdout.contains(want), "{want}:\n{}", dry.describe());
     }
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
-    assert_eq!(snapshot(&sb), set_up);
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
+    assert_eq!(sb.snapshot(), set_up);
 
     // Without a flag about the models it refuses, naming them, and changes nothing.
     let refused = teardown(&sb, &["--yes"]);
@@ -302,7 +153,7 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
         "{}",
         refused.describe()
     );
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 
     // The real thing.
     sb.clear_tool_log();
@@ -329,7 +180,7 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
     assert!(pos("iam delete-role ") < pos("iam delete-policy "));
     assert!(pos("iam delete-policy ") < pos("delete-open-id-connect-provider"));
 
-    let after = snapshot(&sb);
+    let after = sb.snapshot();
     assert_eq!(
         after, before,
         "teardown did not restore the state before setup"
@@ -345,18 +196,18 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
         "{}",
         again.describe()
     );
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
     let j = teardown(&sb, &["--delete-models", "-o", "json", "--yes"])
         .success()
         .json();
     assert_eq!(j["changed"], false);
-    assert_eq!(snapshot(&sb), before);
+    assert_eq!(sb.snapshot(), before);
 }
 
 /// A sandbox without setup whose cluster serves the model CRDs (the chart's, applied directly).
 fn sandbox_with_model_crds() -> Sandbox {
     let sb = cloud().sandbox();
-    with_direct_kubeconfig(&sb, || {
+    sb.with_direct_kubeconfig(|| {
         let dir = Sandbox::chart_dir().join("templates/crds");
         let mut crds: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
@@ -376,7 +227,7 @@ fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleare
     let sb = sandbox_with_model_crds();
     // No operator: whatever finalizer a model carries stays.
     sb.kube_config(json!({"modelOperator": "off"}));
-    with_direct_kubeconfig(&sb, || {
+    sb.with_direct_kubeconfig(|| {
         let m = model_manifest("stuck", "default").replace(
             "  namespace: default\n",
             &format!("  namespace: default\n  finalizers:\n  - {FINALIZER}\n"),
@@ -399,7 +250,7 @@ fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleare
         "{}",
         r.describe()
     );
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 
     // --dry-run shows the plan with the blocked step and exits 0.
     let d = teardown(&sb, &["--dry-run"]);
@@ -426,9 +277,9 @@ fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleare
     assert!(t.stderr.contains(&clear), "{}", t.describe());
     assert!(t.stderr.contains(FINALIZER), "{}", t.describe());
     assert!(
-        !mutating_commands(&sb).iter().any(|c| c.contains("patch")),
+        !sb.mutating_commands().iter().any(|c| c.contains("patch")),
         "teardown touched the finalizer: {:?}",
-        mutating_commands(&sb)
+        sb.mutating_commands()
     );
     assert!(
         !sb.tool_log_lines()
@@ -438,9 +289,7 @@ fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleare
                 || l.contains("delete namespace")),
         "teardown went on past the stuck model"
     );
-    let m = with_direct_kubeconfig(&sb, || {
-        sb.kubectl_json(&["get", JSM, "stuck", "-n", "default"])
-    });
+    let m = sb.with_direct_kubeconfig(|| sb.kubectl_json(&["get", JSM, "stuck", "-n", "default"]));
     assert_eq!(m["metadata"]["finalizers"], json!([FINALIZER]));
     assert!(m["metadata"]["deletionTimestamp"].is_string());
     assert!(
@@ -463,7 +312,7 @@ fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleare
         doc["error"]["message"].as_str().unwrap().contains(&clear),
         "{doc}"
     );
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 }
 
 #[test]
@@ -542,7 +391,7 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
         "--assume-role-policy-document",
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
     ]);
-    with_direct_kubeconfig(&sb, || {
+    sb.with_direct_kubeconfig(|| {
         sb.kubectl(&[
             "create",
             "serviceaccount",
@@ -559,7 +408,7 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
     sb.clear_tool_log();
     let n = teardown(&sb, &["--delete-models"]);
     assert_eq!(n.code, 5, "{}", n.describe());
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 
     // --keep-models: the model stays, and so do the operator and everything it runs on.
     sb.clear_tool_log();
@@ -575,7 +424,7 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
         "{}",
         k.describe()
     );
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
     assert!(exists(&sb, &[JSM, "model-a", "-n", "default"]));
 
     // An Ingress whose load balancer the controller holds and that no model owns: uninstalling
@@ -594,13 +443,21 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
         "{}",
         b.describe()
     );
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
     assert!(exists(&sb, &[JSM, "model-a", "-n", "default"]));
     sb.kube_hook(
         "DELETE",
         "/_emulator/objects/networking.k8s.io/v1/default/ingresses/shop",
         None,
     );
+
+    // A Certificate of someone else's: cert-manager's CRDs (which its chart keeps on uninstall)
+    // must then stay, or deleting them would delete it.
+    sb.kube_objects(json!({
+        "apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+        "metadata": {"name": "site-tls", "namespace": "default"},
+        "spec": {"secretName": "site-tls", "dnsNames": ["example.com"], "issuerRef": {"name": "ca"}},
+    }));
 
     // A failure part-way stops at the failing step and names it; a re-run finishes the job.
     // --keep-iam leaves every role and policy.
@@ -638,6 +495,17 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
     );
     assert!(!exists(&sb, &["namespace", "keda"]));
     assert!(role_exists(&sb, &format!("HyperpodInferenceRole-{hp}")));
+    assert!(
+        r.stdout
+            .contains("they still hold Certificate default/site-tls"),
+        "{}",
+        r.describe()
+    );
+    assert!(exists(&sb, &["crd", "certificates.cert-manager.io"]));
+    assert!(exists(
+        &sb,
+        &["certificates.cert-manager.io", "site-tls", "-n", "default"]
+    ));
 
     // Without --keep-iam (and no models left, so no flag about them is needed) the roles go,
     // and the OIDC provider with --delete-oidc-provider: the plan warns that the role left in
@@ -691,5 +559,5 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
         "{}",
         doc["kept"]
     );
-    assert_eq!(mutating_commands(&sb), Vec::<String>::new());
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 }

@@ -826,6 +826,8 @@ fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
         }
     };
     let timeout = format!("{}s", inp.config.wait_timeout.as_secs());
+    // The release's own label (on its storage Secret): how teardown knows the release is setup's.
+    let labels = format!("{}={}", marks::LABEL_MANAGED.0, marks::LABEL_MANAGED.1);
     let install = Action::new(
         "helm upgrade --install the inference operator",
         env.kube
@@ -840,6 +842,8 @@ fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
                     HELM_NAMESPACE,
                     "--values",
                     "-",
+                    "--labels",
+                    labels.as_str(),
                     "--wait",
                     "--timeout",
                     timeout.as_str(),

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::owned::{self, Owner};
-use super::steps::{absent, kept, ns_name, Inputs, KEEP_MODELS};
+use super::steps::{absent, kept, kept_note, ns_name, Inputs, KEEP_MODELS};
 use crate::deploy::kind::ModelKind;
 use crate::error::{Error, Result};
 use crate::setup::iam::read_opt;
@@ -144,9 +144,90 @@ pub(super) fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
             .timeout(inp.cmd_timeout())
             .mutating(),
     ));
+    let kept_crds = kept_crds(env)?;
+    if !kept_crds.is_empty() {
+        let names: Vec<String> = kept_crds.iter().map(|c| ns_name(c).1).collect();
+        let users = crd_users(env, &kept_crds)?;
+        if users.is_empty() {
+            notes.push(format!(
+                "{} stay after the uninstall (their chart marks them helm.sh/resource-policy: keep); no object uses them, so they are deleted after it",
+                names.join(", ")
+            ));
+            let wait = inp.timeout_arg();
+            let mut args = vec!["delete", "customresourcedefinitions.apiextensions.k8s.io"];
+            args.extend(names.iter().map(String::as_str));
+            args.extend(["--ignore-not-found", wait.as_str()]);
+            actions.push(Action::new(
+                "delete the CRDs the chart keeps on uninstall",
+                env.kube
+                    .kubectl(
+                        "delete the CRDs the operator chart keeps on uninstall",
+                        &args,
+                    )
+                    .timeout(inp.cmd_timeout())
+                    .mutating(),
+            ));
+        } else {
+            notes.push(kept_note(
+                &names.join(", "),
+                &format!(
+                    "their chart keeps them on uninstall (helm.sh/resource-policy: keep) and they still hold {}",
+                    users.join(", ")
+                ),
+            ));
+        }
+    }
     let mut c = Check::new(State::Present, actions);
     c.notes = notes;
-    Ok(c.note("the chart's CRDs go with it (the chart renders them as templates)"))
+    Ok(c.note("the chart's other CRDs go with it (the chart renders them as templates)"))
+}
+
+/// The CRDs the release installed with `helm.sh/resource-policy: keep` (cert-manager's):
+/// `helm uninstall` leaves them behind.
+fn kept_crds(env: &StepEnv) -> Result<Vec<Value>> {
+    let selector = format!("app.kubernetes.io/instance={HELM_RELEASE}");
+    Ok(env
+        .kube
+        .list(
+            &env.ctx.runner,
+            "customresourcedefinitions.apiextensions.k8s.io",
+            None,
+            Some(&selector),
+        )?
+        .into_iter()
+        .filter(|c| {
+            let a = &c["metadata"]["annotations"];
+            a["helm.sh/resource-policy"] == "keep"
+                && a["meta.helm.sh/release-name"] == HELM_RELEASE
+                && a["meta.helm.sh/release-namespace"] == HELM_NAMESPACE
+        })
+        .collect())
+}
+
+/// Objects of those CRDs that the uninstall does not remove (`Kind ns/name`): deleting a CRD
+/// deletes every one of them.
+fn crd_users(env: &StepEnv, crds: &[Value]) -> Result<Vec<String>> {
+    let kinds: Vec<String> = crds
+        .iter()
+        .filter_map(|c| {
+            let plural = c["spec"]["names"]["plural"].as_str()?;
+            let group = c["spec"]["group"].as_str()?;
+            Some(format!("{plural}.{group}"))
+        })
+        .collect();
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(env
+        .kube
+        .list(&env.ctx.runner, &kinds.join(","), None, None)?
+        .iter()
+        .filter(|o| o["metadata"]["annotations"]["meta.helm.sh/release-name"] != HELM_RELEASE)
+        .map(|o| {
+            let (ns, name) = ns_name(o);
+            format!("{} {ns}/{name}", o["kind"].as_str().unwrap_or("object"))
+        })
+        .collect())
 }
 
 /// The release is setup's when it carries setup's release label (`helm --labels`), or when its
