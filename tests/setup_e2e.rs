@@ -318,6 +318,20 @@ fn assert_set_up(sb: &Sandbox) {
             s["metadata"]
         );
     }
+    // ... and helm finds the release by it, as teardown asks.
+    let listed = sb.helm(&[
+        "list",
+        "-n",
+        "kube-system",
+        "--selector",
+        "kubectl-hyperpod.io/managed=true",
+        "-o",
+        "json",
+        "--kube-context",
+        &ctx,
+    ]);
+    let listed = listed.success().json();
+    assert_eq!(listed[0]["name"], "hyperpod-inference-operator", "{listed}");
 }
 
 #[test]

@@ -402,6 +402,17 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
         .success();
     });
     setup(&sb);
+    // Setup's marks gone from the operator namespace: the release is still known as setup's
+    // by its own label (helm --labels), so the uninstall below is planned.
+    sb.with_direct_kubeconfig(|| {
+        for args in [
+            ["label", "kubectl-hyperpod.io/managed-"],
+            ["annotate", "kubectl-hyperpod.io/hyperpod-cluster-"],
+        ] {
+            sb.kubectl(&[args[0], "namespace", "hyperpod-inference-system", args[1]])
+                .success();
+        }
+    });
     deploy_model(&sb, "model-a", "default");
 
     // No terminal and no --yes: nothing is removed (exit 5).

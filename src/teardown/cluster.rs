@@ -234,24 +234,31 @@ fn crd_users(env: &StepEnv, crds: &[Value]) -> Result<Vec<String>> {
 /// namespace is the one setup created for the chart to adopt (setup's marks on it), or — that
 /// namespace gone — when it runs the operator as the role setup created.
 fn release_owner(env: &StepEnv, inp: &Inputs) -> Result<Owner> {
-    let meta = env.kube.helm(
-        "read the operator release's metadata",
+    // Helm keeps a release's labels on its storage object, where `helm list --selector` finds
+    // them (`helm get metadata -o json` does not print them).
+    let selector = format!(
+        "{}={}",
+        crate::marks::LABEL_MANAGED.0,
+        crate::marks::LABEL_MANAGED.1
+    );
+    let filter = format!("^{HELM_RELEASE}$");
+    let labelled: Vec<Value> = env.ctx.runner.json(&env.kube.helm(
+        "look for setup's label on the operator release",
         &[
-            "get",
-            "metadata",
-            HELM_RELEASE,
+            "list",
             "--namespace",
             HELM_NAMESPACE,
+            "--all",
+            "--filter",
+            &filter,
+            "--selector",
+            &selector,
             "-o",
             "json",
         ],
-    );
-    let out = env.ctx.runner.run_unchecked(&meta)?;
-    if out.success() {
-        let v: Value = crate::exec::parse_json(&meta, &out.stdout)?;
-        if v["labels"][crate::marks::LABEL_MANAGED.0] == crate::marks::LABEL_MANAGED.1 {
-            return Ok(Owner::Ours);
-        }
+    ))?;
+    if !labelled.is_empty() {
+        return Ok(Owner::Ours);
     }
     if let Some(ns) = env
         .kube
