@@ -50,6 +50,23 @@ fn trust_subjects(trust: &Value) -> Vec<String> {
 }
 
 /// The state a finished setup must leave, asserted field by field.
+/// The values of setup's helm release (through setup's kubeconfig context).
+fn release_values(sb: &Sandbox, ctx: &str) -> Value {
+    sb.helm(&[
+        "get",
+        "values",
+        "hyperpod-inference-operator",
+        "-n",
+        "kube-system",
+        "-o",
+        "json",
+        "--kube-context",
+        ctx,
+    ])
+    .success()
+    .json()
+}
+
 fn assert_set_up(sb: &Sandbox) {
     let hp = &sb.hyperpod_cluster;
     let host = sb.oidc_issuer.trim_start_matches("https://");
@@ -197,10 +214,16 @@ fn assert_set_up(sb: &Sandbox) {
 
     // The kubeconfig setup wrote is used as is: it runs `aws eks get-token` against the emulated EKS.
     let ctx = sb.eks_cluster_arn.clone();
-    for ns in ["keda", "cert-manager", "hyperpod-inference-system"] {
+    for ns in ["cert-manager", "hyperpod-inference-system"] {
         sb.kubectl(&["--context", &ctx, "get", "namespace", ns])
             .success();
     }
+    // The guide's `keda` namespace: nothing runs there (the chart's KEDA is in kube-system).
+    assert_ne!(
+        sb.kubectl(&["--context", &ctx, "get", "namespace", "keda"])
+            .code,
+        0
+    );
     let sa = |ns: &str, name: &str| {
         sb.kubectl_json(&["--context", &ctx, "get", "serviceaccount", name, "-n", ns])
     };
@@ -245,18 +268,7 @@ fn assert_set_up(sb: &Sandbox) {
     ])
     .success();
 
-    let values = sb.helm(&[
-        "get",
-        "values",
-        "hyperpod-inference-operator",
-        "-n",
-        "kube-system",
-        "-o",
-        "json",
-        "--kube-context",
-        &ctx,
-    ]);
-    let values = values.success().json();
+    let values = release_values(sb, &ctx);
     assert_eq!(values["region"], sb.region.as_str());
     assert_eq!(values["eksClusterName"], sb.eks_cluster.as_str());
     assert_eq!(
@@ -753,6 +765,55 @@ fn drift_is_shown_and_corrected() {
         trust_subjects(&r["AssumeRolePolicyDocument"]),
         vec![OPERATOR_SA.to_string()]
     );
+}
+
+#[test]
+fn a_cert_manager_already_installed_is_left_alone() {
+    // cert-manager from the EKS add-on (its CRDs carry no Helm ownership): the chart's own
+    // cert-manager would collide with them ("invalid ownership metadata").
+    let sb = cloud().sandbox();
+    for args in [&["create-addon"][..], &["wait", "addon-active"][..]] {
+        let mut a = vec!["eks"];
+        a.extend_from_slice(args);
+        a.extend([
+            "--cluster-name",
+            &sb.eks_cluster,
+            "--addon-name",
+            "cert-manager",
+        ]);
+        sb.aws(&a).success();
+    }
+    let crd = || {
+        sb.with_direct_kubeconfig(|| {
+            sb.kubectl_json(&["get", "crd", "certificates.cert-manager.io"])
+        })
+    };
+    let crd_before = crd();
+    let plan = run_setup(&sb, &["--dry-run", "--skip-test-deployment"], &[]);
+    plan.success();
+    assert!(
+        plan.stdout
+            .contains("cert-manager is already installed (CRD certificaterequests.cert-manager.io")
+            && plan
+                .stdout
+                .contains("the chart's own cert-manager is turned off"),
+        "{}",
+        plan.describe()
+    );
+    run_setup(&sb, &["--yes", "--skip-test-deployment"], &[]).success();
+    let values = release_values(&sb, &sb.eks_cluster_arn);
+    assert_eq!(values["cert-manager"]["enabled"], false, "{values}");
+    // The add-on's CRDs are untouched (not adopted by the release).
+    let crd_after = crd();
+    assert_eq!(
+        crd_after["metadata"]["annotations"],
+        crd_before["metadata"]["annotations"]
+    );
+    assert_eq!(crd_after["metadata"]["uid"], crd_before["metadata"]["uid"]);
+    // And a re-run sees nothing to do.
+    sb.clear_tool_log();
+    run_setup(&sb, &["--yes", "--skip-test-deployment"], &[]).success();
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 }
 
 #[test]

@@ -74,8 +74,9 @@ impl Inputs<'_> {
         self.role_arn(&self.names.gated_role.name)
     }
 
-    /// The chart values setup installs with (guide Step 10).
-    pub fn helm_values(&self) -> Result<Value> {
+    /// The chart values setup installs with (guide Step 10). `cert_manager_chart`: false when
+    /// cert-manager is already on the cluster from elsewhere (its CRDs would collide).
+    pub fn helm_values(&self, cert_manager_chart: bool) -> Result<Value> {
         let c = self.config;
         render::render_yaml(
             "helm/operator-values.yaml.j2",
@@ -88,6 +89,7 @@ impl Inputs<'_> {
                 "gated_role_arn": if c.enable_jumpstart_gated { Value::from(self.gated_role_arn()) } else { Value::Null },
                 "s3_role_arn": self.s3_role_arn(),
                 "fsx_chart_enabled": !c.install_fsx_csi,
+                "cert_manager_chart_enabled": cert_manager_chart,
                 "keda_role_arn": self.keda_role_arn(),
                 "vpc_id": self.facts.vpc_id,
             }),
@@ -351,7 +353,7 @@ pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
     ));
     steps.push(StepDef::new(
         "namespaces",
-        "namespaces keda, cert-manager, hyperpod-inference-system",
+        "namespaces cert-manager, hyperpod-inference-system",
         &["kubeconfig"],
         move |env| namespaces_check(env, inp),
     ));
@@ -586,7 +588,8 @@ fn annotate_sa(env: &StepEnv, sa: ServiceAccountRef, role_arn: &str) -> Check {
 
 fn namespaces_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
     let mut parts = vec![Check::satisfied()];
-    for ns in ["keda", "cert-manager", OPERATOR_NAMESPACE] {
+    // Not the guide's `keda`: the chart's KEDA runs in the release namespace (names::KEDA_SA).
+    for ns in ["cert-manager", OPERATOR_NAMESPACE] {
         if kget(env, "namespace", ns, None)?.is_some() {
             continue;
         }
@@ -772,8 +775,49 @@ fn nvidia_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
     Ok(Check::satisfied())
 }
 
+/// Who installed cert-manager, when it is already on the cluster and not from this release
+/// (the EKS add-on, its own chart ...): then the chart's cert-manager subchart must stay off, or
+/// Helm refuses its CRDs ("invalid ownership metadata").
+fn foreign_cert_manager(env: &StepEnv) -> Result<Option<String>> {
+    if env.offline {
+        return Ok(None);
+    }
+    for crd in CERT_MANAGER_CRDS {
+        let Some(obj) = kget(env, "customresourcedefinition", crd, None)? else {
+            continue;
+        };
+        let release = str_at(&obj, "/metadata/annotations/meta.helm.sh~1release-name");
+        let release_ns = str_at(
+            &obj,
+            "/metadata/annotations/meta.helm.sh~1release-namespace",
+        );
+        if release == Some(HELM_RELEASE) && release_ns == Some(HELM_NAMESPACE) {
+            return Ok(None);
+        }
+        let by = match (release, release_ns) {
+            (Some(r), Some(ns)) => format!("Helm release {ns}/{r}"),
+            _ => str_at(&obj, "/metadata/labels/app.kubernetes.io~1managed-by")
+                .map(str::to_string)
+                .unwrap_or_else(|| "something other than this chart".into()),
+        };
+        return Ok(Some(format!("CRD {crd} (installed by {by})")));
+    }
+    Ok(None)
+}
+
 fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
-    let values = inp.helm_values()?;
+    let foreign = foreign_cert_manager(env)?;
+    let values = inp.helm_values(foreign.is_none())?;
+    let check = operator_release_check(env, inp, values)?;
+    Ok(match foreign {
+        Some(f) => check.note(format!(
+            "cert-manager is already installed ({f}): the chart's own cert-manager is turned off"
+        )),
+        None => check,
+    })
+}
+
+fn operator_release_check(env: &StepEnv, inp: &Inputs, values: Value) -> Result<Check> {
     let mut actions = Vec::new();
     let chart_path = match &inp.config.chart {
         ChartSource::Local { path } => path.display().to_string(),
