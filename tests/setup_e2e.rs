@@ -540,6 +540,8 @@ fn offline_dry_run_needs_no_tools_and_renders_every_document() {
             "json",
             "--enable-jumpstart-gated",
             "--install-fsx-csi",
+            "--test-instance-type",
+            "ml.g5.xlarge",
         ],
         &[
             ("PATH", "/nonexistent"),
@@ -565,6 +567,19 @@ fn offline_dry_run_needs_no_tools_and_renders_every_document() {
         "system:serviceaccount:*:hyperpod-inference-service-account*"
     );
     assert_eq!(plan["plan"]["context"]["facts"]["account"], "${ACCOUNT_ID}");
+    // The test model on the instance type asked for.
+    let test = steps.iter().find(|s| s["id"] == "test-deployment").unwrap();
+    let model = test["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["documents"].as_array().cloned().unwrap_or_default())
+        .find(|d| d["content"]["kind"] == "JumpStartModel")
+        .expect("the test model's document");
+    assert_eq!(
+        model["content"]["spec"]["server"]["instanceType"],
+        "ml.g5.xlarge"
+    );
     for s in steps {
         assert!(
             s["state"] == "missing" || s["state"] == "info" || s["state"] == "deferred",
@@ -891,6 +906,17 @@ fn bad_input_is_rejected_before_any_command_runs() {
                 "/nonexistent",
             ],
             "invalid --chart",
+        ),
+        (
+            vec![
+                "--hyperpod-cluster",
+                "hp",
+                "--s3-bucket",
+                "ok-bucket",
+                "--test-instance-type",
+                "ml.c5\"\n  evil: yes",
+            ],
+            "invalid --test-instance-type",
         ),
         (
             vec![

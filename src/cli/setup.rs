@@ -45,6 +45,9 @@ pub struct SetupArgs {
     /// Do not deploy (and remove) the test model at the end
     #[arg(long)]
     pub skip_test_deployment: bool,
+    /// Instance type of the test model (one the HyperPod cluster has)
+    #[arg(long, value_name = "TYPE", default_value = crate::setup::names::TEST_INSTANCE_TYPE, conflicts_with = "skip_test_deployment")]
+    pub test_instance_type: String,
     /// Do not install the NVIDIA device plugin
     #[arg(long)]
     pub skip_nvidia_plugin: bool,
@@ -96,6 +99,8 @@ impl SetupArgs {
         c.install_fsx_csi = self.install_fsx_csi;
         c.enable_jumpstart_gated = self.enable_jumpstart_gated;
         c.skip_test_deployment = self.skip_test_deployment;
+        crate::deploy::spec::instance_type("--test-instance-type", &self.test_instance_type)?;
+        c.test_instance_type = self.test_instance_type.clone();
         c.install_nvidia_plugin = !self.skip_nvidia_plugin;
         c.install_s3_csi = !self.skip_s3_csi;
         c.offline = self.offline;

@@ -24,7 +24,7 @@ use crate::tools::{self, Tool};
 use crate::validate;
 use crate::Ctx;
 use iam::Oidc;
-use names::{NameOverrides, Names};
+use names::{NameOverrides, Names, TEST_INSTANCE_TYPE};
 use plan::{Plan, Report, State, StepEnv};
 use steps::Inputs;
 
@@ -103,6 +103,8 @@ pub struct SetupConfig {
     pub install_fsx_csi: bool,
     pub enable_jumpstart_gated: bool,
     pub skip_test_deployment: bool,
+    /// Instance type of the test model (the guide's ml.c5.2xlarge unless the cluster lacks it).
+    pub test_instance_type: String,
     pub operator_method: OperatorMethod,
     pub chart: ChartSource,
     pub names: NameOverrides,
@@ -132,6 +134,7 @@ impl SetupConfig {
             install_fsx_csi: false,
             enable_jumpstart_gated: false,
             skip_test_deployment: false,
+            test_instance_type: TEST_INSTANCE_TYPE.to_string(),
             operator_method: OperatorMethod::Helm,
             chart,
             names: NameOverrides::default(),

@@ -81,6 +81,8 @@ pub const FSX_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonFSxFullAccess";
 pub const GATED_MODEL_ACCESS: &str =
     "arn:aws:iam::aws:policy/AmazonSageMakerHyperPodGatedModelAccess";
 pub const TEST_MODEL_NAME: &str = "testing-deployment-bert";
+/// The guide's instance type for the test model.
+pub const TEST_INSTANCE_TYPE: &str = "ml.c5.2xlarge";
 
 /// User overrides of derived names (flags `--*-role-name`, `--*-policy-name`).
 #[derive(Debug, Clone, Default)]

@@ -108,7 +108,7 @@ impl Inputs<'_> {
                 "model_version": null,
                 "accept_eula": false,
                 "endpoint_name": null,
-                "instance_type": "ml.c5.2xlarge",
+                "instance_type": self.config.test_instance_type,
                 "env": null,
                 "replicas": null,
                 "tls_output_s3_uri": null,
