@@ -464,22 +464,23 @@ pub fn policy_check(
         .note(format!("policy {name} differs from the expected document")))
 }
 
+/// Whether the account has the IAM OIDC identity provider `arn`.
+pub fn oidc_provider_exists(env: &StepEnv, arn: &str) -> Result<bool> {
+    let list = env.ctx.aws.cmd(
+        "list IAM OIDC identity providers",
+        &["iam", "list-open-id-connect-providers"],
+    );
+    let v: Value = env.ctx.runner.json(&list)?;
+    Ok(v["OpenIDConnectProviderList"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|p| p["Arn"] == arn)))
+}
+
 /// Checks the cluster's IAM OIDC identity provider.
 pub fn oidc_check(env: &StepEnv, oidc: &Oidc, tags: &[(String, String)]) -> Result<Check> {
     let aws = &env.ctx.aws;
-    if !env.offline {
-        let list = aws.cmd(
-            "list IAM OIDC identity providers",
-            &["iam", "list-open-id-connect-providers"],
-        );
-        let v: Value = env.ctx.runner.json(&list)?;
-        let found = v["OpenIDConnectProviderList"]
-            .as_array()
-            .map(|a| a.iter().any(|p| p["Arn"] == oidc.provider_arn.as_str()))
-            .unwrap_or(false);
-        if found {
-            return Ok(Check::satisfied());
-        }
+    if !env.offline && oidc_provider_exists(env, &oidc.provider_arn)? {
+        return Ok(Check::satisfied());
     }
     Ok(Check::new(
         State::Missing,

@@ -81,6 +81,13 @@ pub const FSX_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonFSxFullAccess";
 pub const GATED_MODEL_ACCESS: &str =
     "arn:aws:iam::aws:policy/AmazonSageMakerHyperPodGatedModelAccess";
 pub const TEST_MODEL_NAME: &str = "testing-deployment-bert";
+/// Whether Helm's ownership annotations put `obj` in setup's release of the operator chart.
+pub fn in_setup_release(obj: &serde_json::Value) -> bool {
+    let a = &obj["metadata"]["annotations"];
+    a["meta.helm.sh/release-name"] == HELM_RELEASE
+        && a["meta.helm.sh/release-namespace"] == HELM_NAMESPACE
+}
+
 /// The guide's instance type for the test model.
 pub const TEST_INSTANCE_TYPE: &str = "ml.c5.2xlarge";
 

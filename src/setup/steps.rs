@@ -786,14 +786,14 @@ fn foreign_cert_manager(env: &StepEnv) -> Result<Option<String>> {
         let Some(obj) = kget(env, "customresourcedefinition", crd, None)? else {
             continue;
         };
+        if in_setup_release(&obj) {
+            return Ok(None);
+        }
         let release = str_at(&obj, "/metadata/annotations/meta.helm.sh~1release-name");
         let release_ns = str_at(
             &obj,
             "/metadata/annotations/meta.helm.sh~1release-namespace",
         );
-        if release == Some(HELM_RELEASE) && release_ns == Some(HELM_NAMESPACE) {
-            return Ok(None);
-        }
         let by = match (release, release_ns) {
             (Some(r), Some(ns)) => format!("Helm release {ns}/{r}"),
             _ => str_at(&obj, "/metadata/labels/app.kubernetes.io~1managed-by")
@@ -902,25 +902,12 @@ fn operator_release_check(env: &StepEnv, inp: &Inputs, values: Value) -> Result<
     if env.offline {
         return Ok(Check::new(State::Missing, actions));
     }
-    let status = env.kube.helm(
-        "read the operator's helm release",
-        &[
-            "status",
-            HELM_RELEASE,
-            "--namespace",
-            HELM_NAMESPACE,
-            "-o",
-            "json",
-        ],
-    );
-    let out = env.ctx.runner.run_unchecked(&status)?;
-    if !out.success() {
-        if out.stderr.contains("not found") {
-            return Ok(Check::new(State::Missing, actions));
-        }
-        return Err(crate::exec::command_error(&status, &out));
-    }
-    let st: Value = crate::exec::parse_json(&status, &out.stdout)?;
+    let Some(st) = env
+        .kube
+        .helm_release(&env.ctx.runner, HELM_RELEASE, HELM_NAMESPACE)?
+    else {
+        return Ok(Check::new(State::Missing, actions));
+    };
     let phase = str_at(&st, "/info/status").unwrap_or("unknown").to_string();
     let getv = env.kube.helm(
         "read the operator's helm values",

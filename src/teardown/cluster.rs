@@ -45,23 +45,12 @@ fn owned_by_model(o: &Value) -> bool {
 
 pub(super) fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
     let what = format!("helm release {HELM_RELEASE}");
-    let status = env.kube.helm(
-        "read the operator's helm release",
-        &[
-            "status",
-            HELM_RELEASE,
-            "--namespace",
-            HELM_NAMESPACE,
-            "-o",
-            "json",
-        ],
-    );
-    let out = env.ctx.runner.run_unchecked(&status)?;
-    if !out.success() {
-        if out.stderr.contains("not found") {
-            return Ok(absent());
-        }
-        return Err(crate::exec::command_error(&status, &out));
+    if env
+        .kube
+        .helm_release(&env.ctx.runner, HELM_RELEASE, HELM_NAMESPACE)?
+        .is_none()
+    {
+        return Ok(absent());
     }
     let owner = release_owner(env, inp)?;
     if !owner.is_ours() {
@@ -196,10 +185,7 @@ fn kept_crds(env: &StepEnv) -> Result<Vec<Value>> {
         )?
         .into_iter()
         .filter(|c| {
-            let a = &c["metadata"]["annotations"];
-            a["helm.sh/resource-policy"] == "keep"
-                && a["meta.helm.sh/release-name"] == HELM_RELEASE
-                && a["meta.helm.sh/release-namespace"] == HELM_NAMESPACE
+            c["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep" && in_setup_release(c)
         })
         .collect())
 }

@@ -267,15 +267,7 @@ pub(super) fn oidc_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
     let aws = &env.ctx.aws;
     let arn = inp.facts.oidc.provider_arn.as_str();
     let what = format!("IAM OIDC provider {}", inp.facts.oidc.host);
-    let list = aws.cmd(
-        "list IAM OIDC identity providers",
-        &["iam", "list-open-id-connect-providers"],
-    );
-    let v: Value = env.ctx.runner.json(&list)?;
-    let found = v["OpenIDConnectProviderList"]
-        .as_array()
-        .is_some_and(|a| a.iter().any(|p| p["Arn"] == arn));
-    if !found {
+    if !crate::setup::iam::oidc_provider_exists(env, arn)? {
         return Ok(absent());
     }
     if !inp.config.delete_oidc_provider {

@@ -80,6 +80,22 @@ impl KubeOpts {
         Err(crate::exec::command_error(&cmd, &out))
     }
 
+    /// `helm status RELEASE -o json`, or None when there is no such release.
+    pub fn helm_release(&self, runner: &Runner, release: &str, ns: &str) -> Result<Option<Value>> {
+        let cmd = self.helm(
+            format!("read helm release {ns}/{release}"),
+            &["status", release, "--namespace", ns, "-o", "json"],
+        );
+        let out = runner.run_unchecked(&cmd)?;
+        if out.success() {
+            return crate::exec::parse_json(&cmd, &out.stdout).map(Some);
+        }
+        if out.stderr.contains("not found") {
+            return Ok(None);
+        }
+        Err(crate::exec::command_error(&cmd, &out))
+    }
+
     /// Lists objects as JSON items; an unknown resource type (CRD not installed) is an empty list.
     pub fn list(
         &self,
