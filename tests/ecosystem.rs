@@ -1005,6 +1005,11 @@ fn krew_manifest_renders_to_a_valid_plugin_for_every_platform() {
             .collect();
         assert_eq!(from, ["kubectl-hyperpod", "LICENSE"], "{os}/{arch}");
     }
+    // The LICENSE the archives carry is the one Cargo.toml declares.
+    let license = std::fs::read_to_string(repo().join("LICENSE")).unwrap();
+    let cargo = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    assert!(cargo.contains("license = \"Apache-2.0\""));
+    assert!(license.contains("Apache License") && license.contains("Version 2.0"));
 }
 
 #[test]
