@@ -19,6 +19,7 @@ pub mod exec;
 pub mod render;
 pub mod setup;
 pub mod teardown;
+pub mod time;
 pub mod tools;
 pub mod ui;
 pub mod validate;

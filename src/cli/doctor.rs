@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::doctor::fix::{self, FixRun};
+use crate::doctor::apply_fixes::{self, FixRun};
 use crate::doctor::{Doctor, DoctorConfig, Report, Status};
 use crate::error::{Error, Result};
 use crate::ui::Format;
@@ -124,7 +124,7 @@ pub fn run(a: DoctorArgs, ctx: &Ctx) -> Result<i32> {
             return Err(Error::NotConfirmed("the fixes were not applied".into()));
         }
     }
-    let applied = fix::apply(ctx, &report, &|ap| {
+    let applied = apply_fixes::apply(ctx, &report, &|ap| {
         let mark = if ap.ok {
             ctx.ui.green("fixed")
         } else {

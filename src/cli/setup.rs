@@ -67,22 +67,11 @@ pub struct SetupArgs {
     pub names: super::IamNameFlags,
 }
 
-/// Parses `90`, `90s`, `15m`, `1h`.
+/// A duration flag, by the one rule of [`crate::time::parse_duration`] (clap names the flag).
 pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let s = s.trim();
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, 's')) => (&s[..i], 1),
-        Some((i, 'm')) => (&s[..i], 60),
-        Some((i, 'h')) => (&s[..i], 3600),
-        _ => (s, 1),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("must be a duration such as 90s, 15m or 1h (got {s:?})"))?;
-    if n == 0 {
-        return Err("must be greater than zero".into());
-    }
-    Ok(Duration::from_secs(n * mult))
+    crate::time::parse_duration(s)
+        .map(Duration::from_secs)
+        .map_err(|rule| format!("{rule} (got {})", crate::validate::quote(s)))
 }
 
 impl SetupArgs {

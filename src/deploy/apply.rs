@@ -186,7 +186,7 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
     report.timeout_seconds = Some(seconds);
     ctx.ui.progress(&format!(
         "waiting for {name} to deploy (up to {})",
-        super::time::human(seconds as i64)
+        crate::time::human(seconds as i64)
     ));
     let (res, took) = watch::wait_deployed(ctx, kind, ns, name, Duration::from_secs(seconds))?;
     report.waited_seconds = Some((took.as_secs_f64() * 10.0).round() / 10.0);

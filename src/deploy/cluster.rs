@@ -197,7 +197,7 @@ pub fn events(ctx: &Ctx, ns: &str, name: &str, limit: usize) -> Result<Vec<Event
             let time = event_time(e);
             let t = time
                 .as_deref()
-                .and_then(super::time::parse_rfc3339)
+                .and_then(crate::time::parse_rfc3339)
                 .unwrap_or(0);
             let str_at = |p: &str| {
                 e.pointer(p)

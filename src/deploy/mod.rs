@@ -27,5 +27,4 @@ pub mod kind;
 pub mod schema;
 pub mod spec;
 pub mod status;
-pub mod time;
 pub mod watch;

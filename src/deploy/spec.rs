@@ -140,28 +140,10 @@ pub fn s3_uri(field: &str, v: &str) -> Result<()> {
     Ok(())
 }
 
-/// A duration in seconds: `1800`, `1800s`, `30m`, `2h`.
+/// A duration flag's value in seconds, by the one rule of [`crate::time::parse_duration`]; the
+/// error names the flag.
 pub fn parse_duration(field: &str, v: &str) -> Result<u64> {
-    let (num, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => (&v[..i], &v[i..]),
-        None => (v, "s"),
-    };
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        _ => 0,
-    };
-    let n: u64 = num.parse().unwrap_or(0);
-    let secs = n.saturating_mul(mult);
-    if mult == 0 || num.is_empty() || secs == 0 || secs > i32::MAX as u64 {
-        return Err(bad(
-            field,
-            "must be a positive duration in seconds, or with a unit: 1800, 1800s, 30m, 2h",
-            v,
-        ));
-    }
-    Ok(secs)
+    crate::time::parse_duration(v).map_err(|rule| bad(field, rule, v))
 }
 
 fn replicas(field: &str, n: Option<i64>) -> Result<()> {

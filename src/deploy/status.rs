@@ -58,8 +58,8 @@ impl Summary {
         let created = s(obj, "/metadata/creationTimestamp");
         let age_seconds = created
             .as_deref()
-            .and_then(super::time::parse_rfc3339)
-            .map(|t| (super::time::now() - t).max(0));
+            .and_then(crate::time::parse_rfc3339)
+            .map(|t| (crate::time::now() - t).max(0));
         Summary {
             kind,
             name: s(obj, "/metadata/name").unwrap_or_default(),

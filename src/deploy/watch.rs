@@ -205,7 +205,7 @@ pub fn live_line(ctx: &Ctx, kind: ModelKind, obj: &Value) {
             "{}: {} [{}]",
             s.name,
             s.state_text(),
-            super::time::human(ctx.ui.elapsed_secs() as i64)
+            crate::time::human(ctx.ui.elapsed_secs() as i64)
         ),
         false,
     );
@@ -230,7 +230,7 @@ pub fn wait_deployed(
         if text != last_text {
             let mut line = format!(
                 "[{:>4}] {}: {text}",
-                super::time::human(started.elapsed().as_secs() as i64),
+                crate::time::human(started.elapsed().as_secs() as i64),
                 s.name
             );
             if let (Some(r), Some(m)) = (&s.reason, &s.message) {
@@ -297,7 +297,7 @@ pub fn wait_deleted(
         if text != last_text {
             ctx.ui.progress(&format!(
                 "[{:>4}] {}: {text}",
-                super::time::human(started.elapsed().as_secs() as i64),
+                crate::time::human(started.elapsed().as_secs() as i64),
                 s.name
             ));
             last_text = text;

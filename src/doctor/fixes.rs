@@ -1,5 +1,5 @@
-//! The fixes several checks share, built as exact commands with the user's options forwarded
-//! (`--region`/`--profile` to aws, `--kubeconfig`/`--context` to kubectl).
+//! The fixes several checks share (applied by `apply_fixes`), built as exact commands with the
+//! user's options forwarded (`--region`/`--profile` to aws, `--kubeconfig`/`--context` to kubectl).
 
 use serde_json::Value;
 

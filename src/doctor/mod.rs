@@ -15,9 +15,9 @@
 //! }
 //! ```
 
+pub mod apply_fixes;
 pub mod checks;
 pub mod facts;
-pub mod fix;
 pub mod fixes;
 pub mod report;
 pub mod runner;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::exec::Cmd;
+use crate::exec::{shell_quote, Cmd};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -362,17 +362,6 @@ pub fn shell_line(argv: &[String], stdin: Option<&str>) -> String {
         line.push_str(&tag);
     }
     line
-}
-
-pub fn shell_quote(a: &str) -> String {
-    let safe = !a.is_empty()
-        && a.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c));
-    if safe {
-        a.to_string()
-    } else {
-        format!("'{}'", a.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]

@@ -286,20 +286,28 @@ fn display_argv(argv: &[String]) -> String {
     argv.iter()
         .map(|a| {
             let a = redact(a);
-            let safe = !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c));
-            if safe {
-                a
-            } else if a.len() > 120 {
+            let q = shell_quote(&a);
+            if q != a && a.len() > 120 {
                 // Inline documents (policies) are long; the plan shows them in full elsewhere.
                 "'<document>'".to_string()
             } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
+                q
             }
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// One word for a POSIX shell: safe words as they are, everything else single-quoted.
+pub fn shell_quote(a: &str) -> String {
+    let safe = !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c));
+    if safe {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', r"'\''"))
+    }
 }
 
 /// What a streamed command produced next.

@@ -64,7 +64,7 @@ impl ModelWait {
         let (kind, ns, name) = (self.kind, self.namespace.as_str(), self.name.as_str());
         ctx.ui.progress(&format!(
             "waiting for {name} to deploy (up to {})",
-            crate::deploy::time::human(self.timeout_seconds as i64)
+            crate::time::human(self.timeout_seconds as i64)
         ));
         let timeout = Duration::from_secs(self.timeout_seconds);
         let (res, took) = watch::wait_deployed(&ctx, kind, ns, name, timeout)?;

@@ -84,31 +84,9 @@ fn reason(m: &Value) -> Option<String> {
     }
 }
 
-/// Seconds since an RFC 3339 UTC timestamp (`2026-11-23T10:00:00Z`, fractions allowed).
+/// Seconds since an RFC 3339 timestamp (`2026-11-23T10:00:00Z`, fractions allowed).
 pub fn age_secs(ts: &str, now: i64) -> Option<i64> {
-    let b = ts.as_bytes();
-    if b.len() < 19 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| ts.get(r).and_then(|s| s.parse::<i64>().ok());
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    // days from civil (Howard Hinnant)
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
-    let t = days * 86400 + h * 3600 + mi * 60 + s;
-    Some(now - t)
-}
-
-pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    crate::time::parse_rfc3339(ts).map(|t| now - t)
 }
 
 fn minutes(secs: i64) -> String {
@@ -573,7 +551,7 @@ pub fn check(f: &Facts) -> Result<Vec<Outcome>, Problem> {
             });
         }
     });
-    let now = now_secs();
+    let now = crate::time::now();
     Ok(wanted.iter().map(|m| judge(f, m, now)).collect())
 }
 

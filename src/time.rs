@@ -1,4 +1,38 @@
-//! Kubernetes timestamps (RFC 3339) to Unix seconds, and ages for people (`5m`, `2h`, `3d`).
+//! Time for every command: Kubernetes timestamps (RFC 3339) to Unix seconds, ages for people
+//! (`5m`, `2h`, `3d`), and the one rule for durations given on the command line.
+
+/// The most seconds a duration may have: `maxDeployTimeInSeconds` is an int32 in the CRDs, and
+/// no wait needs more than 68 years.
+pub const MAX_DURATION_SECS: u64 = i32::MAX as u64;
+
+/// What a duration flag accepts, for error messages.
+pub const DURATION_RULE: &str =
+    "must be a positive duration in seconds, or with a unit: 1800, 1800s, 30m, 2h";
+
+/// Parses a duration from the command line into seconds. The one rule for every flag (`setup
+/// --timeout`, `deploy --timeout`, `--max-deploy-time`, `logs --since`, ...): surrounding spaces
+/// and a leading `+` are ignored; a whole number of seconds, optionally followed by `s`, `m` or
+/// `h`; more than zero and at most [`MAX_DURATION_SECS`]. On error, the rule ([`DURATION_RULE`]).
+pub fn parse_duration(v: &str) -> Result<u64, &'static str> {
+    let v = v.trim();
+    let v = v.strip_prefix('+').unwrap_or(v);
+    let (num, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&v[..i], &v[i..]),
+        None => (v, "s"),
+    };
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => 0,
+    };
+    let n: u64 = num.parse().unwrap_or(0);
+    let secs = n.saturating_mul(mult);
+    if mult == 0 || secs == 0 || secs > MAX_DURATION_SECS {
+        return Err(DURATION_RULE);
+    }
+    Ok(secs)
+}
 
 /// Seconds since the Unix epoch, now.
 pub fn now() -> i64 {
@@ -80,5 +114,35 @@ mod tests {
         assert_eq!(human(59), "59s");
         assert_eq!(human(600), "10m");
         assert_eq!(human(3 * 86400), "3d");
+    }
+
+    #[test]
+    fn durations_accept_what_setup_and_deploy_accepted() {
+        for (v, secs) in [
+            ("90", 90),
+            ("1800s", 1800),
+            ("15m", 900),
+            ("1h", 3600),
+            (" 30m ", 1800),
+            ("+5m", 300),
+            ("2147483647", 2147483647),
+        ] {
+            assert_eq!(parse_duration(v), Ok(secs), "{v}");
+        }
+        for bad in [
+            "",
+            "0",
+            "0s",
+            "-1",
+            "1d",
+            "m",
+            "1.5h",
+            "x",
+            "+",
+            "99999999999",
+            "1 m",
+        ] {
+            assert_eq!(parse_duration(bad), Err(DURATION_RULE), "{bad}");
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! `doctor --fix`: applies the automatic fixes of a report, in check order (the OIDC provider
-//! before the trust policies that name it, trust before annotations), through the runner.
+//! `doctor --fix`: applies the automatic fixes of a report (built by `fixes`), in check order
+//! (the OIDC provider before the trust policies that name it, trust before annotations).
 
 use serde::Serialize;
 
