@@ -2,7 +2,6 @@
 //! library's input types (`deploy::spec`), every value is checked before any command runs, and
 //! results go through `Ui` (text, or `-o json|yaml`).
 
-use std::io::Read as _;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -16,6 +15,7 @@ use crate::deploy::diagnose;
 use crate::deploy::kind::ModelKind;
 use crate::deploy::spec::{self, Autoscaling, CustomInput, JumpStartInput, ModelSource};
 use crate::deploy::status::Summary;
+use crate::deploy::table::{dash, table};
 use crate::deploy::watch::{self, DeleteResult};
 use crate::error::{Error, Result};
 use crate::time::human;
@@ -609,34 +609,6 @@ pub struct InvokeArgs {
 // ---------------------------------------------------------------------------------------------
 // deploy
 
-fn read_manifest(path: &str) -> Result<Value> {
-    let text = if path == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Error::io("read the manifest from stdin", e))?;
-        s
-    } else {
-        std::fs::read_to_string(path)
-            .map_err(|e| Error::invalid("--filename", format!("cannot read {path}: {e}")))?
-    };
-    let mut docs = crate::render::parse_yaml_stream(&text).map_err(|e| {
-        Error::invalid(
-            "--filename",
-            format!("{path} is not valid YAML or JSON: {e}"),
-        )
-    })?;
-    match docs.len() {
-        1 => Ok(docs.remove(0)),
-        n => Err(Error::invalid(
-            "--filename",
-            format!(
-                "must hold exactly one JumpStartModel or InferenceEndpointConfig ({path} holds {n} documents)"
-            ),
-        )),
-    }
-}
-
 pub fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
     let explicit_ns = a.ns.namespace.clone();
     let ns = a.ns.get()?;
@@ -651,16 +623,8 @@ pub fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
             c.to_lib(&ns, ctx.aws.region.as_deref())?.render()?
         }
         (None, Some(f)) => {
-            let doc = read_manifest(f)?;
-            let file_ns = doc.pointer("/metadata/namespace").and_then(Value::as_str);
-            if let (Some(fns), Some(flag)) = (file_ns, &explicit_ns) {
-                if fns != flag {
-                    return Err(Error::invalid(
-                        "--namespace",
-                        format!("the manifest says namespace {fns}, the flag says {flag}"),
-                    ));
-                }
-            }
+            let doc = crate::deploy::manifest::read(f)?;
+            crate::deploy::manifest::check_namespace(&doc, explicit_ns.as_deref())?;
             doc
         }
         (None, None) => {
@@ -762,35 +726,6 @@ fn fail_with_report<T: Serialize>(
 // ---------------------------------------------------------------------------------------------
 // get
 
-fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}   ", w = widths[i]));
-            }
-        }
-        s.trim_end().to_string() + "\n"
-    };
-    let mut out = line(headers.iter().map(|h| h.to_string()).collect());
-    for r in rows {
-        out.push_str(&line(r.clone()));
-    }
-    out
-}
-
-fn dash(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "-".into())
-}
-
 pub fn get(a: GetArgs, ctx: &Ctx) -> Result<i32> {
     let ns = if a.all_namespaces {
         None
@@ -798,61 +733,11 @@ pub fn get(a: GetArgs, ctx: &Ctx) -> Result<i32> {
         Some(a.ns.get()?)
     };
     require(&[(Tool::Kubectl, "list model resources")])?;
-    let (items, missing) = cluster::list(ctx, ns.as_deref())?;
-    if missing.len() == ModelKind::ALL.len() {
+    let listing = crate::deploy::list::list(ctx, ns.as_deref())?;
+    if listing.no_crds {
         ctx.ui.warn("the inference operator's CRDs are not installed in this cluster (run `kubectl hyperpod setup`)");
     }
-    let summaries: Vec<Summary> = items.iter().map(|(k, o)| Summary::of(*k, o)).collect();
-    let data = json!({ "items": summaries });
-    ctx.ui.result(&data, || {
-        if summaries.is_empty() {
-            return match &ns {
-                Some(n) => format!("No model endpoints in namespace {n}.\n"),
-                None => "No model endpoints in any namespace.\n".into(),
-            };
-        }
-        let mut headers = vec![
-            "NAME",
-            "KIND",
-            "MODEL",
-            "INSTANCE TYPE",
-            "STATE",
-            "ENDPOINT",
-            "AGE",
-        ];
-        if ns.is_none() {
-            headers.insert(0, "NAMESPACE");
-        }
-        let rows: Vec<Vec<String>> = summaries
-            .iter()
-            .map(|s| {
-                let endpoint = match (&s.endpoint_name, &s.endpoint_state) {
-                    (None, _) => "-".to_string(),
-                    (Some(_), Some(st)) => st.clone(),
-                    (Some(_), None) => "Pending".to_string(),
-                };
-                let state = if s.deleting {
-                    s.state.clone().unwrap_or_else(|| "Deleting".into())
-                } else {
-                    s.state.clone().unwrap_or_else(|| "-".into())
-                };
-                let mut r = vec![
-                    s.name.clone(),
-                    s.kind.kind().to_string(),
-                    dash(&s.model),
-                    dash(&s.instance_type),
-                    state,
-                    endpoint,
-                    s.age_seconds.map(human).unwrap_or_else(|| "-".into()),
-                ];
-                if ns.is_none() {
-                    r.insert(0, s.namespace.clone());
-                }
-                r
-            })
-            .collect();
-        table(&headers, &rows)
-    })?;
+    ctx.ui.result(&listing, || listing.text())?;
     Ok(0)
 }
 
