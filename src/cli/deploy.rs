@@ -137,73 +137,34 @@ pub enum DeployKind {
 }
 
 #[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Autoscaling (CloudWatch trigger)")]
 pub struct AutoscalingArgs {
     /// Autoscaling: fewest replicas [default: 1 when autoscaling]
-    #[arg(
-        long,
-        value_name = "N",
-        allow_negative_numbers = true,
-        help_heading = "Autoscaling (CloudWatch trigger)"
-    )]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub min_replicas: Option<i64>,
     /// Autoscaling: most replicas [default: 5 when autoscaling]
-    #[arg(
-        long,
-        value_name = "N",
-        allow_negative_numbers = true,
-        help_heading = "Autoscaling (CloudWatch trigger)"
-    )]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_replicas: Option<i64>,
     /// CloudWatch metric to scale on, e.g. Invocations
-    #[arg(
-        long,
-        value_name = "NAME",
-        help_heading = "Autoscaling (CloudWatch trigger)"
-    )]
+    #[arg(long, value_name = "NAME")]
     pub metric_name: Option<String>,
     /// CloudWatch namespace of the metric, e.g. AWS/SageMaker
-    #[arg(
-        long,
-        value_name = "NAMESPACE",
-        help_heading = "Autoscaling (CloudWatch trigger)"
-    )]
+    #[arg(long, value_name = "NAMESPACE")]
     pub metric_namespace: Option<String>,
     /// Metric dimension NAME=VALUE (repeatable)
-    #[arg(
-        long,
-        value_name = "NAME=VALUE",
-        help_heading = "Autoscaling (CloudWatch trigger)"
-    )]
+    #[arg(long, value_name = "NAME=VALUE")]
     pub metric_dimension: Vec<String>,
     /// Metric value per replica to aim for
-    #[arg(
-        long,
-        value_name = "NUMBER",
-        allow_negative_numbers = true,
-        help_heading = "Autoscaling (CloudWatch trigger)"
-    )]
+    #[arg(long, value_name = "NUMBER", allow_negative_numbers = true)]
     pub target_value: Option<f64>,
     /// Statistic: Average, Sum, Minimum, Maximum, SampleCount, or pNN [default: Average]
-    #[arg(
-        long,
-        value_name = "STAT",
-        help_heading = "Autoscaling (CloudWatch trigger)"
-    )]
+    #[arg(long, value_name = "STAT")]
     pub metric_stat: Option<String>,
     /// Average (divide by replicas) or Value [default: Average]
-    #[arg(
-        long,
-        value_name = "TYPE",
-        help_heading = "Autoscaling (CloudWatch trigger)"
-    )]
+    #[arg(long, value_name = "TYPE")]
     pub metric_type: Option<String>,
     /// Seconds to wait after the last trigger before scaling in [default: 300]
-    #[arg(
-        long,
-        value_name = "SECONDS",
-        allow_negative_numbers = true,
-        help_heading = "Autoscaling (CloudWatch trigger)"
-    )]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub cooldown_period: Option<i64>,
 }
 
