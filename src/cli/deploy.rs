@@ -10,12 +10,11 @@ use serde_json::{json, Value};
 
 use crate::deploy::apply::{self, DeployOptions, DeployReport, Outcome};
 use crate::deploy::check;
-use crate::deploy::cluster::{self, PodInfo};
+use crate::deploy::cluster;
 use crate::deploy::diagnose;
 use crate::deploy::kind::ModelKind;
 use crate::deploy::spec::{self, Autoscaling, CustomInput, JumpStartInput, ModelSource};
 use crate::deploy::status::Summary;
-use crate::deploy::table::{dash, table};
 use crate::deploy::watch::{self, DeleteResult};
 use crate::error::{Error, Result};
 use crate::time::human;
@@ -705,170 +704,13 @@ pub fn get(a: GetArgs, ctx: &Ctx) -> Result<i32> {
 // ---------------------------------------------------------------------------------------------
 // describe
 
-#[derive(Serialize)]
-struct Description {
-    summary: Summary,
-    conditions: Vec<diagnose::Condition>,
-    events: Vec<cluster::EventInfo>,
-    pods: Vec<PodInfo>,
-    hints: Vec<String>,
-    resource: Value,
-}
-
 pub fn describe(a: DescribeArgs, ctx: &Ctx) -> Result<i32> {
     let ns = a.ns.get()?;
     check::model_name("NAME", &a.name)?;
     require(&[(Tool::Kubectl, "read model resources")])?;
-    let (kind, obj) = cluster::find(ctx, &ns, &a.name, a.kind.map(KindArg::to_lib))?;
-    let d = diagnose::collect(ctx, kind, &ns, &a.name, Some(&obj));
-    let summary = Summary::of(kind, &obj);
-    let desc = Description {
-        summary,
-        conditions: d.conditions.clone(),
-        events: d.events.clone(),
-        pods: d.pods.clone(),
-        hints: if summary_needs_hints(&obj, kind) {
-            d.hints.clone()
-        } else {
-            Vec::new()
-        },
-        resource: obj,
-    };
-    ctx.ui.result(&desc, || describe_text(&desc, &d))?;
+    let desc = crate::deploy::describe::describe(ctx, &ns, &a.name, a.kind.map(KindArg::to_lib))?;
+    ctx.ui.result(&desc, || desc.text())?;
     Ok(0)
-}
-
-fn summary_needs_hints(obj: &Value, kind: ModelKind) -> bool {
-    Summary::of(kind, obj).phase() != crate::deploy::status::Phase::Complete
-}
-
-fn describe_text(d: &Description, diag: &diagnose::Diagnostics) -> String {
-    let s = &d.summary;
-    let mut out = String::new();
-    let mut kv = |k: &str, v: String| out.push_str(&format!("{:<15}{v}\n", format!("{k}:")));
-    kv("Name", s.name.clone());
-    kv("Namespace", s.namespace.clone());
-    kv("Kind", s.kind.kind().into());
-    kv("Model", dash(&s.model));
-    kv("Instance type", dash(&s.instance_type));
-    kv(
-        "Replicas",
-        match (s.replicas, s.ready_replicas) {
-            (Some(r), Some(ready)) => format!("{r} ({ready} ready)"),
-            (Some(r), None) => r.to_string(),
-            (None, _) => "1".into(),
-        },
-    );
-    kv(
-        "State",
-        s.state.clone().unwrap_or_else(|| "no status yet".into()),
-    );
-    if let Some(r) = &s.reason {
-        kv("Reason", r.clone());
-    }
-    if let Some(m) = &s.message {
-        kv("Message", m.clone());
-    }
-    kv(
-        "Endpoint",
-        match &s.endpoint_name {
-            None => "none (no SageMaker endpoint asked for)".into(),
-            Some(e) => format!(
-                "{e} ({}){}",
-                s.endpoint_state.as_deref().unwrap_or("not created yet"),
-                s.endpoint_arn
-                    .as_deref()
-                    .map(|a| format!(" {a}"))
-                    .unwrap_or_default()
-            ),
-        },
-    );
-    kv(
-        "Age",
-        s.age_seconds.map(human).unwrap_or_else(|| "-".into()),
-    );
-    if s.deleting {
-        kv("Deleting", "yes".into());
-    }
-    out.push_str("Conditions:\n");
-    if d.conditions.is_empty() {
-        out.push_str("  none\n");
-    } else {
-        let rows: Vec<Vec<String>> = d
-            .conditions
-            .iter()
-            .map(|c| {
-                vec![
-                    c.condition_type.clone(),
-                    c.status.clone(),
-                    dash(&c.reason),
-                    dash(&c.message),
-                ]
-            })
-            .collect();
-        for l in table(&["TYPE", "STATUS", "REASON", "MESSAGE"], &rows).lines() {
-            out.push_str(&format!("  {l}\n"));
-        }
-    }
-    out.push_str("Events:\n");
-    if d.events.is_empty() {
-        out.push_str("  none\n");
-    } else {
-        let rows: Vec<Vec<String>> = d
-            .events
-            .iter()
-            .map(|e| {
-                vec![
-                    dash(&e.time),
-                    e.event_type.clone(),
-                    e.reason.clone(),
-                    e.object.clone(),
-                    e.message.clone(),
-                ]
-            })
-            .collect();
-        for l in table(&["TIME", "TYPE", "REASON", "OBJECT", "MESSAGE"], &rows).lines() {
-            out.push_str(&format!("  {l}\n"));
-        }
-    }
-    out.push_str(&format!("Pods (app={}):\n", s.name));
-    if d.pods.is_empty() {
-        out.push_str("  none\n");
-    } else {
-        let rows: Vec<Vec<String>> = d
-            .pods
-            .iter()
-            .map(|p| {
-                vec![
-                    p.name.clone(),
-                    p.phase.clone(),
-                    p.ready.clone(),
-                    p.restarts.to_string(),
-                    dash(&p.node),
-                    match (&p.reason, &p.message) {
-                        (Some(r), Some(m)) => format!("{r}: {m}"),
-                        (Some(r), None) => r.clone(),
-                        _ => "-".into(),
-                    },
-                ]
-            })
-            .collect();
-        for l in table(
-            &["NAME", "PHASE", "READY", "RESTARTS", "NODE", "WHY"],
-            &rows,
-        )
-        .lines()
-        {
-            out.push_str(&format!("  {l}\n"));
-        }
-    }
-    for u in &diag.unavailable {
-        out.push_str(&format!("(could not read {u})\n"));
-    }
-    for h in &d.hints {
-        out.push_str(&format!("hint: {h}\n"));
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------

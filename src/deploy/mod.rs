@@ -22,6 +22,7 @@
 pub mod apply;
 pub mod check;
 pub mod cluster;
+pub mod describe;
 pub mod diagnose;
 pub mod kind;
 pub mod list;
