@@ -2,22 +2,20 @@
 //! library's input types (`deploy::spec`), every value is checked before any command runs, and
 //! results go through `Ui` (text, or `-o json|yaml`).
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
-use serde_json::{json, Value};
 
-use crate::deploy::apply::{self, DeployOptions, DeployReport, Outcome};
+use crate::deploy::apply::{self, DeployOptions, DeployReport};
 use crate::deploy::check;
-use crate::deploy::cluster;
-use crate::deploy::diagnose;
+use crate::deploy::delete::{self, DeleteRequest};
+use crate::deploy::invoke::{self, InvokeRequest};
 use crate::deploy::kind::ModelKind;
+use crate::deploy::logs::{self, LogLine, LogsRequest};
 use crate::deploy::spec::{self, Autoscaling, CustomInput, JumpStartInput, ModelSource};
-use crate::deploy::status::Summary;
-use crate::deploy::watch::{self, DeleteResult};
 use crate::error::{Error, Result};
-use crate::time::human;
 use crate::tools::{require, Tool};
 use crate::ui::Format;
 use crate::validate;
@@ -613,48 +611,16 @@ pub fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
 }
 
 fn finish_deploy(ctx: &Ctx, r: &DeployReport) -> Result<i32> {
-    let what = format!("{} {}/{}", r.kind.singular(), r.namespace, r.name);
-    let Some(err) = r.error() else {
-        let text = match r.outcome {
-            Outcome::Complete => {
-                let s = r
-                    .status
-                    .as_ref()
-                    .map(Summary::state_text)
-                    .unwrap_or_default();
-                format!(
-                    "{} {what} is serving ({s}){} [{}]\n",
-                    ctx.ui.green("✓"),
-                    r.waited_seconds
-                        .map(|w| format!(" after {w}s"))
-                        .unwrap_or_default(),
-                    match r.action {
-                        apply::Action::Created => "created",
-                        apply::Action::Updated => "updated",
-                        apply::Action::Unchanged => "unchanged: nothing was applied",
-                    }
-                )
-            }
-            _ => format!(
-                "{what} {} (not waiting; follow it with `kubectl hyperpod describe {} -n {}`)\n",
-                match r.action {
-                    apply::Action::Created => "created",
-                    apply::Action::Updated => "updated",
-                    apply::Action::Unchanged => "unchanged",
-                },
-                r.name,
-                r.namespace
-            ),
-        };
-        ctx.ui.result(r, || text)?;
-        return Ok(0);
-    };
-    // The error's hint is printed by main; do not repeat it in the diagnosis.
-    let diagnosis = r.diagnostics.as_ref().map(|d| {
-        let skip = usize::from(err.hint().is_some() && err.hint() == d.hints.first().cloned());
-        diagnose::text(d, &r.name, skip)
-    });
-    fail_with_report(ctx, err, r, diagnosis)
+    match r.error() {
+        None => {
+            ctx.ui.result(r, || r.text(&ctx.ui.green("✓")))?;
+            Ok(0)
+        }
+        Some(err) => {
+            let diagnosis = r.diagnosis_text(&err);
+            fail_with_report(ctx, err, r, diagnosis)
+        }
+    }
 }
 
 /// A failure that comes with a report: text mode prints the diagnosis on stderr and returns
@@ -716,330 +682,104 @@ pub fn describe(a: DescribeArgs, ctx: &Ctx) -> Result<i32> {
 // ---------------------------------------------------------------------------------------------
 // delete
 
-#[derive(Serialize)]
-struct DeleteReport {
-    kind: ModelKind,
-    name: String,
-    namespace: String,
-    /// True once the resource is gone; false with --no-wait (deletion asked for) or --dry-run.
-    deleted: bool,
-    dry_run: bool,
-    waited_seconds: Option<f64>,
-    status: Option<Summary>,
-}
-
 pub fn delete(a: DeleteArgs, ctx: &Ctx) -> Result<i32> {
-    let ns = a.ns.get()?;
+    let namespace = a.ns.get()?;
     check::model_name("NAME", &a.name)?;
-    let timeout = a
+    let timeout_seconds = a
         .timeout
         .as_deref()
         .map(|t| spec::parse_duration("--timeout", t))
         .transpose()?
-        .unwrap_or(600);
+        .unwrap_or(delete::DEFAULT_DELETE_SECONDS);
     require(&[(Tool::Kubectl, "delete model resources")])?;
-    let (kind, obj) = cluster::find(ctx, &ns, &a.name, a.kind.map(KindArg::to_lib))?;
-    let what = format!("{} {ns}/{}", kind.singular(), a.name);
-    let mut report = DeleteReport {
-        kind,
-        name: a.name.clone(),
-        namespace: ns.clone(),
-        deleted: false,
-        dry_run: ctx.dry_run,
-        waited_seconds: None,
-        status: Some(Summary::of(kind, &obj)),
+    let req = DeleteRequest {
+        namespace,
+        name: a.name,
+        kind: a.kind.map(KindArg::to_lib),
+        wait: !a.no_wait,
+        timeout_seconds,
     };
-    if ctx.dry_run {
-        ctx.ui
-            .result(&report, || format!("would delete {what}\n"))?;
-        return Ok(0);
-    }
-    let cmd = ctx
-        .kube
-        .kubectl(
-            format!("delete {what}"),
-            &[
-                "delete",
-                kind.resource(),
-                &a.name,
-                "-n",
-                &ns,
-                "--wait=false",
-            ],
-        )
-        .mutating();
-    let out = ctx.runner.run_unchecked(&cmd)?;
-    if !out.success() && !crate::tools::kube::is_not_found(&out) {
-        return Err(crate::exec::command_error(&cmd, &out));
-    }
-    if a.no_wait {
-        ctx.ui.result(&report, || {
-            format!("deletion of {what} requested (not waiting for the operator to release it)\n")
-        })?;
-        return Ok(0);
-    }
-    ctx.ui.progress(&format!(
-        "waiting for the operator to release {what} (up to {})",
-        human(timeout as i64)
-    ));
-    let (res, took) = watch::wait_deleted(ctx, kind, &ns, &a.name, Duration::from_secs(timeout))?;
-    report.waited_seconds = Some((took.as_secs_f64() * 10.0).round() / 10.0);
-    match res {
-        DeleteResult::Gone => {
-            report.deleted = true;
-            report.status = None;
-            ctx.ui.result(&report, || {
-                format!(
-                    "{} {what} deleted after {:.1}s\n",
-                    ctx.ui.green("✓"),
-                    took.as_secs_f64()
-                )
-            })?;
+    let report = delete::delete(ctx, &req)?;
+    match report.error() {
+        None => {
+            ctx.ui.result(&report, || report.text(&ctx.ui.green("✓")))?;
             Ok(0)
         }
-        DeleteResult::Failed(o) | DeleteResult::TimedOut(Some(o)) if o.is_object() => {
-            let s = Summary::of(kind, &o);
-            let timed_out = matches!(s.state.as_deref(), Some(st) if st != "DeletionFailed");
-            let err = if timed_out {
-                Error::TimedOut {
-                    what: format!("{what} to be deleted"),
-                    seconds: timeout,
-                    last_state: s.state_text(),
-                }
-            } else {
-                Error::failed(
-                    format!(
-                        "deletion of {what} failed: {}",
-                        [s.reason.clone(), s.message.clone()]
-                            .into_iter()
-                            .flatten()
-                            .collect::<Vec<_>>()
-                            .join(": ")
-                    ),
-                    Some(format!(
-                        "read the operator's logs: `kubectl hyperpod logs --operator`; the finalizers are {}",
-                        o.pointer("/metadata/finalizers").map(|f| f.to_string()).unwrap_or_else(|| "[]".into())
-                    )),
-                )
-            };
-            report.status = Some(s);
-            fail_with_report(ctx, err, &report, None)
-        }
-        _ => {
-            let err = Error::TimedOut {
-                what: format!("{what} to be deleted"),
-                seconds: timeout,
-                last_state: "unknown".into(),
-            };
-            fail_with_report(ctx, err, &report, None)
-        }
+        Some(err) => fail_with_report(ctx, err, &report, None),
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // logs
 
-#[derive(Serialize)]
-struct LogStream {
-    pod: String,
-    container: String,
-    text: String,
-}
-
-fn containers_of(pod: &Value, only: Option<&str>) -> Vec<String> {
-    let mut names: Vec<String> = ["/spec/initContainers", "/spec/containers"]
-        .iter()
-        .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
-        .flatten()
-        .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
-        .collect();
-    if let Some(o) = only {
-        names.retain(|n| n == o);
+impl LogsArgs {
+    fn to_lib(&self) -> Result<LogsRequest> {
+        let mut req = if self.operator {
+            LogsRequest::operator()
+        } else {
+            let ns = self.ns.get()?;
+            let name = self.name.clone().unwrap_or_default();
+            check::model_name("NAME", &name)?;
+            LogsRequest::model(&ns, &name)
+        };
+        if let Some(c) = &self.container {
+            validate::k8s_label_name("--container", c)?;
+        }
+        if let Some(t) = self.tail {
+            if t < -1 {
+                return Err(Error::invalid(
+                    "--tail",
+                    format!("must be -1 (all) or more (got {t})"),
+                ));
+            }
+        }
+        req.container = self.container.clone();
+        req.tail = self.tail.unwrap_or(-1);
+        req.since_seconds = self
+            .since
+            .as_deref()
+            .map(|s| spec::parse_duration("--since", s))
+            .transpose()?;
+        req.previous = self.previous;
+        Ok(req)
     }
-    names
 }
 
 pub fn logs(a: LogsArgs, ctx: &Ctx) -> Result<i32> {
-    let (ns, selector, what) = if a.operator {
-        (
-            crate::setup::names::OPERATOR_NAMESPACE.to_string(),
-            crate::setup::names::OPERATOR_POD_SELECTOR.to_string(),
-            "the inference operator".to_string(),
-        )
-    } else {
-        let ns = a.ns.get()?;
-        let name = a.name.clone().unwrap_or_default();
-        check::model_name("NAME", &name)?;
-        (ns, cluster::model_selector(&name), format!("model {name}"))
-    };
-    if let Some(c) = &a.container {
-        validate::k8s_label_name("--container", c)?;
-    }
-    if let Some(t) = a.tail {
-        if t < -1 {
-            return Err(Error::invalid(
-                "--tail",
-                format!("must be -1 (all) or more (got {t})"),
-            ));
-        }
-    }
-    let since = a
-        .since
-        .as_deref()
-        .map(|s| spec::parse_duration("--since", s).map(|x| format!("{x}s")))
-        .transpose()?;
+    let req = a.to_lib()?;
     require(&[(Tool::Kubectl, "read pod logs")])?;
-    let mut common: Vec<String> = vec![
-        "-n".into(),
-        ns.clone(),
-        format!("--tail={}", a.tail.unwrap_or(-1)),
-    ];
-    if let Some(s) = &since {
-        common.push(format!("--since={s}"));
-    }
-    if a.previous {
-        common.push("--previous".into());
-    }
-    let pods = cluster::pods(ctx, &ns, &selector)?;
-    if pods.is_empty() {
-        return Err(Error::failed(
-            format!("no pods of {what} in namespace {ns} (label {selector})"),
-            Some(if a.operator {
-                "is the operator installed? `kubectl hyperpod doctor`".into()
-            } else {
-                "the operator creates them once it deploys the model: `kubectl hyperpod describe NAME`"
-                    .into()
-            }),
-        ));
-    }
     if a.follow {
-        return follow_logs(ctx, &selector, &common, a.container.as_deref());
-    }
-    let mut streams = Vec::new();
-    for p in &pods {
-        let pod = p
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        for c in containers_of(p, a.container.as_deref()) {
-            let mut args: Vec<String> =
-                vec!["logs".into(), pod.to_string(), "-c".into(), c.clone()];
-            args.extend(common.iter().cloned());
-            let cmd = ctx
-                .kube
-                .kubectl(format!("read the logs of {pod}/{c}"), &args);
-            let out = ctx.runner.run_unchecked(&cmd)?;
-            let text = if out.success() {
-                out.stdout
-            } else if a.previous
-                || out.stderr.contains("waiting to start")
-                || out.stderr.contains("PodInitializing")
-            {
-                // No log (yet): say so in place rather than failing the whole command.
-                format!("(no log: {})\n", crate::exec::stderr_tail(&out.stderr))
+        let json = ctx.ui.format != Format::Text;
+        logs::follow(ctx, &req, |l| {
+            // -o json|yaml: one JSON object per line.
+            let line = if json {
+                serde_json::to_string(&LogLine::parse(&l)).unwrap_or(l)
             } else {
-                return Err(crate::exec::command_error(&cmd, &out));
+                l
             };
-            streams.push(LogStream {
-                pod: pod.to_string(),
-                container: c,
-                text,
-            });
-        }
+            let mut o = std::io::stdout().lock();
+            writeln!(o, "{line}").and_then(|_| o.flush()).is_ok()
+        })?;
+        return Ok(0);
     }
-    let data = json!({ "logs": streams });
-    ctx.ui.result(&data, || {
-        if streams.len() == 1 {
-            return streams[0].text.clone();
-        }
-        let mut out = String::new();
-        for s in &streams {
-            for l in s.text.lines() {
-                out.push_str(&format!("[{}/{}] {l}\n", s.pod, s.container));
-            }
-        }
-        out
-    })?;
-    Ok(0)
-}
-
-fn follow_logs(
-    ctx: &Ctx,
-    selector: &str,
-    common: &[String],
-    container: Option<&str>,
-) -> Result<i32> {
-    let mut args: Vec<String> = vec![
-        "logs".into(),
-        "-f".into(),
-        "-l".into(),
-        selector.to_string(),
-        "--prefix".into(),
-        "--max-log-requests=20".into(),
-    ];
-    match container {
-        Some(c) => args.extend(["-c".to_string(), c.to_string()]),
-        None => args.push("--all-containers".into()),
-    }
-    args.extend(common.iter().cloned());
-    let cmd = ctx.kube.kubectl("follow the logs", &args);
-    let mut stream = ctx.runner.stream(&cmd)?;
-    let json = ctx.ui.format != Format::Text;
-    use std::io::Write as _;
-    loop {
-        match stream.next(Duration::from_secs(3600)) {
-            crate::exec::StreamEvent::Line(l) => {
-                let mut o = std::io::stdout().lock();
-                let line = if json {
-                    // `[pod/NAME/CONTAINER] text`, one JSON object per line.
-                    let (src, text) = match l.strip_prefix('[').and_then(|r| r.split_once("] ")) {
-                        Some((src, text)) => (src.to_string(), text.to_string()),
-                        None => (String::new(), l.clone()),
-                    };
-                    let mut parts = src.trim_start_matches("pod/").splitn(2, '/');
-                    json!({"pod": parts.next().unwrap_or(""), "container": parts.next().unwrap_or(""), "line": text}).to_string()
-                } else {
-                    l
-                };
-                if writeln!(o, "{line}").and_then(|_| o.flush()).is_err() {
-                    break;
-                }
-            }
-            crate::exec::StreamEvent::Idle => {}
-            crate::exec::StreamEvent::Closed => break,
-        }
-    }
-    let out = stream.finish()?;
-    if out.code != 0 && out.code != -1 {
-        return Err(crate::exec::command_error(&cmd, &out));
-    }
+    let read = logs::read(ctx, &req)?;
+    ctx.ui.result(&read, || read.text())?;
     Ok(0)
 }
 
 // ---------------------------------------------------------------------------------------------
 // invoke
 
-/// SageMaker real-time endpoints take at most 6 MB per request.
-const MAX_BODY: usize = 6 * 1024 * 1024;
-
-#[derive(Serialize)]
-struct InvokeResult {
-    name: String,
-    namespace: String,
-    endpoint: String,
-    region: Option<String>,
-    content_type: Option<String>,
-    invoked_production_variant: Option<String>,
-    body: Value,
-}
-
 pub fn invoke(a: InvokeArgs, ctx: &Ctx) -> Result<i32> {
-    let ns = a.ns.get()?;
+    let namespace = a.ns.get()?;
     check::model_name("NAME", &a.name)?;
-    let body = match (&a.body, &a.body_file) {
-        (Some(b), _) => b.clone().into_bytes(),
-        (None, Some(f)) => std::fs::read(f)
-            .map_err(|e| Error::invalid("--body-file", format!("cannot read {f}: {e}")))?,
+    let (body, body_field) = match (a.body, &a.body_file) {
+        (Some(b), _) => (b.into_bytes(), "--body"),
+        (None, Some(f)) => (
+            std::fs::read(f)
+                .map_err(|e| Error::invalid("--body-file", format!("cannot read {f}: {e}")))?,
+            "--body-file",
+        ),
         (None, None) => {
             return Err(Error::invalid(
                 "--body",
@@ -1047,127 +787,20 @@ pub fn invoke(a: InvokeArgs, ctx: &Ctx) -> Result<i32> {
             ))
         }
     };
-    let field = if a.body.is_some() {
-        "--body"
-    } else {
-        "--body-file"
+    let req = InvokeRequest {
+        namespace,
+        name: a.name,
+        kind: a.kind.map(KindArg::to_lib),
+        body,
+        body_field: body_field.into(),
+        content_type: a.content_type,
     };
-    if body.len() > MAX_BODY {
-        return Err(Error::invalid(
-            field,
-            "must be at most 6 MB (the SageMaker limit)",
-        ));
-    }
-    let ct = a.content_type.as_str();
-    let ct_ok =
-        ct.len() <= 256 && ct.contains('/') && ct.chars().all(|c| c.is_ascii_graphic() || c == ' ');
-    if !ct_ok {
-        return Err(Error::invalid(
-            "--content-type",
-            format!(
-                "must be a MIME type such as application/json (got {})",
-                validate::quote(ct)
-            ),
-        ));
-    }
-    if ct.starts_with("application/json") {
-        if let Err(e) = serde_json::from_slice::<Value>(&body) {
-            return Err(Error::invalid(
-                field,
-                format!("must be JSON (content type {ct}): {e}"),
-            ));
-        }
-    }
+    req.check()?;
     require(&[
         (Tool::Kubectl, "find the model's SageMaker endpoint"),
         (Tool::Aws, "invoke the SageMaker endpoint"),
     ])?;
-    let (kind, obj) = cluster::find(ctx, &ns, &a.name, a.kind.map(KindArg::to_lib))?;
-    let s = Summary::of(kind, &obj);
-    let what = format!("{} {ns}/{}", kind.singular(), a.name);
-    let Some(endpoint) = s.endpoint_name.clone() else {
-        return Err(Error::failed(
-            format!("{what} has no SageMaker endpoint (it was deployed without an endpoint name)"),
-            Some("redeploy it with --endpoint-name NAME to invoke it through SageMaker".into()),
-        ));
-    };
-    if s.endpoint_state.as_deref() != Some(crate::deploy::status::ENDPOINT_READY) {
-        return Err(Error::failed(
-            format!(
-                "the SageMaker endpoint {endpoint} of {what} is not InService yet (endpoint state: {}; deployment: {})",
-                s.endpoint_state.as_deref().unwrap_or("not created yet"),
-                s.state.as_deref().unwrap_or("no status yet")
-            ),
-            Some(format!(
-                "wait for it with `kubectl hyperpod describe {} -n {ns}`, or redeploy with `kubectl hyperpod deploy` (it waits)",
-                a.name
-            )),
-        ));
-    }
-    // The endpoint lives where its ARN says; else the user's region.
-    let region = s
-        .endpoint_arn
-        .as_deref()
-        .and_then(|arn| arn.split(':').nth(3))
-        .filter(|r| validate::region("endpointArn", r).is_ok())
-        .map(str::to_string)
-        .or_else(|| ctx.aws.region.clone());
-    let dir = tempfile::tempdir().map_err(|e| Error::io("create a temporary directory", e))?;
-    let body_path = dir.path().join("body");
-    let out_path = dir.path().join("response");
-    std::fs::write(&body_path, &body).map_err(|e| Error::io("write the request body", e))?;
-    // fileb:// keeps the body out of argv and away from the CLI's own file:// interpretation.
-    let mut aws = ctx.aws.clone();
-    aws.region = region.clone();
-    let cmd = aws.cmd(
-        format!("invoke the SageMaker endpoint {endpoint}"),
-        &[
-            "sagemaker-runtime".to_string(),
-            "invoke-endpoint".to_string(),
-            "--endpoint-name".to_string(),
-            endpoint.clone(),
-            "--content-type".to_string(),
-            ct.to_string(),
-            "--body".to_string(),
-            format!("fileb://{}", body_path.display()),
-            out_path.display().to_string(),
-        ],
-    );
-    let out = ctx.runner.run_unchecked(&cmd)?;
-    if !out.success() {
-        let code = crate::tools::aws::error_code(&out.stderr).unwrap_or("");
-        if code == "ValidationException" && out.stderr.contains("not found") {
-            return Err(Error::failed(
-                format!(
-                    "the SageMaker endpoint {endpoint} does not exist in {}",
-                    region.as_deref().unwrap_or("the default region")
-                ),
-                Some("check --region, or `kubectl hyperpod describe` the model".into()),
-            ));
-        }
-        return Err(crate::exec::command_error(&cmd, &out));
-    }
-    let meta: Value = crate::exec::parse_json(&cmd, &out.stdout)?;
-    let raw = std::fs::read(&out_path).map_err(|e| Error::io("read the endpoint's response", e))?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let body_v = serde_json::from_slice::<Value>(&raw).unwrap_or(Value::String(text.clone()));
-    let res = InvokeResult {
-        name: a.name.clone(),
-        namespace: ns,
-        endpoint,
-        region,
-        content_type: meta["ContentType"].as_str().map(str::to_string),
-        invoked_production_variant: meta["InvokedProductionVariant"]
-            .as_str()
-            .map(str::to_string),
-        body: body_v,
-    };
-    ctx.ui.result(&res, || {
-        if text.ends_with('\n') {
-            text.clone()
-        } else {
-            format!("{text}\n")
-        }
-    })?;
+    let res = invoke::invoke(ctx, &req)?;
+    ctx.ui.result(&res, || res.text())?;
     Ok(0)
 }

@@ -110,6 +110,50 @@ impl DeployReport {
     }
 }
 
+impl DeployReport {
+    /// The result for people when it is a success (`error()` is None). `done` is the mark
+    /// printed before a serving model.
+    pub fn text(&self, done: &str) -> String {
+        let what = format!("{} {}/{}", self.kind.singular(), self.namespace, self.name);
+        match self.outcome {
+            Outcome::Complete => format!(
+                "{done} {what} is serving ({}){} [{}]\n",
+                self.status
+                    .as_ref()
+                    .map(Summary::state_text)
+                    .unwrap_or_default(),
+                self.waited_seconds
+                    .map(|w| format!(" after {w}s"))
+                    .unwrap_or_default(),
+                match self.action {
+                    Action::Created => "created",
+                    Action::Updated => "updated",
+                    Action::Unchanged => "unchanged: nothing was applied",
+                }
+            ),
+            _ => format!(
+                "{what} {} (not waiting; follow it with `kubectl hyperpod describe {} -n {}`)\n",
+                match self.action {
+                    Action::Created => "created",
+                    Action::Updated => "updated",
+                    Action::Unchanged => "unchanged",
+                },
+                self.name,
+                self.namespace
+            ),
+        }
+    }
+
+    /// The diagnosis for people of a failure, without the hint `err` already gives (the error
+    /// is printed with its hint; the diagnosis would repeat it).
+    pub fn diagnosis_text(&self, err: &Error) -> Option<String> {
+        self.diagnostics.as_ref().map(|d| {
+            let skip = usize::from(err.hint().is_some() && err.hint() == d.hints.first().cloned());
+            diagnose::text(d, &self.name, skip)
+        })
+    }
+}
+
 /// The parts of a resource that decide whether applying it would change anything.
 fn same(existing: &Value, desired_defaulted: &Value) -> bool {
     if existing.get("spec") != desired_defaulted.get("spec") {
@@ -204,4 +248,59 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
         report.diagnostics = Some(diagnose::collect(ctx, kind, ns, name, last.as_ref()));
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(action: Action, outcome: Outcome) -> DeployReport {
+        let obj = json!({"metadata": {"name": "m", "namespace": "ns"},
+            "status": {"deploymentStatus": {"deploymentObjectOverallState": "DeploymentComplete"}}});
+        DeployReport {
+            kind: ModelKind::JumpStartModel,
+            name: "m".into(),
+            namespace: "ns".into(),
+            action,
+            outcome,
+            waited_seconds: Some(12.5),
+            timeout_seconds: Some(60),
+            status: Some(Summary::of(ModelKind::JumpStartModel, &obj)),
+            diagnostics: None,
+        }
+    }
+
+    #[test]
+    fn text_of_serving_and_of_not_waiting() {
+        let r = report(Action::Unchanged, Outcome::Complete);
+        assert_eq!(
+            r.text("✓"),
+            "✓ jumpstartmodel ns/m is serving (DeploymentComplete) after 12.5s [unchanged: nothing was applied]\n"
+        );
+        let r = report(Action::Created, Outcome::Applied);
+        assert_eq!(
+            r.text("✓"),
+            "jumpstartmodel ns/m created (not waiting; follow it with `kubectl hyperpod describe m -n ns`)\n"
+        );
+    }
+
+    #[test]
+    fn diagnosis_leaves_out_the_hint_the_error_gives() {
+        let mut r = report(Action::Created, Outcome::Failed);
+        assert!(r.diagnosis_text(&r.error().unwrap()).is_none());
+        r.diagnostics = Some(Diagnostics {
+            reason: Some("Boom".into()),
+            hints: vec!["first".into(), "second".into()],
+            ..Default::default()
+        });
+        let err = r.error().unwrap();
+        assert_eq!(err.hint().as_deref(), Some("first"));
+        let text = r.diagnosis_text(&err).unwrap();
+        assert!(text.contains("  reason:   Boom\n"), "{text}");
+        assert!(
+            !text.contains("hint: first") && text.contains("  hint: second\n"),
+            "{text}"
+        );
+    }
 }

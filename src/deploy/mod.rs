@@ -22,10 +22,13 @@
 pub mod apply;
 pub mod check;
 pub mod cluster;
+pub mod delete;
 pub mod describe;
 pub mod diagnose;
+pub mod invoke;
 pub mod kind;
 pub mod list;
+pub mod logs;
 pub mod manifest;
 pub mod schema;
 pub mod spec;
