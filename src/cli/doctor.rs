@@ -22,7 +22,7 @@ Exit status: 0 when no check failed (warnings allowed), 1 when one did, 5 when -
 Every check id, what it means and how it is fixed: docs/doctor.md.";
 
 #[derive(Debug, Args)]
-#[command(after_help = EXAMPLES, next_help_heading = "Doctor options")]
+#[command(after_help = EXAMPLES)]
 pub struct DoctorArgs {
     /// Diagnose only this model resource (a JumpStartModel or InferenceEndpointConfig) and what it needs
     #[arg(value_name = "MODEL")]
@@ -36,11 +36,12 @@ pub struct DoctorArgs {
     /// The S3 bucket for the operator's TLS certificates
     #[arg(long, value_name = "BUCKET")]
     pub s3_bucket: Option<String>,
-    #[command(flatten)]
-    pub names: super::RoleNameFlags,
     /// Apply the safe fixes (create the OIDC provider, correct trust policies, annotate ServiceAccounts) after confirmation, then check again
     #[arg(long)]
     pub fix: bool,
+    // Last: the names bring their own help heading, which would carry over to later fields.
+    #[command(flatten)]
+    pub names: super::RoleNameFlags,
 }
 
 impl DoctorArgs {

@@ -46,7 +46,9 @@ pub struct Cli {
 }
 
 /// Flags every subcommand accepts, forwarded to the aws, kubectl and helm calls that take them.
+/// Listed under their own heading, after each command's own options.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Path to the kubeconfig file (forwarded to kubectl and helm)
     #[arg(long, global = true, value_name = "FILE")]
@@ -222,6 +224,7 @@ pub fn confirm_plan(
 
 /// The role names doctor, setup and teardown accept when they differ from setup's derived ones.
 #[derive(Debug, Default, Args)]
+#[command(next_help_heading = "IAM names (when not the derived ones)")]
 pub struct RoleNameFlags {
     /// Name of the inference operator role [default: HyperpodInferenceRole-<cluster>]
     #[arg(long, value_name = "NAME")]
@@ -252,6 +255,7 @@ impl RoleNameFlags {
 /// Every IAM name setup creates (setup and teardown): the roles plus the policies and the
 /// optional roles.
 #[derive(Debug, Default, Args)]
+#[command(next_help_heading = "IAM names (when not the derived ones)")]
 pub struct IamNameFlags {
     #[command(flatten)]
     pub roles: RoleNameFlags,
