@@ -227,7 +227,7 @@ pub fn events(ctx: &Ctx, ns: &str, name: &str, limit: usize) -> Result<Vec<Event
     Ok(out.into_iter().skip(skip).map(|(_, e)| e).collect())
 }
 
-/// One pod, and why it is not running when it is not.
+/// One pod, and why it is not running when it is not (`tools::pod::why_not_running`).
 #[derive(Debug, Clone, Serialize)]
 pub struct PodInfo {
     pub name: String,
@@ -248,11 +248,6 @@ impl PodInfo {
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
         };
-        let statuses: Vec<&Value> = ["/status/initContainerStatuses", "/status/containerStatuses"]
-            .iter()
-            .filter_map(|ptr| p.pointer(ptr).and_then(Value::as_array))
-            .flatten()
-            .collect();
         let main: Vec<&Value> = p
             .pointer("/status/containerStatuses")
             .and_then(Value::as_array)
@@ -271,44 +266,11 @@ impl PodInfo {
             .iter()
             .map(|c| c.get("restartCount").and_then(Value::as_i64).unwrap_or(0))
             .sum();
-        // Why it is not running: a waiting container, a failed one, an unschedulable pod.
-        let mut reason = None;
-        let mut message = None;
-        for c in &statuses {
-            if let Some(r) = str_at(c, "/state/waiting/reason") {
-                message = str_at(c, "/state/waiting/message");
-                reason = Some(r);
-                break;
-            }
-            if let Some(r) = str_at(c, "/state/terminated/reason").filter(|r| r != "Completed") {
-                let code = c
-                    .pointer("/state/terminated/exitCode")
-                    .and_then(Value::as_i64);
-                message = str_at(c, "/state/terminated/message")
-                    .or_else(|| code.map(|x| format!("exit code {x}")));
-                reason = Some(r);
-                break;
-            }
-        }
-        if reason.is_none() {
-            if let Some(cond) = p
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .and_then(|cs| {
-                    cs.iter().find(|c| {
-                        c.get("type").and_then(Value::as_str) == Some("PodScheduled")
-                            && c.get("status").and_then(Value::as_str) == Some("False")
-                    })
-                })
-            {
-                reason = str_at(cond, "/reason").or(Some("Unschedulable".into()));
-                message = str_at(cond, "/message");
-            }
-        }
-        if reason.is_none() {
-            reason = str_at(p, "/status/reason");
-            message = str_at(p, "/status/message");
-        }
+        // Why it is not running: the shared pod diagnosis (`tools::pod`), in Kubernetes's words.
+        let (reason, message) = match crate::tools::pod::why_not_running(p) {
+            Some((r, m)) => (Some(r), m),
+            None => (None, None),
+        };
         PodInfo {
             name: str_at(p, "/metadata/name").unwrap_or_default(),
             phase: str_at(p, "/status/phase").unwrap_or_else(|| "Unknown".into()),

@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod kube;
+pub mod pod;
 
 use crate::error::{Error, MissingTool, Result};
 

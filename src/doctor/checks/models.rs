@@ -10,9 +10,10 @@ use super::iam::OPERATOR_WORKLOAD;
 use crate::doctor::facts::{Facts, NamespaceObjects};
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
-use crate::doctor::workloads::{self, diagnose_pod, event_line, PodProblem, Trouble};
+use crate::doctor::workloads::{self, event_line};
 use crate::exec::Cmd;
 use crate::tools::kube::str_at;
+use crate::tools::pod::{self, PodProblem, Trouble};
 
 pub const JSM: &str = "jumpstartmodels.inference.sagemaker.aws.amazon.com";
 pub const IEC: &str = "inferenceendpointconfigs.inference.sagemaker.aws.amazon.com";
@@ -325,7 +326,7 @@ pub fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
     let pods = pods_of(m, objs);
     let mut problems: Vec<PodProblem> = Vec::new();
     for p in &pods {
-        problems.extend(diagnose_pod(p, &objs.events));
+        problems.extend(pod::problems(p, &objs.events));
     }
     let mut details: Vec<String> = read_err.into_iter().collect();
     if !pods.is_empty() {

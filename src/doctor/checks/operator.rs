@@ -8,8 +8,9 @@ use crate::doctor::facts::Facts;
 use crate::doctor::fixes;
 use crate::doctor::report::{Fix, FixCommand, Outcome};
 use crate::doctor::runner::Problem;
-use crate::doctor::workloads::{self, PodProblem, Trouble};
+use crate::doctor::workloads;
 use crate::setup::names::*;
+use crate::tools::pod::{PodProblem, Trouble};
 
 pub fn namespaces(f: &Facts, bindings: &[Binding]) -> Result<Vec<Outcome>, Problem> {
     let objs = f.cluster()?;
