@@ -16,6 +16,8 @@ pub mod deploy;
 pub mod doctor;
 pub mod error;
 pub mod exec;
+pub mod install;
+pub mod plan;
 pub mod render;
 pub mod setup;
 pub mod teardown;
@@ -52,14 +54,5 @@ impl Ctx {
     }
 }
 
-/// Labels and tags that mark what this tool created, so teardown removes only its own.
-pub mod marks {
-    /// IAM tag key and value on every role, policy and OIDC provider setup creates.
-    pub const TAG_MANAGED_BY: (&str, &str) = ("managed-by", "kubectl-hyperpod");
-    /// IAM tag naming the HyperPod cluster a resource was created for.
-    pub const TAG_CLUSTER: &str = "kubectl-hyperpod/hyperpod-cluster";
-    /// Label on every Kubernetes object setup creates.
-    pub const LABEL_MANAGED: (&str, &str) = ("kubectl-hyperpod.io/managed", "true");
-    /// Annotation naming the HyperPod cluster a Kubernetes object was created for.
-    pub const ANNOTATION_CLUSTER: &str = "kubectl-hyperpod.io/hyperpod-cluster";
-}
+/// Labels and tags that mark what this tool created (defined with the installation model).
+pub use install::marks;

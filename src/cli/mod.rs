@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::Result;
 use crate::exec::Runner;
-use crate::setup::names::NameOverrides;
+use crate::install::names::NameOverrides;
 use crate::tools::aws::AwsOpts;
 use crate::tools::kube::KubeOpts;
 use crate::ui::{Format, Ui};
@@ -193,7 +193,7 @@ pub fn run(cli: Cli) -> Result<i32> {
 /// teardown share. `changes` completes "N step(s) would ..."; `question` is asked on a terminal.
 pub fn confirm_plan(
     ctx: &Ctx,
-    plan: &crate::setup::plan::Plan,
+    plan: &crate::plan::Plan,
     changes: &str,
     question: &str,
 ) -> Result<()> {
@@ -285,7 +285,7 @@ impl IamNameFlags {
             gated_role: self.gated_model_role_name.clone(),
             ..self.roles.overrides()
         };
-        crate::setup::names::Names::derive(cluster, &o)?;
+        crate::install::names::Names::derive(cluster, &o)?;
         Ok(o)
     }
 }
@@ -310,9 +310,9 @@ pub fn outcome_text(
     ui: &Ui,
     w: &OutcomeWords,
     cluster: &str,
-    facts: &crate::setup::Facts,
-    plan: &crate::setup::plan::Plan,
-    report: Option<&crate::setup::plan::Report>,
+    facts: &crate::install::target::Target,
+    plan: &crate::plan::Plan,
+    report: Option<&crate::plan::Report>,
     blocked: &[String],
 ) -> String {
     let Some(r) = report else {

@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::setup::plan::Plan;
+use crate::plan::Plan;
 use crate::setup::{roles_table, ChartSource, Outcome, Setup, SetupConfig};
 use crate::ui::Format;
 use crate::Ctx;
@@ -46,7 +46,7 @@ pub struct SetupArgs {
     #[arg(long)]
     pub skip_test_deployment: bool,
     /// Instance type of the test model (one the HyperPod cluster has)
-    #[arg(long, value_name = "TYPE", default_value = crate::setup::names::TEST_INSTANCE_TYPE, conflicts_with = "skip_test_deployment")]
+    #[arg(long, value_name = "TYPE", default_value = crate::install::names::TEST_INSTANCE_TYPE, conflicts_with = "skip_test_deployment")]
     pub test_instance_type: String,
     /// Do not install the NVIDIA device plugin
     #[arg(long)]

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::cli::setup::parse_duration;
 use crate::error::{Error, Result};
-use crate::setup::plan::Plan;
+use crate::plan::Plan;
 use crate::teardown::{ModelPolicy, Outcome, Teardown, TeardownConfig};
 use crate::ui::Format;
 use crate::Ctx;

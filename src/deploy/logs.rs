@@ -47,8 +47,8 @@ impl LogsRequest {
     /// The inference operator's pods.
     pub fn operator() -> Self {
         LogsRequest {
-            namespace: crate::setup::names::OPERATOR_NAMESPACE.to_string(),
-            selector: crate::setup::names::OPERATOR_POD_SELECTOR.to_string(),
+            namespace: crate::install::names::OPERATOR_NAMESPACE.to_string(),
+            selector: crate::install::names::OPERATOR_POD_SELECTOR.to_string(),
             operator: true,
             ..Self::model("", "")
         }

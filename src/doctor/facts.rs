@@ -13,7 +13,7 @@ use super::runner::Problem;
 use super::DoctorConfig;
 use crate::error::{Error, Result};
 use crate::exec::{self, Cmd};
-use crate::setup::names::{CERT_MANAGER_CRDS, INFERENCE_CRDS};
+use crate::install::names::{CERT_MANAGER_CRDS, INFERENCE_CRDS};
 use crate::tools::aws::{self, CallerIdentity, DescribeEks, EksCluster, HyperPodCluster, Role};
 use crate::tools::kube;
 use crate::tools::Tool;

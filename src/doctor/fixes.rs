@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::facts::Facts;
 use super::report::Fix;
 use crate::exec::Cmd;
-use crate::setup::iam::{self, Oidc};
+use crate::install::trust::{self, Oidc};
 
 pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 pub const CERT_MANAGER_CRDS_URL: &str =
@@ -111,7 +111,7 @@ pub fn trust_fix(
     trust_sagemaker: bool,
     automatic: bool,
 ) -> Option<Fix> {
-    let doc = iam::trust_policy(o, sa_subject, false, trust_sagemaker).ok()?;
+    let doc = trust::trust_policy(o, sa_subject, false, trust_sagemaker).ok()?;
     let cmd = aws(
         f,
         &[

@@ -24,7 +24,7 @@ pub mod runner;
 pub mod workloads;
 
 use crate::error::{Error, Result};
-use crate::setup::names::{NameOverrides, Names, OPERATOR_NAMESPACE};
+use crate::install::names::{NameOverrides, Names, OPERATOR_NAMESPACE};
 use crate::validate;
 use crate::Ctx;
 use facts::Facts;

@@ -9,27 +9,7 @@ use crate::tools::kube::str_at;
 use crate::tools::pod::{self, event_time, PodProblem};
 pub use crate::tools::pod::{events_for, warnings_for};
 
-/// How to recognise a workload: by name, or by one of its labels.
-#[derive(Debug, Clone, Copy)]
-pub struct WorkloadMatch {
-    pub names: &'static [&'static str],
-    pub labels: &'static [(&'static str, &'static str)],
-    /// Prefer a workload in this namespace when several match.
-    pub namespace: Option<&'static str>,
-}
-
-impl WorkloadMatch {
-    fn matches(&self, w: &Value) -> bool {
-        let name = str_at(w, "/metadata/name").unwrap_or("");
-        if self.names.contains(&name) {
-            return true;
-        }
-        let labels = &w["metadata"]["labels"];
-        self.labels
-            .iter()
-            .any(|(k, v)| labels.get(*k).and_then(Value::as_str) == Some(*v))
-    }
-}
+pub use crate::install::WorkloadMatch;
 
 /// The first workload that matches, preferring the expected namespace, then name matches.
 pub fn find<'a>(

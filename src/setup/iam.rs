@@ -1,131 +1,14 @@
-//! IAM building blocks shared by setup's steps (and usable by doctor and teardown): trust
-//! documents, policy comparison, and checks for roles, managed policies and the OIDC provider.
+//! Setup's IAM checks: roles (trust, inline and managed policies), customer-managed policies and
+//! the OIDC provider, each saying what differs and the `aws iam` commands that correct it.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::plan::{Action, Check, State, StepEnv};
+use crate::install::trust::{same_policy, trust_subjects, Oidc};
+
 use crate::error::Result;
 use crate::exec::Cmd;
-use crate::render;
-use crate::tools::aws::{self, iam_tags_arg, policy_document, AwsOpts};
-
-/// The cluster's OIDC identity, as IAM needs it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Oidc {
-    /// `https://oidc.eks.<region>.amazonaws.com/id/<ID>`
-    pub issuer: String,
-    /// The issuer without `https://` (the condition key prefix).
-    pub host: String,
-    pub provider_arn: String,
-}
-
-impl Oidc {
-    pub fn new(account: &str, issuer: &str) -> Self {
-        let host = issuer
-            .trim_start_matches("https://")
-            .trim_end_matches('/')
-            .to_string();
-        Oidc {
-            issuer: issuer.to_string(),
-            provider_arn: format!("arn:aws:iam::{account}:oidc-provider/{host}"),
-            host,
-        }
-    }
-}
-
-/// Renders the IRSA trust policy for exactly one subject (or a StringLike pattern).
-pub fn trust_policy(
-    oidc: &Oidc,
-    subject: &str,
-    like: bool,
-    trust_sagemaker: bool,
-) -> Result<Value> {
-    render::render_json(
-        "iam/irsa-trust.json.j2",
-        &json!({
-            "oidc_provider_arn": oidc.provider_arn,
-            "oidc_host": oidc.host,
-            "subject": subject,
-            "sub_like": like,
-            "trust_sagemaker": trust_sagemaker,
-        }),
-    )
-}
-
-/// The `:sub` values a trust policy allows (StringEquals and StringLike), for messages and checks.
-pub fn trust_subjects(doc: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    for st in statements(doc) {
-        let Some(cond) = st.get("Condition").and_then(Value::as_object) else {
-            continue;
-        };
-        for (_op, kv) in cond {
-            let Some(kv) = kv.as_object() else { continue };
-            for (k, v) in kv {
-                if k.ends_with(":sub") {
-                    match v {
-                        Value::String(s) => out.push(s.clone()),
-                        Value::Array(a) => {
-                            out.extend(a.iter().filter_map(|x| x.as_str().map(str::to_string)))
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-/// True when a subject pattern (IAM StringLike: `*` and `?`) matches the ServiceAccount subject.
-pub fn subject_matches(pattern: &str, subject: &str) -> bool {
-    fn m(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => m(&p[1..], s) || (!s.is_empty() && m(p, &s[1..])),
-            (Some(b'?'), Some(_)) => m(&p[1..], &s[1..]),
-            (Some(a), Some(b)) if a == b => m(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    m(pattern.as_bytes(), subject.as_bytes())
-}
-
-fn statements(doc: &Value) -> Vec<&Value> {
-    match doc.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(v @ Value::Object(_)) => vec![v],
-        _ => Vec::new(),
-    }
-}
-
-/// Normalises a policy document so equal policies compare equal: one-element lists become
-/// scalars, lists of scalars are sorted, object key order is ignored.
-pub fn normalize(v: &Value) -> Value {
-    match v {
-        Value::Array(a) if a.len() == 1 => normalize(&a[0]),
-        Value::Array(a) => {
-            let mut items: Vec<Value> = a.iter().map(normalize).collect();
-            items.sort_by_key(|x| x.to_string());
-            Value::Array(items)
-        }
-        Value::Object(m) => {
-            let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
-            sorted.sort_by(|a, b| a.0.cmp(b.0));
-            Value::Object(
-                sorted
-                    .into_iter()
-                    .map(|(k, v)| (k.clone(), normalize(v)))
-                    .collect(),
-            )
-        }
-        other => other.clone(),
-    }
-}
-
-pub fn same_policy(a: &Value, b: &Value) -> bool {
-    normalize(&policy_document(a)) == normalize(&policy_document(b))
-}
+use crate::plan::{Action, Check, State, StepEnv};
+use crate::tools::aws::{self, iam_tags_arg, AwsOpts};
 
 /// A role as setup wants it.
 pub struct RoleSpec {
@@ -142,19 +25,20 @@ fn aws_cmd(aws: &AwsOpts, purpose: String, args: &[&str]) -> Cmd {
     aws.cmd(purpose, args)
 }
 
-/// Runs a read; `Ok(None)` when the thing does not exist.
+/// Runs a read; `Ok(None)` when the thing does not exist (and always when offline).
 pub(crate) fn read_opt(env: &StepEnv, cmd: &Cmd) -> Result<Option<Value>> {
     if env.offline {
         return Ok(None);
     }
-    let out = env.ctx.runner.run_unchecked(cmd)?;
-    if out.success() {
-        return crate::exec::parse_json(cmd, &out.stdout).map(Some);
-    }
-    if aws::is_not_found(&out) {
+    aws::read_opt(&env.ctx.runner, cmd)
+}
+
+/// `aws::get_role`, nothing when offline.
+pub(crate) fn get_role(env: &StepEnv, name: &str) -> Result<Option<aws::Role>> {
+    if env.offline {
         return Ok(None);
     }
-    Err(crate::exec::command_error(cmd, &out))
+    aws::get_role(&env.ctx.runner, &env.ctx.aws, name)
 }
 
 fn is_ours(tags: &Value) -> bool {
@@ -169,12 +53,7 @@ pub fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
     let aws = &env.ctx.aws;
     let n = spec.name.as_str();
     let trust_json = spec.trust.to_string();
-    let get = aws_cmd(
-        aws,
-        format!("read IAM role {n}"),
-        &["iam", "get-role", "--role-name", n],
-    );
-    let Some(found) = read_opt(env, &get)? else {
+    let Some(role) = get_role(env, n)? else {
         let mut actions = vec![Action::new(
             format!("create role {n}"),
             aws_cmd(
@@ -204,13 +83,12 @@ pub fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
         }
         return Ok(Check::new(State::Missing, actions));
     };
-    let role = &found["Role"];
     let mut parts = Vec::new();
     let mut c = Check::satisfied();
-    if !is_ours(&role["Tags"]) {
+    if !is_ours(&role.tags_json()) {
         c = c.note(format!("role {n} was not created by kubectl-hyperpod: setup keeps it in line, teardown will leave it"));
     }
-    let current_trust = policy_document(&role["AssumeRolePolicyDocument"]);
+    let current_trust = role.trust();
     if !same_policy(&current_trust, &spec.trust) {
         let has = trust_subjects(&current_trust);
         let wants = trust_subjects(&spec.trust);
@@ -466,14 +344,9 @@ pub fn policy_check(
 
 /// Whether the account has the IAM OIDC identity provider `arn`.
 pub fn oidc_provider_exists(env: &StepEnv, arn: &str) -> Result<bool> {
-    let list = env.ctx.aws.cmd(
-        "list IAM OIDC identity providers",
-        &["iam", "list-open-id-connect-providers"],
-    );
-    let v: Value = env.ctx.runner.json(&list)?;
-    Ok(v["OpenIDConnectProviderList"]
-        .as_array()
-        .is_some_and(|a| a.iter().any(|p| p["Arn"] == arn)))
+    Ok(aws::oidc_provider_arns(&env.ctx.runner, &env.ctx.aws)?
+        .iter()
+        .any(|p| p == arn))
 }
 
 /// Checks the cluster's IAM OIDC identity provider.
@@ -502,60 +375,4 @@ pub fn oidc_check(env: &StepEnv, oidc: &Oidc, tags: &[(String, String)]) -> Resu
             .mutating(),
         )],
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trust_names_exactly_one_service_account() {
-        let o = Oidc::new(
-            "123456789012",
-            "https://oidc.eks.us-west-2.amazonaws.com/id/ABC",
-        );
-        let t = trust_policy(&o, "system:serviceaccount:ns:sa", false, true).unwrap();
-        assert_eq!(trust_subjects(&t), ["system:serviceaccount:ns:sa"]);
-        assert_eq!(
-            t["Statement"][0]["Principal"]["Federated"],
-            "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/ABC"
-        );
-        assert_eq!(
-            t["Statement"][0]["Condition"]["StringEquals"]
-                ["oidc.eks.us-west-2.amazonaws.com/id/ABC:aud"],
-            "sts.amazonaws.com"
-        );
-        assert_eq!(
-            t["Statement"][1]["Principal"]["Service"],
-            "sagemaker.amazonaws.com"
-        );
-        let like = trust_policy(&o, "system:serviceaccount:*:x*", true, false).unwrap();
-        assert!(like["Statement"][0]["Condition"]["StringLike"].is_object());
-        assert_eq!(like["Statement"].as_array().unwrap().len(), 1);
-    }
-
-    #[test]
-    fn policies_compare_by_meaning() {
-        let a = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:B", "s3:A"], "Resource": ["*"]}]});
-        let b = json!({"Statement": {"Resource": "*", "Action": ["s3:A", "s3:B"], "Effect": "Allow"}, "Version": "2012-10-17"});
-        assert!(same_policy(&a, &b));
-        let c = json!({"Statement": {"Resource": "*", "Action": ["s3:A"], "Effect": "Allow"}, "Version": "2012-10-17"});
-        assert!(!same_policy(&a, &c));
-    }
-
-    #[test]
-    fn string_like_matching() {
-        assert!(subject_matches(
-            "system:serviceaccount:*:*",
-            "system:serviceaccount:a:b"
-        ));
-        assert!(subject_matches(
-            "system:serviceaccount:*:hyperpod-inference-service-account*",
-            "system:serviceaccount:ns:hyperpod-inference-service-account-x"
-        ));
-        assert!(!subject_matches(
-            "system:serviceaccount:kube-system:x",
-            "system:serviceaccount:kube-system:y"
-        ));
-    }
 }

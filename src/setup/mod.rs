@@ -2,12 +2,11 @@
 //! first (every check read-only, in parallel), shown and confirmed, then executed in dependency
 //! waves. Re-running is safe: satisfied steps do nothing, drifted ones are corrected.
 
+mod cluster;
 pub mod iam;
-pub mod names;
-pub mod plan;
+mod operator;
 pub mod steps;
 pub mod verify;
-pub mod wait;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,14 +17,14 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
-use crate::tools::aws::{DescribeEks, HyperPodCluster};
+use crate::install::names::{NameOverrides, Names, TEST_INSTANCE_TYPE};
+use crate::install::target::{self, Target};
+use crate::install::{Installation, Options, RoleId};
+use crate::plan::{self, Plan, Report, State, StepEnv};
 use crate::tools::kube::KubeOpts;
 use crate::tools::{self, Tool};
 use crate::validate;
 use crate::Ctx;
-use iam::Oidc;
-use names::{NameOverrides, Names, TEST_INSTANCE_TYPE};
-use plan::{Plan, Report, State, StepEnv};
 use steps::Inputs;
 
 /// Where the public chart is fetched from when no `--chart` is given, pinned to a revision
@@ -82,13 +81,8 @@ impl ChartSource {
     }
 }
 
-/// How the inference operator is installed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OperatorMethod {
-    /// `helm upgrade --install` of the inference-operator chart (the guide's Step 10).
-    Helm,
-}
+/// How the inference operator is installed (the installation model's method).
+pub use crate::install::Method as OperatorMethod;
 
 /// What to set up; mirrors the guide's `SetupConfig` plus the plugin's own switches.
 #[derive(Debug, Clone)]
@@ -145,84 +139,8 @@ impl SetupConfig {
         })
     }
 
-    fn update_kubeconfig_cmd(&self, ctx: &Ctx, f: &Facts, kubeconfig: Option<&str>) -> Cmd {
-        update_kubeconfig_cmd(ctx, f, kubeconfig)
-    }
-}
-
-/// `aws eks update-kubeconfig` for the cluster, under the context name the facts carry (also
-/// used by teardown for its temporary kubeconfig).
-pub(crate) fn update_kubeconfig_cmd(ctx: &Ctx, f: &Facts, kubeconfig: Option<&str>) -> Cmd {
-    let ctx_name = f.context_name();
-    let mut args = vec![
-        "eks",
-        "update-kubeconfig",
-        "--name",
-        f.eks_cluster.as_str(),
-        "--alias",
-        ctx_name.as_str(),
-    ];
-    if let Some(k) = kubeconfig {
-        args.extend(["--kubeconfig", k]);
-    }
-    ctx.aws
-        .cmd(
-            format!(
-                "write the kubeconfig entry for EKS cluster {}",
-                f.eks_cluster
-            ),
-            &args,
-        )
-        .mutating()
-}
-
-/// What setup learns about the cluster before planning (guide Step 1).
-#[derive(Debug, Clone, Serialize)]
-pub struct Facts {
-    pub account: String,
-    pub hyperpod_arn: String,
-    pub eks_cluster: String,
-    pub eks_arn: String,
-    pub endpoint: Option<String>,
-    pub vpc_id: String,
-    pub oidc: Oidc,
-    /// The kube context every kubectl/helm call uses: `--context`, else the one setup writes.
-    pub context: String,
-}
-
-impl Facts {
-    pub fn context_name(&self) -> String {
-        self.context.clone()
-    }
-
-    /// Placeholders for `--dry-run --offline`: what cannot be known without calls.
-    fn offline(c: &SetupConfig) -> Self {
-        let account = "${ACCOUNT_ID}".to_string();
-        let issuer = format!(
-            "https://oidc.eks.{}.amazonaws.com/id/${{OIDC_ID}}",
-            c.region
-        );
-        Facts {
-            hyperpod_arn: format!(
-                "arn:aws:sagemaker:{}:{account}:cluster/${{HYPERPOD_CLUSTER_ID}}",
-                c.region
-            ),
-            eks_cluster: "${EKS_CLUSTER_NAME}".into(),
-            eks_arn: format!(
-                "arn:aws:eks:{}:{account}:cluster/${{EKS_CLUSTER_NAME}}",
-                c.region
-            ),
-            endpoint: None,
-            vpc_id: "${VPC_ID}".into(),
-            oidc: Oidc::new(&account, &issuer),
-            context: c.user_context.clone().unwrap_or_else(|| {
-                format!(
-                    "arn:aws:eks:{}:{account}:cluster/${{EKS_CLUSTER_NAME}}",
-                    c.region
-                )
-            }),
-            account,
-        }
+    fn update_kubeconfig_cmd(&self, ctx: &Ctx, f: &Target, kubeconfig: Option<&str>) -> Cmd {
+        target::update_kubeconfig_cmd(ctx, f, kubeconfig)
     }
 }
 
@@ -244,7 +162,7 @@ pub struct Roles {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub hyperpod_cluster: String,
-    pub facts: Facts,
+    pub facts: Target,
     pub names: Names,
     pub roles: Roles,
     pub plan: Plan,
@@ -395,13 +313,22 @@ impl<'a> Setup<'a> {
             tools::require(&self.required_tools())?;
         }
         let facts = if offline {
-            Facts::offline(c)
+            Target::offline(&c.region, c.user_context.as_deref())
         } else {
             self.resolve()?
         };
+        let install = Installation::new(
+            c.operator_method,
+            Options {
+                s3_csi: c.install_s3_csi,
+                fsx_csi: c.install_fsx_csi,
+                gated_models: c.enable_jumpstart_gated,
+            },
+            names.clone(),
+        );
         let inputs = Inputs {
             config: c,
-            names: &names,
+            install: &install,
             facts: &facts,
         };
         let mut defs = steps::all(&inputs);
@@ -492,105 +419,25 @@ impl<'a> Setup<'a> {
     fn roles(&self, inp: &Inputs) -> Roles {
         let c = &self.config;
         Roles {
-            inference_operator: inp.operator_role_arn(),
-            load_balancer_controller: inp.alb_role_arn(),
-            s3_csi: c.install_s3_csi.then(|| inp.s3_role_arn()),
-            keda: inp.keda_role_arn(),
-            fsx_csi: c.install_fsx_csi.then(|| inp.fsx_role_arn()),
-            jumpstart_gated: c.enable_jumpstart_gated.then(|| inp.gated_role_arn()),
+            inference_operator: inp.role_arn(RoleId::Operator),
+            load_balancer_controller: inp.role_arn(RoleId::Alb),
+            s3_csi: c.install_s3_csi.then(|| inp.role_arn(RoleId::S3Csi)),
+            keda: inp.role_arn(RoleId::Keda),
+            fsx_csi: c.install_fsx_csi.then(|| inp.role_arn(RoleId::FsxCsi)),
+            jumpstart_gated: c
+                .enable_jumpstart_gated
+                .then(|| inp.role_arn(RoleId::GatedModel)),
         }
     }
 
     /// Guide Step 1: HyperPod cluster -> EKS cluster, account, OIDC issuer, VPC.
-    fn resolve(&self) -> Result<Facts> {
-        resolve_facts(
+    fn resolve(&self) -> Result<Target> {
+        target::resolve(
             self.ctx,
             &self.config.hyperpod_cluster,
             self.config.user_context.as_deref(),
         )
     }
-}
-
-/// Guide Step 1: HyperPod cluster -> EKS cluster, account, OIDC issuer, VPC (shared with
-/// teardown). The kube context is `user_context`, else the one setup writes (the EKS ARN).
-pub(crate) fn resolve_facts(
-    ctx: &Ctx,
-    hyperpod_cluster: &str,
-    user_context: Option<&str>,
-) -> Result<Facts> {
-    ctx.ui.status(
-        &format!("Resolving HyperPod cluster {}...", hyperpod_cluster),
-        true,
-    );
-    let hp_cmd = ctx.aws.cmd(
-        format!("describe HyperPod cluster {}", hyperpod_cluster),
-        &[
-            "sagemaker",
-            "describe-cluster",
-            "--cluster-name",
-            hyperpod_cluster,
-        ],
-    );
-    let id_cmd = ctx.aws.cmd(
-        "read the AWS account of the current credentials",
-        &["sts", "get-caller-identity"],
-    );
-    let (hp, id) = std::thread::scope(|s| {
-        let a = s.spawn(|| ctx.runner.json::<HyperPodCluster>(&hp_cmd));
-        let b = s.spawn(|| {
-            ctx.runner
-                .json::<crate::tools::aws::CallerIdentity>(&id_cmd)
-        });
-        (
-            a.join()
-                .unwrap_or_else(|_| Err(Error::failed("a thread panicked", None))),
-            b.join()
-                .unwrap_or_else(|_| Err(Error::failed("a thread panicked", None))),
-        )
-    });
-    let (hp, id) = (hp?, id?);
-    let eks_arn = hp
-        .orchestrator
-        .as_ref()
-        .and_then(|o| o.eks.as_ref())
-        .map(|e| e.cluster_arn.clone())
-        .ok_or_else(|| Error::failed(format!("HyperPod cluster {} is not orchestrated by EKS (no Orchestrator.Eks.ClusterArn)", hyperpod_cluster), Some("this plugin supports EKS-orchestrated HyperPod clusters only".into())))?;
-    let eks_name = eks_arn.rsplit('/').next().unwrap_or_default().to_string();
-    validate::eks_cluster_name("Orchestrator.Eks.ClusterArn", &eks_name)?;
-    let eks_cmd = ctx.aws.cmd(
-        format!("describe EKS cluster {eks_name}"),
-        &["eks", "describe-cluster", "--name", &eks_name],
-    );
-    let eks: DescribeEks = ctx.runner.json(&eks_cmd)?;
-    ctx.ui.status_done();
-    let issuer = eks
-        .cluster
-        .identity
-        .as_ref()
-        .and_then(|i| i.oidc.as_ref())
-        .and_then(|o| o.issuer.clone())
-        .ok_or_else(|| Error::failed(format!("EKS cluster {eks_name} has no OIDC issuer"), Some("IAM roles for service accounts need the cluster's OIDC issuer; check the cluster in the EKS console".into())))?;
-    let vpc_id = eks
-        .cluster
-        .resources_vpc_config
-        .as_ref()
-        .and_then(|v| v.vpc_id.clone())
-        .unwrap_or_default();
-    if vpc_id.is_empty() || vpc_id == "None" {
-        return Err(Error::failed(format!("EKS cluster {eks_name} reports no VPC id"), Some("the load balancer controller needs the cluster's VPC (cluster.resourcesVpcConfig.vpcId)".into())));
-    }
-    Ok(Facts {
-        oidc: Oidc::new(&id.account, &issuer),
-        account: id.account,
-        hyperpod_arn: hp.cluster_arn,
-        eks_cluster: eks_name,
-        context: user_context
-            .map(str::to_string)
-            .unwrap_or_else(|| eks.cluster.arn.clone()),
-        eks_arn: eks.cluster.arn,
-        endpoint: eks.cluster.endpoint,
-        vpc_id,
-    })
 }
 
 /// The role ARNs as `name -> arn` lines for text output.

@@ -1,13 +1,13 @@
 //! Guide Step 12, done properly: after install, look the real ServiceAccounts up and compare
 //! them with the roles' trust policies, wait for the operator Deployment, and check the CRDs.
 
-use serde_json::Value;
-
-use super::iam;
-use super::names::*;
-use super::plan::{Check, State, StepEnv};
 use super::steps::Inputs;
 use crate::error::{Error, Result};
+use crate::install::names::*;
+use crate::install::trust;
+use crate::install::{RoleId, Subject};
+use crate::plan::{Check, State, StepEnv};
+use crate::tools::aws;
 use crate::tools::kube::str_at;
 
 pub fn verify_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
@@ -17,14 +17,21 @@ pub fn verify_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
     }
     let mut problems = Vec::new();
     let mut notes = Vec::new();
-    let mut pairs = vec![
-        (OPERATOR_SA, inp.names.operator_role.name.clone(), true),
-        (ALB_SA, inp.names.alb_role.name.clone(), true),
-        (KEDA_SA, inp.names.keda_role.name.clone(), false),
-    ];
-    if inp.config.install_s3_csi {
-        pairs.push((S3_CSI_SA, inp.names.s3_role.name.clone(), true));
-    }
+    // Every role a running workload assumes through one ServiceAccount. KEDA's appears only
+    // once the KEDA chart runs, so its absence is a note, not a problem.
+    let pairs: Vec<(ServiceAccountRef, String, bool)> = inp
+        .install
+        .roles()
+        .filter(|r| r.workload.is_some())
+        .filter_map(|r| match r.subject {
+            Subject::ServiceAccount(sa) => Some((
+                sa,
+                inp.install.role_name(r.id).to_string(),
+                r.id != RoleId::Keda,
+            )),
+            Subject::Pattern(_) => None,
+        })
+        .collect();
     let results: Vec<Result<(Vec<String>, Vec<String>)>> = std::thread::scope(|s| {
         let handles: Vec<_> = pairs
             .iter()
@@ -118,14 +125,13 @@ fn check_pair(
             other.unwrap_or("no role")
         )),
     }
-    let get = env.ctx.aws.cmd(
-        format!("read IAM role {role}"),
-        &["iam", "get-role", "--role-name", role],
-    );
-    let v: Value = env.ctx.runner.json(&get)?;
-    let trust = crate::tools::aws::policy_document(&v["Role"]["AssumeRolePolicyDocument"]);
-    let subjects = iam::trust_subjects(&trust);
-    if !subjects.iter().any(|p| iam::subject_matches(p, &subject)) {
+    let Some(found) = aws::get_role(&env.ctx.runner, &env.ctx.aws, role)? else {
+        problems.push(format!("role {role} does not exist"));
+        return Ok((problems, notes));
+    };
+    let trust = found.trust();
+    let subjects = trust::trust_subjects(&trust);
+    if !subjects.iter().any(|p| trust::subject_matches(p, &subject)) {
         problems.push(format!(
             "role {role} trusts {} but the ServiceAccount that runs is {subject}",
             subjects.join(", ")

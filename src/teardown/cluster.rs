@@ -7,9 +7,9 @@ use super::owned::{self, Owner};
 use super::steps::{absent, kept, kept_note, ns_name, Inputs, KEEP_MODELS};
 use crate::deploy::kind::ModelKind;
 use crate::error::{Error, Result};
+use crate::install::names::*;
+use crate::plan::{Action, Check, State, StepEnv};
 use crate::setup::iam::read_opt;
-use crate::setup::names::*;
-use crate::setup::plan::{Action, Check, State, StepEnv};
 
 /// Ingresses and Services whose load balancer the AWS Load Balancer Controller (part of the
 /// operator chart) still holds: uninstalling the controller first would leak the load balancer.

@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::owned;
 use super::steps::{absent, kept, Inputs, KEEP_MODELS};
 use crate::error::Result;
+use crate::plan::{Action, Check, State, StepEnv};
 use crate::setup::iam::read_opt;
-use crate::setup::plan::{Action, Check, State, StepEnv};
 
 fn iam_kept_reason(inp: &Inputs) -> Option<&'static str> {
     if inp.config.keep_iam {

@@ -14,9 +14,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::{in_step, Error, Result};
-use crate::setup::names::{NameOverrides, Names};
-use crate::setup::plan::{self, Plan, Report, State, StepEnv};
-use crate::setup::Facts;
+use crate::install::names::{NameOverrides, Names};
+use crate::install::target::{self, Target};
+use crate::plan::{self, Plan, Report, State, StepEnv};
 use crate::tools::kube::KubeOpts;
 use crate::tools::{self, Tool};
 use crate::validate;
@@ -87,7 +87,7 @@ pub struct Stuck {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub hyperpod_cluster: String,
-    pub facts: Facts,
+    pub facts: Target,
     pub names: Names,
     pub plan: Plan,
     /// What stays, and why (not created by setup, or kept by a flag).
@@ -135,8 +135,7 @@ impl<'a> Teardown<'a> {
             ),
             (Tool::Helm, "uninstall the inference operator chart"),
         ])?;
-        let facts =
-            crate::setup::resolve_facts(ctx, &c.hyperpod_cluster, c.user_context.as_deref())?;
+        let facts = target::resolve(ctx, &c.hyperpod_cluster, c.user_context.as_deref())?;
         let (kube, _tmp) = self.kube_access(&facts)?;
         let env = StepEnv {
             ctx,
@@ -214,7 +213,7 @@ impl<'a> Teardown<'a> {
 
     /// The user's kubeconfig when it has the cluster's context; otherwise a temporary one
     /// (teardown never writes the user's kubeconfig).
-    fn kube_access(&self, facts: &Facts) -> Result<(KubeOpts, Option<tempfile::TempDir>)> {
+    fn kube_access(&self, facts: &Target) -> Result<(KubeOpts, Option<tempfile::TempDir>)> {
         let c = &self.config;
         let user = KubeOpts {
             kubeconfig: c.kubeconfig.clone(),
@@ -240,7 +239,7 @@ impl<'a> Teardown<'a> {
         }
         let dir = tempfile::tempdir().map_err(|e| Error::io("create a temporary kubeconfig", e))?;
         let path = dir.path().join("kubeconfig").display().to_string();
-        let mut cmd = crate::setup::update_kubeconfig_cmd(self.ctx, facts, Some(&path));
+        let mut cmd = target::update_kubeconfig_cmd(self.ctx, facts, Some(&path));
         cmd.mutating = false; // writes only a temporary file
         cmd.purpose = format!(
             "write a temporary kubeconfig for EKS cluster {}",

@@ -9,16 +9,16 @@ use serde_json::Value;
 use super::{cluster, iam, ModelPolicy, TeardownConfig};
 use crate::deploy::kind::ModelKind;
 use crate::error::{Error, Result};
-use crate::setup::names::*;
-use crate::setup::plan::{Action, Check, State, StepDef, StepEnv};
-use crate::setup::Facts;
+use crate::install::names::*;
+use crate::install::target::Target;
+use crate::plan::{Action, Check, State, StepDef, StepEnv};
 use crate::tools::kube::str_at;
 
 /// Everything the steps need, borrowed for the life of a plan and its execution.
 pub struct Inputs<'a> {
     pub config: &'a TeardownConfig,
     pub names: &'a Names,
-    pub facts: &'a Facts,
+    pub facts: &'a Target,
     /// The model resources found before planning (every namespace).
     pub models: &'a [Value],
 }

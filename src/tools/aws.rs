@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::exec::{Cmd, Output};
+use serde::de::DeserializeOwned;
+
+use crate::error::Result;
+use crate::exec::{Cmd, Output, Runner};
 
 /// AWS options forwarded to every `aws` call.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -228,6 +231,9 @@ pub struct Addon {
     pub service_account_role_arn: Option<String>,
     #[serde(default)]
     pub health: Option<Value>,
+    /// `{key: value}`, as the EKS API returns tags.
+    #[serde(default)]
+    pub tags: Value,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -289,4 +295,68 @@ mod tests {
         let v = policy_document(&Value::String("%7B%22a%22%3A1%7D".into()));
         assert_eq!(v, serde_json::json!({"a": 1}));
     }
+}
+
+impl Role {
+    /// The trust policy as a JSON object.
+    pub fn trust(&self) -> Value {
+        policy_document(&self.assume_role_policy_document)
+    }
+
+    /// The tags as IAM prints them (`[{"Key": .., "Value": ..}]`).
+    pub fn tags_json(&self) -> Value {
+        serde_json::to_value(&self.tags).unwrap_or(Value::Null)
+    }
+}
+
+/// Runs a read whose "does not exist" is an answer: `Ok(None)`.
+pub fn read_opt<T: DeserializeOwned>(runner: &Runner, cmd: &Cmd) -> Result<Option<T>> {
+    let out = runner.run_unchecked(cmd)?;
+    if out.success() {
+        return crate::exec::parse_json(cmd, &out.stdout).map(Some);
+    }
+    if is_not_found(&out) {
+        return Ok(None);
+    }
+    Err(crate::exec::command_error(cmd, &out))
+}
+
+/// `aws iam get-role`: the role, or `None` when there is none of that name.
+pub fn get_role(runner: &Runner, aws: &AwsOpts, name: &str) -> Result<Option<Role>> {
+    let cmd = aws.cmd(
+        format!("read IAM role {name}"),
+        &["iam", "get-role", "--role-name", name],
+    );
+    Ok(read_opt::<GetRole>(runner, &cmd)?.map(|g| g.role))
+}
+
+/// `aws eks describe-addon`: the add-on, or `None` when the cluster does not have it.
+pub fn describe_addon(
+    runner: &Runner,
+    aws: &AwsOpts,
+    eks_cluster: &str,
+    addon: &str,
+) -> Result<Option<Addon>> {
+    let cmd = aws.cmd(
+        format!("read the {addon} add-on"),
+        &[
+            "eks",
+            "describe-addon",
+            "--cluster-name",
+            eks_cluster,
+            "--addon-name",
+            addon,
+        ],
+    );
+    Ok(read_opt::<DescribeAddon>(runner, &cmd)?.map(|d| d.addon))
+}
+
+/// `aws iam list-open-id-connect-providers`: the ARNs of the account's OIDC providers.
+pub fn oidc_provider_arns(runner: &Runner, aws: &AwsOpts) -> Result<Vec<String>> {
+    let cmd = aws.cmd(
+        "list the IAM OIDC providers",
+        &["iam", "list-open-id-connect-providers"],
+    );
+    let l: ListOidcProviders = runner.json(&cmd)?;
+    Ok(l.providers.into_iter().map(|p| p.arn).collect())
 }

@@ -3,14 +3,15 @@
 
 use serde_json::Value;
 
-use super::iam::{bindings, ALB_WORKLOAD, KEDA_WORKLOAD, OPERATOR_WORKLOAD};
+use super::iam::bindings;
 use super::models;
 use crate::doctor::facts::Facts;
 use crate::doctor::fixes;
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
 use crate::doctor::workloads::{self, WorkloadMatch};
-use crate::setup::names::*;
+use crate::install::names::*;
+use crate::install::{RoleId, ALB_WORKLOAD, KEDA_WORKLOAD, OPERATOR_WORKLOAD};
 use crate::tools::kube::str_at;
 
 /// The role ARN to hand to a CSI add-on, when that role exists.
@@ -19,7 +20,7 @@ fn csi_role_arn(f: &Facts, driver: &str) -> Option<String> {
         bindings(f.cfg)
             .ok()?
             .into_iter()
-            .find(|b| b.key == "s3-csi")?
+            .find(|b| b.key == RoleId::S3Csi)?
             .role?
     } else {
         let c = f.cfg.hyperpod_cluster.as_deref()?;

@@ -9,7 +9,7 @@ use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
 use crate::doctor::workloads::{self, WorkloadMatch};
 use crate::exec::Cmd;
-use crate::setup::names::NVIDIA_DAEMONSET;
+use crate::install::names::NVIDIA_DAEMONSET;
 
 pub const GPU: &str = "nvidia.com/gpu";
 

@@ -7,18 +7,19 @@ use crate::doctor::facts::{ClusterObjects, Facts};
 use crate::doctor::fixes::{self, ROLE_ANNOTATION};
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
-use crate::doctor::workloads::{self, WorkloadMatch};
+use crate::doctor::workloads;
 use crate::error::Error;
-use crate::setup::iam::{subject_matches, Oidc};
-use crate::setup::names::*;
+use crate::install::names::*;
+use crate::install::trust::{judge_trust, trusts_service, Oidc, TrustVerdict};
+use crate::install::{role_defs, Method, RoleId, Subject, WorkloadMatch};
 use crate::tools::aws::policy_document;
 use crate::tools::kube::str_at;
 
 /// A role and the ServiceAccount that should assume it.
 #[derive(Debug, Clone)]
 pub struct Binding {
-    /// Short name used as the result subject: operator, alb, s3-csi, keda.
-    pub key: &'static str,
+    /// The role (its kebab-case name is the result subject: operator, alb, s3-csi, keda).
+    pub key: RoleId,
     pub what: &'static str,
     pub default_sa: ServiceAccountRef,
     /// The role's name (None without --hyperpod-cluster or a --*-role-name flag).
@@ -28,90 +29,34 @@ pub struct Binding {
     pub workload: WorkloadMatch,
 }
 
-pub const OPERATOR_WORKLOAD: WorkloadMatch = WorkloadMatch {
-    names: &[OPERATOR_DEPLOYMENT, "hyperpod-inference-controller-manager"],
-    labels: &[
-        (
-            "control-plane",
-            "hyperpod-inference-operator-controller-manager",
-        ),
-        ("app.kubernetes.io/name", "hyperpod-inference-operator"),
-    ],
-    namespace: Some(OPERATOR_NAMESPACE),
-};
-/// The controller as its own chart names it, as the operator chart's `alb` subchart names it
-/// (`<release>-alb`: an aliased subchart's name is its alias), and as the EKS add-on names it.
-pub const ALB_WORKLOAD: WorkloadMatch = WorkloadMatch {
-    names: &[
-        "aws-load-balancer-controller",
-        ALB_DEPLOYMENT,
-        "hyperpod-inference-alb",
-    ],
-    labels: &[("app.kubernetes.io/name", "aws-load-balancer-controller")],
-    namespace: Some(HELM_NAMESPACE),
-};
-pub const S3_CSI_WORKLOAD: WorkloadMatch = WorkloadMatch {
-    names: &["s3-csi-node", "s3-csi-controller"],
-    labels: &[("app.kubernetes.io/name", "aws-mountpoint-s3-csi-driver")],
-    namespace: Some("kube-system"),
-};
-pub const KEDA_WORKLOAD: WorkloadMatch = WorkloadMatch {
-    names: &["keda-operator"],
-    labels: &[
-        ("app.kubernetes.io/name", "keda-operator"),
-        ("app", "keda-operator"),
-    ],
-    namespace: Some(KEDA_SA.namespace),
-};
-
-/// The four role/ServiceAccount pairs setup creates.
+/// The role/ServiceAccount pairs of the installation that a running workload uses (the
+/// installation model's roles with a workload).
 pub fn bindings(cfg: &crate::doctor::DoctorConfig) -> crate::error::Result<Vec<Binding>> {
     let names = match &cfg.hyperpod_cluster {
         Some(c) => Some(Names::derive(c, &cfg.overrides)?),
         None => None,
     };
     let o = &cfg.overrides;
-    let pick = |over: &Option<String>, derived: Option<&IamName>| {
-        over.clone().or_else(|| derived.map(|n| n.name.clone()))
-    };
-    Ok(vec![
-        Binding {
-            key: "operator",
-            what: "inference operator",
-            default_sa: OPERATOR_SA,
-            role: pick(&o.operator_role, names.as_ref().map(|n| &n.operator_role)),
-            role_flag: "--operator-role-name",
-            trust_sagemaker: true,
-            workload: OPERATOR_WORKLOAD,
-        },
-        Binding {
-            key: "alb",
-            what: "AWS Load Balancer Controller",
-            default_sa: ALB_SA,
-            role: pick(&o.alb_role, names.as_ref().map(|n| &n.alb_role)),
-            role_flag: "--alb-role-name",
-            trust_sagemaker: false,
-            workload: ALB_WORKLOAD,
-        },
-        Binding {
-            key: "s3-csi",
-            what: "S3 CSI driver",
-            default_sa: S3_CSI_SA,
-            role: pick(&o.s3_role, names.as_ref().map(|n| &n.s3_role)),
-            role_flag: "--s3-csi-role-name",
-            trust_sagemaker: false,
-            workload: S3_CSI_WORKLOAD,
-        },
-        Binding {
-            key: "keda",
-            what: "KEDA operator",
-            default_sa: KEDA_SA,
-            role: pick(&o.keda_role, names.as_ref().map(|n| &n.keda_role)),
-            role_flag: "--keda-role-name",
-            trust_sagemaker: false,
-            workload: KEDA_WORKLOAD,
-        },
-    ])
+    Ok(role_defs(Method::Helm)
+        .iter()
+        .filter_map(|r| {
+            let (Subject::ServiceAccount(sa), Some(workload)) = (r.subject, r.workload) else {
+                return None;
+            };
+            Some(Binding {
+                key: r.id,
+                what: r.component,
+                default_sa: sa,
+                role: o
+                    .role(r.id)
+                    .cloned()
+                    .or_else(|| names.as_ref().map(|n| n.role(r.id).name.clone())),
+                role_flag: r.flag,
+                trust_sagemaker: r.trust_sagemaker,
+                workload,
+            })
+        })
+        .collect())
 }
 
 /// The ServiceAccount a component really runs as.
@@ -185,134 +130,6 @@ pub fn resolve_sa<'a>(objs: &'a ClusterObjects, b: &Binding) -> ResolvedSa<'a> {
         workloads: using,
         how,
     }
-}
-
-/// What a trust policy says about one ServiceAccount of one cluster.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TrustVerdict {
-    /// Trusts exactly this ServiceAccount through this cluster's provider.
-    Exact,
-    /// Trusts it, but through a pattern (or no `:sub` condition) that admits others too.
-    Broad(String),
-    /// Names this cluster's provider, for other ServiceAccounts.
-    WrongSubject(Vec<String>),
-    /// Trusts only other OIDC providers (another cluster, or a deleted one).
-    WrongProvider(Vec<String>),
-    /// The `:aud` condition does not admit `sts.amazonaws.com`.
-    BadAudience(String),
-    /// No statement allows sts:AssumeRoleWithWebIdentity.
-    NoWebIdentity,
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a
-            .iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn statements(doc: &Value) -> Vec<&Value> {
-    match doc.get("Statement") {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(v @ Value::Object(_)) => vec![v],
-        _ => Vec::new(),
-    }
-}
-
-fn allows(st: &Value, action: &str) -> bool {
-    st["Effect"].as_str() == Some("Allow")
-        && strings(&st["Action"])
-            .iter()
-            .any(|a| a == action || a == "sts:*" || a == "*")
-}
-
-pub fn judge_trust(doc: &Value, provider_arn: &str, host: &str, subject: &str) -> TrustVerdict {
-    let sub_key = format!("{host}:sub");
-    let aud_key = format!("{host}:aud");
-    let mut other_providers = Vec::new();
-    let mut wrong_subjects = Vec::new();
-    let mut best: Option<TrustVerdict> = None;
-    let mut bad_aud = None;
-    for st in statements(doc) {
-        if !allows(st, "sts:AssumeRoleWithWebIdentity") {
-            continue;
-        }
-        let fed = strings(&st["Principal"]["Federated"]);
-        if !fed.iter().any(|p| p == provider_arn) {
-            other_providers.extend(fed);
-            continue;
-        }
-        let mut subs: Vec<(bool, String)> = Vec::new();
-        let mut auds: Option<Vec<String>> = None;
-        if let Some(cond) = st["Condition"].as_object() {
-            for (op, kv) in cond {
-                let like = op.contains("Like");
-                let Some(kv) = kv.as_object() else { continue };
-                for (k, v) in kv {
-                    if *k == sub_key {
-                        subs.extend(strings(v).into_iter().map(|s| (like, s)));
-                    } else if *k == aud_key {
-                        auds.get_or_insert_with(Vec::new).extend(strings(v));
-                    }
-                }
-            }
-        }
-        if let Some(a) = &auds {
-            if !a.iter().any(|x| x == "sts.amazonaws.com") {
-                bad_aud = Some(a.join(", "));
-                continue;
-            }
-        }
-        if subs.is_empty() {
-            best.get_or_insert(TrustVerdict::Broad(
-                "any ServiceAccount (no :sub condition)".into(),
-            ));
-            continue;
-        }
-        for (like, pattern) in subs {
-            let hit = if like {
-                subject_matches(&pattern, subject)
-            } else {
-                pattern == subject
-            };
-            if !hit {
-                wrong_subjects.push(pattern);
-            } else if like && (pattern.contains('*') || pattern.contains('?')) {
-                if best != Some(TrustVerdict::Exact) {
-                    best = Some(TrustVerdict::Broad(pattern));
-                }
-            } else {
-                best = Some(TrustVerdict::Exact);
-            }
-        }
-    }
-    if let Some(b) = best {
-        return b;
-    }
-    if !wrong_subjects.is_empty() {
-        return TrustVerdict::WrongSubject(wrong_subjects);
-    }
-    if let Some(a) = bad_aud {
-        return TrustVerdict::BadAudience(a);
-    }
-    if !other_providers.is_empty() {
-        return TrustVerdict::WrongProvider(other_providers);
-    }
-    TrustVerdict::NoWebIdentity
-}
-
-/// True when a trust policy lets an AWS service principal assume the role.
-pub fn trusts_service(doc: &Value, service: &str) -> bool {
-    statements(doc).iter().any(|st| {
-        allows(st, "sts:AssumeRole")
-            && strings(&st["Principal"]["Service"])
-                .iter()
-                .any(|s| s == service)
-    })
 }
 
 fn need_oidc(f: &Facts) -> Result<Oidc, Problem> {
@@ -544,7 +361,7 @@ pub fn service_account(f: &Facts, b: &Binding) -> Result<Vec<Outcome>, Problem> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::setup::iam::trust_policy;
+    use crate::install::trust::trust_policy;
     use serde_json::json;
 
     const ISSUER: &str = "https://oidc.eks.us-west-2.amazonaws.com/id/ABC";

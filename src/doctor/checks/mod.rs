@@ -91,7 +91,7 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
                 Check::new("HP402", Iam, "role trust", &["HP203"], move |f| {
                     iam::role_trust(f, &b2)
                 })
-                .subject(b.key),
+                .subject(b.key.as_str()),
             );
         }
         for b in &bindings {
@@ -104,7 +104,7 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
                     &["HP301", "HP201"],
                     move |f| iam::service_account(f, &b2),
                 )
-                .subject(b.key),
+                .subject(b.key.as_str()),
             );
         }
         let b2 = bindings.clone();

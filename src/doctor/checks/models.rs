@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::gpus::{is_gpu_instance, node_gpus, node_instance_type, pod_gpus, GPU};
-use super::iam::OPERATOR_WORKLOAD;
 use crate::doctor::facts::{Facts, NamespaceObjects};
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
 use crate::doctor::workloads::{self, event_line};
 use crate::exec::Cmd;
+use crate::install::OPERATOR_WORKLOAD;
 use crate::tools::kube::str_at;
 use crate::tools::pod::{self, PodProblem, Trouble};
 
@@ -488,8 +488,8 @@ pub fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
                         &[
                             "logs",
                             "-n",
-                            crate::setup::names::OPERATOR_NAMESPACE,
-                            &format!("deployment/{}", crate::setup::names::OPERATOR_DEPLOYMENT),
+                            crate::install::names::OPERATOR_NAMESPACE,
+                            &format!("deployment/{}", crate::install::names::OPERATOR_DEPLOYMENT),
                             "-c",
                             "manager",
                             "--tail=50",

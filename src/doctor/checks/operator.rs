@@ -3,13 +3,14 @@
 use serde_json::Value;
 
 use super::addons::csi_fix;
-use super::iam::{resolve_sa, Binding, OPERATOR_WORKLOAD};
+use super::iam::{resolve_sa, Binding};
 use crate::doctor::facts::Facts;
 use crate::doctor::fixes;
 use crate::doctor::report::{Fix, FixCommand, Outcome};
 use crate::doctor::runner::Problem;
 use crate::doctor::workloads;
-use crate::setup::names::*;
+use crate::install::names::*;
+use crate::install::OPERATOR_WORKLOAD;
 use crate::tools::pod::{PodProblem, Trouble};
 
 pub fn namespaces(f: &Facts, bindings: &[Binding]) -> Result<Vec<Outcome>, Problem> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::plan::StepEnv;
+use super::StepEnv;
 use crate::deploy::apply::{self, DeployReport, Outcome};
 use crate::deploy::diagnose;
 use crate::deploy::kind::ModelKind;
@@ -215,7 +215,7 @@ mod tests {
             kubeconfig: None,
             context: Some("c".into()),
         };
-        let a = super::super::plan::Action::wait("wait", &kube, wait());
+        let a = super::super::Action::wait("wait", &kube, wait());
         assert!(!a.cmd.mutating);
         let v = serde_json::to_value(&a).unwrap();
         assert_eq!(v["argv"][3], "get");

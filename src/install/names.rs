@@ -1,9 +1,11 @@
-//! Names of everything setup creates: derived from the HyperPod cluster name as the guide does,
-//! shortened deterministically to IAM's limits, or overridden by flags. Also the ServiceAccounts
-//! each role is for (the chart's real names, not the guide's).
+//! The fixed names of an installation (the chart's real ones, not the guide's: ServiceAccounts,
+//! Deployments, CRDs, the release) and the IAM names derived from the HyperPod cluster name as the
+//! guide does (prefixes in the role and policy tables of `install`), shortened deterministically
+//! to IAM's limits, or overridden by flags.
 
 use serde::Serialize;
 
+use super::{policy_defs, role_def, Method, PolicyId, RoleId};
 use crate::error::Result;
 use crate::validate;
 
@@ -104,6 +106,26 @@ pub struct NameOverrides {
     pub gated_role: Option<String>,
 }
 
+impl NameOverrides {
+    pub fn role(&self, id: RoleId) -> Option<&String> {
+        match id {
+            RoleId::Operator => self.operator_role.as_ref(),
+            RoleId::Alb => self.alb_role.as_ref(),
+            RoleId::S3Csi => self.s3_role.as_ref(),
+            RoleId::Keda => self.keda_role.as_ref(),
+            RoleId::FsxCsi => self.fsx_role.as_ref(),
+            RoleId::GatedModel => self.gated_role.as_ref(),
+        }
+    }
+
+    pub fn policy(&self, id: PolicyId) -> Option<&String> {
+        match id {
+            PolicyId::Alb => self.alb_policy.as_ref(),
+            PolicyId::S3 => self.s3_policy.as_ref(),
+        }
+    }
+}
+
 /// One IAM name and where it came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct IamName {
@@ -112,6 +134,7 @@ pub struct IamName {
     pub source: &'static str,
 }
 
+/// Every IAM name of an installation (serialised field by field in setup's and teardown's output).
 #[derive(Debug, Clone, Serialize)]
 pub struct Names {
     pub operator_role: IamName,
@@ -125,62 +148,66 @@ pub struct Names {
 }
 
 impl Names {
-    /// The guide's names (Step 1), shortened when over IAM's limits, unless overridden.
+    /// The guide's names (Step 1: the table's prefix + the cluster name), shortened when over
+    /// IAM's limits, unless overridden.
     pub fn derive(cluster: &str, o: &NameOverrides) -> Result<Self> {
-        let role = |flag: &str, over: &Option<String>, derived: String| -> Result<IamName> {
-            pick(flag, over, derived, 64, validate::iam_role_name)
+        let role = |id: RoleId| -> Result<IamName> {
+            let d = role_def(Method::Helm, id);
+            pick(
+                d.flag,
+                o.role(id),
+                format!("{}{cluster}", d.prefix),
+                64,
+                validate::iam_role_name,
+            )
         };
-        let policy = |flag: &str, over: &Option<String>, derived: String| -> Result<IamName> {
-            pick(flag, over, derived, 128, validate::iam_policy_name)
+        let policy = |id: PolicyId| -> Result<IamName> {
+            let d = policy_defs(Method::Helm)
+                .iter()
+                .find(|p| p.id == id)
+                .expect("every PolicyId has a row");
+            pick(
+                d.flag,
+                o.policy(id),
+                format!("{}{cluster}", d.prefix),
+                128,
+                validate::iam_policy_name,
+            )
         };
         Ok(Names {
-            operator_role: role(
-                "--operator-role-name",
-                &o.operator_role,
-                format!("HyperpodInferenceRole-{cluster}"),
-            )?,
-            alb_role: role(
-                "--alb-role-name",
-                &o.alb_role,
-                format!("aws-load-balancer-controller-{cluster}"),
-            )?,
-            alb_policy: policy(
-                "--alb-policy-name",
-                &o.alb_policy,
-                format!("AWSLoadBalancerControllerIAMPolicy-{cluster}"),
-            )?,
-            s3_role: role(
-                "--s3-csi-role-name",
-                &o.s3_role,
-                format!("SM_HP_S3_CSI_ROLE-{cluster}"),
-            )?,
-            s3_policy: policy(
-                "--s3-policy-name",
-                &o.s3_policy,
-                format!("S3MountpointAccessPolicy-{cluster}"),
-            )?,
-            keda_role: role(
-                "--keda-role-name",
-                &o.keda_role,
-                format!("keda-operator-role-{cluster}"),
-            )?,
-            fsx_role: role(
-                "--fsx-csi-role-name",
-                &o.fsx_role,
-                format!("SM_HP_FSX_CSI_ROLE-{cluster}"),
-            )?,
-            gated_role: role(
-                "--gated-model-role-name",
-                &o.gated_role,
-                format!("HyperpodGatedModelRole-{cluster}"),
-            )?,
+            operator_role: role(RoleId::Operator)?,
+            alb_role: role(RoleId::Alb)?,
+            alb_policy: policy(PolicyId::Alb)?,
+            s3_role: role(RoleId::S3Csi)?,
+            s3_policy: policy(PolicyId::S3)?,
+            keda_role: role(RoleId::Keda)?,
+            fsx_role: role(RoleId::FsxCsi)?,
+            gated_role: role(RoleId::GatedModel)?,
         })
+    }
+
+    pub fn role(&self, id: RoleId) -> &IamName {
+        match id {
+            RoleId::Operator => &self.operator_role,
+            RoleId::Alb => &self.alb_role,
+            RoleId::S3Csi => &self.s3_role,
+            RoleId::Keda => &self.keda_role,
+            RoleId::FsxCsi => &self.fsx_role,
+            RoleId::GatedModel => &self.gated_role,
+        }
+    }
+
+    pub fn policy(&self, id: PolicyId) -> &IamName {
+        match id {
+            PolicyId::Alb => &self.alb_policy,
+            PolicyId::S3 => &self.s3_policy,
+        }
     }
 }
 
 fn pick(
     flag: &str,
-    over: &Option<String>,
+    over: Option<&String>,
     derived: String,
     max: usize,
     check: fn(&str, &str) -> Result<()>,

@@ -14,7 +14,8 @@ use crate::tools::kube::KubeOpts;
 use crate::ui::Ui;
 use crate::Ctx;
 
-pub use super::wait::ModelWait;
+mod wait;
+pub use wait::ModelWait;
 
 /// What a step's check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,0 +1,603 @@
+//! What an inference-operator installation is, as data: its IAM roles (name rule, trust subject,
+//! managed and inline policies), the ServiceAccounts and workloads that use them, namespaces, EKS
+//! add-ons, the Helm release, and the tags and labels that mark what is ours (`marks`).
+//! Setup builds its steps from it, teardown reverses it, doctor checks against it; none of them
+//! keeps its own list. The install method (today Helm) picks the table: a second method is a
+//! second value of [`Method`] with its own rows, not a second code path.
+//!
+//! `names` holds the fixed names (the chart's real ones, not the guide's) and the IAM name rule;
+//! `trust` the IAM trust documents; `target` what an installation is made on (the resolved
+//! cluster); `documents` the typed contexts of the templates setup renders.
+
+pub mod documents;
+pub mod names;
+pub mod target;
+pub mod trust;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::tools::kube::str_at;
+use names::*;
+
+/// Labels and tags that mark what this tool created, so teardown removes only its own.
+pub mod marks {
+    /// IAM tag key and value on every role, policy and OIDC provider setup creates.
+    pub const TAG_MANAGED_BY: (&str, &str) = ("managed-by", "kubectl-hyperpod");
+    /// IAM tag naming the HyperPod cluster a resource was created for.
+    pub const TAG_CLUSTER: &str = "kubectl-hyperpod/hyperpod-cluster";
+    /// Label on every Kubernetes object setup creates.
+    pub const LABEL_MANAGED: (&str, &str) = ("kubectl-hyperpod.io/managed", "true");
+    /// Annotation naming the HyperPod cluster a Kubernetes object was created for.
+    pub const ANNOTATION_CLUSTER: &str = "kubectl-hyperpod.io/hyperpod-cluster";
+}
+
+/// How the inference operator is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// `helm upgrade --install` of the inference-operator chart (the guide's Step 10).
+    Helm,
+}
+
+/// Which parts of an installation are wanted (setup's switches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub s3_csi: bool,
+    pub fsx_csi: bool,
+    pub gated_models: bool,
+}
+
+impl Options {
+    /// Everything setup may have created: what teardown looks for.
+    pub const ALL: Options = Options {
+        s3_csi: true,
+        fsx_csi: true,
+        gated_models: true,
+    };
+
+    fn wants(&self, when: When) -> bool {
+        match when {
+            When::Always => true,
+            When::S3Csi => self.s3_csi,
+            When::FsxCsi => self.fsx_csi,
+            When::GatedModels => self.gated_models,
+        }
+    }
+}
+
+/// The switch a part of the installation depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Always,
+    S3Csi,
+    FsxCsi,
+    GatedModels,
+}
+
+/// The IAM roles of an installation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoleId {
+    Operator,
+    Alb,
+    S3Csi,
+    Keda,
+    FsxCsi,
+    GatedModel,
+}
+
+impl RoleId {
+    /// The role's short name (doctor's result subject).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleId::Operator => "operator",
+            RoleId::Alb => "alb",
+            RoleId::S3Csi => "s3-csi",
+            RoleId::Keda => "keda",
+            RoleId::FsxCsi => "fsx-csi",
+            RoleId::GatedModel => "gated-model",
+        }
+    }
+}
+
+/// The customer-managed IAM policies of an installation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyId {
+    Alb,
+    S3,
+}
+
+/// Who a role's web-identity trust admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// Exactly one ServiceAccount (StringEquals).
+    ServiceAccount(ServiceAccountRef),
+    /// A StringLike pattern of ServiceAccount subjects.
+    Pattern(&'static str),
+}
+
+impl Subject {
+    /// The `:sub` value (or pattern) of the trust policy.
+    pub fn sub(&self) -> String {
+        match self {
+            Subject::ServiceAccount(sa) => sa.subject(),
+            Subject::Pattern(p) => p.to_string(),
+        }
+    }
+    pub fn is_pattern(&self) -> bool {
+        matches!(self, Subject::Pattern(_))
+    }
+}
+
+/// A managed policy a role has attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Managed {
+    /// An AWS managed policy, by ARN.
+    Aws(&'static str),
+    /// One of the installation's own policies.
+    Ours(PolicyId),
+}
+
+/// An inline policy: its name on the role and the template of its document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inline {
+    pub name: &'static str,
+    pub template: &'static str,
+}
+
+/// How to recognise a workload: by name, or by one of its labels.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkloadMatch {
+    pub names: &'static [&'static str],
+    pub labels: &'static [(&'static str, &'static str)],
+    /// Prefer a workload in this namespace when several match.
+    pub namespace: Option<&'static str>,
+}
+
+impl WorkloadMatch {
+    pub fn matches(&self, w: &Value) -> bool {
+        let name = str_at(w, "/metadata/name").unwrap_or("");
+        if self.names.contains(&name) {
+            return true;
+        }
+        let labels = &w["metadata"]["labels"];
+        self.labels
+            .iter()
+            .any(|(k, v)| labels.get(*k).and_then(Value::as_str) == Some(*v))
+    }
+}
+
+/// The operator, by the Helm chart's names and by the EKS add-on's.
+pub const OPERATOR_WORKLOAD: WorkloadMatch = WorkloadMatch {
+    names: &[OPERATOR_DEPLOYMENT, "hyperpod-inference-controller-manager"],
+    labels: &[
+        (
+            "control-plane",
+            "hyperpod-inference-operator-controller-manager",
+        ),
+        ("app.kubernetes.io/name", "hyperpod-inference-operator"),
+    ],
+    namespace: Some(OPERATOR_NAMESPACE),
+};
+/// The controller as its own chart names it, as the operator chart's `alb` subchart names it
+/// (`<release>-alb`: an aliased subchart's name is its alias), and as the EKS add-on names it.
+pub const ALB_WORKLOAD: WorkloadMatch = WorkloadMatch {
+    names: &[
+        "aws-load-balancer-controller",
+        ALB_DEPLOYMENT,
+        "hyperpod-inference-alb",
+    ],
+    labels: &[("app.kubernetes.io/name", "aws-load-balancer-controller")],
+    namespace: Some(HELM_NAMESPACE),
+};
+pub const S3_CSI_WORKLOAD: WorkloadMatch = WorkloadMatch {
+    names: &["s3-csi-node", "s3-csi-controller"],
+    labels: &[("app.kubernetes.io/name", "aws-mountpoint-s3-csi-driver")],
+    namespace: Some("kube-system"),
+};
+pub const KEDA_WORKLOAD: WorkloadMatch = WorkloadMatch {
+    names: &["keda-operator"],
+    labels: &[
+        ("app.kubernetes.io/name", "keda-operator"),
+        ("app", "keda-operator"),
+    ],
+    namespace: Some(KEDA_SA.namespace),
+};
+
+/// One IAM role of an installation.
+#[derive(Debug, Clone, Copy)]
+pub struct RoleDef {
+    pub id: RoleId,
+    /// The setup/teardown step that manages it.
+    pub step: &'static str,
+    /// What it is, in titles: "inference operator role".
+    pub what: &'static str,
+    /// The component that assumes it, in doctor's messages.
+    pub component: &'static str,
+    /// The flag that overrides its name.
+    pub flag: &'static str,
+    /// The guide's name is this prefix followed by the HyperPod cluster name.
+    pub prefix: &'static str,
+    pub description: &'static str,
+    pub subject: Subject,
+    /// Also trusted by `sagemaker.amazonaws.com`.
+    pub trust_sagemaker: bool,
+    pub inline: Option<Inline>,
+    pub managed: &'static [Managed],
+    pub when: When,
+    /// The workload that runs as the role's ServiceAccount (what doctor follows to the real one).
+    pub workload: Option<WorkloadMatch>,
+}
+
+/// One customer-managed IAM policy of an installation.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyDef {
+    pub id: PolicyId,
+    pub step: &'static str,
+    pub what: &'static str,
+    pub flag: &'static str,
+    pub prefix: &'static str,
+    pub description: &'static str,
+    pub template: &'static str,
+    pub when: When,
+}
+
+/// The roles of a Helm install, in the order setup creates them.
+const HELM_ROLES: &[RoleDef] = &[
+    RoleDef {
+        id: RoleId::Operator,
+        step: "operator-role",
+        what: "inference operator role",
+        component: "inference operator",
+        flag: "--operator-role-name",
+        prefix: "HyperpodInferenceRole-",
+        description: "SageMaker HyperPod inference operator (kubectl-hyperpod)",
+        subject: Subject::ServiceAccount(OPERATOR_SA),
+        trust_sagemaker: true,
+        inline: Some(Inline {
+            name: OPERATOR_INLINE_POLICY,
+            template: "iam/operator-permissions.json.j2",
+        }),
+        managed: &[Managed::Aws(SAGEMAKER_FULL_ACCESS)],
+        when: When::Always,
+        workload: Some(OPERATOR_WORKLOAD),
+    },
+    RoleDef {
+        id: RoleId::Alb,
+        step: "alb-role",
+        what: "load balancer controller role",
+        component: "AWS Load Balancer Controller",
+        flag: "--alb-role-name",
+        prefix: "aws-load-balancer-controller-",
+        description: "AWS Load Balancer Controller (kubectl-hyperpod)",
+        subject: Subject::ServiceAccount(ALB_SA),
+        trust_sagemaker: false,
+        inline: None,
+        managed: &[Managed::Ours(PolicyId::Alb)],
+        when: When::Always,
+        workload: Some(ALB_WORKLOAD),
+    },
+    RoleDef {
+        id: RoleId::S3Csi,
+        step: "s3-role",
+        what: "S3 CSI driver role",
+        component: "S3 CSI driver",
+        flag: "--s3-csi-role-name",
+        prefix: "SM_HP_S3_CSI_ROLE-",
+        description: "Mountpoint for Amazon S3 CSI driver (kubectl-hyperpod)",
+        subject: Subject::ServiceAccount(S3_CSI_SA),
+        trust_sagemaker: false,
+        inline: None,
+        managed: &[Managed::Ours(PolicyId::S3)],
+        when: When::S3Csi,
+        workload: Some(S3_CSI_WORKLOAD),
+    },
+    RoleDef {
+        id: RoleId::Keda,
+        step: "keda-role",
+        what: "KEDA operator role",
+        component: "KEDA operator",
+        flag: "--keda-role-name",
+        prefix: "keda-operator-role-",
+        description: "KEDA operator for HyperPod inference autoscaling (kubectl-hyperpod)",
+        subject: Subject::ServiceAccount(KEDA_SA),
+        trust_sagemaker: false,
+        inline: Some(Inline {
+            name: KEDA_INLINE_POLICY,
+            template: "iam/keda-permissions.json.j2",
+        }),
+        managed: &[],
+        when: When::Always,
+        workload: Some(KEDA_WORKLOAD),
+    },
+    RoleDef {
+        id: RoleId::FsxCsi,
+        step: "fsx-role",
+        what: "FSx CSI driver role",
+        component: "FSx CSI driver",
+        flag: "--fsx-csi-role-name",
+        prefix: "SM_HP_FSX_CSI_ROLE-",
+        description: "Amazon FSx for Lustre CSI driver (kubectl-hyperpod)",
+        subject: Subject::ServiceAccount(FSX_CSI_SA),
+        trust_sagemaker: false,
+        inline: None,
+        managed: &[Managed::Aws(FSX_FULL_ACCESS)],
+        when: When::FsxCsi,
+        workload: None,
+    },
+    RoleDef {
+        id: RoleId::GatedModel,
+        step: "gated-model-role",
+        what: "JumpStart gated-model download role",
+        component: "JumpStart gated-model downloads",
+        flag: "--gated-model-role-name",
+        prefix: "HyperpodGatedModelRole-",
+        description: "JumpStart gated model downloads (kubectl-hyperpod)",
+        subject: Subject::Pattern(GATED_SUBJECT_PATTERN),
+        trust_sagemaker: true,
+        inline: None,
+        managed: &[Managed::Aws(GATED_MODEL_ACCESS)],
+        when: When::GatedModels,
+        workload: None,
+    },
+];
+
+const HELM_POLICIES: &[PolicyDef] = &[
+    PolicyDef {
+        id: PolicyId::Alb,
+        step: "alb-policy",
+        what: "load balancer controller policy",
+        flag: "--alb-policy-name",
+        prefix: "AWSLoadBalancerControllerIAMPolicy-",
+        description: "AWS Load Balancer Controller v2.13.0 (kubectl-hyperpod)",
+        template: "iam/alb-controller-v2.13.0.json",
+        when: When::Always,
+    },
+    PolicyDef {
+        id: PolicyId::S3,
+        step: "s3-policy",
+        what: "S3 mountpoint policy",
+        flag: "--s3-policy-name",
+        prefix: "S3MountpointAccessPolicy-",
+        description: "Mountpoint for Amazon S3 CSI driver (kubectl-hyperpod)",
+        template: "iam/s3-mountpoint.json.j2",
+        when: When::S3Csi,
+    },
+];
+
+/// A ServiceAccount the installation creates (before the chart) and annotates with a role.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceAccountDef {
+    pub step: &'static str,
+    pub sa: ServiceAccountRef,
+    pub role: RoleId,
+    /// Labels besides ours, set on creation (the S3 add-on's, so the add-on adopts it).
+    pub extra_labels: &'static [(&'static str, &'static str)],
+    /// The EKS add-on that adopts it, if any.
+    pub addon: Option<&'static str>,
+    pub when: When,
+}
+
+const HELM_SERVICE_ACCOUNTS: &[ServiceAccountDef] = &[
+    ServiceAccountDef {
+        step: "alb-service-account",
+        sa: ALB_SA,
+        role: RoleId::Alb,
+        extra_labels: &[],
+        addon: None,
+        when: When::Always,
+    },
+    ServiceAccountDef {
+        step: "s3-service-account",
+        sa: S3_CSI_SA,
+        role: RoleId::S3Csi,
+        extra_labels: &[
+            ("app.kubernetes.io/component", "csi-driver"),
+            ("app.kubernetes.io/instance", "aws-mountpoint-s3-csi-driver"),
+            ("app.kubernetes.io/managed-by", "EKS"),
+            ("app.kubernetes.io/name", "aws-mountpoint-s3-csi-driver"),
+        ],
+        addon: Some(S3_CSI_ADDON),
+        when: When::S3Csi,
+    },
+];
+
+/// An EKS add-on the installation creates, with the role its ServiceAccount assumes.
+#[derive(Debug, Clone, Copy)]
+pub struct AddonDef {
+    pub step: &'static str,
+    pub name: &'static str,
+    pub role: RoleId,
+    pub when: When,
+}
+
+const HELM_ADDONS: &[AddonDef] = &[
+    AddonDef {
+        step: "s3-csi-addon",
+        name: S3_CSI_ADDON,
+        role: RoleId::S3Csi,
+        when: When::S3Csi,
+    },
+    AddonDef {
+        step: "fsx-csi-addon",
+        name: FSX_CSI_ADDON,
+        role: RoleId::FsxCsi,
+        when: When::FsxCsi,
+    },
+];
+
+/// The Helm release of the operator chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Release {
+    pub name: &'static str,
+    pub namespace: &'static str,
+}
+
+/// An installation: a method, the switches, and every name resolved.
+#[derive(Debug, Clone)]
+pub struct Installation {
+    pub method: Method,
+    pub options: Options,
+    pub names: Names,
+}
+
+impl Installation {
+    pub fn new(method: Method, options: Options, names: Names) -> Self {
+        Installation {
+            method,
+            options,
+            names,
+        }
+    }
+
+    /// Every role the method knows, wanted or not (teardown looks for all of them).
+    pub fn all_roles(&self) -> &'static [RoleDef] {
+        role_defs(self.method)
+    }
+
+    /// The roles this installation has.
+    pub fn roles(&self) -> impl Iterator<Item = &'static RoleDef> + '_ {
+        self.all_roles()
+            .iter()
+            .filter(|r| self.options.wants(r.when))
+    }
+
+    pub fn role(&self, id: RoleId) -> &'static RoleDef {
+        role_def(self.method, id)
+    }
+
+    /// Every customer-managed policy the method knows.
+    pub fn all_policies(&self) -> &'static [PolicyDef] {
+        policy_defs(self.method)
+    }
+
+    pub fn policies(&self) -> impl Iterator<Item = &'static PolicyDef> + '_ {
+        self.all_policies()
+            .iter()
+            .filter(|p| self.options.wants(p.when))
+    }
+
+    pub fn policy(&self, id: PolicyId) -> &'static PolicyDef {
+        self.all_policies()
+            .iter()
+            .find(|p| p.id == id)
+            .expect("every PolicyId has a row")
+    }
+
+    /// The ServiceAccounts the installation creates itself (the chart creates the others).
+    pub fn all_service_accounts(&self) -> &'static [ServiceAccountDef] {
+        match self.method {
+            Method::Helm => HELM_SERVICE_ACCOUNTS,
+        }
+    }
+
+    pub fn service_accounts(&self) -> impl Iterator<Item = &'static ServiceAccountDef> + '_ {
+        self.all_service_accounts()
+            .iter()
+            .filter(|s| self.options.wants(s.when))
+    }
+
+    pub fn all_addons(&self) -> &'static [AddonDef] {
+        match self.method {
+            Method::Helm => HELM_ADDONS,
+        }
+    }
+
+    pub fn addons(&self) -> impl Iterator<Item = &'static AddonDef> + '_ {
+        self.all_addons()
+            .iter()
+            .filter(|a| self.options.wants(a.when))
+    }
+
+    /// The namespaces setup creates (not the guide's `keda`: the chart's KEDA runs in the
+    /// release namespace, `names::KEDA_SA`).
+    pub fn namespaces(&self) -> &'static [&'static str] {
+        &["cert-manager", OPERATOR_NAMESPACE]
+    }
+
+    pub fn release(&self) -> Release {
+        match self.method {
+            Method::Helm => Release {
+                name: HELM_RELEASE,
+                namespace: HELM_NAMESPACE,
+            },
+        }
+    }
+
+    /// A role's resolved name.
+    pub fn role_name(&self, id: RoleId) -> &str {
+        &self.names.role(id).name
+    }
+
+    pub fn policy_name(&self, id: PolicyId) -> &str {
+        &self.names.policy(id).name
+    }
+}
+
+/// A role's row in a method's table.
+pub fn role_def(method: Method, id: RoleId) -> &'static RoleDef {
+    role_defs(method)
+        .iter()
+        .find(|r| r.id == id)
+        .expect("every RoleId has a row")
+}
+
+/// The policy rows of a method.
+pub fn policy_defs(method: Method) -> &'static [PolicyDef] {
+    match method {
+        Method::Helm => HELM_POLICIES,
+    }
+}
+
+/// The role rows of a method.
+pub fn role_defs(method: Method) -> &'static [RoleDef] {
+    match method {
+        Method::Helm => HELM_ROLES,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_id_has_one_row_and_steps_are_unique() {
+        let mut steps = std::collections::HashSet::new();
+        for r in HELM_ROLES {
+            assert!(steps.insert(r.step), "{}", r.step);
+            assert_eq!(role_def(Method::Helm, r.id).step, r.step);
+        }
+        for p in HELM_POLICIES {
+            assert!(steps.insert(p.step), "{}", p.step);
+        }
+        // A role that uses one of our policies needs the policy's row.
+        for r in HELM_ROLES {
+            for m in r.managed {
+                if let Managed::Ours(id) = m {
+                    assert!(HELM_POLICIES.iter().any(|p| p.id == *id));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn options_pick_the_parts() {
+        let names = Names::derive("c", &NameOverrides::default()).unwrap();
+        let none = Options {
+            s3_csi: false,
+            fsx_csi: false,
+            gated_models: false,
+        };
+        let i = Installation::new(Method::Helm, none, names.clone());
+        let ids: Vec<RoleId> = i.roles().map(|r| r.id).collect();
+        assert_eq!(ids, [RoleId::Operator, RoleId::Alb, RoleId::Keda]);
+        assert_eq!(i.addons().count(), 0);
+        assert_eq!(i.policies().count(), 1);
+        let all = Installation::new(Method::Helm, Options::ALL, names);
+        assert_eq!(all.roles().count(), 6);
+        assert_eq!(all.addons().count(), 2);
+        assert_eq!(all.role_name(RoleId::Operator), "HyperpodInferenceRole-c");
+    }
+}

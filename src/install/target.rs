@@ -1,0 +1,164 @@
+//! What an installation is made on: the HyperPod cluster resolved to its EKS cluster, account,
+//! OIDC issuer and VPC (guide Step 1), and the kubeconfig entry that reaches it. Shared by setup
+//! and teardown.
+
+use serde::Serialize;
+
+use super::trust::Oidc;
+use crate::error::{Error, Result};
+use crate::exec::Cmd;
+use crate::tools::aws::{DescribeEks, HyperPodCluster};
+use crate::validate;
+use crate::Ctx;
+
+/// What an installation is made on, learnt before planning (guide Step 1): the HyperPod and EKS
+/// clusters, the account, the OIDC issuer, the VPC, and the kube context every call uses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub account: String,
+    pub hyperpod_arn: String,
+    pub eks_cluster: String,
+    pub eks_arn: String,
+    pub endpoint: Option<String>,
+    pub vpc_id: String,
+    pub oidc: Oidc,
+    /// The kube context every kubectl/helm call uses: `--context`, else the one setup writes.
+    pub context: String,
+}
+
+impl Target {
+    pub fn context_name(&self) -> String {
+        self.context.clone()
+    }
+
+    /// Placeholders for `--dry-run --offline`: what cannot be known without calls.
+    pub fn offline(region: &str, user_context: Option<&str>) -> Self {
+        let account = "${ACCOUNT_ID}".to_string();
+        let issuer = format!("https://oidc.eks.{}.amazonaws.com/id/${{OIDC_ID}}", region);
+        Target {
+            hyperpod_arn: format!(
+                "arn:aws:sagemaker:{}:{account}:cluster/${{HYPERPOD_CLUSTER_ID}}",
+                region
+            ),
+            eks_cluster: "${EKS_CLUSTER_NAME}".into(),
+            eks_arn: format!(
+                "arn:aws:eks:{}:{account}:cluster/${{EKS_CLUSTER_NAME}}",
+                region
+            ),
+            endpoint: None,
+            vpc_id: "${VPC_ID}".into(),
+            oidc: Oidc::new(&account, &issuer),
+            context: user_context.map(str::to_string).unwrap_or_else(|| {
+                format!(
+                    "arn:aws:eks:{}:{account}:cluster/${{EKS_CLUSTER_NAME}}",
+                    region
+                )
+            }),
+            account,
+        }
+    }
+}
+
+/// Guide Step 1: HyperPod cluster -> EKS cluster, account, OIDC issuer, VPC (shared with
+/// teardown). The kube context is `user_context`, else the one setup writes (the EKS ARN).
+pub fn resolve(ctx: &Ctx, hyperpod_cluster: &str, user_context: Option<&str>) -> Result<Target> {
+    ctx.ui.status(
+        &format!("Resolving HyperPod cluster {}...", hyperpod_cluster),
+        true,
+    );
+    let hp_cmd = ctx.aws.cmd(
+        format!("describe HyperPod cluster {}", hyperpod_cluster),
+        &[
+            "sagemaker",
+            "describe-cluster",
+            "--cluster-name",
+            hyperpod_cluster,
+        ],
+    );
+    let id_cmd = ctx.aws.cmd(
+        "read the AWS account of the current credentials",
+        &["sts", "get-caller-identity"],
+    );
+    let (hp, id) = std::thread::scope(|s| {
+        let a = s.spawn(|| ctx.runner.json::<HyperPodCluster>(&hp_cmd));
+        let b = s.spawn(|| {
+            ctx.runner
+                .json::<crate::tools::aws::CallerIdentity>(&id_cmd)
+        });
+        (
+            a.join()
+                .unwrap_or_else(|_| Err(Error::failed("a thread panicked", None))),
+            b.join()
+                .unwrap_or_else(|_| Err(Error::failed("a thread panicked", None))),
+        )
+    });
+    let (hp, id) = (hp?, id?);
+    let eks_arn = hp
+        .orchestrator
+        .as_ref()
+        .and_then(|o| o.eks.as_ref())
+        .map(|e| e.cluster_arn.clone())
+        .ok_or_else(|| Error::failed(format!("HyperPod cluster {} is not orchestrated by EKS (no Orchestrator.Eks.ClusterArn)", hyperpod_cluster), Some("this plugin supports EKS-orchestrated HyperPod clusters only".into())))?;
+    let eks_name = eks_arn.rsplit('/').next().unwrap_or_default().to_string();
+    validate::eks_cluster_name("Orchestrator.Eks.ClusterArn", &eks_name)?;
+    let eks_cmd = ctx.aws.cmd(
+        format!("describe EKS cluster {eks_name}"),
+        &["eks", "describe-cluster", "--name", &eks_name],
+    );
+    let eks: DescribeEks = ctx.runner.json(&eks_cmd)?;
+    ctx.ui.status_done();
+    let issuer = eks
+        .cluster
+        .identity
+        .as_ref()
+        .and_then(|i| i.oidc.as_ref())
+        .and_then(|o| o.issuer.clone())
+        .ok_or_else(|| Error::failed(format!("EKS cluster {eks_name} has no OIDC issuer"), Some("IAM roles for service accounts need the cluster's OIDC issuer; check the cluster in the EKS console".into())))?;
+    let vpc_id = eks
+        .cluster
+        .resources_vpc_config
+        .as_ref()
+        .and_then(|v| v.vpc_id.clone())
+        .unwrap_or_default();
+    if vpc_id.is_empty() || vpc_id == "None" {
+        return Err(Error::failed(format!("EKS cluster {eks_name} reports no VPC id"), Some("the load balancer controller needs the cluster's VPC (cluster.resourcesVpcConfig.vpcId)".into())));
+    }
+    Ok(Target {
+        oidc: Oidc::new(&id.account, &issuer),
+        account: id.account,
+        hyperpod_arn: hp.cluster_arn,
+        eks_cluster: eks_name,
+        context: user_context
+            .map(str::to_string)
+            .unwrap_or_else(|| eks.cluster.arn.clone()),
+        eks_arn: eks.cluster.arn,
+        endpoint: eks.cluster.endpoint,
+        vpc_id,
+    })
+}
+
+/// `aws eks update-kubeconfig` for the cluster, under the context name the facts carry (also
+/// used by teardown for its temporary kubeconfig).
+pub fn update_kubeconfig_cmd(ctx: &Ctx, f: &Target, kubeconfig: Option<&str>) -> Cmd {
+    let ctx_name = f.context_name();
+    let mut args = vec![
+        "eks",
+        "update-kubeconfig",
+        "--name",
+        f.eks_cluster.as_str(),
+        "--alias",
+        ctx_name.as_str(),
+    ];
+    if let Some(k) = kubeconfig {
+        args.extend(["--kubeconfig", k]);
+    }
+    ctx.aws
+        .cmd(
+            format!(
+                "write the kubeconfig entry for EKS cluster {}",
+                f.eks_cluster
+            ),
+            &args,
+        )
+        .mutating()
+}

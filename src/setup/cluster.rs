@@ -1,0 +1,346 @@
+//! Setup's checks of the cluster side: the kubeconfig entry, namespaces, the ServiceAccounts the
+//! installation creates, EKS add-ons and the NVIDIA device plugin.
+
+use serde_json::Value;
+
+use super::steps::Inputs;
+use crate::error::Result;
+use crate::install::documents::{DevicePluginContext, NamespaceContext, ServiceAccountContext};
+use crate::install::names::*;
+use crate::install::ServiceAccountDef;
+use crate::marks;
+use crate::plan::{Action, Check, State, StepEnv};
+use crate::tools::aws;
+use crate::tools::kube::str_at;
+
+/// A Kubernetes object, or `None` when it does not exist (and always when offline).
+pub(super) fn kget(
+    env: &StepEnv,
+    kind: &str,
+    name: &str,
+    ns: Option<&str>,
+) -> Result<Option<Value>> {
+    if env.offline {
+        return Ok(None);
+    }
+    env.kube.get(&env.ctx.runner, kind, name, ns)
+}
+
+/// The kubeconfig entry: a context named after the cluster ARN whose server is the cluster's endpoint.
+pub(super) fn kubeconfig_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    let f = inp.facts;
+    if inp.config.user_context.is_some() {
+        return Ok(Check::satisfied().note("using the context given with --context"));
+    }
+    let update = inp
+        .config
+        .update_kubeconfig_cmd(env.ctx, f, inp.config.kubeconfig.as_deref());
+    let missing = Check::new(
+        State::Missing,
+        vec![Action::new(
+            format!("write context {} to the kubeconfig", f.context_name()),
+            update.clone(),
+        )],
+    );
+    if env.offline {
+        return Ok(missing);
+    }
+    let view = crate::tools::kube::KubeOpts {
+        kubeconfig: inp.config.kubeconfig.clone(),
+        context: None,
+    }
+    .kubectl("read the kubeconfig", &["config", "view", "-o", "json"]);
+    let out = env.ctx.runner.run_unchecked(&view)?;
+    if !out.success() {
+        return Ok(missing.note("no readable kubeconfig yet"));
+    }
+    let v: Value = crate::exec::parse_json(&view, &out.stdout)?;
+    let ctx_name = f.context_name();
+    let cluster_name = v["contexts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == ctx_name.as_str()))
+        .and_then(|c| c["context"]["cluster"].as_str().map(str::to_string));
+    let Some(cluster_name) = cluster_name else {
+        return Ok(missing);
+    };
+    let server = v["clusters"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == cluster_name.as_str()))
+        .and_then(|c| c["cluster"]["server"].as_str().map(str::to_string));
+    match (&server, &f.endpoint) {
+        (Some(s), Some(e)) if s == e => Ok(Check::satisfied()),
+        _ => Ok(Check::new(
+            State::Drifted,
+            vec![Action::new(format!("rewrite context {ctx_name}"), update)],
+        )
+        .note(format!(
+            "context {ctx_name} points at {} instead of {}",
+            server.as_deref().unwrap_or("nothing"),
+            f.endpoint.as_deref().unwrap_or("the cluster endpoint")
+        ))),
+    }
+}
+
+/// A ServiceAccount annotated with its role (and labelled): created if missing, corrected if not.
+pub(super) fn service_account_check(
+    env: &StepEnv,
+    inp: &Inputs,
+    def: &ServiceAccountDef,
+) -> Result<Check> {
+    let sa = def.sa;
+    let role_arn = &inp.role_arn(def.role);
+    let Some(found) = kget(env, "serviceaccount", sa.name, Some(sa.namespace))? else {
+        let mut labels = inp.k8s_labels();
+        for (k, v) in def.extra_labels {
+            labels.insert(k.to_string(), Value::from(*v));
+        }
+        let mut annotations = inp.k8s_annotations();
+        annotations.insert(
+            "eks.amazonaws.com/role-arn".into(),
+            role_arn.as_str().into(),
+        );
+        let manifest = ServiceAccountContext {
+            name: sa.name,
+            namespace: sa.namespace,
+            labels,
+            annotations,
+        }
+        .render()?;
+        return Ok(Check::new(
+            State::Missing,
+            vec![Action::new(
+                format!("create ServiceAccount {}/{}", sa.namespace, sa.name),
+                env.kube.apply_as(
+                    &format!("kubectl-hyperpod-{}", sa.name),
+                    format!("create ServiceAccount {}/{}", sa.namespace, sa.name),
+                    &format!("ServiceAccount {}", sa.name),
+                    &manifest,
+                ),
+            )
+            .doc(
+                &format!("ServiceAccount {}/{}", sa.namespace, sa.name),
+                &manifest,
+            )],
+        ));
+    };
+    let mut parts = vec![Check::satisfied()];
+    let current = str_at(&found, "/metadata/annotations/eks.amazonaws.com~1role-arn");
+    if current != Some(role_arn.as_str()) {
+        parts.push(annotate_sa(env, sa, role_arn).note(format!(
+            "ServiceAccount {}/{} is annotated with {} instead of {role_arn}",
+            sa.namespace,
+            sa.name,
+            current.unwrap_or("no role")
+        )));
+    }
+    // Extra labels (the S3 add-on's) are set on creation only: once the EKS add-on has adopted
+    // the ServiceAccount it owns its labels, and insisting on ours would fight it on every run.
+    Ok(Check::merge(parts))
+}
+
+pub(super) fn annotate_sa(env: &StepEnv, sa: ServiceAccountRef, role_arn: &str) -> Check {
+    let ann = format!("eks.amazonaws.com/role-arn={role_arn}");
+    Check::new(
+        State::Drifted,
+        vec![Action::new(
+            format!("annotate ServiceAccount {} with its role", sa.name),
+            env.kube
+                .kubectl(
+                    format!("annotate ServiceAccount {}/{}", sa.namespace, sa.name),
+                    &[
+                        "annotate",
+                        "serviceaccount",
+                        sa.name,
+                        "-n",
+                        sa.namespace,
+                        &ann,
+                        "--overwrite",
+                    ],
+                )
+                .mutating(),
+        )],
+    )
+}
+
+pub(super) fn namespaces_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    let mut parts = vec![Check::satisfied()];
+    for ns in inp.install.namespaces().iter().copied() {
+        if kget(env, "namespace", ns, None)?.is_some() {
+            continue;
+        }
+        let mut labels = inp.k8s_labels();
+        let mut annotations = inp.k8s_annotations();
+        if ns == OPERATOR_NAMESPACE {
+            // The chart templates this namespace; Helm adopts an existing one only with its
+            // ownership metadata (otherwise: "invalid ownership metadata").
+            labels.insert("app.kubernetes.io/managed-by".into(), "Helm".into());
+            let release = inp.install.release();
+            annotations.insert("meta.helm.sh/release-name".into(), release.name.into());
+            annotations.insert(
+                "meta.helm.sh/release-namespace".into(),
+                release.namespace.into(),
+            );
+        }
+        let manifest = NamespaceContext {
+            name: ns,
+            labels,
+            annotations,
+        }
+        .render()?;
+        parts.push(Check::new(
+            State::Missing,
+            vec![Action::new(
+                format!("create namespace {ns}"),
+                env.kube.apply_as(
+                    "kubectl-hyperpod-namespaces",
+                    format!("create namespace {ns}"),
+                    &format!("Namespace {ns}"),
+                    &manifest,
+                ),
+            )
+            .doc(&format!("Namespace {ns}"), &manifest)],
+        ));
+    }
+    Ok(Check::merge(parts))
+}
+
+pub(super) fn addon_check(
+    env: &StepEnv,
+    inp: &Inputs,
+    addon: &str,
+    role_arn: &str,
+) -> Result<Check> {
+    let aws = &env.ctx.aws;
+    let eks = inp.facts.eks_cluster.as_str();
+    let tags: serde_json::Map<String, Value> = inp
+        .iam_tags()
+        .into_iter()
+        .map(|(k, v)| (k, Value::from(v)))
+        .collect();
+    let tags = Value::Object(tags).to_string();
+    let wait = Action::new(
+        format!("wait for {addon} to become ACTIVE"),
+        aws.cmd(
+            format!("wait for the {addon} add-on to become active"),
+            &[
+                "eks",
+                "wait",
+                "addon-active",
+                "--cluster-name",
+                eks,
+                "--addon-name",
+                addon,
+            ],
+        )
+        .timeout(inp.config.wait_timeout),
+    );
+    let create = Check::new(
+        State::Missing,
+        vec![
+            Action::new(
+                format!("create add-on {addon}"),
+                aws.cmd(
+                    format!("create the {addon} add-on"),
+                    &[
+                        "eks",
+                        "create-addon",
+                        "--cluster-name",
+                        eks,
+                        "--addon-name",
+                        addon,
+                        "--service-account-role-arn",
+                        role_arn,
+                        "--resolve-conflicts",
+                        "OVERWRITE",
+                        "--tags",
+                        &tags,
+                    ],
+                )
+                .mutating(),
+            ),
+            wait.clone(),
+        ],
+    );
+    if env.offline {
+        return Ok(create);
+    }
+    let Some(found) = aws::describe_addon(&env.ctx.runner, aws, eks, addon)? else {
+        return Ok(create);
+    };
+    let status = found.status.as_deref().unwrap_or("UNKNOWN").to_string();
+    let current_role = found.service_account_role_arn.as_deref().unwrap_or("");
+    let update = Action::new(
+        format!("update add-on {addon}"),
+        aws.cmd(
+            format!("update the {addon} add-on"),
+            &[
+                "eks",
+                "update-addon",
+                "--cluster-name",
+                eks,
+                "--addon-name",
+                addon,
+                "--service-account-role-arn",
+                role_arn,
+                "--resolve-conflicts",
+                "OVERWRITE",
+            ],
+        )
+        .mutating(),
+    );
+    if current_role != role_arn {
+        return Ok(Check::new(State::Drifted, vec![update, wait]).note(format!(
+            "add-on {addon} uses role {} instead of {role_arn}",
+            if current_role.is_empty() {
+                "none"
+            } else {
+                current_role
+            }
+        )));
+    }
+    match status.as_str() {
+        "ACTIVE" => Ok(Check::satisfied()),
+        "CREATING" | "UPDATING" => {
+            Ok(Check::new(State::Drifted, vec![wait]).note(format!("add-on {addon} is {status}")))
+        }
+        _ => Ok(Check::new(State::Drifted, vec![update, wait])
+            .note(format!("add-on {addon} is {status}"))),
+    }
+}
+
+pub(super) fn nvidia_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    let manifest = DevicePluginContext {
+        version: NVIDIA_PLUGIN_VERSION,
+        labels: inp.k8s_labels(),
+    }
+    .render()?;
+    let apply = Action::new(
+        "apply the NVIDIA device plugin DaemonSet",
+        env.kube.apply_as(
+            "kubectl-hyperpod-nvidia-device-plugin",
+            "apply the NVIDIA device plugin DaemonSet",
+            "DaemonSet nvidia-device-plugin-daemonset",
+            &manifest,
+        ),
+    )
+    .doc(
+        "DaemonSet kube-system/nvidia-device-plugin-daemonset",
+        &manifest,
+    );
+    let Some(found) = kget(env, "daemonset", NVIDIA_DAEMONSET, Some("kube-system"))? else {
+        return Ok(Check::new(State::Missing, vec![apply]));
+    };
+    let ours = found["metadata"]["labels"][marks::LABEL_MANAGED.0] == marks::LABEL_MANAGED.1;
+    let image = str_at(&found, "/spec/template/spec/containers/0/image").unwrap_or("");
+    let want = str_at(&manifest, "/spec/template/spec/containers/0/image").unwrap_or("");
+    if !ours {
+        return Ok(Check::satisfied().note(format!(
+            "an existing device plugin ({image}) is kept as it is"
+        )));
+    }
+    if image != want {
+        return Ok(Check::new(State::Drifted, vec![apply])
+            .note(format!("device plugin image is {image}, expected {want}")));
+    }
+    Ok(Check::satisfied())
+}

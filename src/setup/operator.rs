@@ -1,0 +1,333 @@
+//! Setup's checks of the operator itself: the Helm release (chart fetched and pinned, values
+//! compared key by key), the operator's ServiceAccount annotation, and the test model.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use super::cluster::{annotate_sa, kget};
+use super::steps::Inputs;
+use super::ChartSource;
+use crate::deploy::kind::ModelKind;
+use crate::error::Result;
+use crate::exec::Cmd;
+use crate::install::names::*;
+use crate::install::RoleId;
+use crate::marks;
+use crate::plan::{Action, Check, ModelWait, State, StepEnv};
+use crate::tools::kube::str_at;
+
+/// Who installed cert-manager, when it is already on the cluster and not from this release
+/// (the EKS add-on, its own chart ...): then the chart's cert-manager subchart must stay off, or
+/// Helm refuses its CRDs ("invalid ownership metadata").
+fn foreign_cert_manager(env: &StepEnv) -> Result<Option<String>> {
+    if env.offline {
+        return Ok(None);
+    }
+    for crd in CERT_MANAGER_CRDS {
+        let Some(obj) = kget(env, "customresourcedefinition", crd, None)? else {
+            continue;
+        };
+        if in_setup_release(&obj) {
+            return Ok(None);
+        }
+        let release = str_at(&obj, "/metadata/annotations/meta.helm.sh~1release-name");
+        let release_ns = str_at(
+            &obj,
+            "/metadata/annotations/meta.helm.sh~1release-namespace",
+        );
+        let by = match (release, release_ns) {
+            (Some(r), Some(ns)) => format!("Helm release {ns}/{r}"),
+            _ => str_at(&obj, "/metadata/labels/app.kubernetes.io~1managed-by")
+                .map(str::to_string)
+                .unwrap_or_else(|| "something other than this chart".into()),
+        };
+        return Ok(Some(format!("CRD {crd} (installed by {by})")));
+    }
+    Ok(None)
+}
+
+pub(super) fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    let foreign = foreign_cert_manager(env)?;
+    let values = inp.helm_values(foreign.is_none())?;
+    let check = operator_release_check(env, inp, values)?;
+    Ok(match foreign {
+        Some(f) => check.note(format!(
+            "cert-manager is already installed ({f}): the chart's own cert-manager is turned off"
+        )),
+        None => check,
+    })
+}
+
+fn operator_release_check(env: &StepEnv, inp: &Inputs, values: Value) -> Result<Check> {
+    let mut actions = Vec::new();
+    let chart_path = match &inp.config.chart {
+        ChartSource::Local { path } => path.display().to_string(),
+        ChartSource::Git {
+            url,
+            reference,
+            cache_dir,
+        } => {
+            let chart = cache_dir.join(super::CHART_SUBDIR);
+            if !chart.join("Chart.yaml").exists() || !chart.join("charts").exists() {
+                let dir = cache_dir.display().to_string();
+                actions.push(Action::new(
+                    "fetch the inference operator chart",
+                    Cmd::new("git", "fetch the inference operator chart")
+                        .args([
+                            "clone",
+                            "--filter=blob:none",
+                            "--no-checkout",
+                            url.as_str(),
+                            dir.as_str(),
+                        ])
+                        .timeout(Duration::from_secs(300))
+                        .mutating(),
+                ));
+                actions.push(Action::new(
+                    format!("check out chart revision {reference}"),
+                    Cmd::new(
+                        "git",
+                        format!("check out revision {reference} of the chart"),
+                    )
+                    .args([
+                        "-C",
+                        dir.as_str(),
+                        "checkout",
+                        "--quiet",
+                        reference.as_str(),
+                    ])
+                    .timeout(Duration::from_secs(300))
+                    .mutating(),
+                ));
+                actions.push(Action::new(
+                    "fetch the chart's dependencies",
+                    Cmd::new("helm", "fetch the chart's dependencies")
+                        .args(["dependency", "update", &chart.display().to_string()])
+                        .timeout(Duration::from_secs(300))
+                        .mutating(),
+                ));
+            }
+            chart.display().to_string()
+        }
+    };
+    let timeout = format!("{}s", inp.config.wait_timeout.as_secs());
+    // The release's own label (on its storage Secret): how teardown knows the release is setup's.
+    let labels = format!("{}={}", marks::LABEL_MANAGED.0, marks::LABEL_MANAGED.1);
+    let install = Action::new(
+        "helm upgrade --install the inference operator",
+        env.kube
+            .helm(
+                "install the inference operator chart",
+                &[
+                    "upgrade",
+                    "--install",
+                    HELM_RELEASE,
+                    chart_path.as_str(),
+                    "--namespace",
+                    HELM_NAMESPACE,
+                    "--values",
+                    "-",
+                    "--labels",
+                    labels.as_str(),
+                    "--wait",
+                    "--timeout",
+                    timeout.as_str(),
+                ],
+            )
+            .stdin_doc("helm values", values.to_string().into_bytes())
+            .timeout(inp.config.wait_timeout + Duration::from_secs(60))
+            .mutating(),
+    )
+    .doc("helm values", &values);
+    actions.push(install);
+    if env.offline {
+        return Ok(Check::new(State::Missing, actions));
+    }
+    let Some(st) = env
+        .kube
+        .helm_release(&env.ctx.runner, HELM_RELEASE, HELM_NAMESPACE)?
+    else {
+        return Ok(Check::new(State::Missing, actions));
+    };
+    let phase = str_at(&st, "/info/status").unwrap_or("unknown").to_string();
+    let getv = env.kube.helm(
+        "read the operator's helm values",
+        &[
+            "get",
+            "values",
+            HELM_RELEASE,
+            "--namespace",
+            HELM_NAMESPACE,
+            "-o",
+            "json",
+        ],
+    );
+    let current: Value = env.ctx.runner.json(&getv)?;
+    let diffs = value_diffs("", &values, &current);
+    if phase == "deployed" && diffs.is_empty() {
+        return Ok(Check::satisfied());
+    }
+    let mut c = Check::new(State::Drifted, actions);
+    if phase != "deployed" {
+        c = c.note(format!("release {HELM_RELEASE} is {phase}"));
+    }
+    for d in diffs {
+        c = c.note(d);
+    }
+    Ok(c)
+}
+
+/// Differences between wanted and current values (only keys we set are compared).
+fn value_diffs(path: &str, want: &Value, have: &Value) -> Vec<String> {
+    match (want, have) {
+        (Value::Object(w), Value::Object(h)) => w
+            .iter()
+            .flat_map(|(k, v)| {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                value_diffs(&p, v, h.get(k).unwrap_or(&Value::Null))
+            })
+            .collect(),
+        (Value::Object(w), _) => {
+            value_diffs(path, &Value::Object(w.clone()), &Value::Object(Map::new()))
+        }
+        (w, h) if w == h => vec![],
+        (w, h) => vec![format!("value {path} is {h}, expected {w}")],
+    }
+}
+
+pub(super) fn operator_sa_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    let arn = inp.role_arn(RoleId::Operator);
+    match kget(
+        env,
+        "serviceaccount",
+        OPERATOR_SA.name,
+        Some(OPERATOR_SA.namespace),
+    )? {
+        None => Ok(annotate_sa(env, OPERATOR_SA, &arn)
+            .with_state(State::Deferred)
+            .note("created by the chart; annotated if the chart did not")),
+        Some(sa)
+            if str_at(&sa, "/metadata/annotations/eks.amazonaws.com~1role-arn")
+                == Some(arn.as_str()) =>
+        {
+            Ok(Check::satisfied())
+        }
+        Some(sa) => Ok(annotate_sa(env, OPERATOR_SA, &arn).note(format!(
+            "annotated with {} instead of {arn}",
+            str_at(&sa, "/metadata/annotations/eks.amazonaws.com~1role-arn").unwrap_or("no role")
+        ))),
+    }
+}
+
+pub(super) fn test_deployment_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    let model = inp.test_model()?;
+    let secs = inp.config.wait_timeout.as_secs();
+    let to = format!("--timeout={secs}s");
+    let k = &env.kube;
+    let mut actions = Vec::new();
+    let leftover =
+        !env.offline && kget(env, "jumpstartmodel", TEST_MODEL_NAME, Some("default"))?.is_some();
+    if leftover {
+        actions.push(Action::new(
+            "remove a test model left by an earlier run",
+            k.kubectl(
+                "remove an earlier test model",
+                &[
+                    "delete",
+                    "jumpstartmodel",
+                    TEST_MODEL_NAME,
+                    "-n",
+                    "default",
+                    "--wait=true",
+                    &to,
+                ],
+            )
+            .timeout(inp.config.wait_timeout + Duration::from_secs(30))
+            .mutating(),
+        ));
+    }
+    actions.push(
+        Action::new(
+            "create the test model",
+            k.apply_as(
+                "kubectl-hyperpod-test-deployment",
+                "create the test JumpStartModel",
+                "JumpStartModel",
+                &model,
+            ),
+        )
+        .doc(&format!("JumpStartModel default/{TEST_MODEL_NAME}"), &model),
+    );
+    // Deploy's watcher: DeploymentFailed stops the wait at once with the operator's diagnosis.
+    // A model that fails (or times out) is kept, as `deploy` keeps one, for describe and logs;
+    // the next setup finds it and tests again.
+    actions.push(Action::wait(
+        "wait for DeploymentComplete (stops at once on DeploymentFailed)",
+        k,
+        ModelWait::new(
+            ModelKind::JumpStartModel,
+            "default",
+            TEST_MODEL_NAME,
+            inp.config.wait_timeout,
+            format!(
+                "the test model default/{TEST_MODEL_NAME} is kept for inspection \
+                 (`kubectl hyperpod describe {TEST_MODEL_NAME}`, `kubectl hyperpod logs {TEST_MODEL_NAME}`); \
+                 the next `kubectl hyperpod setup` replaces it and tests again, \
+                 `kubectl hyperpod delete {TEST_MODEL_NAME}` removes it"
+            ),
+        ),
+    ));
+    actions.push(Action::new(
+        "remove the test model",
+        k.kubectl(
+            "remove the test model",
+            &[
+                "delete",
+                "jumpstartmodel",
+                TEST_MODEL_NAME,
+                "-n",
+                "default",
+                "--wait=true",
+                &to,
+            ],
+        )
+        .timeout(inp.config.wait_timeout + Duration::from_secs(30))
+        .mutating(),
+    ));
+    if leftover {
+        // The last test did not finish: run it again even when nothing else changes.
+        return Ok(Check::new(State::Drifted, actions).note(format!(
+            "test model {TEST_MODEL_NAME} from an earlier run is still there"
+        )));
+    }
+    Ok(Check::new(State::Deferred, actions).note("runs only when this run changed something"))
+}
+
+impl Check {
+    fn with_state(mut self, s: State) -> Self {
+        self.state = s;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn value_diffs_compare_only_wanted_keys() {
+        let want = json!({"a": 1, "b": {"c": "x"}});
+        let have = json!({"a": 1, "b": {"c": "y", "d": 2}, "e": 3});
+        assert_eq!(
+            value_diffs("", &want, &have),
+            ["value b.c is \"y\", expected \"x\""]
+        );
+        assert!(value_diffs("", &want, &json!({"a": 1, "b": {"c": "x"}})).is_empty());
+    }
+}
