@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::error::{in_step, Error, Result};
 use crate::exec::Cmd;
+use crate::tools::aws;
 use crate::tools::kube::KubeOpts;
 use crate::ui::Ui;
 use crate::Ctx;
@@ -183,6 +184,47 @@ pub struct StepEnv<'a> {
     pub changed_so_far: bool,
     /// False while planning, true while executing (a few checks only make sense after earlier steps ran).
     pub executing: bool,
+}
+
+impl StepEnv<'_> {
+    /// Runs an AWS read whose "does not exist" is an answer: `None` then, and always offline.
+    pub fn aws_read(&self, cmd: &Cmd) -> Result<Option<Value>> {
+        if self.offline {
+            return Ok(None);
+        }
+        aws::read_opt(&self.ctx.runner, cmd)
+    }
+
+    /// `aws::get_role`; `None` offline.
+    pub fn get_role(&self, name: &str) -> Result<Option<aws::Role>> {
+        if self.offline {
+            return Ok(None);
+        }
+        aws::get_role(&self.ctx.runner, &self.ctx.aws, name)
+    }
+
+    /// `aws::describe_addon`; `None` offline.
+    pub fn describe_addon(&self, eks_cluster: &str, addon: &str) -> Result<Option<aws::Addon>> {
+        if self.offline {
+            return Ok(None);
+        }
+        aws::describe_addon(&self.ctx.runner, &self.ctx.aws, eks_cluster, addon)
+    }
+
+    /// Whether the account has the IAM OIDC identity provider `arn`.
+    pub fn oidc_provider_exists(&self, arn: &str) -> Result<bool> {
+        Ok(aws::oidc_provider_arns(&self.ctx.runner, &self.ctx.aws)?
+            .iter()
+            .any(|p| p == arn))
+    }
+
+    /// A Kubernetes object through the step's kubeconfig; `None` when absent, and always offline.
+    pub fn kget(&self, kind: &str, name: &str, ns: Option<&str>) -> Result<Option<Value>> {
+        if self.offline {
+            return Ok(None);
+        }
+        self.kube.get(&self.ctx.runner, kind, name, ns)
+    }
 }
 
 type CheckFn<'p> = Box<dyn Fn(&StepEnv) -> Result<Check> + Send + Sync + 'p>;

@@ -10,21 +10,7 @@ use crate::install::names::*;
 use crate::install::ServiceAccountDef;
 use crate::marks;
 use crate::plan::{Action, Check, State, StepEnv};
-use crate::tools::aws;
 use crate::tools::kube::str_at;
-
-/// A Kubernetes object, or `None` when it does not exist (and always when offline).
-pub(super) fn kget(
-    env: &StepEnv,
-    kind: &str,
-    name: &str,
-    ns: Option<&str>,
-) -> Result<Option<Value>> {
-    if env.offline {
-        return Ok(None);
-    }
-    env.kube.get(&env.ctx.runner, kind, name, ns)
-}
 
 /// The kubeconfig entry: a context named after the cluster ARN whose server is the cluster's endpoint.
 pub(super) fn kubeconfig_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
@@ -89,7 +75,7 @@ pub(super) fn service_account_check(
 ) -> Result<Check> {
     let sa = def.sa;
     let role_arn = &inp.role_arn(def.role);
-    let Some(found) = kget(env, "serviceaccount", sa.name, Some(sa.namespace))? else {
+    let Some(found) = env.kget("serviceaccount", sa.name, Some(sa.namespace))? else {
         let mut labels = inp.k8s_labels();
         for (k, v) in def.extra_labels {
             labels.insert(k.to_string(), Value::from(*v));
@@ -165,7 +151,7 @@ pub(super) fn annotate_sa(env: &StepEnv, sa: ServiceAccountRef, role_arn: &str) 
 pub(super) fn namespaces_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
     let mut parts = vec![Check::satisfied()];
     for ns in inp.install.namespaces().iter().copied() {
-        if kget(env, "namespace", ns, None)?.is_some() {
+        if env.kget("namespace", ns, None)?.is_some() {
             continue;
         }
         let mut labels = inp.k8s_labels();
@@ -261,10 +247,7 @@ pub(super) fn addon_check(
             wait.clone(),
         ],
     );
-    if env.offline {
-        return Ok(create);
-    }
-    let Some(found) = aws::describe_addon(&env.ctx.runner, aws, eks, addon)? else {
+    let Some(found) = env.describe_addon(eks, addon)? else {
         return Ok(create);
     };
     let status = found.status.as_deref().unwrap_or("UNKNOWN").to_string();
@@ -327,7 +310,7 @@ pub(super) fn nvidia_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
         "DaemonSet kube-system/nvidia-device-plugin-daemonset",
         &manifest,
     );
-    let Some(found) = kget(env, "daemonset", NVIDIA_DAEMONSET, Some("kube-system"))? else {
+    let Some(found) = env.kget("daemonset", NVIDIA_DAEMONSET, Some("kube-system"))? else {
         return Ok(Check::new(State::Missing, vec![apply]));
     };
     let ours = found["metadata"]["labels"][marks::LABEL_MANAGED.0] == marks::LABEL_MANAGED.1;

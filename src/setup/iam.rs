@@ -8,7 +8,7 @@ use crate::install::trust::{same_policy, trust_subjects, Oidc};
 use crate::error::Result;
 use crate::exec::Cmd;
 use crate::plan::{Action, Check, State, StepEnv};
-use crate::tools::aws::{self, iam_tags_arg, AwsOpts};
+use crate::tools::aws::{iam_tags_arg, AwsOpts};
 
 /// A role as setup wants it.
 pub struct RoleSpec {
@@ -25,22 +25,6 @@ fn aws_cmd(aws: &AwsOpts, purpose: String, args: &[&str]) -> Cmd {
     aws.cmd(purpose, args)
 }
 
-/// Runs a read; `Ok(None)` when the thing does not exist (and always when offline).
-pub(crate) fn read_opt(env: &StepEnv, cmd: &Cmd) -> Result<Option<Value>> {
-    if env.offline {
-        return Ok(None);
-    }
-    aws::read_opt(&env.ctx.runner, cmd)
-}
-
-/// `aws::get_role`, nothing when offline.
-pub(crate) fn get_role(env: &StepEnv, name: &str) -> Result<Option<aws::Role>> {
-    if env.offline {
-        return Ok(None);
-    }
-    aws::get_role(&env.ctx.runner, &env.ctx.aws, name)
-}
-
 fn is_ours(tags: &Value) -> bool {
     let (k, v) = crate::marks::TAG_MANAGED_BY;
     tags.as_array()
@@ -53,7 +37,7 @@ pub fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
     let aws = &env.ctx.aws;
     let n = spec.name.as_str();
     let trust_json = spec.trust.to_string();
-    let Some(role) = get_role(env, n)? else {
+    let Some(role) = env.get_role(n)? else {
         let mut actions = vec![Action::new(
             format!("create role {n}"),
             aws_cmd(
@@ -136,7 +120,7 @@ pub fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
                 pname,
             ],
         );
-        match read_opt(env, &get)? {
+        match env.aws_read(&get)? {
             None => parts.push(
                 Check::new(State::Drifted, vec![put_inline(aws, n, pname, doc)])
                     .note(format!("inline policy {pname} is missing")),
@@ -155,7 +139,7 @@ pub fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
             format!("list policies attached to role {n}"),
             &["iam", "list-attached-role-policies", "--role-name", n],
         );
-        let attached = read_opt(env, &list)?.unwrap_or(Value::Null);
+        let attached = env.aws_read(&list)?.unwrap_or(Value::Null);
         let arns: Vec<&str> = attached["AttachedPolicies"]
             .as_array()
             .map(|a| a.iter().filter_map(|p| p["PolicyArn"].as_str()).collect())
@@ -234,7 +218,7 @@ pub fn policy_check(
         format!("read IAM policy {name}"),
         &["iam", "get-policy", "--policy-arn", arn],
     );
-    let Some(found) = read_opt(env, &get)? else {
+    let Some(found) = env.aws_read(&get)? else {
         return Ok(Check::new(
             State::Missing,
             vec![Action::new(
@@ -274,7 +258,7 @@ pub fn policy_check(
             &version,
         ],
     );
-    let current = read_opt(env, &getv)?.unwrap_or(Value::Null);
+    let current = env.aws_read(&getv)?.unwrap_or(Value::Null);
     if same_policy(&current["PolicyVersion"]["Document"], doc) {
         return Ok(Check::satisfied());
     }
@@ -284,7 +268,7 @@ pub fn policy_check(
         format!("list versions of IAM policy {name}"),
         &["iam", "list-policy-versions", "--policy-arn", arn],
     );
-    let versions = read_opt(env, &listv)?.unwrap_or(Value::Null);
+    let versions = env.aws_read(&listv)?.unwrap_or(Value::Null);
     let mut old: Vec<&str> = versions["Versions"]
         .as_array()
         .map(|a| {
@@ -342,17 +326,10 @@ pub fn policy_check(
         .note(format!("policy {name} differs from the expected document")))
 }
 
-/// Whether the account has the IAM OIDC identity provider `arn`.
-pub fn oidc_provider_exists(env: &StepEnv, arn: &str) -> Result<bool> {
-    Ok(aws::oidc_provider_arns(&env.ctx.runner, &env.ctx.aws)?
-        .iter()
-        .any(|p| p == arn))
-}
-
 /// Checks the cluster's IAM OIDC identity provider.
 pub fn oidc_check(env: &StepEnv, oidc: &Oidc, tags: &[(String, String)]) -> Result<Check> {
     let aws = &env.ctx.aws;
-    if !env.offline && oidc_provider_exists(env, &oidc.provider_arn)? {
+    if !env.offline && env.oidc_provider_exists(&oidc.provider_arn)? {
         return Ok(Check::satisfied());
     }
     Ok(Check::new(

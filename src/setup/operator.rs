@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::cluster::{annotate_sa, kget};
+use super::cluster::annotate_sa;
 use super::steps::Inputs;
 use super::ChartSource;
 use crate::deploy::kind::ModelKind;
@@ -25,7 +25,7 @@ fn foreign_cert_manager(env: &StepEnv) -> Result<Option<String>> {
         return Ok(None);
     }
     for crd in CERT_MANAGER_CRDS {
-        let Some(obj) = kget(env, "customresourcedefinition", crd, None)? else {
+        let Some(obj) = env.kget("customresourcedefinition", crd, None)? else {
             continue;
         };
         if in_setup_release(&obj) {
@@ -202,8 +202,7 @@ fn value_diffs(path: &str, want: &Value, have: &Value) -> Vec<String> {
 
 pub(super) fn operator_sa_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
     let arn = inp.role_arn(RoleId::Operator);
-    match kget(
-        env,
+    match env.kget(
         "serviceaccount",
         OPERATOR_SA.name,
         Some(OPERATOR_SA.namespace),
@@ -230,8 +229,10 @@ pub(super) fn test_deployment_check(env: &StepEnv, inp: &Inputs) -> Result<Check
     let to = format!("--timeout={secs}s");
     let k = &env.kube;
     let mut actions = Vec::new();
-    let leftover =
-        !env.offline && kget(env, "jumpstartmodel", TEST_MODEL_NAME, Some("default"))?.is_some();
+    let leftover = !env.offline
+        && env
+            .kget("jumpstartmodel", TEST_MODEL_NAME, Some("default"))?
+            .is_some();
     if leftover {
         actions.push(Action::new(
             "remove a test model left by an earlier run",

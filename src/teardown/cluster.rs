@@ -9,7 +9,6 @@ use crate::deploy::kind::ModelKind;
 use crate::error::{Error, Result};
 use crate::install::names::*;
 use crate::plan::{Action, Check, State, StepEnv};
-use crate::setup::iam::read_opt;
 
 /// Ingresses and Services whose load balancer the AWS Load Balancer Controller (part of the
 /// operator chart) still holds: uninstalling the controller first would leak the load balancer.
@@ -271,12 +270,9 @@ fn release_owner(env: &StepEnv, inp: &Inputs) -> Result<Owner> {
     if v["executionRoleArn"] != inp.role_arn(role).as_str() {
         return Ok(Owner::NotOurs);
     }
-    let get = env.ctx.aws.cmd(
-        format!("read IAM role {role}"),
-        &["iam", "get-role", "--role-name", role],
-    );
-    Ok(read_opt(env, &get)?
-        .map(|r| owned::iam(&r["Role"]["Tags"], inp.cluster()))
+    Ok(env
+        .get_role(role)?
+        .map(|r| owned::iam(&r.tags_json(), inp.cluster()))
         .unwrap_or(Owner::NotOurs))
 }
 
@@ -284,21 +280,10 @@ pub(super) fn addon_check(env: &StepEnv, inp: &Inputs, addon: &str) -> Result<Ch
     let aws = &env.ctx.aws;
     let eks = inp.facts.eks_cluster.as_str();
     let what = format!("EKS add-on {addon}");
-    let describe = aws.cmd(
-        format!("read the {addon} add-on"),
-        &[
-            "eks",
-            "describe-addon",
-            "--cluster-name",
-            eks,
-            "--addon-name",
-            addon,
-        ],
-    );
-    let Some(v) = read_opt(env, &describe)? else {
+    let Some(found) = env.describe_addon(eks, addon)? else {
         return Ok(absent());
     };
-    let owner = owned::addon(&v["addon"]["tags"], inp.cluster());
+    let owner = owned::addon(&found.tags, inp.cluster());
     if !owner.is_ours() {
         return Ok(kept(&what, &owner.reason()));
     }
@@ -306,7 +291,7 @@ pub(super) fn addon_check(env: &StepEnv, inp: &Inputs, addon: &str) -> Result<Ch
         return Ok(kept(&what, KEEP_MODELS));
     }
     let mut actions = Vec::new();
-    if v["addon"]["status"] != "DELETING" {
+    if found.status.as_deref() != Some("DELETING") {
         actions.push(Action::new(
             format!("delete add-on {addon}"),
             aws.cmd(

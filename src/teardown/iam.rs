@@ -6,8 +6,8 @@ use serde_json::Value;
 use super::owned;
 use super::steps::{absent, kept, Inputs, KEEP_MODELS};
 use crate::error::Result;
+use crate::install::{role_defs, Method};
 use crate::plan::{Action, Check, State, StepEnv};
-use crate::setup::iam::read_opt;
 
 fn iam_kept_reason(inp: &Inputs) -> Option<&'static str> {
     if inp.config.keep_iam {
@@ -39,14 +39,10 @@ fn names_of<'v>(v: &'v Value, list: &str, field: &str) -> Vec<&'v str> {
 pub(super) fn role_check(env: &StepEnv, inp: &Inputs, name: &str) -> Result<Check> {
     let aws = &env.ctx.aws;
     let what = format!("IAM role {name}");
-    let get = aws.cmd(
-        format!("read IAM role {name}"),
-        &["iam", "get-role", "--role-name", name],
-    );
-    let Some(found) = read_opt(env, &get)? else {
+    let Some(found) = env.get_role(name)? else {
         return Ok(absent());
     };
-    let owner = owned::iam(&found["Role"]["Tags"], inp.cluster());
+    let owner = owned::iam(&found.tags_json(), inp.cluster());
     if !owner.is_ours() {
         return Ok(kept(
             &what,
@@ -62,7 +58,9 @@ pub(super) fn role_check(env: &StepEnv, inp: &Inputs, name: &str) -> Result<Chec
         return Ok(kept(&what, why));
     }
     let read = |purpose: String, args: &[&str]| -> Result<Value> {
-        Ok(read_opt(env, &aws.cmd(purpose, args))?.unwrap_or(Value::Null))
+        Ok(env
+            .aws_read(&aws.cmd(purpose, args))?
+            .unwrap_or(Value::Null))
     };
     let inline = read(
         format!("list inline policies of IAM role {name}"),
@@ -146,26 +144,15 @@ pub(super) fn role_check(env: &StepEnv, inp: &Inputs, name: &str) -> Result<Chec
 
 /// Roles this teardown removes (setup's, by tag), to tell them from other users of a policy.
 fn role_removed(env: &StepEnv, inp: &Inputs, role: &str) -> Result<bool> {
-    let n = inp.names;
-    let ours_by_name = [
-        &n.operator_role,
-        &n.alb_role,
-        &n.s3_role,
-        &n.keda_role,
-        &n.fsx_role,
-        &n.gated_role,
-    ]
-    .iter()
-    .any(|r| r.name == role);
+    let ours_by_name = role_defs(Method::Helm)
+        .iter()
+        .any(|r| inp.names.role(r.id).name == role);
     if !ours_by_name || iam_kept_reason(inp).is_some() {
         return Ok(false);
     }
-    let get = env.ctx.aws.cmd(
-        format!("read IAM role {role}"),
-        &["iam", "get-role", "--role-name", role],
-    );
-    Ok(read_opt(env, &get)?
-        .map(|r| owned::iam(&r["Role"]["Tags"], inp.cluster()).is_ours())
+    Ok(env
+        .get_role(role)?
+        .map(|r| owned::iam(&r.tags_json(), inp.cluster()).is_ours())
         .unwrap_or(true))
 }
 
@@ -177,7 +164,7 @@ pub(super) fn policy_check(env: &StepEnv, inp: &Inputs, name: &str) -> Result<Ch
         format!("read IAM policy {name}"),
         &["iam", "get-policy", "--policy-arn", &arn],
     );
-    let Some(found) = read_opt(env, &get)? else {
+    let Some(found) = env.aws_read(&get)? else {
         return Ok(absent());
     };
     let owner = owned::iam(&found["Policy"]["Tags"], inp.cluster());
@@ -187,14 +174,12 @@ pub(super) fn policy_check(env: &StepEnv, inp: &Inputs, name: &str) -> Result<Ch
     if let Some(why) = iam_kept_reason(inp) {
         return Ok(kept(&what, why));
     }
-    let entities = read_opt(
-        env,
-        &aws.cmd(
+    let entities = env
+        .aws_read(&aws.cmd(
             format!("list what IAM policy {name} is attached to"),
             &["iam", "list-entities-for-policy", "--policy-arn", &arn],
-        ),
-    )?
-    .unwrap_or(Value::Null);
+        ))?
+        .unwrap_or(Value::Null);
     let mut users = Vec::new();
     for r in names_of(&entities, "PolicyRoles", "RoleName") {
         if !role_removed(env, inp, r)? {
@@ -220,14 +205,12 @@ pub(super) fn policy_check(env: &StepEnv, inp: &Inputs, name: &str) -> Result<Ch
             ),
         ));
     }
-    let versions = read_opt(
-        env,
-        &aws.cmd(
+    let versions = env
+        .aws_read(&aws.cmd(
             format!("list versions of IAM policy {name}"),
             &["iam", "list-policy-versions", "--policy-arn", &arn],
-        ),
-    )?
-    .unwrap_or(Value::Null);
+        ))?
+        .unwrap_or(Value::Null);
     let mut actions = Vec::new();
     for v in versions["Versions"].as_array().into_iter().flatten() {
         if v["IsDefaultVersion"] == true {
@@ -267,7 +250,7 @@ pub(super) fn oidc_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
     let aws = &env.ctx.aws;
     let arn = inp.facts.oidc.provider_arn.as_str();
     let what = format!("IAM OIDC provider {}", inp.facts.oidc.host);
-    if !crate::setup::iam::oidc_provider_exists(env, arn)? {
+    if !env.oidc_provider_exists(arn)? {
         return Ok(absent());
     }
     if !inp.config.delete_oidc_provider {
@@ -285,7 +268,7 @@ pub(super) fn oidc_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
             arn,
         ],
     );
-    let p = read_opt(env, &get)?.unwrap_or(Value::Null);
+    let p = env.aws_read(&get)?.unwrap_or(Value::Null);
     let owner = owned::iam(&p["Tags"], inp.cluster());
     if !owner.is_ours() {
         return Ok(kept(&what, &owner.reason()));
@@ -317,29 +300,16 @@ pub(super) fn oidc_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
 
 /// Roles with setup's names that teardown leaves (not setup's) whose trust names the provider.
 fn kept_roles_trusting(env: &StepEnv, inp: &Inputs, provider_arn: &str) -> Result<Vec<String>> {
-    let n = inp.names;
     let mut out = Vec::new();
-    for r in [
-        &n.operator_role,
-        &n.alb_role,
-        &n.s3_role,
-        &n.keda_role,
-        &n.fsx_role,
-        &n.gated_role,
-    ] {
-        let get = env.ctx.aws.cmd(
-            format!("read IAM role {}", r.name),
-            &["iam", "get-role", "--role-name", &r.name],
-        );
-        let Some(found) = read_opt(env, &get)? else {
+    for def in role_defs(Method::Helm) {
+        let name = &inp.names.role(def.id).name;
+        let Some(role) = env.get_role(name)? else {
             continue;
         };
-        let role = &found["Role"];
-        let trust = crate::tools::aws::policy_document(&role["AssumeRolePolicyDocument"]);
-        if !owned::iam(&role["Tags"], inp.cluster()).is_ours()
-            && trust.to_string().contains(provider_arn)
+        if !owned::iam(&role.tags_json(), inp.cluster()).is_ours()
+            && role.trust().to_string().contains(provider_arn)
         {
-            out.push(r.name.clone());
+            out.push(name.clone());
         }
     }
     Ok(out)

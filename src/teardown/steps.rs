@@ -11,6 +11,7 @@ use crate::deploy::kind::ModelKind;
 use crate::error::{Error, Result};
 use crate::install::names::*;
 use crate::install::target::Target;
+use crate::install::{policy_defs, role_defs, Managed, Method};
 use crate::plan::{Action, Check, State, StepDef, StepEnv};
 use crate::tools::kube::str_at;
 
@@ -215,59 +216,40 @@ pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
     // role in place, so whatever still runs keeps its permissions until a re-run.
     // (`namespaces` itself comes after the operator, both ServiceAccounts and so the S3 add-on.)
     const AFTER_CLUSTER: &[&str] = &["namespaces", "fsx-csi-addon", "nvidia-device-plugin"];
-    let roles: [(&'static str, &'a str, &'static str); 6] = [
-        (
-            "operator-role",
-            &n.operator_role.name,
-            "inference operator role",
-        ),
-        (
-            "alb-role",
-            &n.alb_role.name,
-            "load balancer controller role",
-        ),
-        ("s3-role", &n.s3_role.name, "S3 CSI driver role"),
-        ("keda-role", &n.keda_role.name, "KEDA operator role"),
-        ("fsx-role", &n.fsx_role.name, "FSx CSI driver role"),
-        (
-            "gated-model-role",
-            &n.gated_role.name,
-            "JumpStart gated-model download role",
-        ),
-    ];
-    for (id, name, what) in roles {
+    // Every role and policy setup may have made (whatever flags it ran with), from the
+    // installation model; each policy after the role that attaches it.
+    for role in role_defs(Method::Helm) {
+        let name = n.role(role.id).name.as_str();
         steps.push(StepDef::new(
-            id,
-            format!("{what} {name}"),
+            role.step,
+            format!("{} {name}", role.what),
             AFTER_CLUSTER,
             move |env| iam::role_check(env, inp, name),
         ));
     }
-    steps.push(StepDef::new(
-        "alb-policy",
-        format!("load balancer controller policy {}", n.alb_policy.name),
-        &["alb-role"],
-        move |env| iam::policy_check(env, inp, &n.alb_policy.name),
-    ));
-    steps.push(StepDef::new(
-        "s3-policy",
-        format!("S3 mountpoint policy {}", n.s3_policy.name),
-        &["s3-role"],
-        move |env| iam::policy_check(env, inp, &n.s3_policy.name),
-    ));
+    for policy in policy_defs(Method::Helm) {
+        let name = n.policy(policy.id).name.as_str();
+        let after: Vec<&'static str> = role_defs(Method::Helm)
+            .iter()
+            .filter(|r| r.managed.contains(&Managed::Ours(policy.id)))
+            .map(|r| r.step)
+            .collect();
+        steps.push(StepDef::new(
+            policy.step,
+            format!("{} {name}", policy.what),
+            &after,
+            move |env| iam::policy_check(env, inp, name),
+        ));
+    }
+    let iam_steps: Vec<&'static str> = policy_defs(Method::Helm)
+        .iter()
+        .map(|p| p.step)
+        .chain(role_defs(Method::Helm).iter().map(|r| r.step))
+        .collect();
     steps.push(StepDef::new(
         "oidc-provider",
         "IAM OIDC identity provider of the cluster",
-        &[
-            "alb-policy",
-            "s3-policy",
-            "operator-role",
-            "alb-role",
-            "s3-role",
-            "keda-role",
-            "fsx-role",
-            "gated-model-role",
-        ],
+        &iam_steps,
         move |env| iam::oidc_check(env, inp),
     ));
     steps

@@ -279,24 +279,6 @@ pub fn iam_tags_arg(tags: &[(String, String)]) -> String {
     Value::Array(v).to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn error_codes_are_read_from_cli_messages() {
-        let s = "\nAn error occurred (NoSuchEntity) when calling the GetRole operation: Role X not found\n";
-        assert_eq!(error_code(s), Some("NoSuchEntity"));
-        assert_eq!(error_code("boom"), None);
-    }
-
-    #[test]
-    fn url_encoded_documents_are_decoded() {
-        let v = policy_document(&Value::String("%7B%22a%22%3A1%7D".into()));
-        assert_eq!(v, serde_json::json!({"a": 1}));
-    }
-}
-
 impl Role {
     /// The trust policy as a JSON object.
     pub fn trust(&self) -> Value {
@@ -359,4 +341,22 @@ pub fn oidc_provider_arns(runner: &Runner, aws: &AwsOpts) -> Result<Vec<String>>
     );
     let l: ListOidcProviders = runner.json(&cmd)?;
     Ok(l.providers.into_iter().map(|p| p.arn).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_are_read_from_cli_messages() {
+        let s = "\nAn error occurred (NoSuchEntity) when calling the GetRole operation: Role X not found\n";
+        assert_eq!(error_code(s), Some("NoSuchEntity"));
+        assert_eq!(error_code("boom"), None);
+    }
+
+    #[test]
+    fn url_encoded_documents_are_decoded() {
+        let v = policy_document(&Value::String("%7B%22a%22%3A1%7D".into()));
+        assert_eq!(v, serde_json::json!({"a": 1}));
+    }
 }
