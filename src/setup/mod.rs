@@ -301,11 +301,70 @@ impl<'a> Setup<'a> {
         t
     }
 
+    /// Plans the whole setup (every check read-only) and hands the plan out as a value; nothing
+    /// changes until [`Setup::apply`] is given it.
+    pub fn plan(&self) -> Result<Outcome> {
+        self.plan_steps(None)
+    }
+
+    /// Executes a plan made by [`Setup::plan`] (with the same configuration): each step checks
+    /// again right before it acts. Returns the outcome with its report.
+    pub fn apply(&self, planned: &Outcome) -> Result<Outcome> {
+        let c = &self.config;
+        let install = self.installation(planned.names.clone());
+        let inputs = Inputs {
+            config: c,
+            install: &install,
+            facts: &planned.facts,
+        };
+        let mut defs = steps::all(&inputs);
+        defs.retain(|d| planned.plan.steps.iter().any(|s| s.id == d.id));
+        let exec_env = StepEnv {
+            ctx: self.ctx,
+            kube: KubeOpts {
+                kubeconfig: c.kubeconfig.clone(),
+                context: Some(planned.facts.context_name()),
+            },
+            offline: false,
+            changed_so_far: false,
+            executing: true,
+        };
+        let (report, err) = plan::execute(&defs, &planned.plan, &exec_env);
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let mut outcome = planned.clone();
+        outcome.report = Some(report);
+        Ok(outcome)
+    }
+
     fn run_steps(
         &self,
         only: Option<&[&str]>,
         confirm: &dyn Fn(&Plan) -> Result<()>,
     ) -> Result<Outcome> {
+        let planned = self.plan_steps(only)?;
+        confirm(&planned.plan)?;
+        if self.ctx.dry_run {
+            return Ok(planned);
+        }
+        self.apply(&planned)
+    }
+
+    fn installation(&self, names: Names) -> Installation {
+        let c = &self.config;
+        Installation::new(
+            c.operator_method,
+            Options {
+                s3_csi: c.install_s3_csi,
+                fsx_csi: c.install_fsx_csi,
+                gated_models: c.enable_jumpstart_gated,
+            },
+            names,
+        )
+    }
+
+    fn plan_steps(&self, only: Option<&[&str]>) -> Result<Outcome> {
         let c = &self.config;
         let names = Names::derive(&c.hyperpod_cluster, &c.names)?;
         let offline = c.offline && self.ctx.dry_run;
@@ -317,15 +376,7 @@ impl<'a> Setup<'a> {
         } else {
             self.resolve()?
         };
-        let install = Installation::new(
-            c.operator_method,
-            Options {
-                s3_csi: c.install_s3_csi,
-                fsx_csi: c.install_fsx_csi,
-                gated_models: c.enable_jumpstart_gated,
-            },
-            names.clone(),
-        );
+        let install = self.installation(names.clone());
         let inputs = Inputs {
             config: c,
             install: &install,
@@ -341,16 +392,16 @@ impl<'a> Setup<'a> {
         };
         let plan_env_base = StepEnv {
             ctx: self.ctx,
-            kube: real_kube.clone(),
+            kube: real_kube,
             offline,
             changed_so_far: false,
             executing: false,
         };
 
-        // Plan. When the kubeconfig entry does not exist yet, checks read the cluster through a
+        // When the kubeconfig entry does not exist yet, checks read the cluster through a
         // temporary kubeconfig so the plan is complete before anything changes.
         let mut _tmp = None;
-        let mut plan_kube = real_kube.clone();
+        let mut plan_kube = plan_env_base.kube.clone();
         if !offline && !c.iam_only {
             if let Some(kdef) = defs.iter().find(|d| d.id == "kubeconfig") {
                 let kc = (kdef.check)(&plan_env_base)?;
@@ -389,31 +440,14 @@ impl<'a> Setup<'a> {
         let plan = plan::make_plan(&defs, &plan_env, context)?;
         self.ctx.ui.status_done();
         let roles = self.roles(&inputs);
-        let mut outcome = Outcome {
+        Ok(Outcome {
             hyperpod_cluster: c.hyperpod_cluster.clone(),
-            facts: facts.clone(),
-            names: names.clone(),
             roles,
+            facts: facts.clone(),
+            names,
             plan,
             report: None,
-        };
-        confirm(&outcome.plan)?;
-        if self.ctx.dry_run {
-            return Ok(outcome);
-        }
-        let exec_env = StepEnv {
-            ctx: self.ctx,
-            kube: real_kube,
-            offline: false,
-            changed_so_far: false,
-            executing: true,
-        };
-        let (report, err) = plan::execute(&defs, &outcome.plan, &exec_env);
-        if let Some(e) = err {
-            return Err(e);
-        }
-        outcome.report = Some(report);
-        Ok(outcome)
+        })
     }
 
     fn roles(&self, inp: &Inputs) -> Roles {

@@ -96,6 +96,9 @@ pub struct Outcome {
     pub blocked: Vec<String>,
     /// None for `--dry-run`.
     pub report: Option<Report>,
+    /// The model resources found while planning (the `models` step acts on them).
+    #[serde(skip)]
+    models: Vec<Value>,
 }
 
 pub struct Teardown<'a> {
@@ -121,6 +124,20 @@ impl<'a> Teardown<'a> {
     /// Plans the teardown, refuses when the plan is blocked (unless `ctx.dry_run`), asks
     /// `confirm` whether to go on, and executes it. With `ctx.dry_run` it stops after planning.
     pub fn run(&self, confirm: &dyn Fn(&Plan) -> Result<()>) -> Result<Outcome> {
+        let planned = self.plan()?;
+        if !planned.blocked.is_empty() && !self.ctx.dry_run {
+            return Err(blocked_error(&planned.plan));
+        }
+        confirm(&planned.plan)?;
+        if self.ctx.dry_run {
+            return Ok(planned);
+        }
+        self.apply(&planned)
+    }
+
+    /// Plans the teardown (every check read-only) and hands the plan out as a value; nothing
+    /// changes until [`Teardown::apply`] is given it.
+    pub fn plan(&self) -> Result<Outcome> {
         let c = &self.config;
         let ctx = self.ctx;
         let names = Names::derive(&c.hyperpod_cluster, &c.names)?;
@@ -183,7 +200,7 @@ impl<'a> Teardown<'a> {
                 )
             })
             .collect();
-        let mut outcome = Outcome {
+        Ok(Outcome {
             hyperpod_cluster: c.hyperpod_cluster.clone(),
             facts: facts.clone(),
             names: names.clone(),
@@ -191,22 +208,36 @@ impl<'a> Teardown<'a> {
             kept,
             blocked,
             report: None,
+            models: models.clone(),
+        })
+    }
+
+    /// Executes a plan made by [`Teardown::plan`] (with the same configuration); refuses a
+    /// blocked plan. Returns the outcome with its report.
+    pub fn apply(&self, planned: &Outcome) -> Result<Outcome> {
+        if !planned.blocked.is_empty() {
+            return Err(blocked_error(&planned.plan));
+        }
+        let (kube, _tmp) = self.kube_access(&planned.facts)?;
+        let inputs = Inputs {
+            config: &self.config,
+            names: &planned.names,
+            facts: &planned.facts,
+            models: &planned.models,
         };
-        if !outcome.blocked.is_empty() && !ctx.dry_run {
-            return Err(blocked_error(&outcome.plan));
-        }
-        confirm(&outcome.plan)?;
-        if ctx.dry_run {
-            return Ok(outcome);
-        }
+        let defs = steps::all(&inputs);
         let exec_env = StepEnv {
+            ctx: self.ctx,
+            kube,
+            offline: false,
+            changed_so_far: false,
             executing: true,
-            ..env
         };
-        let (report, err) = plan::execute(&defs, &outcome.plan, &exec_env);
+        let (report, err) = plan::execute(&defs, &planned.plan, &exec_env);
         if let Some(e) = err {
             return Err(self.explain(&exec_env, e));
         }
+        let mut outcome = planned.clone();
         outcome.report = Some(report);
         Ok(outcome)
     }
