@@ -17,9 +17,13 @@ use kubectl_hyperpod::deploy::spec::{
     DEFAULT_VOLUME_NAME,
 };
 use kubectl_hyperpod::doctor::{CheckResult, Fix, FixCommand, Group, Report, Status};
-use kubectl_hyperpod::render;
+use kubectl_hyperpod::install::documents::{
+    self, DevicePluginContext, NamespaceContext, OperatorValues, PolicyContext,
+    ServiceAccountContext,
+};
+use kubectl_hyperpod::install::trust::{trust_policy, Oidc};
 use kubectl_hyperpod::ui::{to_json, to_yaml};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Checks every (name, text) snapshot, so one run reports (and writes `.snap.new` for) all the
 /// mismatches rather than stopping at the first.
@@ -99,52 +103,53 @@ fn in_process_help_is_what_the_binary_prints() {
 
 const OIDC_HOST: &str = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
 
-fn labels() -> Value {
-    json!({"kubectl-hyperpod.io/managed": "true"})
+fn labels() -> documents::Labels {
+    documents::k8s_labels()
 }
 
-fn annotations() -> Value {
-    json!({"kubectl-hyperpod.io/hyperpod-cluster": "my-hp"})
+fn annotations() -> documents::Labels {
+    documents::k8s_annotations("my-hp")
 }
 
-fn json_doc(name: &str, ctx: Value) -> String {
-    to_json(&render::render_json(name, &ctx).unwrap()).unwrap()
+fn json_doc(doc: kubectl_hyperpod::Result<Value>) -> String {
+    to_json(&doc.unwrap()).unwrap()
 }
 
-fn yaml_doc(name: &str, ctx: Value) -> String {
-    to_yaml(&render::render_yaml(name, &ctx).unwrap()).unwrap()
+fn yaml_doc(doc: kubectl_hyperpod::Result<Value>) -> String {
+    to_yaml(&doc.unwrap()).unwrap()
 }
 
 fn trust(subject: &str, like: bool, sagemaker: bool) -> String {
+    let oidc = Oidc::new("111122223333", &format!("https://{OIDC_HOST}"));
+    json_doc(trust_policy(&oidc, subject, like, sagemaker))
+}
+
+fn policy(template: &str) -> String {
     json_doc(
-        "iam/irsa-trust.json.j2",
-        json!({
-            "oidc_provider_arn": format!("arn:aws:iam::111122223333:oidc-provider/{OIDC_HOST}"),
-            "oidc_host": OIDC_HOST,
-            "subject": subject,
-            "sub_like": like,
-            "trust_sagemaker": sagemaker,
-        }),
+        PolicyContext {
+            bucket: "my-tls-bucket",
+        }
+        .render(template),
     )
 }
 
 fn operator_values(gated: bool, fsx_chart: bool, cert_manager_chart: bool) -> String {
-    let gated_arn = gated.then_some("arn:aws:iam::111122223333:role/HyperpodGatedModelRole-my-hp");
+    let role = |n: &str| format!("arn:aws:iam::111122223333:role/{n}");
     yaml_doc(
-        "helm/operator-values.yaml.j2",
-        json!({
-            "region": "us-west-2",
-            "eks_cluster": "my-eks",
-            "hyperpod_cluster_arn": "arn:aws:sagemaker:us-west-2:111122223333:cluster/abcd1234efgh",
-            "execution_role_arn": "arn:aws:iam::111122223333:role/HyperpodInferenceRole-my-hp",
-            "bucket": "my-tls-bucket",
-            "gated_role_arn": gated_arn,
-            "s3_role_arn": "arn:aws:iam::111122223333:role/SM_HP_S3_CSI_ROLE-my-hp",
-            "fsx_chart_enabled": fsx_chart,
-            "cert_manager_chart_enabled": cert_manager_chart,
-            "keda_role_arn": "arn:aws:iam::111122223333:role/keda-operator-role-my-hp",
-            "vpc_id": "vpc-0123456789abcdef0",
-        }),
+        OperatorValues {
+            region: "us-west-2",
+            eks_cluster: "my-eks",
+            hyperpod_cluster_arn: "arn:aws:sagemaker:us-west-2:111122223333:cluster/abcd1234efgh",
+            execution_role_arn: role("HyperpodInferenceRole-my-hp"),
+            bucket: "my-tls-bucket",
+            gated_role_arn: gated.then(|| role("HyperpodGatedModelRole-my-hp")),
+            s3_role_arn: role("SM_HP_S3_CSI_ROLE-my-hp"),
+            fsx_chart_enabled: fsx_chart,
+            cert_manager_chart_enabled: cert_manager_chart,
+            keda_role_arn: role("keda-operator-role-my-hp"),
+            vpc_id: "vpc-0123456789abcdef0",
+        }
+        .render(),
     )
 }
 
@@ -222,53 +227,59 @@ fn every_template_rendered() {
         ),
         (
             "template_operator_permissions",
-            json_doc(
-                "iam/operator-permissions.json.j2",
-                json!({"bucket": "my-tls-bucket"}),
-            ),
+            policy("iam/operator-permissions.json.j2"),
         ),
         (
             "template_s3_mountpoint",
-            json_doc(
-                "iam/s3-mountpoint.json.j2",
-                json!({"bucket": "my-tls-bucket"}),
-            ),
+            policy("iam/s3-mountpoint.json.j2"),
         ),
         (
             "template_keda_permissions",
-            json_doc("iam/keda-permissions.json.j2", json!({})),
+            policy("iam/keda-permissions.json.j2"),
         ),
         (
             "template_alb_controller",
-            json_doc("iam/alb-controller-v2.13.0.json", json!({})),
+            policy("iam/alb-controller-v2.13.0.json"),
         ),
         (
             "template_namespace",
             yaml_doc(
-                "k8s/namespace.yaml.j2",
-                json!({"name": "hyperpod-inference-system", "labels": labels(), "annotations": annotations()}),
+                NamespaceContext {
+                    name: "hyperpod-inference-system",
+                    labels: labels(),
+                    annotations: annotations(),
+                }
+                .render(),
             ),
         ),
         (
             "template_service_account",
             yaml_doc(
-                "k8s/service-account.yaml.j2",
-                json!({
-                    "name": "aws-load-balancer-controller",
-                    "namespace": "kube-system",
-                    "labels": labels(),
-                    "annotations": {
-                        "kubectl-hyperpod.io/hyperpod-cluster": "my-hp",
-                        "eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/aws-load-balancer-controller-my-hp",
+                ServiceAccountContext {
+                    name: "aws-load-balancer-controller",
+                    namespace: "kube-system",
+                    labels: labels(),
+                    annotations: {
+                        let mut a = annotations();
+                        a.insert(
+                            "eks.amazonaws.com/role-arn".into(),
+                            "arn:aws:iam::111122223333:role/aws-load-balancer-controller-my-hp"
+                                .into(),
+                        );
+                        a
                     },
-                }),
+                }
+                .render(),
             ),
         ),
         (
             "template_nvidia_device_plugin",
             yaml_doc(
-                "k8s/nvidia-device-plugin.yaml.j2",
-                json!({"version": "v0.17.1", "labels": labels()}),
+                DevicePluginContext {
+                    version: "v0.17.1",
+                    labels: labels(),
+                }
+                .render(),
             ),
         ),
         (
@@ -383,7 +394,7 @@ fn every_template_rendered() {
     ]
     .into_iter()
     .collect();
-    for (template, _) in render::TEMPLATES {
+    for (template, _) in kubectl_hyperpod::render::TEMPLATES {
         let snap = files
             .get(template)
             .unwrap_or_else(|| panic!("template {template} has no snapshot here"));
