@@ -1,5 +1,8 @@
 //! Model endpoints end to end: the real binary, the real kubectl and aws CLI, the emulated
 //! Kubernetes API with its stand-in inference operator, and the emulated SageMaker runtime.
+//! Over 800 lines because of its data: the flag combinations and the invalid inputs are tables
+//! (rustfmt puts one argument a line); the assertions go through `Run::exits`, `stdout_has`
+//! and `stderr_has` (tests/common) and `with` below.
 
 mod common;
 
@@ -74,6 +77,34 @@ const GUIDE_CUSTOM: &[&str] = &[
     "OPTION_ROLLING_BATCH=vllm",
 ];
 
+/// `base` with `extra` applied: a flag already in `base` gets the new value, others are added
+/// (`--env` always adds).
+fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v: Vec<&str> = base.to_vec();
+    let mut i = 0;
+    while i < extra.len() {
+        let flag = extra[i];
+        let has_value = i + 1 < extra.len() && !is_flag(extra[i + 1]);
+        match v.iter().position(|a| *a == flag) {
+            Some(p) if has_value && flag != "--env" => v[p + 1] = extra[i + 1],
+            _ => {
+                v.push(flag);
+                if has_value {
+                    v.push(extra[i + 1]);
+                }
+            }
+        }
+        i += if has_value { 2 } else { 1 };
+    }
+    v
+}
+
+/// `--long` or `-x` (a value such as `-1` is not a flag).
+fn is_flag(a: &str) -> bool {
+    a.starts_with("--")
+        || (a.len() == 2 && a.starts_with('-') && a.as_bytes()[1].is_ascii_alphabetic())
+}
+
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/deploy_fixtures")
@@ -147,6 +178,11 @@ fn assert_contains(stored: &Value, wanted: &Value, path: &str) {
         }
         other => assert_eq!(stored, other, "{path}"),
     }
+}
+
+/// How many of the tool log's lines have `needle`.
+fn count(log: &[String], needle: &str) -> usize {
+    log.iter().filter(|l| l.contains(needle)).count()
 }
 
 fn kubectl_get(sb: &Sandbox, resource: &str, name: &str) -> Value {
@@ -243,41 +279,16 @@ fn guide_jumpstart_example_deploys_and_returns_within_a_second_of_completion() {
         "returned {lag:?} after completion\n{}",
         run.describe()
     );
-    assert!(
-        run.stdout
-            .contains("jumpstartmodel default/my-bert-model is serving"),
-        "{}",
-        run.describe()
-    );
-    assert!(
-        run.stderr
-            .contains("jumpstartmodel default/my-bert-model created"),
-        "{}",
-        run.describe()
-    );
-    assert!(
-        run.stderr.contains("DeploymentInProgress"),
-        "{}",
-        run.describe()
-    );
-    assert!(
-        run.stderr
-            .contains("endpoint my-bert-endpoint: not created yet"),
-        "{}",
-        run.describe()
-    );
+    run.stdout_has(&["jumpstartmodel default/my-bert-model is serving"]);
+    run.stderr_has(&[
+        "jumpstartmodel default/my-bert-model created",
+        "DeploymentInProgress",
+        "endpoint my-bert-endpoint: not created yet",
+    ]);
     // One apply, and the wait was a watch, not a loop of gets.
     let log = sb.tool_log_lines();
-    assert_eq!(
-        log.iter().filter(|l| l.contains(" apply ")).count(),
-        1,
-        "{log:#?}"
-    );
-    assert_eq!(
-        log.iter().filter(|l| l.contains("--watch")).count(),
-        1,
-        "{log:#?}"
-    );
+    assert_eq!(count(&log, " apply "), 1, "{log:#?}");
+    assert_eq!(count(&log, "--watch"), 1, "{log:#?}");
 }
 
 #[test]
@@ -301,19 +312,14 @@ fn guide_custom_example_deploys_with_the_model_volume_and_the_guide_yaml_is_reje
     sb.clear_tool_log();
     let path = fixture("guide-custom-model.yaml");
     let run = sb.hyperpod(&["deploy", "-f", path.to_str().unwrap()]);
-    assert_eq!(run.code, 2, "{}", run.describe());
-    assert!(
-        run.stderr
-            .contains("spec.worker.modelVolumeMount: is required"),
-        "{}",
-        run.describe()
-    );
+    run.exits(2)
+        .stderr_has(&["spec.worker.modelVolumeMount: is required"]);
     assert!(sb.tool_log().is_empty(), "{:?}", sb.tool_log());
 
     // The guide's JumpStart YAML too: its environment variables are where the CRD has none.
     let path = fixture("guide-jumpstart-model.yaml");
     let run = sb.hyperpod(&["deploy", "-f", path.to_str().unwrap(), "-o", "json"]);
-    assert_eq!(run.code, 2, "{}", run.describe());
+    run.exits(2);
     let e = run.json();
     assert_eq!(e["error"]["kind"], "invalid_input");
     assert!(e["error"]["message"]
@@ -342,16 +348,8 @@ fn redeploying_unchanged_is_a_no_op_and_a_change_is_an_update() {
     sb.clear_tool_log();
     let run = sb.hyperpod(GUIDE_JUMPSTART);
     run.success();
-    assert!(
-        run.stderr.contains("unchanged (nothing to apply)"),
-        "{}",
-        run.describe()
-    );
-    assert!(
-        run.stdout.contains("[unchanged: nothing was applied]"),
-        "{}",
-        run.describe()
-    );
+    run.stderr_has(&["unchanged (nothing to apply)"])
+        .stdout_has(&["[unchanged: nothing was applied]"]);
     assert!(
         !sb.tool_log_lines().iter().any(|l| l.contains(" apply ")),
         "{:#?}",
@@ -360,9 +358,7 @@ fn redeploying_unchanged_is_a_no_op_and_a_change_is_an_update() {
     let before = kubectl_get(&sb, "jumpstartmodels", "my-bert-model");
     assert_eq!(before["metadata"]["generation"], 1);
 
-    let mut changed: Vec<&str> = GUIDE_JUMPSTART.to_vec();
-    changed.extend(["--replicas", "2", "-o", "json"]);
-    let run = sb.hyperpod(&changed);
+    let run = sb.hyperpod(&with(GUIDE_JUMPSTART, &["--replicas", "2", "-o", "json"]));
     run.success();
     let r = run.json();
     assert_eq!(r["action"], "updated");
@@ -401,22 +397,17 @@ fn a_failed_deployment_says_why_and_exits_1() {
         scheduling_event("my-custom-model")
     ]));
     let run = sb.hyperpod(GUIDE_CUSTOM);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    for needle in [
+    run.exits(1).stderr_has(&[
         "deployment of inferenceendpointconfig default/my-custom-model failed: InsufficientCapacity: no ml.g5.24xlarge capacity for 1 replica",
         "reason:   InsufficientCapacity",
         "FailedScheduling Pod/my-custom-model-7d4b9c-x2x9k: 0/2 nodes are available: 2 Insufficient nvidia.com/gpu.",
         "my-custom-model-7d4b9c-x2x9k Pending ready 0/1 restarts 0 Unschedulable: 0/2 nodes are available",
         "hint: no node has enough free GPUs",
-    ] {
-        assert!(run.stderr.contains(needle), "missing {needle:?}\n{}", run.describe());
-    }
+    ]);
 
     // The same as one JSON document: the error and the report with its diagnosis.
-    let mut args: Vec<&str> = GUIDE_CUSTOM.to_vec();
-    args.extend(["-o", "json"]);
-    let run = sb.hyperpod(&args);
-    assert_eq!(run.code, 1, "{}", run.describe());
+    let run = sb.hyperpod(&with(GUIDE_CUSTOM, &["-o", "json"]));
+    run.exits(1);
     let doc = run.json();
     assert_eq!(doc["error"]["kind"], "failed");
     assert_eq!(doc["error"]["exit_code"], 1);
@@ -431,29 +422,15 @@ fn a_failed_deployment_says_why_and_exits_1() {
 #[test]
 fn a_deployment_nobody_answers_times_out_with_exit_6() {
     let sb = cluster("off", 0.2);
-    let mut args: Vec<&str> = GUIDE_JUMPSTART.to_vec();
-    args.extend(["--timeout", "2s"]);
-    let run = sb.hyperpod(&args);
-    assert_eq!(run.code, 6, "{}", run.describe());
-    assert!(
-        run.stderr.contains(
-            "timed out after 2s waiting for jumpstartmodel default/my-bert-model to deploy"
-        ),
-        "{}",
-        run.describe()
-    );
-    assert!(
-        run.stderr
-            .contains("the inference operator has not reported on this resource"),
-        "{}",
-        run.describe()
-    );
+    let run = sb.hyperpod(&with(GUIDE_JUMPSTART, &["--timeout", "2s"]));
+    run.exits(6).stderr_has(&[
+        "timed out after 2s waiting for jumpstartmodel default/my-bert-model to deploy",
+        "the inference operator has not reported on this resource",
+    ]);
 
     // --no-wait returns at once with what was applied.
-    let mut args: Vec<&str> = GUIDE_JUMPSTART.to_vec();
-    args[3] = "second";
-    args.extend(["--no-wait", "-o", "json"]);
-    let run = sb.hyperpod(&args);
+    let args = ["--name", "second", "--no-wait", "-o", "json"];
+    let run = sb.hyperpod(&with(GUIDE_JUMPSTART, &args));
     run.success();
     assert_eq!(run.json()["outcome"], "applied");
     assert!(!sb
@@ -479,17 +456,16 @@ fn get_describe_logs_invoke_and_delete() {
         "{}",
         run.stdout
     );
-    assert!(
-        run.stdout.contains("my-bert-model")
-            && run.stdout.contains("JumpStartModel")
-            && run.stdout.contains("ml.c5.2xlarge")
-    );
-    assert!(
-        run.stdout.contains("my-custom-model")
-            && run.stdout.contains("InferenceEndpointConfig")
-            && run.stdout.contains("llama-3-8b-instruct")
-    );
-    assert!(run.stdout.contains("DeploymentComplete") && run.stdout.contains("CreationCompleted"));
+    run.stdout_has(&[
+        "my-bert-model",
+        "JumpStartModel",
+        "ml.c5.2xlarge",
+        "my-custom-model",
+        "InferenceEndpointConfig",
+        "llama-3-8b-instruct",
+        "DeploymentComplete",
+        "CreationCompleted",
+    ]);
     let items = sb.hyperpod(&["list", "-A", "-o", "json"]).json()["items"].clone();
     assert_eq!(items.as_array().unwrap().len(), 2, "{items:#}");
     assert_eq!(items[0]["namespace"], "default");
@@ -500,20 +476,14 @@ fn get_describe_logs_invoke_and_delete() {
     // describe
     let run = sb.hyperpod(&["describe", "my-bert-model"]);
     run.success();
-    for needle in [
+    run.stdout_has(&[
         "Kind:          JumpStartModel",
         "State:         DeploymentComplete",
         "Endpoint:      my-bert-endpoint (CreationCompleted)",
         "Conditions:",
         "Events:",
         "Pods (app=my-bert-model):",
-    ] {
-        assert!(
-            run.stdout.contains(needle),
-            "missing {needle:?}\n{}",
-            run.stdout
-        );
-    }
+    ]);
     let d = sb
         .hyperpod(&["describe", "my-custom-model", "-o", "json"])
         .json();
@@ -522,10 +492,9 @@ fn get_describe_logs_invoke_and_delete() {
     assert_eq!(d["pods"][0]["phase"], "Running");
     assert_eq!(d["resource"]["spec"]["modelName"], "llama-3-8b-instruct");
     let missing = sb.hyperpod(&["describe", "nope"]);
-    assert_eq!(missing.code, 1);
-    assert!(missing
-        .stderr
-        .contains("no model endpoint named nope in namespace default"));
+    missing
+        .exits(1)
+        .stderr_has(&["no model endpoint named nope in namespace default"]);
 
     // logs of the model's pods (created by the emulated operator, labelled app=<name>)
     let pods = sb.kubectl_json(&["get", "pods", "-n", "default", "-l", "app=my-bert-model"]);
@@ -577,18 +546,14 @@ fn get_describe_logs_invoke_and_delete() {
     assert!(call.iter().any(|a| a == "my-bert-endpoint"));
     assert!(call.iter().any(|a| a.starts_with("fileb://")), "{call:?}");
     let bad = sb.hyperpod(&["invoke", "my-bert-model", "--body", "{not json"]);
-    assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("invalid --body: must be JSON"));
+    bad.exits(2).stderr_has(&["invalid --body: must be JSON"]);
 
     // invoke before the endpoint is in service: a clear error
     sb.kube_config(json!({"modelOperator": "off"}));
-    let mut args: Vec<&str> = GUIDE_JUMPSTART.to_vec();
-    args[3] = "not-yet";
-    args.push("--no-wait");
-    sb.hyperpod(&args).success();
+    sb.hyperpod(&with(GUIDE_JUMPSTART, &["--name", "not-yet", "--no-wait"]))
+        .success();
     let run = sb.hyperpod(&["invoke", "not-yet", "--body", "{}"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    assert!(run.stderr.contains("the SageMaker endpoint my-bert-endpoint of jumpstartmodel default/not-yet is not InService yet"), "{}", run.describe());
+    run.exits(1).stderr_has(&["the SageMaker endpoint my-bert-endpoint of jumpstartmodel default/not-yet is not InService yet"]);
 
     // delete waits for the operator's finalizer
     sb.kube_config(json!({"modelOperator": "complete"}));
@@ -598,37 +563,29 @@ fn get_describe_logs_invoke_and_delete() {
     assert_eq!(r["deleted"], true);
     assert_eq!(r["kind"], "JumpStartModel");
     let gone = sb.kubectl(&["get", "jumpstartmodel", "my-bert-model", "-n", "default"]);
-    assert!(gone.stderr.contains("NotFound"), "{}", gone.describe());
+    gone.stderr_has(&["NotFound"]);
     let run = sb.hyperpod(&["delete", "my-custom-model"]);
     run.success();
-    assert!(
-        run.stdout
-            .contains("inferenceendpointconfig default/my-custom-model deleted"),
-        "{}",
-        run.describe()
-    );
+    run.stdout_has(&["inferenceendpointconfig default/my-custom-model deleted"]);
     let run = sb.hyperpod(&["delete", "my-custom-model"]);
-    assert_eq!(run.code, 1);
+    run.exits(1);
 }
 
 #[test]
 fn dry_run_needs_no_cluster_and_no_tools() {
     let sb = cloud().sandbox();
-    let mut args: Vec<&str> = GUIDE_CUSTOM.to_vec();
-    args.extend(["--dry-run", "-o", "json"]);
+    let args = with(GUIDE_CUSTOM, &["--dry-run", "-o", "json"]);
     let run = sb.hyperpod_with(&args, &[("PATH", "/nonexistent")]);
     run.success();
     assert_eq!(run.json(), guide_custom_as_deployed());
-    let mut args: Vec<&str> = GUIDE_JUMPSTART.to_vec();
-    args.push("--dry-run");
+    let args = with(GUIDE_JUMPSTART, &["--dry-run"]);
     let run = sb.hyperpod_with(&args, &[("PATH", "/nonexistent")]);
     run.success();
     assert_eq!(yaml_to_json(&run.stdout), guide_jumpstart_as_deployed());
     assert!(sb.tool_log().is_empty());
     // Without --dry-run kubectl is required.
     let run = sb.hyperpod_with(GUIDE_JUMPSTART, &[("PATH", "/nonexistent")]);
-    assert_eq!(run.code, 3, "{}", run.describe());
-    assert!(run.stderr.contains("kubectl"));
+    run.exits(3).stderr_has(&["kubectl"]);
 }
 
 /// Flag combinations: each renders a resource that the CRD schema accepts (checked by the
@@ -826,7 +783,7 @@ fn every_flag_combination_renders_schema_valid_resources() {
         let mut a = args.clone();
         a.extend(["--dry-run", "-o", "json"]);
         let run = sb.hyperpod(&a);
-        assert_eq!(run.code, 0, "{}", run.describe());
+        run.exits(0);
         let file = sb.dir().join("combo.json");
         std::fs::write(&file, &run.stdout).unwrap();
         let server = sb.kubectl(&["apply", "--dry-run=server", "-f", file.to_str().unwrap()]);
@@ -837,27 +794,6 @@ fn every_flag_combination_renders_schema_valid_resources() {
             server.describe()
         );
     }
-}
-
-/// `base` with `extra` applied: a flag already in `base` gets the new value, others are added.
-fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v: Vec<&str> = base.to_vec();
-    let mut i = 0;
-    while i < extra.len() {
-        let flag = extra[i];
-        let has_value = i + 1 < extra.len() && !extra[i + 1].starts_with("--");
-        match v.iter().position(|a| *a == flag) {
-            Some(p) if has_value && flag != "--env" => v[p + 1] = extra[i + 1],
-            _ => {
-                v.push(flag);
-                if has_value {
-                    v.push(extra[i + 1]);
-                }
-            }
-        }
-        i += if has_value { 2 } else { 1 };
-    }
-    v
 }
 
 /// Bad input is refused with an error naming the flag or field, before any tool runs.
@@ -1088,35 +1024,21 @@ fn missing_crds_ambiguous_names_followed_logs_and_a_failed_deletion() {
     sb.write_direct_kubeconfig();
     let run = sb.hyperpod(&["get"]);
     run.success();
-    assert!(
-        run.stderr.contains("CRDs are not installed"),
-        "{}",
-        run.describe()
-    );
+    run.stderr_has(&["CRDs are not installed"]);
     let run = sb.hyperpod(&["describe", "m"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    assert!(run
-        .stderr
-        .contains("custom resource definition is not installed"));
+    run.exits(1)
+        .stderr_has(&["custom resource definition is not installed"]);
     let run = sb.hyperpod(GUIDE_JUMPSTART);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    assert!(
-        run.stderr.contains("kubectl hyperpod setup"),
-        "{}",
-        run.describe()
-    );
+    run.exits(1).stderr_has(&["kubectl hyperpod setup"]);
 
     let sb = cluster("complete", 0.2);
     // Both kinds under one name: --kind chooses.
-    let mut js: Vec<&str> = GUIDE_JUMPSTART.to_vec();
-    js[3] = "twin";
-    sb.hyperpod(&js).success();
-    let mut c: Vec<&str> = GUIDE_CUSTOM.to_vec();
-    c[3] = "twin";
-    sb.hyperpod(&c).success();
+    sb.hyperpod(&with(GUIDE_JUMPSTART, &["--name", "twin"]))
+        .success();
+    sb.hyperpod(&with(GUIDE_CUSTOM, &["--name", "twin"]))
+        .success();
     let run = sb.hyperpod(&["describe", "twin"]);
-    assert_eq!(run.code, 2, "{}", run.describe());
-    assert!(run.stderr.contains("--kind"), "{}", run.describe());
+    run.exits(2).stderr_has(&["--kind"]);
     let d = sb.hyperpod(&["describe", "twin", "--kind", "custom", "-o", "json"]);
     assert_eq!(d.json()["summary"]["kind"], "InferenceEndpointConfig");
 
@@ -1141,10 +1063,5 @@ fn missing_crds_ambiguous_names_followed_logs_and_a_failed_deletion() {
     obj["status"]["deploymentStatus"]["message"] = json!("AccessDenied: sagemaker:DeleteEndpoint");
     sb.kube_objects(obj);
     let run = sb.hyperpod(&["delete", "twin", "--kind", "jumpstart"]);
-    assert_eq!(run.code, 1, "{}", run.describe());
-    assert!(
-        run.stderr.contains("deletion of jumpstartmodel default/twin failed: EndpointDeletionFailed: AccessDenied: sagemaker:DeleteEndpoint"),
-        "{}",
-        run.describe()
-    );
+    run.exits(1).stderr_has(&["deletion of jumpstartmodel default/twin failed: EndpointDeletionFailed: AccessDenied: sagemaker:DeleteEndpoint"]);
 }

@@ -441,6 +441,37 @@ impl Run {
         self
     }
 
+    /// Panics (showing the run) unless the exit code is `code`.
+    #[track_caller]
+    pub fn exits(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "{}", self.describe());
+        self
+    }
+
+    /// Panics (naming the first missing one, showing the run) unless stdout has every needle.
+    #[track_caller]
+    pub fn stdout_has(&self, needles: &[&str]) -> &Self {
+        self.has("stdout", &self.stdout, needles)
+    }
+
+    /// Panics (naming the first missing one, showing the run) unless stderr has every needle.
+    #[track_caller]
+    pub fn stderr_has(&self, needles: &[&str]) -> &Self {
+        self.has("stderr", &self.stderr, needles)
+    }
+
+    #[track_caller]
+    fn has(&self, stream: &str, text: &str, needles: &[&str]) -> &Self {
+        for n in needles {
+            assert!(
+                text.contains(n),
+                "{stream} misses {n:?}\n{}",
+                self.describe()
+            );
+        }
+        self
+    }
+
     /// stdout parsed as JSON (panics with the output when it is not JSON).
     #[track_caller]
     pub fn json(&self) -> Value {
