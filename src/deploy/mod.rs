@@ -1,5 +1,9 @@
-//! Model endpoints: render, validate (offline, against the CRDs), apply, wait, list, describe,
-//! delete, logs and invoke JumpStartModel and InferenceEndpointConfig resources.
+//! Model endpoints (JumpStartModel, InferenceEndpointConfig) as a library: each command is a
+//! function taking a plain input and returning a typed result that renders its own text.
+//! `spec` and `manifest` make the resource (from flags, or `-f`); `check` and `schema` validate
+//! it offline against the embedded CRDs (`crds/`); `apply` deploys it and `watch` waits; `list`,
+//! `describe`, `delete`, `logs` and `invoke` are the other commands. `cluster` (kubectl reads),
+//! `status`, `diagnose`, `kind` and `table` are shared; pods are read by `tools::pod`.
 //!
 //! ```no_run
 //! use kubectl_hyperpod::deploy::{apply, check, spec};

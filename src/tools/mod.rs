@@ -1,5 +1,5 @@
 //! Typed wrappers of the external tools: each builds argv with the user's global options
-//! forwarded, and owns the serde types of its tool's JSON.
+//! forwarded, and owns the serde types of its tool's JSON (`pod`: reading kubectl's pods).
 
 pub mod aws;
 pub mod kube;
