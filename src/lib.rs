@@ -16,6 +16,7 @@ pub mod deploy;
 pub mod doctor;
 pub mod error;
 pub mod exec;
+pub mod input;
 pub mod install;
 pub mod plan;
 pub mod render;

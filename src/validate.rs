@@ -146,6 +146,44 @@ pub fn k8s_label_name(field: &str, v: &str) -> Result<()> {
     rule(ok, field, v, "must be a lowercase RFC 1123 label: at most 63 letters, digits and '-', starting and ending with a letter or digit")
 }
 
+/// The API server's limit on all annotations of an object together (keys and values, bytes).
+pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
+
+/// Label and annotation keys: `[prefix/]name`, the prefix a DNS subdomain (at most 253), the
+/// name at most 63 of `[A-Za-z0-9._-]`, starting and ending alphanumeric.
+pub fn qualified_name_rule(key: &str) -> std::result::Result<(), String> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(p) = prefix {
+        if k8s_name("key", p).is_err() {
+            return Err(
+                "its prefix (before /) must be a lowercase DNS subdomain of at most 253 characters"
+                    .into(),
+            );
+        }
+    }
+    if label_value_rule(name).is_err() || name.is_empty() {
+        return Err("must be [prefix/]name, the name 1-63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// Label values: empty, or at most 63 of `[A-Za-z0-9._-]`, starting and ending alphanumeric.
+pub fn label_value_rule(v: &str) -> std::result::Result<(), String> {
+    let ok = v.is_empty()
+        || (v.len() <= 63
+            && v.chars().all(|c| is_alnum(c) || "-_.".contains(c))
+            && v.starts_with(is_alnum)
+            && v.ends_with(is_alnum));
+    if ok {
+        Ok(())
+    } else {
+        Err("must be empty or at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit".into())
+    }
+}
+
 fn rule(ok: bool, field: &str, value: &str, text: &str) -> Result<()> {
     if ok {
         Ok(())

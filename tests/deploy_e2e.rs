@@ -312,8 +312,10 @@ fn guide_custom_example_deploys_with_the_model_volume_and_the_guide_yaml_is_reje
     sb.clear_tool_log();
     let path = fixture("guide-custom-model.yaml");
     let run = sb.hyperpod(&["deploy", "-f", path.to_str().unwrap()]);
-    run.exits(2)
-        .stderr_has(&["spec.worker.modelVolumeMount: is required"]);
+    run.exits(2).stderr_has(&[
+        "spec.worker.modelVolumeMount in ",
+        "guide-custom-model.yaml: is required",
+    ]);
     assert!(sb.tool_log().is_empty(), "{:?}", sb.tool_log());
 
     // The guide's JumpStart YAML too: its environment variables are where the CRD has none.
@@ -325,7 +327,10 @@ fn guide_custom_example_deploys_with_the_model_volume_and_the_guide_yaml_is_reje
     assert!(e["error"]["message"]
         .as_str()
         .unwrap()
-        .starts_with("invalid spec.server.environmentVariables: unknown field"));
+        .starts_with(&format!(
+            "invalid spec.server.environmentVariables in {}: unknown field",
+            path.display()
+        )));
     assert!(sb.tool_log().is_empty());
 
     // Both corrected files deploy with -f, with the same validation and waiting.

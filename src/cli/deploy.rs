@@ -277,7 +277,14 @@ pub fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
             ))
         }
     };
-    let checked = check::check(resource, &ns)?;
+    let checked = check::check(resource, &ns).map_err(|e| match (e, &a.file) {
+        // A manifest's problems name the file as well as the field.
+        (Error::Invalid { field, rule }, Some(f)) if a.kind.is_none() => Error::Invalid {
+            field: format!("{field} in {f}"),
+            rule,
+        },
+        (e, _) => e,
+    })?;
     if ctx.dry_run {
         let yaml = crate::ui::to_yaml(&checked.resource)?;
         ctx.ui.result(&checked.resource, || yaml)?;
@@ -461,8 +468,12 @@ pub fn invoke(a: InvokeArgs, ctx: &Ctx) -> Result<i32> {
     let (body, body_field) = match (a.body, &a.body_file) {
         (Some(b), _) => (b.into_bytes(), "--body"),
         (None, Some(f)) => (
-            std::fs::read(f)
-                .map_err(|e| Error::invalid("--body-file", format!("cannot read {f}: {e}")))?,
+            crate::input::read_limited(
+                f,
+                "--body-file",
+                "the request body",
+                invoke::MAX_BODY as u64,
+            )?,
             "--body-file",
         ),
         (None, None) => {

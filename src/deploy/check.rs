@@ -98,6 +98,14 @@ pub fn check(resource: Value, default_namespace: &str) -> Result<Checked> {
             }
         }
     }
+    violations.extend(label_rules(meta));
+    if !resource.get("spec").is_some_and(Value::is_object) {
+        // The CRDs leave spec optional; a model without one is created and can never deploy.
+        violations.push(Violation {
+            path: "spec".into(),
+            rule: format!("is required: the operator needs {}", kind.spec_needs()),
+        });
+    }
     let s = kind.schema()?;
     // The API server prunes null fields before anything else; apply what it would keep.
     prune_nulls(&mut resource);
@@ -122,6 +130,39 @@ pub fn check(resource: Value, default_namespace: &str) -> Result<Checked> {
         resource,
         defaulted,
     })
+}
+
+/// What the API server would refuse in labels and annotations, found offline.
+fn label_rules(meta: &serde_json::Map<String, Value>) -> Vec<Violation> {
+    use crate::validate::{label_value_rule, qualified_name_rule, MAX_ANNOTATIONS_BYTES};
+    let mut out = Vec::new();
+    let mut bad = |path: String, rule: String| out.push(Violation { path, rule });
+    for field in ["labels", "annotations"] {
+        let Some(m) = meta.get(field).and_then(Value::as_object) else {
+            continue;
+        };
+        let mut total = 0;
+        for (k, v) in m {
+            let shown: String = k.chars().take(80).collect();
+            if let Err(rule) = qualified_name_rule(k) {
+                bad(format!("metadata.{field}[{shown}]"), format!("key {rule}"));
+            }
+            let v = v.as_str().unwrap_or_default();
+            total += k.len() + v.len();
+            if field == "labels" {
+                if let Err(rule) = label_value_rule(v) {
+                    bad(format!("metadata.labels[{shown}]"), format!("value {rule}"));
+                }
+            }
+        }
+        if field == "annotations" && total > MAX_ANNOTATIONS_BYTES {
+            bad(
+                "metadata.annotations".into(),
+                format!("must total at most {MAX_ANNOTATIONS_BYTES} bytes, keys and values (the API server's limit; these total {total})"),
+            );
+        }
+    }
+    out
 }
 
 fn prune_nulls(v: &mut Value) {

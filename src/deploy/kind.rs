@@ -102,6 +102,18 @@ impl ModelKind {
         }
     }
 
+    /// What the operator needs under `spec` (the fields the CRD requires once spec is there).
+    pub fn spec_needs(self) -> &'static str {
+        match self {
+            ModelKind::JumpStartModel => {
+                "spec.model (modelId, acceptEula) and spec.server (instanceType)"
+            }
+            ModelKind::InferenceEndpointConfig => {
+                "spec.modelName, spec.modelSourceConfig and spec.worker"
+            }
+        }
+    }
+
     pub fn env_pointer(self) -> &'static str {
         match self {
             ModelKind::JumpStartModel => "/spec/environmentVariables",

@@ -1,29 +1,22 @@
 //! Reading a user's manifest for `deploy -f`: one JumpStartModel or InferenceEndpointConfig, as
-//! YAML or JSON, from a file or stdin, and its namespace checked against `--namespace`.
-
-use std::io::Read as _;
+//! YAML or JSON, from a file or stdin, within the limits of [`crate::input`], and its namespace
+//! checked against `--namespace`.
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::input;
 
 /// The one document of the manifest at `path` (`-` reads stdin).
 pub fn read(path: &str) -> Result<Value> {
-    let text = if path == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Error::io("read the manifest from stdin", e))?;
-        s
-    } else {
-        std::fs::read_to_string(path)
-            .map_err(|e| Error::invalid("--filename", format!("cannot read {path}: {e}")))?
-    };
-    parse(&text, path)
+    let bytes = input::read_limited(path, "--filename", "the manifest", input::MAX_MANIFEST)?;
+    parse(input::utf8(&bytes, path, "--filename")?, path)
 }
 
 /// The one document of a manifest's text; `path` names it in errors.
 pub fn parse(text: &str, path: &str) -> Result<Value> {
+    input::check_yaml_shape(text)
+        .map_err(|e| Error::invalid("--filename", format!("{path}: {e}")))?;
     let mut docs = crate::render::parse_yaml_stream(text).map_err(|e| {
         Error::invalid(
             "--filename",
