@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::check::Checked;
 use super::diagnose::{self, Diagnostics};
 use super::kind::ModelKind;
-use super::status::Summary;
+use super::status::ModelStatus;
 use super::watch::{self, WaitResult};
 use crate::error::{Error, Result};
 use crate::Ctx;
@@ -27,7 +27,7 @@ pub struct DeployOptions {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub enum ApplyAction {
     Created,
     Updated,
     Unchanged,
@@ -35,7 +35,7 @@ pub enum Action {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum DeployOutcome {
     /// Applied, not waited for (`--no-wait`).
     Applied,
     Complete,
@@ -51,11 +51,11 @@ pub struct DeployReport {
     pub kind: ModelKind,
     pub name: String,
     pub namespace: String,
-    pub action: Action,
-    pub outcome: Outcome,
+    pub action: ApplyAction,
+    pub outcome: DeployOutcome,
     pub waited_seconds: Option<f64>,
     pub timeout_seconds: Option<u64>,
-    pub status: Option<Summary>,
+    pub status: Option<ModelStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diagnostics: Option<Diagnostics>,
 }
@@ -80,12 +80,12 @@ impl DeployReport {
             .as_ref()
             .and_then(|d| d.hints.first().cloned());
         match self.outcome {
-            Outcome::Applied | Outcome::Complete => None,
-            Outcome::Failed => Some(Error::failed(
+            DeployOutcome::Applied | DeployOutcome::Complete => None,
+            DeployOutcome::Failed => Some(Error::failed(
                 format!(
                     "deployment of {what} failed: {}{}",
                     why(),
-                    if self.action == Action::Unchanged {
+                    if self.action == ApplyAction::Unchanged {
                         " (the resource is unchanged since: change it, or delete it and deploy again to retry)"
                     } else {
                         ""
@@ -93,11 +93,11 @@ impl DeployReport {
                 ),
                 hint,
             )),
-            Outcome::Deleted => Some(Error::failed(
+            DeployOutcome::Deleted => Some(Error::failed(
                 format!("{what} was deleted while waiting for it to deploy"),
                 None,
             )),
-            Outcome::TimedOut => Some(Error::TimedOut {
+            DeployOutcome::TimedOut => Some(Error::TimedOut {
                 what: format!("{what} to deploy"),
                 seconds: self.timeout_seconds.unwrap_or_default(),
                 last_state: self
@@ -116,27 +116,27 @@ impl DeployReport {
     pub fn text(&self, done: &str) -> String {
         let what = format!("{} {}/{}", self.kind.singular(), self.namespace, self.name);
         match self.outcome {
-            Outcome::Complete => format!(
+            DeployOutcome::Complete => format!(
                 "{done} {what} is serving ({}){} [{}]\n",
                 self.status
                     .as_ref()
-                    .map(Summary::state_text)
+                    .map(ModelStatus::state_text)
                     .unwrap_or_default(),
                 self.waited_seconds
                     .map(|w| format!(" after {w}s"))
                     .unwrap_or_default(),
                 match self.action {
-                    Action::Created => "created",
-                    Action::Updated => "updated",
-                    Action::Unchanged => "unchanged: nothing was applied",
+                    ApplyAction::Created => "created",
+                    ApplyAction::Updated => "updated",
+                    ApplyAction::Unchanged => "unchanged: nothing was applied",
                 }
             ),
             _ => format!(
                 "{what} {} (not waiting; follow it with `kubectl hyperpod describe {} -n {}`)\n",
                 match self.action {
-                    Action::Created => "created",
-                    Action::Updated => "updated",
-                    Action::Unchanged => "unchanged",
+                    ApplyAction::Created => "created",
+                    ApplyAction::Updated => "updated",
+                    ApplyAction::Unchanged => "unchanged",
                 },
                 self.name,
                 self.namespace
@@ -178,7 +178,7 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
     let (kind, ns, name) = (c.kind, c.namespace.as_str(), c.name.as_str());
     let existing = super::cluster::get_model(ctx, kind, ns, name)?;
     let action = match &existing {
-        Some(e) if same(e, &c.defaulted) => Action::Unchanged,
+        Some(e) if same(e, &c.defaulted) => ApplyAction::Unchanged,
         _ => {
             let cmd = ctx.kube.apply(
                 format!("apply {} {ns}/{name}", kind.kind()),
@@ -187,14 +187,14 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
             );
             let applied: Value = ctx.runner.json(&cmd)?;
             match &existing {
-                None => Action::Created,
+                None => ApplyAction::Created,
                 Some(e)
                     if e["metadata"]["generation"] == applied["metadata"]["generation"]
                         && e.get("spec") == applied.get("spec") =>
                 {
-                    Action::Unchanged
+                    ApplyAction::Unchanged
                 }
-                Some(_) => Action::Updated,
+                Some(_) => ApplyAction::Updated,
             }
         }
     };
@@ -202,9 +202,9 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
         "{} {ns}/{name} {}",
         kind.singular(),
         match action {
-            Action::Created => "created",
-            Action::Updated => "updated",
-            Action::Unchanged => "unchanged (nothing to apply)",
+            ApplyAction::Created => "created",
+            ApplyAction::Updated => "updated",
+            ApplyAction::Unchanged => "unchanged (nothing to apply)",
         }
     ));
     let seconds = opts.timeout.map(|t| t.as_secs()).unwrap_or_else(|| {
@@ -218,10 +218,10 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
         name: name.to_string(),
         namespace: ns.to_string(),
         action,
-        outcome: Outcome::Applied,
+        outcome: DeployOutcome::Applied,
         waited_seconds: None,
         timeout_seconds: None,
-        status: existing.as_ref().map(|e| Summary::of(kind, e)),
+        status: existing.as_ref().map(|e| ModelStatus::of(kind, e)),
         diagnostics: None,
     };
     if !opts.wait {
@@ -235,16 +235,16 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
     let (res, took) = watch::wait_deployed(ctx, kind, ns, name, Duration::from_secs(seconds))?;
     report.waited_seconds = Some((took.as_secs_f64() * 10.0).round() / 10.0);
     let (outcome, last) = match res {
-        WaitResult::Complete(o) => (Outcome::Complete, Some(o)),
-        WaitResult::Failed(o) => (Outcome::Failed, Some(o)),
-        WaitResult::TimedOut(o) => (Outcome::TimedOut, o),
-        WaitResult::Deleted(o) => (Outcome::Deleted, Some(o).filter(|o| !o.is_null())),
+        WaitResult::Complete(o) => (DeployOutcome::Complete, Some(o)),
+        WaitResult::Failed(o) => (DeployOutcome::Failed, Some(o)),
+        WaitResult::TimedOut(o) => (DeployOutcome::TimedOut, o),
+        WaitResult::Deleted(o) => (DeployOutcome::Deleted, Some(o).filter(|o| !o.is_null())),
     };
     report.outcome = outcome;
     if let Some(o) = &last {
-        report.status = Some(Summary::of(kind, o));
+        report.status = Some(ModelStatus::of(kind, o));
     }
-    if matches!(outcome, Outcome::Failed | Outcome::TimedOut) {
+    if matches!(outcome, DeployOutcome::Failed | DeployOutcome::TimedOut) {
         report.diagnostics = Some(diagnose::collect(ctx, kind, ns, name, last.as_ref()));
     }
     Ok(report)
@@ -255,7 +255,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn report(action: Action, outcome: Outcome) -> DeployReport {
+    fn report(action: ApplyAction, outcome: DeployOutcome) -> DeployReport {
         let obj = json!({"metadata": {"name": "m", "namespace": "ns"},
             "status": {"deploymentStatus": {"deploymentObjectOverallState": "DeploymentComplete"}}});
         DeployReport {
@@ -266,19 +266,19 @@ mod tests {
             outcome,
             waited_seconds: Some(12.5),
             timeout_seconds: Some(60),
-            status: Some(Summary::of(ModelKind::JumpStartModel, &obj)),
+            status: Some(ModelStatus::of(ModelKind::JumpStartModel, &obj)),
             diagnostics: None,
         }
     }
 
     #[test]
     fn text_of_serving_and_of_not_waiting() {
-        let r = report(Action::Unchanged, Outcome::Complete);
+        let r = report(ApplyAction::Unchanged, DeployOutcome::Complete);
         assert_eq!(
             r.text("✓"),
             "✓ jumpstartmodel ns/m is serving (DeploymentComplete) after 12.5s [unchanged: nothing was applied]\n"
         );
-        let r = report(Action::Created, Outcome::Applied);
+        let r = report(ApplyAction::Created, DeployOutcome::Applied);
         assert_eq!(
             r.text("✓"),
             "jumpstartmodel ns/m created (not waiting; follow it with `kubectl hyperpod describe m -n ns`)\n"
@@ -287,7 +287,7 @@ mod tests {
 
     #[test]
     fn diagnosis_leaves_out_the_hint_the_error_gives() {
-        let mut r = report(Action::Created, Outcome::Failed);
+        let mut r = report(ApplyAction::Created, DeployOutcome::Failed);
         assert!(r.diagnosis_text(&r.error().unwrap()).is_none());
         r.diagnostics = Some(Diagnostics {
             reason: Some("Boom".into()),

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::cluster;
 use super::kind::ModelKind;
-use super::status::Summary;
+use super::status::ModelStatus;
 use super::watch::{self, DeleteResult};
 use crate::error::{Error, Result};
 use crate::time::human;
@@ -60,7 +60,7 @@ pub struct DeleteReport {
     pub deleted: bool,
     pub dry_run: bool,
     pub waited_seconds: Option<f64>,
-    pub status: Option<Summary>,
+    pub status: Option<ModelStatus>,
     #[serde(skip)]
     pub outcome: DeleteOutcome,
     #[serde(skip)]
@@ -89,7 +89,7 @@ pub fn delete(ctx: &Ctx, req: &DeleteRequest) -> Result<DeleteReport> {
         deleted: false,
         dry_run: ctx.dry_run,
         waited_seconds: None,
-        status: Some(Summary::of(kind, &obj)),
+        status: Some(ModelStatus::of(kind, &obj)),
         outcome: DeleteOutcome::DryRun,
         timeout_seconds: req.timeout_seconds,
     };
@@ -125,7 +125,7 @@ pub fn delete(ctx: &Ctx, req: &DeleteRequest) -> Result<DeleteReport> {
             DeleteOutcome::Gone
         }
         DeleteResult::Failed(o) | DeleteResult::TimedOut(Some(o)) if o.is_object() => {
-            let s = Summary::of(kind, &o);
+            let s = ModelStatus::of(kind, &o);
             let outcome = if matches!(s.state.as_deref(), Some(st) if st != "DeletionFailed") {
                 DeleteOutcome::TimedOut {
                     last_state: s.state_text(),

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::cluster::{self, PodInfo};
 use super::diagnose;
 use super::kind::ModelKind;
-use super::status::Summary;
+use super::status::ModelStatus;
 use super::table::{dash, table};
 use crate::error::Result;
 use crate::time::human;
@@ -16,7 +16,7 @@ use crate::Ctx;
 /// Everything `describe` shows about one model resource.
 #[derive(Debug, Serialize)]
 pub struct Description {
-    pub summary: Summary,
+    pub summary: ModelStatus,
     pub conditions: Vec<diagnose::Condition>,
     pub events: Vec<cluster::EventInfo>,
     pub pods: Vec<PodInfo>,
@@ -31,7 +31,7 @@ pub struct Description {
 pub fn describe(ctx: &Ctx, ns: &str, name: &str, kind: Option<ModelKind>) -> Result<Description> {
     let (kind, obj) = cluster::find(ctx, ns, name, kind)?;
     let d = diagnose::collect(ctx, kind, ns, name, Some(&obj));
-    let summary = Summary::of(kind, &obj);
+    let summary = ModelStatus::of(kind, &obj);
     Ok(Description {
         summary,
         conditions: d.conditions,
@@ -48,7 +48,7 @@ pub fn describe(ctx: &Ctx, ns: &str, name: &str, kind: Option<ModelKind>) -> Res
 }
 
 fn summary_needs_hints(obj: &Value, kind: ModelKind) -> bool {
-    Summary::of(kind, obj).phase() != super::status::Phase::Complete
+    ModelStatus::of(kind, obj).phase() != super::status::Phase::Complete
 }
 
 impl Description {
@@ -194,7 +194,7 @@ mod tests {
         let obj = json!({"metadata": {"name": "m", "namespace": "ns"},
             "spec": {"model": {"modelId": "bert"}, "server": {"instanceType": "ml.c5.2xlarge"}}});
         let d = Description {
-            summary: Summary::of(ModelKind::JumpStartModel, &obj),
+            summary: ModelStatus::of(ModelKind::JumpStartModel, &obj),
             conditions: vec![],
             events: vec![],
             pods: vec![],

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::cluster::{self, EventInfo, PodInfo};
 use super::kind::ModelKind;
-use super::status::Summary;
+use super::status::ModelStatus;
 use crate::Ctx;
 
 /// One status condition.
@@ -63,7 +63,7 @@ pub fn collect(
 ) -> Diagnostics {
     let mut d = Diagnostics::default();
     if let Some(o) = obj.filter(|o| !o.is_null()) {
-        let s = Summary::of(kind, o);
+        let s = ModelStatus::of(kind, o);
         d.state = s.state;
         d.reason = s.reason;
         d.message = s.message;

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::cluster;
 use super::kind::ModelKind;
-use super::status::{Summary, ENDPOINT_READY};
+use super::status::{ModelStatus, ENDPOINT_READY};
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
 use crate::tools::aws::AwsOpts;
@@ -130,7 +130,7 @@ pub fn invoke_cmd(
 pub fn invoke(ctx: &Ctx, req: &InvokeRequest) -> Result<InvokeResult> {
     let (ns, name) = (req.namespace.as_str(), req.name.as_str());
     let (kind, obj) = cluster::find(ctx, ns, name, req.kind)?;
-    let s = Summary::of(kind, &obj);
+    let s = ModelStatus::of(kind, &obj);
     let what = format!("{} {ns}/{name}", kind.singular());
     let Some(endpoint) = s.endpoint_name.clone() else {
         return Err(Error::failed(

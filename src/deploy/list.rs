@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::cluster;
 use super::kind::ModelKind;
-use super::status::Summary;
+use super::status::ModelStatus;
 use super::table::{dash, table};
 use crate::error::Result;
 use crate::time::human;
@@ -19,7 +19,7 @@ pub struct Listing {
     /// Neither kind's CRD is installed (the operator is not set up).
     #[serde(skip)]
     pub no_crds: bool,
-    pub items: Vec<Summary>,
+    pub items: Vec<ModelStatus>,
 }
 
 /// Lists both kinds in `ns` (None: every namespace).
@@ -28,7 +28,7 @@ pub fn list(ctx: &Ctx, ns: Option<&str>) -> Result<Listing> {
     Ok(Listing {
         namespace: ns.map(str::to_string),
         no_crds: missing.len() == ModelKind::ALL.len(),
-        items: items.iter().map(|(k, o)| Summary::of(*k, o)).collect(),
+        items: items.iter().map(|(k, o)| ModelStatus::of(*k, o)).collect(),
     })
 }
 
@@ -69,7 +69,7 @@ impl Listing {
     }
 }
 
-fn row(s: &Summary) -> Vec<String> {
+fn row(s: &ModelStatus) -> Vec<String> {
     let endpoint = match (&s.endpoint_name, &s.endpoint_state) {
         (None, _) => "-".to_string(),
         (Some(_), Some(st)) => st.clone(),

@@ -13,7 +13,7 @@ pub const ENDPOINT_READY: &str = "CreationCompleted";
 
 /// What a model resource says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Summary {
+pub struct ModelStatus {
     pub kind: ModelKind,
     pub name: String,
     pub namespace: String,
@@ -53,14 +53,14 @@ fn s(v: &Value, p: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-impl Summary {
+impl ModelStatus {
     pub fn of(kind: ModelKind, obj: &Value) -> Self {
         let created = s(obj, "/metadata/creationTimestamp");
         let age_seconds = created
             .as_deref()
             .and_then(crate::time::parse_rfc3339)
             .map(|t| (crate::time::now() - t).max(0));
-        Summary {
+        ModelStatus {
             kind,
             name: s(obj, "/metadata/name").unwrap_or_default(),
             namespace: s(obj, "/metadata/namespace").unwrap_or_default(),
@@ -162,34 +162,34 @@ mod tests {
         let k = ModelKind::JumpStartModel;
         let done = json!({"observedGeneration": 1, "deploymentStatus": {"deploymentObjectOverallState": "DeploymentComplete"}});
         assert_eq!(
-            Summary::of(k, &obj(done.clone(), false, 1)).phase(),
+            ModelStatus::of(k, &obj(done.clone(), false, 1)).phase(),
             Phase::Complete
         );
         // An endpoint was asked for and is not ready yet.
         assert_eq!(
-            Summary::of(k, &obj(done.clone(), true, 1)).phase(),
+            ModelStatus::of(k, &obj(done.clone(), true, 1)).phase(),
             Phase::Waiting
         );
         let mut with_ep = done.clone();
         with_ep["endpoints"] = json!({"sagemaker": {"state": "CreationCompleted"}});
         assert_eq!(
-            Summary::of(k, &obj(with_ep.clone(), true, 1)).phase(),
+            ModelStatus::of(k, &obj(with_ep.clone(), true, 1)).phase(),
             Phase::Complete
         );
         // The status is about an older generation.
         assert_eq!(
-            Summary::of(k, &obj(with_ep, true, 2)).phase(),
+            ModelStatus::of(k, &obj(with_ep, true, 2)).phase(),
             Phase::Waiting
         );
         let failed = json!({"deploymentStatus": {"deploymentObjectOverallState": "DeploymentFailed", "reason": "R"}});
-        let s = Summary::of(k, &obj(failed, false, 1));
+        let s = ModelStatus::of(k, &obj(failed, false, 1));
         assert_eq!(s.phase(), Phase::Failed);
         assert_eq!(s.reason.as_deref(), Some("R"));
         assert_eq!(
-            Summary::of(k, &obj(json!({}), false, 1)).phase(),
+            ModelStatus::of(k, &obj(json!({}), false, 1)).phase(),
             Phase::Waiting
         );
-        assert!(Summary::of(k, &obj(json!({}), true, 1))
+        assert!(ModelStatus::of(k, &obj(json!({}), true, 1))
             .state_text()
             .starts_with("no status yet"));
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::kind::ModelKind;
-use super::status::{Phase, Summary};
+use super::status::{ModelStatus, Phase};
 use crate::error::{Error, Result};
 use crate::exec::{command_error, Cmd, StreamEvent};
 use crate::tools::kube::KubeOpts;
@@ -199,7 +199,7 @@ pub fn watch<T>(
 
 /// The live status line (terminal only; elsewhere `Ui::status` prints nothing unless changed).
 pub fn live_line(ctx: &Ctx, kind: ModelKind, obj: &Value) {
-    let s = Summary::of(kind, obj);
+    let s = ModelStatus::of(kind, obj);
     ctx.ui.status(
         &format!(
             "{}: {} [{}]",
@@ -225,7 +225,7 @@ pub fn wait_deployed(
         if etype == "DELETED" {
             return Verdict::Stop(WaitResult::Deleted(obj.clone()));
         }
-        let s = Summary::of(kind, obj);
+        let s = ModelStatus::of(kind, obj);
         let text = s.state_text();
         if text != last_text {
             let mut line = format!(
@@ -292,7 +292,7 @@ pub fn wait_deleted(
         if etype == "DELETED" {
             return Verdict::Stop(None);
         }
-        let s = Summary::of(kind, obj);
+        let s = ModelStatus::of(kind, obj);
         let text = s.state_text();
         if text != last_text {
             ctx.ui.progress(&format!(

@@ -7,10 +7,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::StepEnv;
-use crate::deploy::apply::{self, DeployReport, Outcome};
+use crate::deploy::apply::{self, DeployOutcome, DeployReport};
 use crate::deploy::diagnose;
 use crate::deploy::kind::ModelKind;
-use crate::deploy::status::{self, Summary};
+use crate::deploy::status::{self, ModelStatus};
 use crate::deploy::watch::{self, WaitResult};
 use crate::error::{Error, Result};
 use crate::exec::{Cmd, Runner};
@@ -70,21 +70,21 @@ impl ModelWait {
         let (res, took) = watch::wait_deployed(&ctx, kind, ns, name, timeout)?;
         let (outcome, last) = match res {
             WaitResult::Complete(_) => return Ok(()),
-            WaitResult::Failed(o) => (Outcome::Failed, Some(o)),
-            WaitResult::TimedOut(o) => (Outcome::TimedOut, o),
-            WaitResult::Deleted(o) => (Outcome::Deleted, Some(o).filter(|o| !o.is_null())),
+            WaitResult::Failed(o) => (DeployOutcome::Failed, Some(o)),
+            WaitResult::TimedOut(o) => (DeployOutcome::TimedOut, o),
+            WaitResult::Deleted(o) => (DeployOutcome::Deleted, Some(o).filter(|o| !o.is_null())),
         };
-        let diagnostics = (outcome != Outcome::Deleted)
+        let diagnostics = (outcome != DeployOutcome::Deleted)
             .then(|| diagnose::collect(&ctx, kind, ns, name, last.as_ref()));
         let report = DeployReport {
             kind,
             name: name.to_string(),
             namespace: ns.to_string(),
-            action: apply::Action::Created,
+            action: apply::ApplyAction::Created,
             outcome,
             waited_seconds: Some(took.as_secs_f64()),
             timeout_seconds: Some(self.timeout_seconds),
-            status: last.as_ref().map(|o| Summary::of(kind, o)),
+            status: last.as_ref().map(|o| ModelStatus::of(kind, o)),
             diagnostics,
         };
         match report.error() {
@@ -145,7 +145,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn report(outcome: Outcome, obj: serde_json::Value) -> DeployReport {
+    fn report(outcome: DeployOutcome, obj: serde_json::Value) -> DeployReport {
         let kind = ModelKind::JumpStartModel;
         let mut d = diagnose::Diagnostics {
             state: Some("DeploymentFailed".into()),
@@ -158,11 +158,11 @@ mod tests {
             kind,
             name: "m".into(),
             namespace: "default".into(),
-            action: apply::Action::Created,
+            action: apply::ApplyAction::Created,
             outcome,
             waited_seconds: Some(1.0),
             timeout_seconds: Some(60),
-            status: Some(Summary::of(kind, &obj)),
+            status: Some(ModelStatus::of(kind, &obj)),
             diagnostics: Some(d),
         }
     }
@@ -179,7 +179,7 @@ mod tests {
 
     #[test]
     fn a_failure_carries_the_diagnosis_and_what_became_of_the_model() {
-        let r = report(Outcome::Failed, json!({"metadata": {"name": "m"}}));
+        let r = report(DeployOutcome::Failed, json!({"metadata": {"name": "m"}}));
         let err = wait().explain(r.error().unwrap(), &r);
         assert_eq!(err.exit_code(), crate::error::exit::FAILURE);
         let text = err.to_string();
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn a_time_out_stays_a_time_out_with_the_diagnosis() {
-        let r = report(Outcome::TimedOut, json!({"metadata": {"name": "m"}}));
+        let r = report(DeployOutcome::TimedOut, json!({"metadata": {"name": "m"}}));
         let err = wait().explain(r.error().unwrap(), &r);
         assert_eq!(err.exit_code(), crate::error::exit::TIMED_OUT);
         assert_eq!(err.kind(), "timed_out");
