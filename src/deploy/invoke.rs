@@ -10,6 +10,7 @@ use super::cluster;
 use super::kind::ModelKind;
 use super::status::{ModelStatus, ENDPOINT_READY};
 use crate::error::{Error, Result};
+use crate::exec::private::PrivateDir;
 use crate::exec::Cmd;
 use crate::tools::aws::AwsOpts;
 use crate::validate;
@@ -157,10 +158,10 @@ pub fn invoke(ctx: &Ctx, req: &InvokeRequest) -> Result<InvokeResult> {
         .and_then(arn_region)
         .map(str::to_string)
         .or_else(|| ctx.aws.region.clone());
-    let dir = tempfile::tempdir().map_err(|e| Error::io("create a temporary directory", e))?;
-    let body_path = dir.path().join("body");
-    let out_path = dir.path().join("response");
-    std::fs::write(&body_path, &req.body).map_err(|e| Error::io("write the request body", e))?;
+    let dir = PrivateDir::new("create a private temporary directory for the request")?;
+    let body_path = dir.write("body", &req.body, "write the request body")?;
+    // The response too may be private: created 0600 before the CLI writes into it.
+    let out_path = dir.write("response", b"", "create the response file")?;
     let mut aws = ctx.aws.clone();
     aws.region = region.clone();
     let cmd = invoke_cmd(&aws, &endpoint, &req.content_type, &body_path, &out_path);

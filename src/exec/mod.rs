@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+pub mod private;
+
 /// Default deadline for a command that is not a wait.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 

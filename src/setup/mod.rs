@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::exec::private::PrivateDir;
 use crate::exec::Cmd;
 use crate::install::names::{NameOverrides, Names, TEST_INSTANCE_TYPE};
 use crate::install::target::{self, Target};
@@ -406,13 +407,14 @@ impl<'a> Setup<'a> {
             if let Some(kdef) = defs.iter().find(|d| d.id == "kubeconfig") {
                 let kc = (kdef.check)(&plan_env_base)?;
                 if kc.state != State::Satisfied {
-                    let dir = tempfile::tempdir()
-                        .map_err(|e| Error::io("create a temporary kubeconfig", e))?;
-                    let path = dir.path().join("kubeconfig").display().to_string();
+                    let dir = PrivateDir::new("create a temporary kubeconfig")?;
+                    let path = dir.file("kubeconfig").display().to_string();
                     let mut cmd = c.update_kubeconfig_cmd(self.ctx, &facts, Some(&path));
                     cmd.mutating = false; // writes only a temporary file
                     cmd.purpose = "write a temporary kubeconfig for planning".into();
-                    self.ctx.runner.run(&cmd)?;
+                    let ran = self.ctx.runner.run(&cmd);
+                    dir.seal("kubeconfig");
+                    ran?;
                     plan_kube = KubeOpts {
                         kubeconfig: Some(path),
                         context: Some(facts.context_name()),

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::error::{in_step, Error, Result};
+use crate::exec::private::PrivateDir;
 use crate::install::names::{NameOverrides, Names};
 use crate::install::target::{self, Target};
 use crate::plan::{self, Plan, Report, State, StepEnv};
@@ -244,7 +245,7 @@ impl<'a> Teardown<'a> {
 
     /// The user's kubeconfig when it has the cluster's context; otherwise a temporary one
     /// (teardown never writes the user's kubeconfig).
-    fn kube_access(&self, facts: &Target) -> Result<(KubeOpts, Option<tempfile::TempDir>)> {
+    fn kube_access(&self, facts: &Target) -> Result<(KubeOpts, Option<PrivateDir>)> {
         let c = &self.config;
         let user = KubeOpts {
             kubeconfig: c.kubeconfig.clone(),
@@ -268,15 +269,17 @@ impl<'a> Teardown<'a> {
                 return Ok((user, None));
             }
         }
-        let dir = tempfile::tempdir().map_err(|e| Error::io("create a temporary kubeconfig", e))?;
-        let path = dir.path().join("kubeconfig").display().to_string();
+        let dir = PrivateDir::new("create a temporary kubeconfig")?;
+        let path = dir.file("kubeconfig").display().to_string();
         let mut cmd = target::update_kubeconfig_cmd(self.ctx, facts, Some(&path));
         cmd.mutating = false; // writes only a temporary file
         cmd.purpose = format!(
             "write a temporary kubeconfig for EKS cluster {}",
             facts.eks_cluster
         );
-        self.ctx.runner.run(&cmd)?;
+        let ran = self.ctx.runner.run(&cmd);
+        dir.seal("kubeconfig");
+        ran?;
         Ok((
             KubeOpts {
                 kubeconfig: Some(path),

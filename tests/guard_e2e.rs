@@ -1,0 +1,196 @@
+//! What the tool leaves behind and who can read it: every temporary file it writes (invoke's
+//! body, setup's and teardown's planning kubeconfig) is 0600 in a 0700 directory while a tool
+//! runs, and none is left afterwards. Real tools against the emulated cloud (tests/common).
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+
+use common::{cloud, Sandbox};
+use serde_json::json;
+
+/// A PATH directory whose aws/kubectl/helm first list every entry of our private temporary
+/// directories under `$TMPDIR` (mode, type, path) into `modes.log`, then run the usual shim.
+struct Watch {
+    tmp: PathBuf,
+    bin: PathBuf,
+    log: PathBuf,
+}
+
+impl Watch {
+    fn new(sb: &Sandbox) -> Watch {
+        let tmp = sb.dir().join("tmp");
+        let bin = sb.dir().join("watch-bin");
+        std::fs::create_dir_all(&tmp).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        let log = sb.dir().join("modes.log");
+        for tool in ["aws", "kubectl", "helm"] {
+            let p = bin.join(tool);
+            std::fs::write(
+                &p,
+                format!(
+                    "#!/bin/sh\nfind '{tmp}' -mindepth 1 -path '{tmp}/kubectl-hyperpod-*' -printf '%m %y %p\\n' >> '{log}'\nexec '{shim}' \"$@\"\n",
+                    tmp = tmp.display(),
+                    log = log.display(),
+                    shim = cloud().shim_dir.join(tool).display()
+                ),
+            )
+            .unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Watch { tmp, bin, log }
+    }
+
+    fn env(&self, sb: &Sandbox) -> Vec<(String, String)> {
+        let path = sb
+            .env()
+            .into_iter()
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v)
+            .unwrap();
+        vec![
+            ("PATH".into(), format!("{}:{path}", self.bin.display())),
+            ("TMPDIR".into(), self.tmp.display().to_string()),
+        ]
+    }
+
+    fn run(&self, sb: &Sandbox, args: &[&str]) -> common::Run {
+        let env = self.env(sb);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        sb.hyperpod_with(args, &env)
+    }
+
+    /// Every entry seen while tools ran: (mode, type, path).
+    fn seen(&self) -> Vec<(String, String, String)> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let mut it = l.splitn(3, ' ');
+                let (m, t, p) = (it.next(), it.next(), it.next());
+                (m.unwrap().into(), t.unwrap().into(), p.unwrap().into())
+            })
+            .collect()
+    }
+
+    /// Nothing of ours is left in TMPDIR.
+    #[track_caller]
+    fn assert_clean(&self, after: &str) {
+        let left: Vec<PathBuf> = std::fs::read_dir(&self.tmp)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("kubectl-hyperpod-")
+            })
+            .collect();
+        assert!(left.is_empty(), "left behind after {after}: {left:?}");
+    }
+}
+
+#[track_caller]
+fn assert_private(seen: &[(String, String, String)], names: &[&str]) {
+    for name in names {
+        assert!(
+            seen.iter()
+                .any(|(_, t, p)| t == "f" && Path::new(p).ends_with(name)),
+            "no temporary {name} was seen: {seen:?}"
+        );
+    }
+    for (mode, kind, path) in seen {
+        let want = if kind == "d" { "700" } else { "600" };
+        assert_eq!(mode, want, "{path} ({kind}) has mode {mode}: {seen:?}");
+    }
+}
+
+fn setup_args(sb: &Sandbox) -> Vec<String> {
+    [
+        "setup",
+        "--hyperpod-cluster",
+        &sb.hyperpod_cluster,
+        "--s3-bucket",
+        &sb.bucket,
+        "--skip-test-deployment",
+        "--yes",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+#[test]
+fn setup_and_teardown_keep_their_kubeconfigs_private_and_leave_nothing() {
+    let sb = cloud().sandbox();
+    let w = Watch::new(&sb);
+    let args = setup_args(&sb);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    // A failure after planning: the temporary kubeconfig goes on the error path too.
+    let env = w.env(&sb);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("HP_FAIL_MATCH", "create-open-id-connect-provider"));
+    let failed = sb.hyperpod_with(&a, &env);
+    failed.exits(4);
+    w.assert_clean("a failed setup");
+    assert_private(&w.seen(), &["kubeconfig"]);
+
+    w.run(&sb, &a).success();
+    w.assert_clean("setup");
+    assert_private(&w.seen(), &["kubeconfig"]);
+
+    // Teardown reads the cluster through a temporary kubeconfig when the user's has no entry.
+    std::fs::remove_file(&w.log).unwrap();
+    let empty = sb.dir().join("empty-kubeconfig");
+    std::fs::write(&empty, "").unwrap();
+    let t = w.run(
+        &sb,
+        &[
+            "teardown",
+            "--hyperpod-cluster",
+            &sb.hyperpod_cluster,
+            "--kubeconfig",
+            empty.to_str().unwrap(),
+            "--yes",
+        ],
+    );
+    t.success();
+    w.assert_clean("teardown");
+    assert_private(&w.seen(), &["kubeconfig"]);
+}
+
+#[test]
+fn invoke_writes_its_body_privately_and_removes_it() {
+    let sb = cloud().sandbox();
+    sb.write_direct_kubeconfig();
+    let crds = Sandbox::chart_dir().join("templates/crds");
+    sb.kubectl(&["apply", "-f", crds.to_str().unwrap()])
+        .success();
+    sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.1}));
+    let w = Watch::new(&sb);
+    sb.hyperpod(&[
+        "deploy",
+        "jumpstart",
+        "--name",
+        "m",
+        "--model-id",
+        "huggingface-eqa-bert-base-cased",
+        "--endpoint-name",
+        "m-endpoint",
+        "--instance-type",
+        "ml.c5.2xlarge",
+    ])
+    .success();
+    w.run(&sb, &["invoke", "m", "--body", r#"{"inputs": "private"}"#])
+        .success();
+    w.assert_clean("invoke");
+    assert_private(&w.seen(), &["body", "response"]);
+    // A failing call removes them too.
+    let env = w.env(&sb);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("HP_FAIL_MATCH", "invoke-endpoint"));
+    sb.hyperpod_with(&["invoke", "m", "--body", "{}"], &env)
+        .exits(4);
+    w.assert_clean("a failed invoke");
+}
