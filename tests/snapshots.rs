@@ -411,8 +411,8 @@ fn every_template_rendered() {
 // ---------------------------------------------------------------------------------------------
 // setup --dry-run --offline -o json
 
-/// The plan setup prints for `flags`, with the machine's chart cache directory redacted.
-fn offline_plan(flags: &[&str]) -> String {
+/// `setup --dry-run --offline` with `flags`, untouched by the environment's AWS and chart settings.
+fn setup_offline_cmd(flags: &[&str]) -> Process {
     let mut cmd = Process::new(env!("CARGO_BIN_EXE_kubectl-hyperpod"));
     cmd.args([
         "setup",
@@ -421,14 +421,7 @@ fn offline_plan(flags: &[&str]) -> String {
         "--region",
         "us-west-2",
     ])
-    .args([
-        "--s3-bucket",
-        "my-tls-bucket",
-        "--dry-run",
-        "--offline",
-        "-o",
-        "json",
-    ])
+    .args(["--s3-bucket", "my-tls-bucket", "--dry-run", "--offline"])
     .args(flags);
     for var in [
         "AWS_REGION",
@@ -439,19 +432,37 @@ fn offline_plan(flags: &[&str]) -> String {
     ] {
         cmd.env_remove(var);
     }
-    let out = cmd.output().unwrap();
+    cmd
+}
+
+/// What `setup --dry-run --offline` prints on stdout for `flags` (with `-o json` or as text),
+/// with the machine's chart cache directory redacted.
+fn offline_setup(flags: &[&str]) -> String {
+    let out = setup_offline_cmd(flags).output().unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         out.status.success(),
         "setup {flags:?}: {}\n{stdout}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let doc: Value = serde_json::from_str(&stdout).unwrap();
-    let cache_dir = doc["plan"]["context"]["chart"]["cache_dir"]
+    static CACHE_DIR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    stdout.replace(CACHE_DIR.get_or_init(chart_cache_dir), "[CHART_CACHE_DIR]")
+}
+
+/// Where setup caches the chart on this machine, as its plan says.
+fn chart_cache_dir() -> String {
+    let out = setup_offline_cmd(&["-o", "json"]).output().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    doc["plan"]["context"]["chart"]["cache_dir"]
         .as_str()
-        .expect("the plan names the chart's cache directory")
-        .to_string();
-    stdout.replace(&cache_dir, "[CHART_CACHE_DIR]")
+        .unwrap_or_else(|| panic!("no chart cache directory in the plan: {out:?}"))
+        .to_string()
+}
+
+fn offline_plan(flags: &[&str]) -> String {
+    let mut flags = flags.to_vec();
+    flags.extend(["-o", "json"]);
+    offline_setup(&flags)
 }
 
 #[test]
@@ -495,12 +506,17 @@ fn setup_offline_plans() {
             ],
         ),
     ];
-    assert_all(
-        combos
-            .iter()
-            .map(|(name, flags)| (name.to_string(), offline_plan(flags)))
-            .collect(),
-    );
+    let mut snapshots: Vec<(String, String)> = combos
+        .iter()
+        .map(|(name, flags)| (name.to_string(), offline_plan(flags)))
+        .collect();
+    // The text form: the plan, its closing line, the roles.
+    snapshots.push(("setup_plan_default_text".into(), offline_setup(&[])));
+    snapshots.push((
+        "setup_plan_iam_only_text".into(),
+        offline_setup(&["--iam-only"]),
+    ));
+    assert_all(snapshots);
 }
 
 // ---------------------------------------------------------------------------------------------

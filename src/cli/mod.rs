@@ -6,6 +6,7 @@ pub mod deploy;
 mod deploy_kinds;
 pub mod doctor;
 pub mod misc;
+pub mod plan_ui;
 pub mod setup;
 pub mod teardown;
 
@@ -189,40 +190,6 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// Shows a plan (on stderr) and asks whether to apply it: the one confirmation setup and
-/// teardown share. `changes` completes "N step(s) would ..."; `question` is asked on a terminal.
-pub fn confirm_plan(
-    ctx: &Ctx,
-    plan: &crate::plan::Plan,
-    changes: &str,
-    question: &str,
-) -> Result<()> {
-    let ui = &ctx.ui;
-    if ctx.dry_run {
-        return Ok(());
-    }
-    // The plan goes to stderr in a real run: stdout carries only the final result.
-    if !ui.quiet {
-        ui.progress(&format!("{}\n{}", ui.bold("Plan:"), plan.render_text(ui)));
-    }
-    let pending = plan.pending();
-    if pending == 0 || ctx.yes {
-        return Ok(());
-    }
-    if !ui.interactive {
-        return Err(crate::error::Error::NotConfirmed(format!(
-            "{pending} step(s) would {changes}, and there is no terminal to confirm on"
-        )));
-    }
-    if ui.confirm(&question.replace("{n}", &pending.to_string())) {
-        Ok(())
-    } else {
-        Err(crate::error::Error::NotConfirmed(
-            "not confirmed; nothing was changed".into(),
-        ))
-    }
-}
-
 /// The role names doctor, setup and teardown accept when they differ from setup's derived ones.
 #[derive(Debug, Default, Args)]
 #[command(next_help_heading = "IAM names (when not the derived ones)")]
@@ -287,65 +254,5 @@ impl IamNameFlags {
         };
         crate::install::names::Names::derive(cluster, &o)?;
         Ok(o)
-    }
-}
-
-/// The words that make setup's and teardown's closing text differ.
-pub struct OutcomeWords {
-    /// "Plan" / "Teardown plan"
-    pub plan_title: &'static str,
-    /// "Setup" / "Teardown"
-    pub operation: &'static str,
-    /// "change" / "remove"
-    pub verb: &'static str,
-    /// "changed" / "removed"
-    pub verb_past: &'static str,
-    /// "Everything is already in place" / "Nothing to remove"
-    pub nothing: &'static str,
-}
-
-/// Setup's and teardown's closing text: under `--dry-run` the plan and what a real run would do
-/// (and why it would refuse), otherwise how many steps changed things.
-pub fn outcome_text(
-    ui: &Ui,
-    w: &OutcomeWords,
-    cluster: &str,
-    facts: &crate::install::target::Target,
-    plan: &crate::plan::Plan,
-    report: Option<&crate::plan::Report>,
-    blocked: &[String],
-) -> String {
-    let Some(r) = report else {
-        let mut s = format!(
-            "{} for HyperPod cluster {cluster} (EKS {}, account {}, {}):\n",
-            w.plan_title,
-            facts.eks_cluster,
-            facts.account,
-            plan.context["region"].as_str().unwrap_or("")
-        );
-        s.push_str(&plan.render_text(ui));
-        if !blocked.is_empty() {
-            s.push_str(&format!(
-                "A real run would refuse: {}\n",
-                blocked.join("; ")
-            ));
-        }
-        s.push_str(&match plan.pending() {
-            0 => format!("{}; nothing would change.\n", w.nothing),
-            n => format!(
-                "{n} step(s) would {} things. Dry run: nothing was changed.\n",
-                w.verb
-            ),
-        });
-        return s;
-    };
-    if r.changed {
-        let n = r.steps.iter().filter(|s| s.outcome == "changed").count();
-        format!(
-            "{} of {cluster} is complete: {n} step(s) {} things.\n",
-            w.operation, w.verb_past
-        )
-    } else {
-        format!("{} for {cluster}; nothing was changed.\n", w.nothing)
     }
 }

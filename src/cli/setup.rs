@@ -6,10 +6,10 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 
+use super::plan_ui;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::setup::{roles_table, ChartSource, Outcome, Setup, SetupConfig};
-use crate::ui::Format;
 use crate::Ctx;
 
 pub const EXAMPLES: &str = "Examples:
@@ -110,50 +110,22 @@ impl SetupArgs {
 pub fn run(args: SetupArgs, ctx: &Ctx) -> Result<i32> {
     let config = args.to_config(ctx)?;
     let setup = Setup::new(ctx, config);
-    let confirm = |plan: &Plan| {
-        super::confirm_plan(
-            ctx,
-            plan,
-            "change the account or cluster",
-            "Apply these {n} change(s)?",
-        )
-    };
-    let outcome = setup.run(&confirm)?;
+    let outcome = setup.run(&|plan: &Plan| plan_ui::confirm(ctx, plan, &plan_ui::SETUP))?;
     print_outcome(ctx, &outcome)?;
     Ok(0)
 }
 
 fn print_outcome(ctx: &Ctx, o: &Outcome) -> Result<()> {
-    let ui = &ctx.ui;
-    let dry = o.report.is_none();
-    let data = json!({
-        "hyperpod_cluster": o.hyperpod_cluster,
-        "dry_run": dry,
-        "changed": o.report.as_ref().map(|r| r.changed),
-        "roles": o.roles,
-        "plan": o.plan,
-        "steps": o.report.as_ref().map(|r| &r.steps),
-    });
-    if ui.format != Format::Text {
-        return ui.result(&data, String::new);
-    }
-    ui.result(&data, || {
-        let mut s = super::outcome_text(
-            ui,
-            &super::OutcomeWords {
-                plan_title: "Plan",
-                operation: "Setup",
-                verb: "change",
-                verb_past: "changed",
-                nothing: "Everything is already in place",
-            },
-            &o.hyperpod_cluster,
-            &o.facts,
-            &o.plan,
-            o.report.as_ref(),
-            &[],
-        );
-        s.push_str("Roles:\n");
+    let shared = plan_ui::Outcome {
+        hyperpod_cluster: &o.hyperpod_cluster,
+        facts: &o.facts,
+        plan: &o.plan,
+        report: o.report.as_ref(),
+        blocked: &[],
+    };
+    let fields = vec![("roles", json!(o.roles))];
+    plan_ui::print_outcome(&ctx.ui, &plan_ui::SETUP, &shared, fields, || {
+        let mut s = "Roles:\n".to_string();
         for (k, v) in roles_table(&o.roles) {
             s.push_str(&format!("  {k:<26} {v}\n"));
         }

@@ -6,11 +6,11 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::json;
 
+use super::plan_ui;
 use crate::cli::setup::parse_duration;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
 use crate::teardown::{ModelPolicy, Outcome, Teardown, TeardownConfig};
-use crate::ui::Format;
 use crate::Ctx;
 
 pub const EXAMPLES: &str = "Examples:
@@ -78,50 +78,22 @@ impl TeardownArgs {
 pub fn run(args: TeardownArgs, ctx: &Ctx) -> Result<i32> {
     let config = args.to_config(ctx)?;
     let teardown = Teardown::new(ctx, config);
-    let confirm = |plan: &Plan| {
-        super::confirm_plan(
-            ctx,
-            plan,
-            "remove things",
-            "Remove what these {n} step(s) list?",
-        )
-    };
-    let outcome = teardown.run(&confirm)?;
+    let outcome = teardown.run(&|plan: &Plan| plan_ui::confirm(ctx, plan, &plan_ui::TEARDOWN))?;
     print_outcome(ctx, &outcome)?;
     Ok(0)
 }
 
 fn print_outcome(ctx: &Ctx, o: &Outcome) -> Result<()> {
-    let ui = &ctx.ui;
-    let dry = o.report.is_none();
-    let data = json!({
-        "hyperpod_cluster": o.hyperpod_cluster,
-        "dry_run": dry,
-        "changed": o.report.as_ref().map(|r| r.changed),
-        "kept": o.kept,
-        "blocked": o.blocked,
-        "plan": o.plan,
-        "steps": o.report.as_ref().map(|r| &r.steps),
-    });
-    if ui.format != Format::Text {
-        return ui.result(&data, String::new);
-    }
-    ui.result(&data, || {
-        let mut s = super::outcome_text(
-            ui,
-            &super::OutcomeWords {
-                plan_title: "Teardown plan",
-                operation: "Teardown",
-                verb: "remove",
-                verb_past: "removed",
-                nothing: "Nothing to remove",
-            },
-            &o.hyperpod_cluster,
-            &o.facts,
-            &o.plan,
-            o.report.as_ref(),
-            &o.blocked,
-        );
+    let shared = plan_ui::Outcome {
+        hyperpod_cluster: &o.hyperpod_cluster,
+        facts: &o.facts,
+        plan: &o.plan,
+        report: o.report.as_ref(),
+        blocked: &o.blocked,
+    };
+    let fields = vec![("kept", json!(o.kept)), ("blocked", json!(o.blocked))];
+    plan_ui::print_outcome(&ctx.ui, &plan_ui::TEARDOWN, &shared, fields, || {
+        let mut s = String::new();
         if !o.kept.is_empty() {
             s.push_str("Left in place:\n");
             for k in &o.kept {
