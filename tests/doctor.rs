@@ -288,15 +288,25 @@ fn doctor_args(sb: &Sandbox, extra: &[&str]) -> Vec<String> {
     a
 }
 
+/// `doctor` for the sandbox's cluster and bucket, with `extra` flags and environment.
+fn doctor_run(sb: &Sandbox, extra: &[&str], env: &[(&str, &str)]) -> common::Run {
+    let args = doctor_args(sb, extra);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    sb.hyperpod_with(&a, env)
+}
+
 /// `doctor -o json` (expected exit code), parsed.
 #[track_caller]
 fn doctor_json(sb: &Sandbox, extra: &[&str], code: i32) -> Value {
-    let mut args = doctor_args(sb, extra);
-    args.extend(["-o".into(), "json".into()]);
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = sb.hyperpod(&a);
-    assert_eq!(r.code, code, "{}", r.describe());
-    r.json()
+    let mut extra = extra.to_vec();
+    extra.extend(["-o", "json"]);
+    doctor_run(sb, &extra, &[]).exits(code).json()
+}
+
+/// Every check passes on a fresh run.
+#[track_caller]
+fn assert_all_pass(sb: &Sandbox) {
+    assert_eq!(not_passing(&doctor_json(sb, &[], 0)), Vec::<String>::new());
 }
 
 fn results<'a>(doc: &'a Value, id: &str) -> Vec<&'a Value> {
@@ -322,6 +332,29 @@ fn result<'a>(doc: &'a Value, id: &str, subject: Option<&str>) -> &'a Value {
         serde_json::to_string_pretty(doc).unwrap()
     );
     found[0]
+}
+
+/// The one result of `id` (and `subject`), which must have failed with a finding that contains
+/// every one of `finding_has`.
+#[track_caller]
+fn failed<'a>(doc: &'a Value, id: &str, subject: Option<&str>, finding_has: &[&str]) -> &'a Value {
+    let c = result(doc, id, subject);
+    assert_eq!(c["status"], "fail", "{c}");
+    let finding = c["finding"].as_str().unwrap();
+    for part in finding_has {
+        assert!(finding.contains(part), "{part:?} not in {c}");
+    }
+    c
+}
+
+/// The shell lines of a result's fix.
+fn fix_shell(check: &Value) -> Vec<&str> {
+    check["fix"]["commands"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no fix commands in {check}"))
+        .iter()
+        .map(|x| x["shell"].as_str().unwrap())
+        .collect()
 }
 
 fn not_passing(doc: &Value) -> Vec<String> {
@@ -381,16 +414,9 @@ fn a_healthy_cluster_passes_every_check() {
     );
 
     // The text form: marks, groups and the summary line.
-    let args = doctor_args(&sb, &[]);
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = sb.hyperpod(&a);
-    r.success();
-    assert!(
-        r.stdout.contains("  [✓] HP401 OIDC provider: "),
-        "{}",
-        r.describe()
-    );
-    assert!(r.stdout.contains("\nIAM\n"), "{}", r.describe());
+    let r = doctor_run(&sb, &[], &[]);
+    r.success()
+        .stdout_has(&["  [✓] HP401 OIDC provider: ", "\nIAM\n"]);
     assert!(
         r.stdout.trim_end().ends_with("No problems found."),
         "{}",
@@ -474,12 +500,7 @@ fn a_deleted_oidc_provider_is_found_and_its_fix_works() {
         &provider_arn(&sb),
     ]));
     let doc = doctor_json(&sb, &[], 1);
-    let c = result(&doc, "HP401", None);
-    assert_eq!(c["status"], "fail", "{c}");
-    assert!(
-        c["finding"].as_str().unwrap().contains(&sb.oidc_issuer),
-        "{c}"
-    );
+    let c = failed(&doc, "HP401", None, &[&sb.oidc_issuer]);
     assert_eq!(c["fix"]["automatic"], true);
     let summary = c["fix"]["summary"].as_str().unwrap();
     assert!(
@@ -491,8 +512,7 @@ fn a_deleted_oidc_provider_is_found_and_its_fix_works() {
     assert_eq!(argv[2], "create-open-id-connect-provider");
     assert_eq!(not_passing(&doc).len(), 1, "{:?}", not_passing(&doc));
     run_fix(&sb, c);
-    let after = doctor_json(&sb, &[], 0);
-    assert_eq!(not_passing(&after), Vec::<String>::new());
+    assert_all_pass(&sb);
 }
 
 #[test]
@@ -508,21 +528,13 @@ fn a_removed_operator_annotation_is_found_and_its_fix_works() {
         "eks.amazonaws.com/role-arn-",
     ]));
     let doc = doctor_json(&sb, &[], 1);
-    let c = result(&doc, "HP403", Some("operator"));
-    assert_eq!(c["status"], "fail", "{c}");
-    assert!(
-        c["finding"]
-            .as_str()
-            .unwrap()
-            .contains("no eks.amazonaws.com/role-arn annotation"),
-        "{c}"
+    let c = failed(
+        &doc,
+        "HP403",
+        Some("operator"),
+        &["no eks.amazonaws.com/role-arn annotation"],
     );
-    let shell: Vec<&str> = c["fix"]["commands"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["shell"].as_str().unwrap())
-        .collect();
+    let shell = fix_shell(c);
     let want = format!(
         "annotate serviceaccount {OPERATOR_SA} -n {OPERATOR_NS} eks.amazonaws.com/role-arn={} --overwrite",
         role_arn(&sb, &format!("HyperpodInferenceRole-{}", sb.hyperpod_cluster))
@@ -543,7 +555,7 @@ fn a_removed_operator_annotation_is_found_and_its_fix_works() {
             &format!("HyperpodInferenceRole-{}", sb.hyperpod_cluster)
         )
     );
-    assert_eq!(not_passing(&doctor_json(&sb, &[], 0)), Vec::<String>::new());
+    assert_all_pass(&sb);
 }
 
 #[test]
@@ -561,16 +573,8 @@ fn a_trust_naming_the_guides_wrong_service_account_is_found_and_its_fix_works() 
         &trust(&sb, &wrong, true).to_string(),
     ]));
     let doc = doctor_json(&sb, &[], 1);
-    let c = result(&doc, "HP402", Some("operator"));
-    assert_eq!(c["status"], "fail", "{c}");
-    let finding = c["finding"].as_str().unwrap();
-    assert!(
-        finding.contains(&wrong)
-            && finding.contains(&format!(
-                "runs as system:serviceaccount:{OPERATOR_NS}:{OPERATOR_SA}"
-            )),
-        "{finding}"
-    );
+    let runs_as = format!("runs as system:serviceaccount:{OPERATOR_NS}:{OPERATOR_SA}");
+    let c = failed(&doc, "HP402", Some("operator"), &[&wrong, &runs_as]);
     assert_eq!(c["fix"]["automatic"], true);
     run_fix(&sb, c);
     let r = sb.aws_json(&["iam", "get-role", "--role-name", &role]);
@@ -580,7 +584,7 @@ fn a_trust_naming_the_guides_wrong_service_account_is_found_and_its_fix_works() 
         "{doc_after}"
     );
     assert!(doc_after.contains("sagemaker.amazonaws.com"), "{doc_after}");
-    assert_eq!(not_passing(&doctor_json(&sb, &[], 0)), Vec::<String>::new());
+    assert_all_pass(&sb);
 }
 
 /// The operator's pod as the kubelet shows it when the init container found no S3 CSI driver.
@@ -621,23 +625,18 @@ fn a_missing_s3_csi_driver_is_found_by_its_check_and_in_the_operators_init_conta
     let msg = "S3 CSI driver not installed (missing CSIDriver s3.csi.aws.com). kubectl said: Error from server (NotFound): csidrivers.storage.k8s.io \"s3.csi.aws.com\" not found";
     break_operator_init(&sb, msg);
     let doc = doctor_json(&sb, &[], 1);
-    let csi = result(&doc, "HP602", None);
-    assert_eq!(csi["status"], "fail", "{csi}");
-    let op = result(&doc, "HP503", None);
-    assert_eq!(op["status"], "fail", "{op}");
-    let finding = op["finding"].as_str().unwrap();
-    assert!(
-        finding.contains("0/1 ready")
-            && finding.contains("check-csi-drivers")
-            && finding.contains("missing CSIDriver s3.csi.aws.com"),
-        "{finding}"
+    failed(&doc, "HP602", None, &[]);
+    let op = failed(
+        &doc,
+        "HP503",
+        None,
+        &[
+            "0/1 ready",
+            "check-csi-drivers",
+            "missing CSIDriver s3.csi.aws.com",
+        ],
     );
-    let shell: Vec<&str> = op["fix"]["commands"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["shell"].as_str().unwrap())
-        .collect();
+    let shell = fix_shell(op);
     assert!(
         shell[0].contains("eks update-addon")
             && shell[0].contains("--addon-name aws-mountpoint-s3-csi-driver"),
@@ -651,8 +650,7 @@ fn a_missing_s3_csi_driver_is_found_by_its_check_and_in_the_operators_init_conta
         "{shell:?}"
     );
     run_fix(&sb, op);
-    let after = doctor_json(&sb, &[], 0);
-    assert_eq!(not_passing(&after), Vec::<String>::new());
+    assert_all_pass(&sb);
 }
 
 #[test]
@@ -680,15 +678,7 @@ fn a_crash_looping_operator_shows_its_last_logs_and_points_at_iam() {
     sb.kube_objects(json!([dep, pod]));
     sb.kube_logs(OPERATOR_NS, &name, Some("manager"), "starting manager\nerror: WebIdentityErr: failed to retrieve credentials\ncaused by: AccessDenied: Not authorized to perform sts:AssumeRoleWithWebIdentity\n");
     let doc = doctor_json(&sb, &[], 1);
-    let c = result(&doc, "HP503", None);
-    assert_eq!(c["status"], "fail", "{c}");
-    assert!(
-        c["finding"]
-            .as_str()
-            .unwrap()
-            .contains("CrashLoopBackOff (6 restarts)"),
-        "{c}"
-    );
+    let c = failed(&doc, "HP503", None, &["CrashLoopBackOff (6 restarts)"]);
     let details = c["details"].to_string();
     assert!(
         details.contains("Not authorized to perform sts:AssumeRoleWithWebIdentity"),
@@ -714,17 +704,14 @@ fn missing_cert_manager_crds_are_found_and_their_fix_works() {
         "certificaterequests.cert-manager.io",
     ]));
     let doc = doctor_json(&sb, &[], 1);
-    let c = result(&doc, "HP601", None);
-    assert_eq!(c["status"], "fail", "{c}");
-    assert!(
-        c["finding"]
-            .as_str()
-            .unwrap()
-            .contains("certificaterequests.cert-manager.io"),
-        "{c}"
+    let c = failed(
+        &doc,
+        "HP601",
+        None,
+        &["certificaterequests.cert-manager.io"],
     );
     run_fix(&sb, c);
-    assert_eq!(not_passing(&doctor_json(&sb, &[], 0)), Vec::<String>::new());
+    assert_all_pass(&sb);
 }
 
 #[test]
@@ -733,17 +720,18 @@ fn nodes_without_gpus_are_found() {
     healthy(&sb);
     sb.kube_objects(gpu_nodes("0"));
     let doc = doctor_json(&sb, &[], 1);
-    let c = result(&doc, "HP702", None);
-    assert_eq!(c["status"], "fail", "{c}");
-    let f = c["finding"].as_str().unwrap();
-    assert!(
-        f.contains("hyperpod-i-0aaa (ml.g5.12xlarge)") && f.contains("advertise no nvidia.com/gpu"),
-        "{f}"
+    let c = failed(
+        &doc,
+        "HP702",
+        None,
+        &[
+            "hyperpod-i-0aaa (ml.g5.12xlarge)",
+            "advertise no nvidia.com/gpu",
+        ],
     );
+    let shell = fix_shell(c);
     assert!(
-        c["fix"]["commands"][0]["shell"]
-            .as_str()
-            .unwrap()
+        shell[0]
             .contains("rollout restart daemonset/nvidia-device-plugin-daemonset -n kube-system"),
         "{c}"
     );
@@ -793,21 +781,18 @@ fn a_model_pending_for_gpus_is_found_with_a_fix_that_fits_it() {
          "message": "0/2 nodes are available: 2 Insufficient nvidia.com/gpu.", "lastTimestamp": "2026-01-01T00:00:00Z"}
     ]));
     let doc = doctor_json(&sb, &[], 1);
-    let c = result(&doc, "HP801", Some("JumpStartModel default/mistral"));
-    assert_eq!(c["status"], "fail", "{c}");
-    assert!(
-        c["finding"]
-            .as_str()
-            .unwrap()
-            .contains("Insufficient nvidia.com/gpu"),
-        "{c}"
+    let c = failed(
+        &doc,
+        "HP801",
+        Some("JumpStartModel default/mistral"),
+        &["Insufficient nvidia.com/gpu"],
     );
     let details = c["details"].to_string();
     assert!(
         details.contains("mistral-1 Pending") && details.contains("(FailedScheduling x7)"),
         "{details}"
     );
-    let shell = c["fix"]["commands"][0]["shell"].as_str().unwrap();
+    let shell = fix_shell(c)[0];
     assert!(shell.contains("patch jumpstartmodels.inference.sagemaker.aws.amazon.com mistral -n default --type merge -p '{\"spec\":{\"replicas\":1}}'"), "{shell}");
     run_fix(&sb, c);
     let after = sb.kubectl_json(&["get", "jumpstartmodel", "mistral", "-n", "default"]);
@@ -832,27 +817,18 @@ fn a_failed_model_deployment_is_found_with_its_reason_and_a_retry() {
         },
     );
     let doc = doctor_json(&sb, &[], 1);
-    let c = result(&doc, "HP801", Some("JumpStartModel default/bert"));
-    assert_eq!(c["status"], "fail", "{c}");
+    let c = failed(&doc, "HP801", Some("JumpStartModel default/bert"), &[]);
     assert_eq!(
         c["finding"],
         "DeploymentFailed: ModelDeploymentFailed: insufficient capacity for ml.g5.12xlarge"
     );
-    let cmds = c["fix"]["commands"].as_array().unwrap();
+    let shell = fix_shell(c);
     assert!(
-        cmds[0]["shell"]
-            .as_str()
-            .unwrap()
+        shell[0]
             .contains("delete jumpstartmodels.inference.sagemaker.aws.amazon.com bert -n default"),
         "{c}"
     );
-    assert!(
-        cmds[1]["shell"]
-            .as_str()
-            .unwrap()
-            .contains("apply -f - <<'EOF'"),
-        "{c}"
-    );
+    assert!(shell[1].contains("apply -f - <<'EOF'"), "{c}");
     sb.kube_config(json!({"modelOperator": "complete"}));
     run_fix(&sb, c);
     wait_until(
@@ -909,13 +885,10 @@ fn kubectl_missing_from_path_fails_its_check_and_skips_the_cluster_checks() {
             ("bash", PathBuf::from("/bin/bash")),
         ],
     );
-    let args = doctor_args(&sb, &["-o", "json"]);
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = sb.hyperpod_with(&a, &[("PATH", &path)]);
-    assert_eq!(r.code, 1, "{}", r.describe());
-    let doc = r.json();
-    let c = result(&doc, "HP102", None);
-    assert_eq!(c["status"], "fail");
+    let doc = doctor_run(&sb, &["-o", "json"], &[("PATH", &path)])
+        .exits(1)
+        .json();
+    let c = failed(&doc, "HP102", None, &[]);
     assert!(
         c["finding"]
             .as_str()
@@ -954,23 +927,15 @@ fn rejected_aws_credentials_fail_their_check_and_skip_the_aws_checks() {
         "{dir}:{}",
         sb.env().iter().find(|(k, _)| k == "PATH").unwrap().1
     );
-    let args = doctor_args(&sb, &["-o", "json"]);
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = sb.hyperpod_with(&a, &[("PATH", &path)]);
-    assert_eq!(r.code, 1, "{}", r.describe());
-    let doc = r.json();
-    let c = result(&doc, "HP201", None);
-    assert_eq!(c["status"], "fail");
+    let doc = doctor_run(&sb, &["-o", "json"], &[("PATH", &path)])
+        .exits(1)
+        .json();
+    let c = failed(&doc, "HP201", None, &[]);
     assert_eq!(
         c["finding"],
         "AWS rejected the credentials (InvalidClientTokenId)"
     );
-    let shell: Vec<&str> = c["fix"]["commands"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["shell"].as_str().unwrap())
-        .collect();
+    let shell = fix_shell(c);
     assert_eq!(shell[0], "aws configure");
     for id in ["HP202", "HP203", "HP401", "HP302"] {
         let s = &results(&doc, id)[0];
@@ -983,8 +948,18 @@ fn rejected_aws_credentials_fail_their_check_and_skip_the_aws_checks() {
     // The cluster side is still checked.
     assert_eq!(result(&doc, "HP503", None)["status"], "pass");
     // With working credentials, the fix's check command passes.
-    let check = sb.tool("bash", &["-c", shell[1]]);
-    assert_eq!(check.code, 0, "{}", check.describe());
+    sb.tool("bash", &["-c", shell[1]]).exits(0);
+}
+
+/// No fix of the OIDC provider or of an annotation ran (since the tool log was cleared).
+#[track_caller]
+fn assert_nothing_fixed(sb: &Sandbox) {
+    let log = sb.tool_log_lines();
+    assert!(
+        !log.iter()
+            .any(|l| l.contains("create-open-id-connect-provider") || l.contains(" annotate ")),
+        "{log:?}"
+    );
 }
 
 #[test]
@@ -1017,32 +992,17 @@ fn fix_yes_repairs_the_fixable_problems_and_the_recheck_passes() {
 
     // Off a terminal and without --yes, --fix refuses and changes nothing.
     sb.clear_tool_log();
-    let args = doctor_args(&sb, &["--fix"]);
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = sb.hyperpod(&a);
-    assert_eq!(r.code, 5, "{}", r.describe());
-    assert!(r.stdout.contains("[✗] HP401"), "{}", r.describe());
-    assert!(r.stderr.contains("--yes"), "{}", r.describe());
-    assert!(!sb
-        .tool_log_lines()
-        .iter()
-        .any(|l| l.contains("create-open-id-connect-provider") || l.contains(" annotate ")));
+    doctor_run(&sb, &["--fix"], &[])
+        .exits(5)
+        .stdout_has(&["[✗] HP401"])
+        .stderr_has(&["--yes"]);
+    assert_nothing_fixed(&sb);
 
     // --dry-run shows what --fix would apply and changes nothing.
-    let args = doctor_args(&sb, &["--fix", "--dry-run"]);
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    let r = sb.hyperpod(&a);
-    assert_eq!(r.code, 1, "{}", r.describe());
-    assert!(
-        r.stderr
-            .contains("would apply 3 fixes (HP401, HP402 (keda), HP403 (operator))"),
-        "{}",
-        r.describe()
-    );
-    assert!(!sb
-        .tool_log_lines()
-        .iter()
-        .any(|l| l.contains("create-open-id-connect-provider") || l.contains(" annotate ")));
+    doctor_run(&sb, &["--fix", "--dry-run"], &[])
+        .exits(1)
+        .stderr_has(&["would apply 3 fixes (HP401, HP402 (keda), HP403 (operator))"]);
+    assert_nothing_fixed(&sb);
 
     let doc = doctor_json(&sb, &["--fix", "--yes"], 0);
     assert_eq!(not_passing(&doc), Vec::<String>::new());
@@ -1087,9 +1047,7 @@ fn fix_yes_repairs_the_fixable_problems_and_the_recheck_passes() {
 fn without_a_hyperpod_cluster_the_aws_checks_say_why_they_are_skipped() {
     let sb = cloud().sandbox();
     healthy(&sb);
-    let r = sb.hyperpod(&["doctor", "-o", "json"]);
-    assert_eq!(r.code, 0, "{}", r.describe());
-    let doc = r.json();
+    let doc = sb.hyperpod(&["doctor", "-o", "json"]).exits(0).json();
     assert_eq!(
         result(&doc, "HP202", None)["finding"],
         "no --hyperpod-cluster given"
@@ -1126,13 +1084,9 @@ fn bad_input_is_rejected_before_any_command_runs() {
             "--operator-role-name",
         ),
     ] {
-        let r = sb.hyperpod(&args);
-        assert_eq!(r.code, 2, "{}", r.describe());
-        assert!(
-            r.stderr.contains(&format!("invalid {field}")),
-            "{}",
-            r.describe()
-        );
+        sb.hyperpod(&args)
+            .exits(2)
+            .stderr_has(&[&format!("invalid {field}")]);
     }
     assert!(sb.tool_log().is_empty(), "{:?}", sb.tool_log_lines());
 }

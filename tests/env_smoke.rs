@@ -22,6 +22,16 @@ fn reference_crds() -> Vec<PathBuf> {
     v
 }
 
+/// The argv of `aws eks VERB --cluster-name EKS --addon-name ADDON EXTRA...` (VERB may be two
+/// words: `wait addon-active`).
+fn addon_args<'a>(eks: &'a str, verb: &'a str, addon: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["eks"];
+    a.extend(verb.split(' '));
+    a.extend(["--cluster-name", eks, "--addon-name", addon]);
+    a.extend_from_slice(extra);
+    a
+}
+
 fn arn_role(sb: &Sandbox, name: &str) -> String {
     format!("arn:aws:iam::{}:role/{}", sb.account, name)
 }
@@ -52,20 +62,12 @@ fn aws_sts_and_iam() {
         "--assume-role-policy-document",
         &trust.to_string(),
     ]);
-    assert_eq!(dup.code, 255, "{}", dup.describe());
-    assert!(
-        dup.stderr.contains(&format!(
+    dup.exits(255);
+    dup.stderr_has(&[&format!(
             "An error occurred (EntityAlreadyExists) when calling the CreateRole operation: Role with name {role} already exists."
-        )),
-        "{}",
-        dup.describe()
-    );
+        )]);
     let missing = sb.aws(&["iam", "get-role", "--role-name", "no-such-role-x"]);
-    assert!(
-        missing.stderr.contains("(NoSuchEntity)"),
-        "{}",
-        missing.describe()
-    );
+    missing.stderr_has(&["(NoSuchEntity)"]);
 
     let doc = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]});
     sb.aws(&[
@@ -154,13 +156,7 @@ fn aws_sts_and_iam() {
         "--client-id-list",
         "sts.amazonaws.com",
     ]);
-    assert!(
-        again
-            .stderr
-            .contains(&format!("(EntityAlreadyExists) when calling the CreateOpenIDConnectProvider operation: Provider with url {url1} already exists.")),
-        "{}",
-        again.describe()
-    );
+    again.stderr_has(&[&format!("(EntityAlreadyExists) when calling the CreateOpenIDConnectProvider operation: Provider with url {url1} already exists.")]);
     let arn1 = p1["OpenIDConnectProviderArn"].as_str().unwrap().to_string();
     let list = sb.aws_json(&["iam", "list-open-id-connect-providers"]);
     assert!(list.to_string().contains(&arn1));
@@ -196,9 +192,7 @@ fn aws_eks_sagemaker_s3_cloudwatch() {
     assert_eq!(vpcs["Vpcs"][0]["VpcId"], vpc);
 
     let missing = sb.aws(&["eks", "describe-cluster", "--name", "no-such-cluster"]);
-    assert!(missing.stderr.contains(
-        "An error occurred (ResourceNotFoundException) when calling the DescribeCluster operation: No cluster found for name: no-such-cluster."
-    ), "{}", missing.describe());
+    missing.stderr_has(&["An error occurred (ResourceNotFoundException) when calling the DescribeCluster operation: No cluster found for name: no-such-cluster."]);
 
     let hp = sb.aws(&[
         "sagemaker",
@@ -253,20 +247,19 @@ fn aws_eks_sagemaker_s3_cloudwatch() {
 fn aws_eks_addons() {
     let sb = cloud().sandbox();
     let eks = sb.eks_cluster.as_str();
-    let created = sb.aws_json(&[
-        "eks",
-        "create-addon",
-        "--cluster-name",
+    let created = sb.aws_json(&addon_args(
         eks,
-        "--addon-name",
+        "create-addon",
         "aws-mountpoint-s3-csi-driver",
-        "--service-account-role-arn",
-        &arn_role(&sb, "s3-csi"),
-        "--resolve-conflicts",
-        "OVERWRITE",
-        "--tags",
-        "owner=test",
-    ]);
+        &[
+            "--service-account-role-arn",
+            &arn_role(&sb, "s3-csi"),
+            "--resolve-conflicts",
+            "OVERWRITE",
+            "--tags",
+            "owner=test",
+        ],
+    ));
     assert_eq!(created["addon"]["status"], "CREATING");
     assert!(created["addon"]["addonArn"]
         .as_str()
@@ -275,86 +268,45 @@ fn aws_eks_addons() {
             "arn:aws:eks:{}:{}:addon/{eks}/aws-mountpoint-s3-csi-driver/",
             sb.region, sb.account
         )));
-    sb.aws(&[
-        "eks",
-        "wait",
-        "addon-active",
-        "--cluster-name",
+    sb.aws(&addon_args(
         eks,
-        "--addon-name",
+        "wait addon-active",
         "aws-mountpoint-s3-csi-driver",
-    ])
+        &[],
+    ))
     .success();
-    let d = sb.aws_json(&[
-        "eks",
-        "describe-addon",
-        "--cluster-name",
+    let d = sb.aws_json(&addon_args(
         eks,
-        "--addon-name",
+        "describe-addon",
         "aws-mountpoint-s3-csi-driver",
-    ]);
+        &[],
+    ));
     assert_eq!(d["addon"]["status"], "ACTIVE");
     assert_eq!(d["addon"]["serviceAccountRoleArn"], arn_role(&sb, "s3-csi"));
     assert_eq!(d["addon"]["tags"]["owner"], "test");
 
-    let dup = sb.aws(&[
-        "eks",
-        "create-addon",
-        "--cluster-name",
+    let dup = sb.aws(&addon_args(
         eks,
-        "--addon-name",
+        "create-addon",
         "aws-mountpoint-s3-csi-driver",
-    ]);
-    assert!(dup.stderr.contains(
-        "An error occurred (ResourceInUseException) when calling the CreateAddon operation: Addon already exists."
-    ), "{}", dup.describe());
-    let nf = sb.aws(&[
-        "eks",
-        "describe-addon",
-        "--cluster-name",
-        eks,
-        "--addon-name",
-        "cert-manager",
-    ]);
-    assert!(nf.stderr.contains(&format!(
+        &[],
+    ));
+    dup.stderr_has(&["An error occurred (ResourceInUseException) when calling the CreateAddon operation: Addon already exists."]);
+    let nf = sb.aws(&addon_args(eks, "describe-addon", "cert-manager", &[]));
+    nf.stderr_has(&[&format!(
         "An error occurred (ResourceNotFoundException) when calling the DescribeAddon operation: No addon: cert-manager found in cluster: {eks}"
-    )), "{}", nf.describe());
-    let bad = sb.aws(&[
-        "eks",
-        "create-addon",
-        "--cluster-name",
+    )]);
+    let bad = sb.aws(&addon_args(eks, "create-addon", "no-such-addon", &[]));
+    bad.stderr_has(&["(InvalidParameterException)"]);
+    let badv = sb.aws(&addon_args(
         eks,
-        "--addon-name",
-        "no-such-addon",
-    ]);
-    assert!(
-        bad.stderr.contains("(InvalidParameterException)"),
-        "{}",
-        bad.describe()
-    );
-    let badv = sb.aws(&[
-        "eks",
         "create-addon",
-        "--cluster-name",
-        eks,
-        "--addon-name",
         "metrics-server",
-        "--addon-version",
-        "v0.0.1-eksbuild.1",
-    ]);
-    assert!(
-        badv.stderr
-            .contains("Addon version specified is not supported"),
-        "{}",
-        badv.describe()
-    );
+        &["--addon-version", "v0.0.1-eksbuild.1"],
+    ));
+    badv.stderr_has(&["Addon version specified is not supported"]);
     let nc = sb.aws(&["eks", "list-addons", "--cluster-name", "no-such-cluster"]);
-    assert!(
-        nc.stderr
-            .contains("No cluster found for name: no-such-cluster."),
-        "{}",
-        nc.describe()
-    );
+    nc.stderr_has(&["No cluster found for name: no-such-cluster."]);
 
     let versions = sb.aws_json(&[
         "eks",
@@ -384,24 +336,10 @@ fn aws_eks_addons() {
 
     // slower add-on: CREATING on the first describes, then ACTIVE
     sb.addon_config(json!({"readyAfterDescribes": 2, "readyAfterSeconds": null}));
-    sb.aws(&[
-        "eks",
-        "create-addon",
-        "--cluster-name",
-        eks,
-        "--addon-name",
-        "metrics-server",
-    ])
-    .success();
+    sb.aws(&addon_args(eks, "create-addon", "metrics-server", &[]))
+        .success();
     let status = |sb: &Sandbox| {
-        sb.aws_json(&[
-            "eks",
-            "describe-addon",
-            "--cluster-name",
-            eks,
-            "--addon-name",
-            "metrics-server",
-        ])["addon"]["status"]
+        sb.aws_json(&addon_args(eks, "describe-addon", "metrics-server", &[]))["addon"]["status"]
             .as_str()
             .unwrap()
             .to_string()
@@ -414,66 +352,30 @@ fn aws_eks_addons() {
         json!({"readyAfterDescribes": 1, "failures": {"cert-manager": {"status": "CREATE_FAILED",
         "issues": [{"code": "InsufficientNumberOfReplicas", "message": "injected"}]}}}),
     );
-    sb.aws(&[
-        "eks",
-        "create-addon",
-        "--cluster-name",
-        eks,
-        "--addon-name",
-        "cert-manager",
-    ])
-    .success();
-    let w = sb.aws(&[
-        "eks",
-        "wait",
-        "addon-active",
-        "--cluster-name",
-        eks,
-        "--addon-name",
-        "cert-manager",
-    ]);
+    sb.aws(&addon_args(eks, "create-addon", "cert-manager", &[]))
+        .success();
+    let w = sb.aws(&addon_args(eks, "wait addon-active", "cert-manager", &[]));
     assert_ne!(w.code, 0, "{}", w.describe());
-    let d = sb.aws_json(&[
-        "eks",
-        "describe-addon",
-        "--cluster-name",
-        eks,
-        "--addon-name",
-        "cert-manager",
-    ]);
+    let d = sb.aws_json(&addon_args(eks, "describe-addon", "cert-manager", &[]));
     assert_eq!(d["addon"]["status"], "CREATE_FAILED");
     assert_eq!(d["addon"]["health"]["issues"][0]["message"], "injected");
 
     // update, delete
-    let u = sb.aws_json(&[
-        "eks",
+    let u = sb.aws_json(&addon_args(
+        eks,
         "update-addon",
-        "--cluster-name",
-        eks,
-        "--addon-name",
         "metrics-server",
-        "--addon-version",
-        "v0.7.2-eksbuild.4",
-    ]);
+        &["--addon-version", "v0.7.2-eksbuild.4"],
+    ));
     assert_eq!(u["update"]["type"], "AddonUpdate");
-    let d = sb.aws_json(&[
-        "eks",
-        "delete-addon",
-        "--cluster-name",
-        eks,
-        "--addon-name",
-        "metrics-server",
-    ]);
+    let d = sb.aws_json(&addon_args(eks, "delete-addon", "metrics-server", &[]));
     assert_eq!(d["addon"]["status"], "DELETING");
-    sb.aws(&[
-        "eks",
-        "wait",
-        "addon-deleted",
-        "--cluster-name",
+    sb.aws(&addon_args(
         eks,
-        "--addon-name",
+        "wait addon-deleted",
         "metrics-server",
-    ])
+        &[],
+    ))
     .success();
     let l = sb.aws_json(&["eks", "list-addons", "--cluster-name", eks]);
     assert_eq!(
@@ -525,12 +427,7 @@ fn kubeconfig_from_aws_reaches_the_emulated_cluster() {
         .kubectl(&["create", "namespace", "only-in-other"])
         .success();
     let r = sb.kubectl(&["get", "namespace", "only-in-other"]);
-    assert!(
-        r.stderr
-            .contains("Error from server (NotFound): namespaces \"only-in-other\" not found"),
-        "{}",
-        r.describe()
-    );
+    r.stderr_has(&["Error from server (NotFound): namespaces \"only-in-other\" not found"]);
 }
 
 #[test]
@@ -543,12 +440,7 @@ fn kubectl_crds_models_and_wait() {
     }
     let crds = sb.kubectl(&["get", "crds"]);
     crds.success();
-    assert!(
-        crds.stdout
-            .contains("jumpstartmodels.inference.sagemaker.aws.amazon.com"),
-        "{}",
-        crds.describe()
-    );
+    crds.stdout_has(&["jumpstartmodels.inference.sagemaker.aws.amazon.com"]);
 
     let model = sb.dir().join("model.yaml");
     std::fs::write(
@@ -650,9 +542,7 @@ fn helm_local_chart() {
     sb.helm(&["lint", chart]).success();
     let t = sb.helm(&["template", "hpio", chart]);
     assert_ne!(t.code, 0);
-    assert!(t.stderr.contains(
-        "A valid role for the Mountpoint for s3 CSI driver must be set via the --set s3.serviceAccountRoleArn=<arn> flag."
-    ), "{}", t.describe());
+    t.stderr_has(&["A valid role for the Mountpoint for s3 CSI driver must be set via the --set s3.serviceAccountRoleArn=<arn> flag."]);
     let exec_role = arn_role(
         &sb,
         &format!("HyperpodInferenceRole-{}", sb.hyperpod_cluster),
@@ -695,11 +585,7 @@ fn helm_local_chart() {
         })
         .collect();
     let r = sb.helm(&bad_region.iter().map(String::as_str).collect::<Vec<_>>());
-    assert!(
-        r.stderr.contains("Unsupported AWS Region"),
-        "{}",
-        r.describe()
-    );
+    r.stderr_has(&["Unsupported AWS Region"]);
     // The ALB subchart's own requirement.
     let no_cluster: Vec<&str> = args
         .iter()
@@ -712,12 +598,7 @@ fn helm_local_chart() {
         })
         .collect();
     let r = sb.helm(&no_cluster);
-    assert!(
-        r.stderr
-            .contains("Chart cannot be installed without a valid clusterName!"),
-        "{}",
-        r.describe()
-    );
+    r.stderr_has(&["Chart cannot be installed without a valid clusterName!"]);
     let r = sb.helm(&args.iter().map(String::as_str).collect::<Vec<_>>());
     r.success();
     assert!(
@@ -813,7 +694,7 @@ fn helm_local_chart() {
         "hyperpod-inference-system",
         "hyperpod-inference-operator-controller-manager",
     ]);
-    assert!(gone.stderr.contains("NotFound"), "{}", gone.describe());
+    gone.stderr_has(&["NotFound"]);
     // cert-manager's CRDs outlive the release, as the real chart's do (resource-policy keep).
     sb.kubectl(&["get", "crd", "certificaterequests.cert-manager.io"])
         .success();
@@ -861,13 +742,9 @@ fn eksctl_standin() {
             .collect::<Vec<_>>(),
     );
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains(
-            "Error: unable to create iamserviceaccount(s) without IAM OIDC provider enabled"
-        ),
-        "{}",
-        r.describe()
-    );
+    r.stderr_has(&[
+        "Error: unable to create iamserviceaccount(s) without IAM OIDC provider enabled",
+    ]);
 
     let plan = sb.eksctl(&[
         "utils",
@@ -878,12 +755,7 @@ fn eksctl_standin() {
         "us-west-2",
     ]);
     plan.success();
-    assert!(
-        plan.stdout
-            .contains("(plan) would create IAM Open ID Connect provider"),
-        "{}",
-        plan.describe()
-    );
+    plan.stdout_has(&["(plan) would create IAM Open ID Connect provider"]);
     let r = sb.eksctl(&[
         "utils",
         "associate-iam-oidc-provider",
@@ -892,11 +764,7 @@ fn eksctl_standin() {
         "--approve",
     ]);
     r.success();
-    assert!(
-        r.stdout.contains("created IAM Open ID Connect provider"),
-        "{}",
-        r.describe()
-    );
+    r.stdout_has(&["created IAM Open ID Connect provider"]);
     let r = sb.eksctl(&[
         "utils",
         "associate-iam-oidc-provider",
@@ -905,7 +773,7 @@ fn eksctl_standin() {
         "--approve",
     ]);
     r.success();
-    assert!(r.stdout.contains("already associated"), "{}", r.describe());
+    r.stdout_has(&["already associated"]);
     let oidc_host = sb.oidc_issuer.trim_start_matches("https://").to_string();
     let providers = sb.aws_json(&["iam", "list-open-id-connect-providers"]);
     assert!(providers.to_string().contains(&oidc_host));
@@ -977,7 +845,7 @@ fn eksctl_standin() {
     };
     let r = keda(&[]);
     r.success();
-    assert!(r.stdout.contains("was excluded"), "{}", r.describe());
+    r.stdout_has(&["was excluded"]);
     let sa = sb.kubectl_json(&["get", "sa", "keda-operator", "-n", "default"]);
     assert!(
         sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].is_null(),
@@ -1064,14 +932,12 @@ fn eksctl_standin() {
         "--wait",
     ]);
     r.success();
-    let d = sb.aws_json(&[
-        "eks",
-        "describe-addon",
-        "--cluster-name",
+    let d = sb.aws_json(&addon_args(
         eks,
-        "--addon-name",
+        "describe-addon",
         "aws-fsx-csi-driver",
-    ]);
+        &[],
+    ));
     assert_eq!(d["addon"]["status"], "ACTIVE");
     let again = sb.eksctl(&[
         "create",
@@ -1081,7 +947,7 @@ fn eksctl_standin() {
         "--cluster",
         eks,
     ]);
-    assert_eq!(again.code, 1, "{}", again.describe());
+    again.exits(1);
 }
 
 #[test]
@@ -1129,9 +995,9 @@ fn shims_record_and_inject_failures() {
 
     // the plugin runs with the sandbox environment
     let r = sb.hyperpod(&["--help"]);
-    assert_eq!(r.code, 0, "{}", r.describe());
+    r.exits(0);
     let r = sb.hyperpod_with(&["--help"], &[("HP_FAIL_MATCH", "nothing")]);
-    assert_eq!(r.code, 0, "{}", r.describe());
+    r.exits(0);
 }
 
 #[test]
@@ -1183,37 +1049,27 @@ fn aws_hyperpod_inference_addon() {
         "keda": {"enabled": true, "auth": {"aws": {"irsa": {"roleArn": arn_role(&sb, "keda")}}}}})
     .to_string();
     let create = |extra: &[&str]| {
-        let mut a = vec![
-            "eks",
-            "create-addon",
-            "--cluster-name",
+        sb.aws(&addon_args(
             eks,
-            "--addon-name",
+            "create-addon",
             "amazon-sagemaker-hyperpod-inference",
-        ];
-        a.extend_from_slice(extra);
-        sb.aws(&a)
+            extra,
+        ))
     };
     // schema validation of configurationValues
     let r = create(&[
         "--configuration-values",
         "{\"executionRoleArn\": \"x\", \"bogus\": 1}",
     ]);
-    assert!(
-        r.stderr.contains("(InvalidParameterException)") && r.stderr.contains("bogus"),
-        "{}",
-        r.describe()
-    );
+    r.stderr_has(&["(InvalidParameterException)", "bogus"]);
     // dependencies missing: CREATE_FAILED
     create(&["--configuration-values", &cfg]).success();
-    let d = sb.aws_json(&[
-        "eks",
-        "describe-addon",
-        "--cluster-name",
+    let d = sb.aws_json(&addon_args(
         eks,
-        "--addon-name",
+        "describe-addon",
         "amazon-sagemaker-hyperpod-inference",
-    ]);
+        &[],
+    ));
     assert_eq!(d["addon"]["status"], "CREATE_FAILED", "{d}");
     assert!(
         d["addon"]["health"]["issues"][0]["message"]
@@ -1222,14 +1078,12 @@ fn aws_hyperpod_inference_addon() {
             .contains("cert-manager"),
         "{d}"
     );
-    sb.aws(&[
-        "eks",
-        "delete-addon",
-        "--cluster-name",
+    sb.aws(&addon_args(
         eks,
-        "--addon-name",
+        "delete-addon",
         "amazon-sagemaker-hyperpod-inference",
-    ])
+        &[],
+    ))
     .success();
 
     for dep in [
@@ -1238,25 +1092,9 @@ fn aws_hyperpod_inference_addon() {
         "metrics-server",
         "cert-manager",
     ] {
-        sb.aws(&[
-            "eks",
-            "create-addon",
-            "--cluster-name",
-            eks,
-            "--addon-name",
-            dep,
-        ])
-        .success();
-        sb.aws(&[
-            "eks",
-            "wait",
-            "addon-active",
-            "--cluster-name",
-            eks,
-            "--addon-name",
-            dep,
-        ])
-        .success();
+        sb.aws(&addon_args(eks, "create-addon", dep, &[])).success();
+        sb.aws(&addon_args(eks, "wait addon-active", dep, &[]))
+            .success();
     }
     create(&[
         "--configuration-values",
@@ -1265,15 +1103,12 @@ fn aws_hyperpod_inference_addon() {
         "v1.5.0-eksbuild.1",
     ])
     .success();
-    sb.aws(&[
-        "eks",
-        "wait",
-        "addon-active",
-        "--cluster-name",
+    sb.aws(&addon_args(
         eks,
-        "--addon-name",
+        "wait addon-active",
         "amazon-sagemaker-hyperpod-inference",
-    ])
+        &[],
+    ))
     .success();
 
     sb.write_direct_kubeconfig();
@@ -1316,37 +1151,24 @@ fn aws_hyperpod_inference_addon() {
         "cert-manager",
     ] {
         other
-            .aws(&[
-                "eks",
-                "create-addon",
-                "--cluster-name",
-                &other.eks_cluster,
-                "--addon-name",
-                dep,
-            ])
+            .aws(&addon_args(&other.eks_cluster, "create-addon", dep, &[]))
             .success();
     }
     let bad_cfg = json!({"executionRoleArn": arn_role(&other, "HyperpodInferenceRole-x"), "tlsCertificateS3Bucket": other.bucket}).to_string();
     other
-        .aws(&[
-            "eks",
-            "create-addon",
-            "--cluster-name",
+        .aws(&addon_args(
             &other.eks_cluster,
-            "--addon-name",
+            "create-addon",
             "amazon-sagemaker-hyperpod-inference",
-            "--configuration-values",
-            &bad_cfg,
-        ])
+            &["--configuration-values", &bad_cfg],
+        ))
         .success();
-    let d = other.aws_json(&[
-        "eks",
-        "describe-addon",
-        "--cluster-name",
+    let d = other.aws_json(&addon_args(
         &other.eks_cluster,
-        "--addon-name",
+        "describe-addon",
         "amazon-sagemaker-hyperpod-inference",
-    ]);
+        &[],
+    ));
     assert_eq!(d["addon"]["status"], "CREATE_FAILED", "{d}");
     assert!(
         d["addon"]["health"]["issues"]
