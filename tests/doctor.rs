@@ -1,6 +1,8 @@
 //! `kubectl hyperpod doctor` end to end: a healthy cluster passes every check; each breakage
 //! users hit is reported by the right check with a fix that works when run (as the printed
 //! shell line); `--fix --yes` repairs the safe ones and the re-check passes.
+//! Over 800 lines on purpose: every test binary starts its own emulated cloud (tests/common), so
+//! one file per command keeps the suite to a few clouds; the tests are independent and run in parallel.
 
 mod common;
 

@@ -2,6 +2,8 @@
 //! shell completion, man pages, the krew manifest, `-o json` of every subcommand (errors
 //! included), clean output off a terminal and colour on one, `--help` examples, and the
 //! documented exit codes.
+//! Over 800 lines on purpose: every test binary starts its own emulated cloud (tests/common), so
+//! one file per command keeps the suite to a few clouds; the tests are independent and run in parallel.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
 //! Smoke tests of the emulated cloud itself: the real aws CLI against the AWS emulator, the
 //! real kubectl and helm against the Kubernetes emulator, the eksctl stand-in, the local chart,
 //! and the shims. Each test has its own sandbox; they run in parallel.
+//! Over 800 lines on purpose: every test binary starts its own emulated cloud (tests/common), so
+//! one file per command keeps the suite to a few clouds; the tests are independent and run in parallel.
 
 mod common;
 

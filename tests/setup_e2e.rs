@@ -1,5 +1,7 @@
 //! `kubectl hyperpod setup` end to end: the real aws, kubectl and helm against the emulated
 //! cloud (tests/common). Each test has its own sandbox (EKS + HyperPod cluster + bucket).
+//! Over 800 lines on purpose: every test binary starts its own emulated cloud (tests/common), so
+//! one file per command keeps the suite to a few clouds; the tests are independent and run in parallel.
 
 mod common;
 
