@@ -127,7 +127,7 @@ pub fn hints(d: &Diagnostics, name: &str) -> Vec<String> {
     }
     if d.state.is_none() && d.pods.is_empty() {
         out.push(format!(
-            "the inference operator has not reported on this resource: is it running? `kubectl hyperpod logs --operator {name}`, `kubectl hyperpod doctor`"
+            "the inference operator has not reported on this resource: is it running? `kubectl hyperpod logs --operator`, `kubectl hyperpod doctor`"
         ));
     }
     out
