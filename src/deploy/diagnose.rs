@@ -126,9 +126,10 @@ pub fn hints(d: &Diagnostics, name: &str) -> Vec<String> {
         );
     }
     if d.state.is_none() && d.pods.is_empty() {
-        out.push(format!(
+        out.push(
             "the inference operator has not reported on this resource: is it running? `kubectl hyperpod logs --operator`, `kubectl hyperpod doctor`"
-        ));
+                .to_string(),
+        );
     }
     out
 }
