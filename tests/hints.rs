@@ -42,13 +42,9 @@ fn fill(hint: &str) -> Option<Vec<String>> {
     }
     let mut words = Vec::new();
     for w in hint.split_whitespace() {
-        let w = if w.starts_with('{') && w.ends_with('}') {
-            "sample".to_string()
-        } else if w.chars().all(|c| c.is_ascii_uppercase() || c == '_') && w.len() > 1 {
-            "sample".to_string()
-        } else {
-            w.to_string()
-        };
+        let placeholder = (w.starts_with('{') && w.ends_with('}'))
+            || (w.len() > 1 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
+        let w = if placeholder { "sample" } else { w }.to_string();
         words.push(w);
     }
     Some(words)
