@@ -591,14 +591,7 @@ fn a_trust_naming_the_guides_wrong_service_account_is_found_and_its_fix_works() 
 
 /// The operator's pod as the kubelet shows it when the init container found no S3 CSI driver.
 fn break_operator_init(sb: &Sandbox, message: &str) {
-    let pods = sb.kubectl_json(&[
-        "get",
-        "pods",
-        "-n",
-        OPERATOR_NS,
-        "-l",
-        "control-plane=hyperpod-inference-operator-controller-manager",
-    ]);
+    let pods = sb.operator_pods();
     let mut pod = pods["items"][0].clone();
     assert!(pod.is_object(), "no operator pod: {pods}");
     pod["status"] = json!({
@@ -659,14 +652,7 @@ fn a_missing_s3_csi_driver_is_found_by_its_check_and_in_the_operators_init_conta
 fn a_crash_looping_operator_shows_its_last_logs_and_points_at_iam() {
     let sb = cloud().sandbox();
     healthy(&sb);
-    let pods = sb.kubectl_json(&[
-        "get",
-        "pods",
-        "-n",
-        OPERATOR_NS,
-        "-l",
-        "control-plane=hyperpod-inference-operator-controller-manager",
-    ]);
+    let pods = sb.operator_pods();
     let mut pod = pods["items"][0].clone();
     let name = pod["metadata"]["name"].as_str().unwrap().to_string();
     pod["status"]["phase"] = json!("Running");

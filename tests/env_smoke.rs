@@ -1094,9 +1094,7 @@ fn aws_hyperpod_inference_addon() {
         "metrics-server",
         "cert-manager",
     ] {
-        sb.aws(&addon_args(eks, "create-addon", dep, &[])).success();
-        sb.aws(&addon_args(eks, "wait addon-active", dep, &[]))
-            .success();
+        sb.create_addon(dep, &[]);
     }
     create(&[
         "--configuration-values",

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # A long-running emulated cloud for trying kubectl-hyperpod by hand.
 #
-#   eval "$(tests/sandbox.sh start)"   # provision tools, build the plugin, start the emulators,
-#                                      # seed a HyperPod cluster + its EKS cluster + a bucket,
+#   eval "$(tests/sandbox.sh start [--profile NAME])"
+#                                      # provision tools, build the plugin, start the emulators,
+#                                      # seed a HyperPod cluster + its EKS cluster + a bucket as
+#                                      # the profile has them (fresh (default), bare,
+#                                      # metrics-server, addon: tests/env/profiles.py),
 #                                      # print `export NAME=value` lines
 #   kubectl hyperpod setup --hyperpod-cluster "$HYPERPOD_CLUSTER" --region "$AWS_REGION" \
 #       --s3-bucket "$S3_BUCKET" --yes
@@ -26,6 +29,7 @@ HYPERPOD_CLUSTER="${HP_SANDBOX_HYPERPOD_CLUSTER:-my-hyperpod-cluster}"
 EKS_CLUSTER="${HP_SANDBOX_EKS_CLUSTER:-my-hyperpod-eks}"
 S3_BUCKET="${HP_SANDBOX_BUCKET:-my-tls-cert-bucket}"
 REGION="${HP_SANDBOX_REGION:-us-west-2}"
+PROFILE=fresh
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -120,9 +124,9 @@ cmd_start() {
   local aws_url
   aws_url="$(json_field "$SB/aws.json" url)"
 
-  log "seeding HyperPod cluster $HYPERPOD_CLUSTER, EKS cluster $EKS_CLUSTER, bucket $S3_BUCKET"
+  log "seeding HyperPod cluster $HYPERPOD_CLUSTER, EKS cluster $EKS_CLUSTER, bucket $S3_BUCKET (profile $PROFILE)"
   http POST "$aws_url/_hp/seed" \
-    "{\"region\": \"$REGION\", \"eksCluster\": \"$EKS_CLUSTER\", \"hyperpodCluster\": \"$HYPERPOD_CLUSTER\", \"bucket\": \"$S3_BUCKET\"}" \
+    "{\"region\": \"$REGION\", \"eksCluster\": \"$EKS_CLUSTER\", \"hyperpodCluster\": \"$HYPERPOD_CLUSTER\", \"bucket\": \"$S3_BUCKET\", \"profile\": \"$PROFILE\"}" \
     >"$SB/seed.json" || die "seeding failed (log: $SB/aws.log)"
   log "emulated operator: new models reach DeploymentComplete after a few seconds"
   http PUT "$kube_url/clusters/$EKS_CLUSTER/_emulator/config" \
@@ -157,6 +161,7 @@ cmd_start() {
     echo "export HP_CHART_DIR=$(q "$SCRIPT_DIR/env/chart/hyperpod-inference-operator")"
     echo "export HP_KUBE_URL=$(q "$kube_url")"
     echo "export HP_KUBE_CA_FILE=$(q "$kube_ca_file")"
+    echo "export HP_SANDBOX_PROFILE=$(q "$PROFILE")"
   } >"$SB/env.sh"
   log "ready: kube $kube_url, aws $aws_url (logs in $SB)"
   print_env
@@ -196,12 +201,33 @@ cmd_status() {
 }
 
 case "${1:-}" in
-start) cmd_start ;;
+start)
+  shift
+  while (($#)); do
+    case "$1" in
+    --profile)
+      [[ $# -ge 2 ]] || die "--profile needs a value (fresh, bare, metrics-server, addon)"
+      PROFILE="$2"
+      shift 2
+      ;;
+    --profile=*)
+      PROFILE="${1#--profile=}"
+      shift
+      ;;
+    *) die "unknown argument $1 (usage: tests/sandbox.sh start [--profile fresh|bare|metrics-server|addon])" ;;
+    esac
+  done
+  case "$PROFILE" in
+  fresh | bare | metrics-server | addon) ;;
+  *) die "unknown profile $PROFILE (fresh, bare, metrics-server, addon)" ;;
+  esac
+  cmd_start
+  ;;
 stop) cmd_stop ;;
 env) running || die "not running; run: tests/sandbox.sh start"; print_env ;;
 status) cmd_status ;;
 *)
-  echo "usage: tests/sandbox.sh start|stop|env|status" >&2
+  echo "usage: tests/sandbox.sh start [--profile fresh|bare|metrics-server|addon]|stop|env|status" >&2
   exit 2
   ;;
 esac

@@ -12,7 +12,8 @@
 //!   test binary. Both exit when the test binary exits (their stdin closes).
 //! * [`Cloud::sandbox`] gives each test its own EKS cluster (backed by its own cluster in the
 //!   kube emulator), HyperPod cluster, S3 bucket, temp dir, kubeconfig and tool log, so tests
-//!   run in parallel.
+//!   run in parallel; the clusters start as a new HyperPod cluster has them ([`Profile::Fresh`];
+//!   [`Cloud::sandbox_with`] for the other [`Profile`]s).
 //! * Every tool the product runs goes through a shim (`aws`, `kubectl`, `helm`, `eksctl`,
 //!   `git`) that records the invocation in `HP_TOOL_LOG` and can inject failures
 //!   (`HP_FAIL_MATCH`: one or more newline-separated patterns, `HP_FAIL_CODE`).
@@ -345,11 +346,43 @@ fn unique_id() -> String {
     s
 }
 
+/// What a sandbox's clusters already have before the test runs (`tests/env/profiles.py`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// A new HyperPod EKS cluster: two instance groups (ml.g5.8xlarge, ml.c5.2xlarge) with their
+    /// nodes, HyperPod's `dependencies` Helm release (NVIDIA device plugin 0.16.1 ...), no
+    /// cert-manager.
+    Fresh,
+    /// An empty cluster: one instance group, no nodes, nothing installed.
+    Bare,
+    /// `Fresh` + the EKS add-on metrics-server.
+    MetricsServer,
+    /// `Fresh` + the inference operator as the EKS add-on, with its dependency add-ons and roles.
+    Addon,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Fresh => "fresh",
+            Profile::Bare => "bare",
+            Profile::MetricsServer => "metrics-server",
+            Profile::Addon => "addon",
+        }
+    }
+}
+
 impl Cloud {
-    /// A fresh, isolated sandbox: an EKS cluster (its API served by its own cluster in the kube
-    /// emulator), a HyperPod cluster orchestrated by it, an S3 bucket, and a temp dir holding
-    /// HOME, the AWS config files, the kubeconfig (initially absent) and the tool log.
+    /// A sandbox on a [`Profile::Fresh`] cluster (see [`Cloud::sandbox_with`]).
     pub fn sandbox(&self) -> Sandbox {
+        self.sandbox_with(Profile::Fresh)
+    }
+
+    /// A new, isolated sandbox: an EKS cluster (its API served by its own cluster in the kube
+    /// emulator) that already has what `profile` says, a HyperPod cluster orchestrated by it, an
+    /// S3 bucket, and a temp dir holding HOME, the AWS config files, the kubeconfig (initially
+    /// absent) and the tool log.
+    pub fn sandbox_with(&self, profile: Profile) -> Sandbox {
         let id = unique_id();
         let hyperpod_cluster = format!("hp-{id}");
         let eks_cluster = format!("hp-{id}-eks");
@@ -368,6 +401,7 @@ impl Cloud {
                 "eksCluster": eks_cluster,
                 "hyperpodCluster": hyperpod_cluster,
                 "bucket": bucket,
+                "profile": profile.name(),
             })),
         )
         .unwrap_or_else(|e| panic!("seeding sandbox {id}: {e}"));
@@ -405,6 +439,13 @@ impl Cloud {
                 .as_str()
                 .unwrap_or_default()
                 .to_string(),
+            profile,
+            nodes: seeded["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect(),
             dir,
             cloud: cloud(),
         }
@@ -501,6 +542,10 @@ pub struct Sandbox {
     pub vpc_id: String,
     /// `https://oidc.eks.<region>.amazonaws.com/id/<ID>` of the EKS cluster.
     pub oidc_issuer: String,
+    /// What the clusters had before the test ran.
+    pub profile: Profile,
+    /// Names of the Kubernetes nodes the profile made (none on `Bare`).
+    pub nodes: Vec<String>,
     dir: tempfile::TempDir,
     cloud: &'static Cloud,
 }
@@ -674,6 +719,42 @@ impl Sandbox {
         let r = self.kubectl(&a);
         r.success();
         r.json()
+    }
+
+    /// Creates an EKS add-on with the real aws CLI (not recorded) and waits until it is ACTIVE.
+    pub fn create_addon(&self, name: &str, extra: &[&str]) {
+        let mut args = vec![
+            "eks",
+            "create-addon",
+            "--cluster-name",
+            &self.eks_cluster,
+            "--addon-name",
+            name,
+        ];
+        args.extend(extra);
+        self.aws(&args).success();
+        self.aws(&[
+            "eks",
+            "wait",
+            "addon-active",
+            "--cluster-name",
+            &self.eks_cluster,
+            "--addon-name",
+            name,
+        ])
+        .success();
+    }
+
+    /// The inference operator's pods (`kubectl get pods -l control-plane=...`, as JSON).
+    pub fn operator_pods(&self) -> Value {
+        self.kubectl_json(&[
+            "get",
+            "pods",
+            "-n",
+            "hyperpod-inference-system",
+            "-l",
+            "control-plane=hyperpod-inference-operator-controller-manager",
+        ])
     }
 
     /// The real helm (not recorded in the tool log).

@@ -31,9 +31,10 @@ What the extension adds to moto:
            "dependencyCheck": true, "pushKubeObjects": true,
            "failures": {"<addon-name>": {"status": "CREATE_FAILED",
                                          "issues": [{"code": "...", "message": "..."}]}}}
-      POST /_hp/seed  {"region", "eksCluster", "hyperpodCluster", "bucket"} -> creates them
-           (EKS cluster; HyperPod cluster with Orchestrator.Eks.ClusterArn; S3 bucket), returns
-           {"eksClusterArn", "vpcId", "oidcIssuer", "hyperpodClusterArn", "bucket"}
+      POST /_hp/seed  {"region", "eksCluster", "hyperpodCluster", "bucket", "profile"?} -> creates them
+           (EKS cluster; HyperPod cluster with Orchestrator.Eks.ClusterArn; S3 bucket) and makes them
+           look like the profile (profiles.py: bare (the default here), fresh, metrics-server, addon),
+           returns {"eksClusterArn", "vpcId", "oidcIssuer", "hyperpodClusterArn", "bucket", "profile", ...}
       GET  /_hp/health
       GET|PUT /_hp/latency  {"seconds": 0.0}: added before answering every AWS API request (not
            the hooks), outside the moto lock so concurrent requests wait together: a stand-in
@@ -66,6 +67,9 @@ from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Request, Response  # noqa: E402
 
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import profiles  # noqa: E402  (tests/env/profiles.py: what a seeded cluster already has)
 from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -1000,6 +1004,22 @@ def _crd(group: str, plural: str, kind: str, version: str = "v1") -> dict:
     }
 
 
+def _apiservice(name: str, group: str, svc: str, ns: str, labels: dict) -> dict:
+    return {
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {"name": name, "labels": dict(labels)},
+        "spec": {"group": group, "version": name.split(".", 1)[0], "service": {"name": svc, "namespace": ns, "port": 443},
+                 "groupPriorityMinimum": 100, "versionPriority": 100, "insecureSkipTLSVerify": True},
+        "status": {"conditions": [{"type": "Available", "status": "True", "reason": "Passed"}]},
+    }
+
+
+def _cluster_role(name: str, labels: dict) -> dict:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": name, "labels": dict(labels)}, "rules": []}
+
+
 def _inference_crds() -> list[dict]:
     """The operator's three CRDs, from the local chart (namePrefix resolved)."""
     out = []
@@ -1052,20 +1072,30 @@ def addon_objects(rec: dict) -> list[dict]:
         return [
             _sa("metrics-server", "kube-system"),
             _deployment("metrics-server", "kube-system", labels, "metrics-server"),
+            # The cluster-wide objects a second metrics-server (the operator chart's) collides with.
+            _apiservice("v1beta1.metrics.k8s.io", "metrics.k8s.io", "metrics-server", "kube-system", managed),
+            _cluster_role("system:metrics-aggregated-reader", managed),
+            _cluster_role("system:metrics-server", managed),
         ]
     if name == "cert-manager":
         objs: list[dict] = [_ns("cert-manager")]
-        for comp in ("cert-manager", "cert-manager-cainjector", "cert-manager-webhook"):
-            labels = {"app.kubernetes.io/name": comp.replace("cert-manager-", "") if comp != "cert-manager" else "cert-manager", "app.kubernetes.io/instance": "cert-manager", **managed}
+        for comp, component in (("cert-manager", "controller"), ("cert-manager-cainjector", "cainjector"), ("cert-manager-webhook", "webhook")):
+            labels = {"app.kubernetes.io/name": comp.replace("cert-manager-", "") if comp != "cert-manager" else "cert-manager", "app.kubernetes.io/instance": "cert-manager", "app.kubernetes.io/component": component, **managed}
             objs.append(_sa(comp, "cert-manager"))
             objs.append(_deployment(comp, "cert-manager", labels, comp))
-        for plural, kind in (
-            ("certificates", "Certificate"),
-            ("certificaterequests", "CertificateRequest"),
-            ("issuers", "Issuer"),
-            ("clusterissuers", "ClusterIssuer"),
+        for group, plural, kind in (
+            ("cert-manager.io", "certificates", "Certificate"),
+            ("cert-manager.io", "certificaterequests", "CertificateRequest"),
+            ("cert-manager.io", "issuers", "Issuer"),
+            ("cert-manager.io", "clusterissuers", "ClusterIssuer"),
+            ("acme.cert-manager.io", "orders", "Order"),
+            ("acme.cert-manager.io", "challenges", "Challenge"),
         ):
-            objs.append(_crd("cert-manager.io", plural, kind))
+            crd = _crd(group, plural, kind)
+            crd["metadata"]["labels"] = dict(managed)
+            if kind == "ClusterIssuer":
+                crd["spec"]["scope"] = "Cluster"
+            objs.append(crd)
         return objs
     if name == HYPERPOD_INFERENCE:
         ns = "hyperpod-inference-system"
@@ -1131,6 +1161,8 @@ PLURALS = {
     "ServiceAccount": "serviceaccounts",
     "CSIDriver": "csidrivers",
     "CustomResourceDefinition": "customresourcedefinitions",
+    "APIService": "apiservices",
+    "ClusterRole": "clusterroles",
 }
 
 
@@ -1260,6 +1292,9 @@ def seed(spec: dict) -> dict:
     """
     region = spec.get("region", "us-west-2")
     account = spec.get("account", DEFAULT_ACCOUNT_ID)
+    profile = spec.get("profile", "bare")
+    if profile not in profiles.PROFILES:
+        raise ValueError(f"unknown profile {profile!r} (one of {', '.join(profiles.PROFILES)})")
     out: dict = {}
     if spec.get("eksCluster"):
         eks = _client("eks", region)
@@ -1279,9 +1314,9 @@ def seed(spec: dict) -> dict:
             "ClusterName": name,
             "InstanceGroups": [
                 {
-                    "InstanceGroupName": "worker-group-1",
-                    "InstanceType": spec.get("instanceType", "ml.g5.8xlarge"),
-                    "InstanceCount": int(spec.get("instanceCount", 1)),
+                    "InstanceGroupName": g["name"],
+                    "InstanceType": g["type"],
+                    "InstanceCount": int(g.get("count", 1)),
                     "LifeCycleConfig": {
                         "SourceS3Uri": f"s3://sagemaker-{name}-lifecycle/scripts/",
                         "OnCreate": "on_create.sh",
@@ -1289,6 +1324,7 @@ def seed(spec: dict) -> dict:
                     "ExecutionRole": f"arn:aws:iam::{account}:role/{name}-node-role",
                     "ThreadsPerCore": 1,
                 }
+                for g in profiles.instance_groups(profile, spec)
             ],
             "NodeRecovery": "Automatic",
         }
@@ -1302,7 +1338,19 @@ def seed(spec: dict) -> dict:
             create["CreateBucketConfiguration"] = {"LocationConstraint": region}
         s3.create_bucket(**create)
         out["bucket"] = spec["bucket"]
+    profiles.apply(profile, spec, out, _client, _push_objects, account)
     return out
+
+
+def _push_objects(cluster: str, objs: list[dict]) -> None:
+    """Stores objects in the emulated cluster (the seed's: it fails loudly, unlike add-on pushes)."""
+    if not KUBE_URL:
+        raise RuntimeError("HP_KUBE_URL is not set: cannot seed Kubernetes objects")
+    data = json.dumps({"items": objs}).encode()
+    req = urllib.request.Request(f"{KUBE_URL}/clusters/{cluster}/_emulator/objects", data=data, method="POST")
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req, context=_kube_ssl_context(), timeout=30) as r:
+        r.read()
 
 
 def _cluster_keys(cluster: str) -> list[tuple[str, str, str]]:

@@ -132,6 +132,10 @@ class Cluster(Controllers):
                 self._react(rt, obj, old)
             except Exception:  # a controller bug must not fail the API call that triggered it
                 traceback.print_exc()
+        try:
+            self.gates_changed(rt, obj)
+        except Exception:
+            traceback.print_exc()
         return obj
 
     def _remove(self, rt, obj, propagation="Background"):

@@ -4,11 +4,12 @@ import random
 import threading
 import traceback
 
+from .gates import Gates
 from .common import deep, get_path, now_iso, rand_suffix, stable_hash
 from .resources import MODEL_FINALIZER, MODEL_GROUP, MODEL_KINDS, is_ready_condition
 
 
-class Controllers:
+class Controllers(Gates):
     """Mixed into Cluster; every method runs with the cluster lock held."""
 
     # -- the controllers that are not there -------------------------------------------------
@@ -110,17 +111,25 @@ class Controllers:
         return self._create_internal(pods, pod, react=False)
 
     def _sync_pods(self, owner, template, replicas, name_fn, extra_labels=None):
-        """Makes `owner` own exactly `replicas` running pods built from `template`."""
+        """Makes `owner` own exactly `replicas` pods built from `template`: running, or waiting
+        for what they need (gates.py). Returns what they wait for (None when they run)."""
         pods_rt = self.type_for("", "v1", "Pod")
         ns = owner["metadata"]["namespace"]
+        spec = template.get("spec") or {}
+        blocker = self.pod_blockers(ns, spec)
         pods = self._owned(pods_rt, ns, owner["metadata"]["uid"])
         for p in pods[replicas:]:
             self._remove(pods_rt, p)
+        self.gate_pods(pods_rt, pods[:replicas], blocker)
         for i in range(len(pods), replicas):
             name = name_fn(i)
             while self._get(pods_rt, ns, name) is not None:
                 name = name_fn(i)
-            self._make_pod(ns, name, template, owner, extra_labels)
+            status = self.blocked_pod_status(spec, blocker) if blocker else None
+            pod = self._make_pod(ns, name, template, owner, extra_labels, status=status)
+            if blocker and blocker[0] is None:
+                self._mount_event(pod, blocker[1])
+        return blocker
 
     def reconcile_deployment(self, dep):
         """Plays the deployment controller + kubelet: a ReplicaSet for the current template and
@@ -159,15 +168,32 @@ class Controllers:
             new = deep(rs)
             new["spec"] = rs_spec
             rs = self._commit(rs_rt, new, rs, react=False)
-        self._sync_pods(rs, rs_template, replicas, lambda i: "%s-%s" % (rs_name, rand_suffix()))
+        blocker = self._sync_pods(rs, rs_template, replicas, lambda i: "%s-%s" % (rs_name, rand_suffix()))
         rs_status = {"replicas": replicas, "fullyLabeledReplicas": replicas, "readyReplicas": replicas,
                      "availableReplicas": replicas, "observedGeneration": rs["metadata"].get("generation", 1)}
+        if blocker and replicas:
+            rs_status = {"replicas": replicas, "fullyLabeledReplicas": replicas,
+                         "observedGeneration": rs["metadata"].get("generation", 1)}
         if replicas == 0:
             rs_status = {"replicas": 0, "observedGeneration": rs["metadata"].get("generation", 1)}
         if rs.get("status") != rs_status:
             self._write_status(rs_rt, rs, rs_status)
         gen = dep["metadata"].get("generation", 1)
         st = dep.get("status") or {}
+        if blocker and replicas:
+            ts = now_iso()
+            status = {"observedGeneration": gen, "replicas": replicas, "updatedReplicas": replicas,
+                      "unavailableReplicas": replicas,
+                      "conditions": [
+                          {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+                           "message": "Deployment does not have minimum availability.", "lastUpdateTime": ts,
+                           "lastTransitionTime": ts},
+                          {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+                           "message": 'ReplicaSet "%s" is progressing.' % rs_name,
+                           "lastUpdateTime": ts, "lastTransitionTime": ts}]}
+            if st.get("unavailableReplicas") != replicas or st.get("observedGeneration") != gen:
+                self._write_status(dep_rt, dep, status)
+            return
         if (st.get("observedGeneration") == gen and st.get("replicas", 0) == replicas
                 and st.get("readyReplicas", 0) == replicas and is_ready_condition(dep, "Available")):
             return

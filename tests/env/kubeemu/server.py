@@ -324,6 +324,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "buildDate": "2025-09-04T12:00:00Z", "goVersion": "go1.24.6", "compiler": "gc",
                 "platform": "linux/amd64"})
         if parts[0] == "openapi":
+            if parts[1:] == ["v2"]:
+                # An empty OpenAPI v2 Document (protobuf): kubectl's client-side validation, used
+                # for kinds the server does not know, finds no schema and lets the request go on
+                # to the REST mapping, which fails as on a real server ("no matches for kind ...
+                # ensure CRDs are installed first").
+                return self.send_bytes(200, b"", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
             if parts[1:2] != ["v3"]:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             docs = openapi_docs(cluster, prefix)
