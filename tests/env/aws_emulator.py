@@ -1167,11 +1167,13 @@ PLURALS = {
 
 
 def delete_addon_objects(cluster: str, rec: dict) -> None:
-    """Remove what the add-on installed (namespaces are left in place)."""
+    """Remove what the add-on installed (namespaces are left in place, but cert-manager's own)."""
     if not KUBE_URL:
         return
     for obj in addon_objects(rec):
         plural = PLURALS.get(obj["kind"])
+        if obj["kind"] == "Namespace" and rec["addonName"] == "cert-manager":
+            plural = "namespaces"  # its own namespace, which nothing else uses
         if plural is None:
             continue
         ns = obj["metadata"].get("namespace") or "_"
