@@ -607,11 +607,25 @@ fn helm_local_chart() {
         r.stdout.contains(&format!("s3://{}", sb.bucket)),
         "s3:// prepended"
     );
+    // The cert-manager subchart, under the names the real one gives, its CRDs kept on uninstall.
+    for name in [
+        "hpio-cert-manager",
+        "hpio-cert-manager-webhook",
+        "hpio-cert-manager-cainjector",
+    ] {
+        assert!(
+            r.stdout
+                .contains(&format!("name: {name}\n  namespace: cert-manager")),
+            "{name}"
+        );
+    }
+    assert!(r.stdout.contains("helm.sh/resource-policy: keep"));
 
+    // Installed as it can be on a cluster without cert-manager: cert-manager first (the EKS
+    // add-on), the chart's own off (tests/world.rs shows why).
     sb.write_direct_kubeconfig();
-    // cert-manager's subchart installs into cert-manager.namespace, which it does not create.
-    sb.kubectl(&["create", "namespace", "cert-manager"])
-        .success();
+    sb.create_addon("cert-manager", &[]);
+    args.extend(["--set".into(), "cert-manager.enabled=false".into()]);
     args[0] = "upgrade".into();
     args.insert(1, "--install".into());
     args.push("--wait".into());
@@ -657,9 +671,10 @@ fn helm_local_chart() {
         ("kube-system", "hpio-alb"),
         ("kube-system", "keda-operator"),
         ("kube-system", "hpio-metrics"),
-        ("cert-manager", "hpio-cert-manager"),
-        ("cert-manager", "hpio-cert-manager-webhook"),
-        ("cert-manager", "hpio-cert-manager-cainjector"),
+        (
+            "hyperpod-inference-system",
+            "hyperpod-inference-operator-controller-manager",
+        ),
     ] {
         let d = sb.kubectl_json(&["get", "deployment", name, "-n", ns]);
         assert_eq!(d["status"]["readyReplicas"], d["spec"]["replicas"], "{d}");
@@ -669,11 +684,6 @@ fn helm_local_chart() {
     assert_eq!(
         alb["spec"]["template"]["spec"]["serviceAccountName"],
         "aws-load-balancer-controller"
-    );
-    let crd = sb.kubectl_json(&["get", "crd", "certificates.cert-manager.io"]);
-    assert_eq!(
-        crd["metadata"]["annotations"]["helm.sh/resource-policy"],
-        "keep"
     );
     sb.kubectl(&["get", "csidriver", "s3.csi.aws.com", "fsx.csi.aws.com"])
         .success();
@@ -697,9 +707,13 @@ fn helm_local_chart() {
         "hyperpod-inference-operator-controller-manager",
     ]);
     gone.stderr_has(&["NotFound"]);
-    // cert-manager's CRDs outlive the release, as the real chart's do (resource-policy keep).
-    sb.kubectl(&["get", "crd", "certificaterequests.cert-manager.io"])
-        .success();
+    // The inference CRDs are templates without a keep policy: they go with the release.
+    let crd = sb.kubectl(&[
+        "get",
+        "crd",
+        "jumpstartmodels.inference.sagemaker.aws.amazon.com",
+    ]);
+    crd.stderr_has(&["NotFound"]);
 }
 
 #[test]

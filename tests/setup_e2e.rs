@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{cloud, Sandbox};
+use common::{cloud, Profile, Sandbox};
 use serde_json::Value;
 
 /// The watch setup's test deployment waits with (deploy's watcher), as the tool log shows it.
@@ -259,7 +259,9 @@ fn assert_set_up(sb: &Sandbox) {
         )
         .as_str()
     );
-    sb.kubectl(&[
+    // One NVIDIA device plugin: a new HyperPod cluster's own (the `dependencies` release), or
+    // on a cluster without one, the guide's.
+    let ours = sb.kubectl(&[
         "--context",
         &ctx,
         "get",
@@ -267,10 +269,41 @@ fn assert_set_up(sb: &Sandbox) {
         "nvidia-device-plugin-daemonset",
         "-n",
         "kube-system",
-    ])
-    .success();
+    ]);
+    assert_eq!(
+        ours.code == 0,
+        sb.profile == Profile::Bare,
+        "{}",
+        ours.describe()
+    );
+    // cert-manager came first, from the EKS add-on tagged as setup's.
+    let cm = sb.aws_json(&[
+        "eks",
+        "describe-addon",
+        "--cluster-name",
+        &sb.eks_cluster,
+        "--addon-name",
+        "cert-manager",
+    ]);
+    assert_eq!(cm["addon"]["status"], "ACTIVE", "{cm}");
+    assert_eq!(
+        cm["addon"]["tags"]["managed-by"], "kubectl-hyperpod",
+        "{cm}"
+    );
+    // The operator runs: its init checks held and cert-manager issued its webhook Secret.
+    let op = sb.kubectl_json(&[
+        "--context",
+        &ctx,
+        "get",
+        "deployment",
+        "-n",
+        "hyperpod-inference-system",
+        "hyperpod-inference-operator-controller-manager",
+    ]);
+    assert_eq!(op["status"]["availableReplicas"], 1, "{}", op["status"]);
 
     let values = release_values(sb, &ctx);
+    assert_eq!(values["cert-manager"]["enabled"], false);
     assert_eq!(values["region"], sb.region.as_str());
     assert_eq!(values["eksClusterName"], sb.eks_cluster.as_str());
     assert_eq!(
@@ -634,7 +667,8 @@ fn iam_only_creates_only_iam_resources_and_prints_role_arns() {
 
 #[test]
 fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
-    let sb = cloud().sandbox();
+    // A cluster without a device plugin of its own, so that setup applies the guide's.
+    let sb = cloud().sandbox_with(Profile::Bare);
     sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
     let hp = sb.hyperpod_cluster.clone();
     // One injection point per mutating step. Steps of one wave run at the same time, so each run
@@ -789,17 +823,7 @@ fn a_cert_manager_already_installed_is_left_alone() {
     // cert-manager from the EKS add-on (its CRDs carry no Helm ownership): the chart's own
     // cert-manager would collide with them ("invalid ownership metadata").
     let sb = cloud().sandbox();
-    for args in [&["create-addon"][..], &["wait", "addon-active"][..]] {
-        let mut a = vec!["eks"];
-        a.extend_from_slice(args);
-        a.extend([
-            "--cluster-name",
-            &sb.eks_cluster,
-            "--addon-name",
-            "cert-manager",
-        ]);
-        sb.aws(&a).success();
-    }
+    sb.create_addon("cert-manager", &[]);
     let crd = || {
         sb.with_direct_kubeconfig(|| {
             sb.kubectl_json(&["get", "crd", "certificates.cert-manager.io"])
@@ -809,11 +833,11 @@ fn a_cert_manager_already_installed_is_left_alone() {
     let plan = run_setup(&sb, &["--dry-run", "--skip-test-deployment"], &[]);
     plan.success();
     assert!(
-        plan.stdout
-            .contains("cert-manager is already installed (CRD certificaterequests.cert-manager.io")
-            && plan
-                .stdout
-                .contains("the chart's own cert-manager is turned off"),
+        plan.stdout.contains(
+            "cert-manager is already installed (the EKS add-on cert-manager, not setup's)"
+        ) && plan
+            .stdout
+            .contains("the chart's own cert-manager stays off"),
         "{}",
         plan.describe()
     );

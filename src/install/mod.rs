@@ -171,7 +171,7 @@ impl WorkloadMatch {
 
 /// The operator, by the Helm chart's names and by the EKS add-on's.
 pub const OPERATOR_WORKLOAD: WorkloadMatch = WorkloadMatch {
-    names: &[OPERATOR_DEPLOYMENT, "hyperpod-inference-controller-manager"],
+    names: &[OPERATOR_DEPLOYMENT, ADDON_OPERATOR_DEPLOYMENT],
     labels: &[
         (
             "control-plane",
@@ -204,6 +204,17 @@ pub const KEDA_WORKLOAD: WorkloadMatch = WorkloadMatch {
         ("app", "keda-operator"),
     ],
     namespace: Some(KEDA_SA.namespace),
+};
+
+/// The NVIDIA device plugin: the guide's manifest (setup's), NVIDIA's chart (HyperPod's
+/// `dependencies` release names it `dependencies-nvidia-device-plugin`).
+pub const DEVICE_PLUGIN_WORKLOAD: WorkloadMatch = WorkloadMatch {
+    names: &[NVIDIA_DAEMONSET, "nvidia-device-plugin"],
+    labels: &[
+        ("name", "nvidia-device-plugin-ds"),
+        ("app.kubernetes.io/name", "nvidia-device-plugin"),
+    ],
+    namespace: Some("kube-system"),
 };
 
 /// One IAM role of an installation.
@@ -404,12 +415,12 @@ const HELM_SERVICE_ACCOUNTS: &[ServiceAccountDef] = &[
     },
 ];
 
-/// An EKS add-on the installation creates, with the role its ServiceAccount assumes.
+/// An EKS add-on the installation creates, with the role its ServiceAccount assumes (if any).
 #[derive(Debug, Clone, Copy)]
 pub struct AddonDef {
     pub step: &'static str,
     pub name: &'static str,
-    pub role: RoleId,
+    pub role: Option<RoleId>,
     pub when: When,
 }
 
@@ -417,14 +428,24 @@ const HELM_ADDONS: &[AddonDef] = &[
     AddonDef {
         step: "s3-csi-addon",
         name: S3_CSI_ADDON,
-        role: RoleId::S3Csi,
+        role: Some(RoleId::S3Csi),
         when: When::S3Csi,
     },
     AddonDef {
         step: "fsx-csi-addon",
         name: FSX_CSI_ADDON,
-        role: RoleId::FsxCsi,
+        role: Some(RoleId::FsxCsi),
         when: When::FsxCsi,
+    },
+    // cert-manager before the chart: the chart's own Certificate and Issuer need its CRDs when
+    // Helm builds the release, and a new HyperPod cluster has none (its dependencies chart ships
+    // cert-manager disabled). The chart's cert-manager subchart stays off. Skipped when
+    // cert-manager is already installed (setup::cluster::cert_manager_check).
+    AddonDef {
+        step: "cert-manager-addon",
+        name: CERT_MANAGER_ADDON,
+        role: None,
+        when: When::Always,
     },
 ];
 
@@ -512,9 +533,9 @@ impl Installation {
     }
 
     /// The namespaces setup creates (not the guide's `keda`: the chart's KEDA runs in the
-    /// release namespace, `names::KEDA_SA`).
+    /// release namespace, `names::KEDA_SA`; not `cert-manager`: the EKS add-on brings its own).
     pub fn namespaces(&self) -> &'static [&'static str] {
-        &["cert-manager", OPERATOR_NAMESPACE]
+        &[OPERATOR_NAMESPACE]
     }
 
     pub fn release(&self) -> Release {
@@ -593,11 +614,11 @@ mod tests {
         let i = Installation::new(Method::Helm, none, names.clone());
         let ids: Vec<RoleId> = i.roles().map(|r| r.id).collect();
         assert_eq!(ids, [RoleId::Operator, RoleId::Alb, RoleId::Keda]);
-        assert_eq!(i.addons().count(), 0);
+        assert_eq!(i.addons().count(), 1, "cert-manager");
         assert_eq!(i.policies().count(), 1);
         let all = Installation::new(Method::Helm, Options::ALL, names);
         assert_eq!(all.roles().count(), 6);
-        assert_eq!(all.addons().count(), 2);
+        assert_eq!(all.addons().count(), 3);
         assert_eq!(all.role_name(RoleId::Operator), "HyperpodInferenceRole-c");
     }
 }

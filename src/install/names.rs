@@ -65,6 +65,11 @@ pub const HELM_NAMESPACE: &str = "kube-system";
 pub const ALB_DEPLOYMENT: &str = "hyperpod-inference-operator-alb";
 pub const S3_CSI_ADDON: &str = "aws-mountpoint-s3-csi-driver";
 pub const FSX_CSI_ADDON: &str = "aws-fsx-csi-driver";
+pub const CERT_MANAGER_ADDON: &str = "cert-manager";
+/// The EKS add-on that installs the operator (AWS's recommended method, the HyperPod console's).
+pub const OPERATOR_ADDON: &str = "amazon-sagemaker-hyperpod-inference";
+/// The operator Deployment as the EKS add-on names it.
+pub const ADDON_OPERATOR_DEPLOYMENT: &str = "hyperpod-inference-controller-manager";
 pub const NVIDIA_DAEMONSET: &str = "nvidia-device-plugin-daemonset";
 pub const NVIDIA_PLUGIN_VERSION: &str = "v0.14.5";
 pub const INFERENCE_CRDS: [&str; 3] = [

@@ -194,7 +194,7 @@ pub(super) fn addon_check(
     env: &StepEnv,
     inp: &Inputs,
     addon: &str,
-    role_arn: &str,
+    role_arn: Option<&str>,
 ) -> Result<Check> {
     let aws = &env.ctx.aws;
     let eks = inp.facts.eks_cluster.as_str();
@@ -220,29 +220,26 @@ pub(super) fn addon_check(
         )
         .timeout(inp.config.wait_timeout),
     );
+    let role_args: Vec<&str> = role_arn
+        .map(|r| vec!["--service-account-role-arn", r])
+        .unwrap_or_default();
+    let mut create_args = vec![
+        "eks",
+        "create-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        addon,
+    ];
+    create_args.extend(&role_args);
+    create_args.extend(["--resolve-conflicts", "OVERWRITE", "--tags", &tags]);
     let create = Check::new(
         State::Missing,
         vec![
             Action::new(
                 format!("create add-on {addon}"),
-                aws.cmd(
-                    format!("create the {addon} add-on"),
-                    &[
-                        "eks",
-                        "create-addon",
-                        "--cluster-name",
-                        eks,
-                        "--addon-name",
-                        addon,
-                        "--service-account-role-arn",
-                        role_arn,
-                        "--resolve-conflicts",
-                        "OVERWRITE",
-                        "--tags",
-                        &tags,
-                    ],
-                )
-                .mutating(),
+                aws.cmd(format!("create the {addon} add-on"), &create_args)
+                    .mutating(),
             ),
             wait.clone(),
         ],
@@ -252,26 +249,22 @@ pub(super) fn addon_check(
     };
     let status = found.status.as_deref().unwrap_or("UNKNOWN").to_string();
     let current_role = found.service_account_role_arn.as_deref().unwrap_or("");
+    let mut update_args = vec![
+        "eks",
+        "update-addon",
+        "--cluster-name",
+        eks,
+        "--addon-name",
+        addon,
+    ];
+    update_args.extend(&role_args);
+    update_args.extend(["--resolve-conflicts", "OVERWRITE"]);
     let update = Action::new(
         format!("update add-on {addon}"),
-        aws.cmd(
-            format!("update the {addon} add-on"),
-            &[
-                "eks",
-                "update-addon",
-                "--cluster-name",
-                eks,
-                "--addon-name",
-                addon,
-                "--service-account-role-arn",
-                role_arn,
-                "--resolve-conflicts",
-                "OVERWRITE",
-            ],
-        )
-        .mutating(),
+        aws.cmd(format!("update the {addon} add-on"), &update_args)
+            .mutating(),
     );
-    if current_role != role_arn {
+    if let Some(role_arn) = role_arn.filter(|r| *r != current_role) {
         return Ok(Check::new(State::Drifted, vec![update, wait]).note(format!(
             "add-on {addon} uses role {} instead of {role_arn}",
             if current_role.is_empty() {
@@ -291,7 +284,90 @@ pub(super) fn addon_check(
     }
 }
 
+/// cert-manager for the chart's Certificate and Issuer: the EKS add-on (tagged as ours), unless
+/// cert-manager is already installed from elsewhere (its CRDs exist and no add-on of that name
+/// does), which is then used as it is.
+pub(super) fn cert_manager_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    let using = |by: &str| {
+        Check::satisfied().note(format!(
+            "cert-manager is already installed ({by}): using it; the chart's own cert-manager stays off"
+        ))
+    };
+    match env.describe_addon(&inp.facts.eks_cluster, CERT_MANAGER_ADDON)? {
+        Some(a) if a.tags[marks::TAG_MANAGED_BY.0] != marks::TAG_MANAGED_BY.1 => {
+            Ok(using("the EKS add-on cert-manager, not setup's"))
+        }
+        Some(_) => addon_check(env, inp, CERT_MANAGER_ADDON, None),
+        None => match foreign_cert_manager(env)? {
+            Some(by) => Ok(using(&by)),
+            None => addon_check(env, inp, CERT_MANAGER_ADDON, None),
+        },
+    }
+}
+
+/// Who installed cert-manager, when its CRDs are on the cluster and not from setup's release
+/// (a Helm release of its own, an operator ...).
+fn foreign_cert_manager(env: &StepEnv) -> Result<Option<String>> {
+    for crd in CERT_MANAGER_CRDS {
+        let Some(obj) = env.kget("customresourcedefinition", crd, None)? else {
+            continue;
+        };
+        if in_setup_release(&obj) {
+            return Ok(None);
+        }
+        return Ok(Some(format!("CRD {crd}, {}", owner_of(&obj))));
+    }
+    Ok(None)
+}
+
+/// Who manages a Kubernetes object, by Helm's ownership annotations or the managed-by label.
+pub(crate) fn owner_of(obj: &Value) -> String {
+    let release = str_at(obj, "/metadata/annotations/meta.helm.sh~1release-name");
+    let release_ns = str_at(obj, "/metadata/annotations/meta.helm.sh~1release-namespace");
+    match (release, release_ns) {
+        (Some(r), Some(ns)) => format!("Helm release {ns}/{r}"),
+        _ => match str_at(obj, "/metadata/labels/app.kubernetes.io~1managed-by") {
+            Some("EKS") => "an EKS add-on".into(),
+            Some(m) => format!("managed by {m}"),
+            None => "installed outside Helm".into(),
+        },
+    }
+}
+
+/// A DaemonSet that already serves `nvidia.com/gpu` and is not ours (HyperPod's `dependencies`
+/// release runs NVIDIA's device plugin 0.16.1 on every new cluster): `namespace/name (image)`.
+fn foreign_device_plugin(env: &StepEnv) -> Result<Option<String>> {
+    if env.offline {
+        return Ok(None);
+    }
+    let list = env.kube.kubectl(
+        "list the DaemonSets (is an NVIDIA device plugin running?)",
+        &["get", "daemonsets", "--all-namespaces", "-o", "json"],
+    );
+    let v: Value = env.ctx.runner.json(&list)?;
+    Ok(v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|d| d["metadata"]["labels"][marks::LABEL_MANAGED.0] != marks::LABEL_MANAGED.1)
+        .find(|d| crate::install::DEVICE_PLUGIN_WORKLOAD.matches(d))
+        .map(|d| {
+            format!(
+                "DaemonSet {}/{} ({})",
+                str_at(d, "/metadata/namespace").unwrap_or(""),
+                str_at(d, "/metadata/name").unwrap_or(""),
+                str_at(d, "/spec/template/spec/containers/0/image").unwrap_or("")
+            )
+        }))
+}
+
 pub(super) fn nvidia_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    if let Some(other) = foreign_device_plugin(env)? {
+        // Two plugins on the same nodes compete for the registration of nvidia.com/gpu.
+        return Ok(Check::satisfied().note(format!(
+            "an NVIDIA device plugin already serves nvidia.com/gpu ({other}): setup adds no second one"
+        )));
+    }
     let manifest = DevicePluginContext {
         version: NVIDIA_PLUGIN_VERSION,
         labels: inp.k8s_labels(),

@@ -5,6 +5,7 @@
 mod cluster;
 pub mod iam;
 mod operator;
+mod preflight;
 pub mod steps;
 pub mod verify;
 
@@ -311,6 +312,7 @@ impl<'a> Setup<'a> {
     /// Executes a plan made by [`Setup::plan`] (with the same configuration): each step checks
     /// again right before it acts. Returns the outcome with its report.
     pub fn apply(&self, planned: &Outcome) -> Result<Outcome> {
+        refuse_blocked(&planned.plan)?;
         let c = &self.config;
         let install = self.installation(planned.names.clone());
         let inputs = Inputs {
@@ -345,6 +347,9 @@ impl<'a> Setup<'a> {
         confirm: &dyn Fn(&Plan) -> Result<()>,
     ) -> Result<Outcome> {
         let planned = self.plan_steps(only)?;
+        if !self.ctx.dry_run {
+            refuse_blocked(&planned.plan)?;
+        }
         confirm(&planned.plan)?;
         if self.ctx.dry_run {
             return Ok(planned);
@@ -474,6 +479,27 @@ impl<'a> Setup<'a> {
             self.config.user_context.as_deref(),
         )
     }
+}
+
+/// A plan with a blocked step (`preflight`: what the cluster has that the Helm method cannot
+/// live with) is refused before anything changes, with every reason and its way out.
+fn refuse_blocked(plan: &Plan) -> Result<()> {
+    let why: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| s.check.state == State::Blocked)
+        .flat_map(|s| s.check.notes.iter().map(|n| format!("- {n}")))
+        .collect();
+    if why.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failed(
+        format!(
+            "setup refuses to run; nothing was changed:\n{}",
+            why.join("\n")
+        ),
+        Some("resolve the above and re-run; `--dry-run` shows the whole plan".into()),
+    ))
 }
 
 /// The role ARNs as `name -> arn` lines for text output.

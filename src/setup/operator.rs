@@ -17,46 +17,8 @@ use crate::marks;
 use crate::plan::{Action, Check, ModelWait, State, StepEnv};
 use crate::tools::kube::str_at;
 
-/// Who installed cert-manager, when it is already on the cluster and not from this release
-/// (the EKS add-on, its own chart ...): then the chart's cert-manager subchart must stay off, or
-/// Helm refuses its CRDs ("invalid ownership metadata").
-fn foreign_cert_manager(env: &StepEnv) -> Result<Option<String>> {
-    if env.offline {
-        return Ok(None);
-    }
-    for crd in CERT_MANAGER_CRDS {
-        let Some(obj) = env.kget("customresourcedefinition", crd, None)? else {
-            continue;
-        };
-        if in_setup_release(&obj) {
-            return Ok(None);
-        }
-        let release = str_at(&obj, "/metadata/annotations/meta.helm.sh~1release-name");
-        let release_ns = str_at(
-            &obj,
-            "/metadata/annotations/meta.helm.sh~1release-namespace",
-        );
-        let by = match (release, release_ns) {
-            (Some(r), Some(ns)) => format!("Helm release {ns}/{r}"),
-            _ => str_at(&obj, "/metadata/labels/app.kubernetes.io~1managed-by")
-                .map(str::to_string)
-                .unwrap_or_else(|| "something other than this chart".into()),
-        };
-        return Ok(Some(format!("CRD {crd} (installed by {by})")));
-    }
-    Ok(None)
-}
-
 pub(super) fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
-    let foreign = foreign_cert_manager(env)?;
-    let values = inp.helm_values(foreign.is_none())?;
-    let check = operator_release_check(env, inp, values)?;
-    Ok(match foreign {
-        Some(f) => check.note(format!(
-            "cert-manager is already installed ({f}): the chart's own cert-manager is turned off"
-        )),
-        None => check,
-    })
+    operator_release_check(env, inp, inp.helm_values()?)
 }
 
 fn operator_release_check(env: &StepEnv, inp: &Inputs, values: Value) -> Result<Check> {

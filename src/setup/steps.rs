@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::iam::{self, RoleSpec};
-use super::{cluster, operator, SetupConfig};
+use super::{cluster, operator, preflight, SetupConfig};
 use crate::deploy::spec::JumpStartInput;
 use crate::error::Result;
 use crate::install::documents::{self, Labels, OperatorValues, PolicyContext};
@@ -96,9 +96,11 @@ impl Inputs<'_> {
         self.policy_context().render(def.template)
     }
 
-    /// The chart values setup installs with (guide Step 10). `cert_manager_chart`: false when
-    /// cert-manager is already on the cluster from elsewhere (its CRDs would collide).
-    pub fn helm_values(&self, cert_manager_chart: bool) -> Result<Value> {
+    /// The chart values setup installs with (guide Step 10), with the chart's cert-manager off:
+    /// cert-manager comes first, from the EKS add-on or what the cluster has (the chart's own
+    /// cannot work on a cluster without it: Helm cannot build the chart's Certificate and Issuer
+    /// before the subchart's CRDs exist).
+    pub fn helm_values(&self) -> Result<Value> {
         let c = self.config;
         OperatorValues {
             region: &c.region,
@@ -111,7 +113,7 @@ impl Inputs<'_> {
                 .then(|| self.role_arn(RoleId::GatedModel)),
             s3_role_arn: self.role_arn(RoleId::S3Csi),
             fsx_chart_enabled: !c.install_fsx_csi,
-            cert_manager_chart_enabled: cert_manager_chart,
+            cert_manager_chart_enabled: false,
             keda_role_arn: self.role_arn(RoleId::Keda),
             vpc_id: &self.facts.vpc_id,
         }
@@ -207,6 +209,14 @@ pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
         return steps;
     }
 
+    // What the cluster already has that the Helm method cannot live with: checked with the
+    // rest of the plan, so a real run refuses before its first change (`preflight`).
+    steps.push(StepDef::new(
+        "preflight",
+        "what the cluster already has: an operator add-on, metrics-server, KEDA, a load balancer controller, CSI drivers",
+        &["kubeconfig"],
+        move |env| preflight::check(env, inp),
+    ));
     let sa_step = |def: &'static crate::install::ServiceAccountDef| {
         StepDef::new(
             def.step,
@@ -235,8 +245,14 @@ pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
         steps.push(sa_step(def));
     }
     for addon in install.addons() {
-        let role = install.role(addon.role);
-        let mut deps = vec![role.step];
+        let mut deps: Vec<&str> = addon
+            .role
+            .map(|r| install.role(r).step)
+            .into_iter()
+            .collect();
+        if deps.is_empty() {
+            deps.push("kubeconfig");
+        }
         deps.extend(
             install
                 .service_accounts()
@@ -247,7 +263,11 @@ pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
             addon.step,
             format!("EKS add-on {}", addon.name),
             &deps,
-            move |env| cluster::addon_check(env, inp, addon.name, &inp.role_arn(addon.role)),
+            move |env| match addon.role {
+                _ if addon.name == CERT_MANAGER_ADDON => cluster::cert_manager_check(env, inp),
+                Some(r) => cluster::addon_check(env, inp, addon.name, Some(&inp.role_arn(r))),
+                None => cluster::addon_check(env, inp, addon.name, None),
+            },
         ));
         operator_deps.push(addon.step);
     }

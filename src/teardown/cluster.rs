@@ -189,6 +189,34 @@ fn kept_crds(env: &StepEnv) -> Result<Vec<Value>> {
         .collect())
 }
 
+/// The cert-manager add-on setup created for the chart: deleted like the other add-ons, unless
+/// cert-manager objects other than the release's (which the uninstall removes) still use it:
+/// deleting the add-on deletes its CRDs, and with them those objects.
+pub(super) fn cert_manager_addon_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+    let check = addon_check(env, inp, CERT_MANAGER_ADDON)?;
+    if check.state != State::Present {
+        return Ok(check);
+    }
+    let users = kind_users(
+        env,
+        &[
+            "certificates.cert-manager.io".into(),
+            "issuers.cert-manager.io".into(),
+            "clusterissuers.cert-manager.io".into(),
+        ],
+    )?;
+    if users.is_empty() {
+        return Ok(check);
+    }
+    Ok(kept(
+        &format!("EKS add-on {CERT_MANAGER_ADDON}"),
+        &format!(
+            "setup created it, but deleting it deletes cert-manager's CRDs and they still hold {}",
+            users.join(", ")
+        ),
+    ))
+}
+
 /// Objects of those CRDs that the uninstall does not remove (`Kind ns/name`): deleting a CRD
 /// deletes every one of them.
 fn crd_users(env: &StepEnv, crds: &[Value]) -> Result<Vec<String>> {
@@ -200,6 +228,11 @@ fn crd_users(env: &StepEnv, crds: &[Value]) -> Result<Vec<String>> {
             Some(format!("{plural}.{group}"))
         })
         .collect();
+    kind_users(env, &kinds)
+}
+
+/// Objects of these kinds (`plural.group`) that are not the release's: `Kind ns/name`.
+fn kind_users(env: &StepEnv, kinds: &[String]) -> Result<Vec<String>> {
     if kinds.is_empty() {
         return Ok(Vec::new());
     }

@@ -184,6 +184,14 @@ pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
         &["inference-operator"],
         move |env| cluster::addon_check(env, inp, FSX_CSI_ADDON),
     ));
+    // After the release: its Certificate and Issuer are cert-manager objects, which Helm
+    // deletes through cert-manager's API. Only an add-on tagged as setup's goes.
+    steps.push(StepDef::new(
+        "cert-manager-addon",
+        format!("EKS add-on {CERT_MANAGER_ADDON}"),
+        &["inference-operator"],
+        move |env| cluster::cert_manager_addon_check(env, inp),
+    ));
     steps.push(StepDef::new(
         "nvidia-device-plugin",
         format!("DaemonSet kube-system/{NVIDIA_DAEMONSET}"),
@@ -215,7 +223,12 @@ pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
     // IAM goes last among the things the cluster uses: a failure in the cluster leaves every
     // role in place, so whatever still runs keeps its permissions until a re-run.
     // (`namespaces` itself comes after the operator, both ServiceAccounts and so the S3 add-on.)
-    const AFTER_CLUSTER: &[&str] = &["namespaces", "fsx-csi-addon", "nvidia-device-plugin"];
+    const AFTER_CLUSTER: &[&str] = &[
+        "namespaces",
+        "fsx-csi-addon",
+        "cert-manager-addon",
+        "nvidia-device-plugin",
+    ];
     // Every role and policy setup may have made (whatever flags it ran with), from the
     // installation model; each policy after the role that attaches it.
     for role in role_defs(Method::Helm) {

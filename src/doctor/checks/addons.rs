@@ -1,5 +1,6 @@
 //! HP6xx: what the operator needs around it: cert-manager's CRDs, the S3 and FSx CSI drivers,
-//! the AWS Load Balancer Controller and KEDA.
+//! the AWS Load Balancer Controller and KEDA; and how the operator is installed (the Helm chart,
+//! the EKS add-on, both) with what a Helm install would collide with.
 
 use serde_json::Value;
 
@@ -174,6 +175,65 @@ pub fn keda(f: &Facts) -> Result<Vec<Outcome>, Problem> {
 /// Used by models: whether a model reads from FSx.
 pub fn uses_fsx(m: &Value) -> bool {
     models::source_type(m) == Some("fsx")
+}
+
+/// HP606: which install method the cluster has. The EKS add-on (the HyperPod console's
+/// inference feature) is named with how to manage it; the add-on next to setup's Helm release is
+/// two operators; with neither, a metrics-server of someone else's is what setup's Helm method
+/// would collide with (the chart always installs its own).
+pub fn install_method(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+    let objs = f.cluster()?;
+    let has = |ns: &str, name: &str| {
+        objs.deployments
+            .iter()
+            .any(|d| workloads::name(d) == name && workloads::namespace(d) == ns)
+    };
+    let helm = has(OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT);
+    let addon = f
+        .addons()
+        .map(|a| a.iter().any(|n| n == OPERATOR_ADDON))
+        .unwrap_or(false)
+        || has(OPERATOR_NAMESPACE, ADDON_OPERATOR_DEPLOYMENT);
+    let eks = f.eks_name().unwrap_or_else(|_| "<eks-cluster>".into());
+    let manage = Fix::advice(format!(
+        "manage the add-on install with aws eks describe-addon --cluster-name {eks} --addon-name {OPERATOR_ADDON} \
+         (update-addon --configuration-values to change it); kubectl hyperpod setup (Helm method) refuses on this cluster"
+    ));
+    match (helm, addon) {
+        (true, true) => Ok(vec![Outcome::fail(format!(
+            "two inference operators: the EKS add-on {OPERATOR_ADDON} and the Helm release {HELM_RELEASE}"
+        ))
+        .fix(Fix::advice(format!(
+            "keep one: kubectl hyperpod teardown removes setup's Helm release (models stay only with --keep-models), \
+             or aws eks delete-addon --cluster-name {eks} --addon-name {OPERATOR_ADDON}"
+        )))]),
+        (false, true) => Ok(vec![Outcome::pass(format!(
+            "the operator is installed by the EKS add-on {OPERATOR_ADDON}"
+        ))
+        .fix(manage)]),
+        (true, false) => Ok(vec![Outcome::pass(format!(
+            "the operator is installed by the Helm release {HELM_NAMESPACE}/{HELM_RELEASE}"
+        ))]),
+        (false, false) => {
+            let other = objs.deployments.iter().find(|d| {
+                d["metadata"]["labels"]["app.kubernetes.io/name"] == "metrics-server"
+                    && !workloads::name(d).starts_with(HELM_RELEASE)
+            });
+            Ok(vec![match other {
+                Some(d) => Outcome::warn(format!(
+                    "no inference operator; setup's Helm method would collide with metrics-server {} (the chart always installs its own and Helm cannot adopt APIService v1beta1.metrics.k8s.io)",
+                    workloads::ref_of(d)
+                ))
+                .fix(Fix::advice(format!(
+                    "remove that metrics-server (the EKS add-on: aws eks delete-addon --cluster-name {eks} --addon-name metrics-server) before setup, \
+                     or install the operator as the EKS add-on {OPERATOR_ADDON}"
+                ))),
+                None => Outcome::pass(
+                    "no operator install yet, and nothing a Helm install of it would collide with",
+                ),
+            }])
+        }
+    }
 }
 
 #[cfg(test)]

@@ -13,14 +13,7 @@ use crate::install::names::NVIDIA_DAEMONSET;
 
 pub const GPU: &str = "nvidia.com/gpu";
 
-pub const DEVICE_PLUGIN: WorkloadMatch = WorkloadMatch {
-    names: &[NVIDIA_DAEMONSET, "nvidia-device-plugin"],
-    labels: &[
-        ("name", "nvidia-device-plugin-ds"),
-        ("app.kubernetes.io/name", "nvidia-device-plugin"),
-    ],
-    namespace: Some("kube-system"),
-};
+pub const DEVICE_PLUGIN: WorkloadMatch = crate::install::DEVICE_PLUGIN_WORKLOAD;
 
 /// A Kubernetes quantity of whole devices ("4" or 4).
 pub fn quantity(v: &Value) -> i64 {
@@ -132,6 +125,14 @@ pub fn device_plugin(f: &Facts) -> Result<Vec<Outcome>, Problem> {
         }
         .fix(plugin_fix(f, None))]);
     };
+    let all: Vec<&Value> = objs
+        .daemonsets
+        .iter()
+        .filter(|d| DEVICE_PLUGIN.matches(d))
+        .collect();
+    if all.len() > 1 {
+        return Ok(vec![two_plugins(f, &all)]);
+    }
     let (ready, want) = workloads::readiness(ds);
     let shown = workloads::ref_of(ds);
     if workloads::is_ready(ds) {
@@ -154,6 +155,44 @@ pub fn device_plugin(f: &Facts) -> Result<Vec<Outcome>, Problem> {
             workloads::namespace(ds),
         ])],
     ))])
+}
+
+/// Two NVIDIA device plugins on the same nodes (e.g. the guide's next to the one HyperPod's
+/// `dependencies` release runs on every new cluster) compete for registering `nvidia.com/gpu`.
+/// The fix removes setup's (the guide's) and keeps the cluster's own.
+fn two_plugins(f: &Facts, all: &[&Value]) -> Outcome {
+    let shown: Vec<String> = all.iter().map(|d| workloads::ref_of(d)).collect();
+    let o = Outcome::warn(format!(
+        "{} NVIDIA device plugins run ({}): they compete for registering {GPU} on the same nodes",
+        all.len(),
+        shown.join(", ")
+    ));
+    let extra = all.iter().find(|d| workloads::name(d) == NVIDIA_DAEMONSET);
+    match extra {
+        Some(d) => o.fix(Fix::manual(
+            format!(
+                "remove the guide's device plugin {}; the other one stays",
+                workloads::ref_of(d)
+            ),
+            vec![f
+                .ctx
+                .kube
+                .kubectl(
+                    "fix",
+                    &[
+                        "delete",
+                        "daemonset",
+                        NVIDIA_DAEMONSET,
+                        "-n",
+                        workloads::namespace(d),
+                    ],
+                )
+                .mutating()],
+        )),
+        None => o.fix(Fix::advice(
+            "keep one NVIDIA device plugin: delete the others' DaemonSets",
+        )),
+    }
 }
 
 pub fn allocatable(f: &Facts) -> Result<Vec<Outcome>, Problem> {

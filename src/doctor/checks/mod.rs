@@ -166,6 +166,13 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
             &["HP301"],
             addons::keda,
         ));
+        c.push(Check::new(
+            "HP606",
+            AddOns,
+            "install method (Helm chart or EKS add-on)",
+            &["HP301"],
+            addons::install_method,
+        ));
     }
     c.push(Check::new(
         "HP701",

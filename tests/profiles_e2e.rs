@@ -1,0 +1,215 @@
+//! Setup, deploy, doctor and teardown on each cluster profile (tests/env/profiles.py): a new
+//! HyperPod cluster works in one run and comes back exactly as it was; where the Helm method
+//! cannot work (the operator already installed by the EKS add-on, an existing metrics-server,
+//! `--skip-s3-csi` without an S3 CSI driver) setup stops before its first change and says why
+//! and what to do.
+
+mod common;
+
+use common::{cloud, Profile, Sandbox};
+use serde_json::Value;
+
+fn setup(sb: &Sandbox, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "setup",
+        "--hyperpod-cluster",
+        sb.hyperpod_cluster.as_str(),
+        "--s3-bucket",
+        sb.bucket.as_str(),
+        "--skip-test-deployment",
+    ];
+    args.extend(extra);
+    sb.hyperpod(&args)
+}
+
+fn doctor(sb: &Sandbox) -> common::Run {
+    sb.hyperpod(&[
+        "doctor",
+        "--hyperpod-cluster",
+        &sb.hyperpod_cluster,
+        "--s3-bucket",
+        &sb.bucket,
+        "-o",
+        "json",
+    ])
+}
+
+fn dependencies_release(sb: &Sandbox) -> Value {
+    sb.with_direct_kubeconfig(|| {
+        sb.kubectl_json(&[
+            "get",
+            "secret",
+            "-n",
+            "kube-system",
+            "sh.helm.release.v1.dependencies.v1",
+        ])
+    })
+}
+
+#[test]
+fn a_new_hyperpod_cluster_is_set_up_in_one_run_serves_a_model_and_comes_back_as_it_was() {
+    let sb = cloud().sandbox();
+    assert_eq!(sb.profile, Profile::Fresh);
+    sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.3}));
+    let before = sb.snapshot();
+    let deps_before = dependencies_release(&sb);
+
+    // The plan: no second device plugin, cert-manager first from the EKS add-on.
+    let plan = setup(&sb, &["--dry-run", "-o", "json"]).success().json();
+    let step = |id: &str| {
+        plan["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("no step {id}: {plan}"))
+            .clone()
+    };
+    let nvidia = step("nvidia-device-plugin");
+    assert_eq!(nvidia["state"], "satisfied", "{nvidia}");
+    assert!(
+        nvidia["notes"].to_string().contains(
+            "an NVIDIA device plugin already serves nvidia.com/gpu (DaemonSet kube-system/dependencies-nvidia-device-plugin"
+        ),
+        "{nvidia}"
+    );
+    assert_eq!(step("cert-manager-addon")["state"], "missing");
+    setup(&sb, &["--yes"]).success();
+    let op = sb.with_direct_kubeconfig(|| {
+        sb.kubectl_json(&[
+            "get",
+            "deployment",
+            "-n",
+            "hyperpod-inference-system",
+            "hyperpod-inference-operator-controller-manager",
+        ])
+    });
+    assert_eq!(op["status"]["availableReplicas"], 1, "{}", op["status"]);
+
+    // A model on the CPU instance group the cluster has.
+    sb.hyperpod(&[
+        "deploy",
+        "jumpstart",
+        "--name",
+        "bert",
+        "--model-id",
+        "huggingface-eqa-bert-base-cased",
+        "--instance-type",
+        "ml.c5.2xlarge",
+    ])
+    .success();
+    let d = doctor(&sb);
+    assert_eq!(d.code, 0, "{}", d.describe());
+    sb.hyperpod(&["delete", "bert", "--yes"]).success();
+
+    let t = sb.hyperpod(&[
+        "teardown",
+        "--hyperpod-cluster",
+        &sb.hyperpod_cluster,
+        "--delete-oidc-provider",
+        "--yes",
+    ]);
+    t.success();
+    assert_eq!(
+        sb.snapshot(),
+        before,
+        "teardown did not restore the cluster"
+    );
+    // HyperPod's own release and its device plugin were never touched.
+    let deps_after = dependencies_release(&sb);
+    assert_eq!(
+        deps_after["metadata"]["resourceVersion"],
+        deps_before["metadata"]["resourceVersion"]
+    );
+    let log = sb.tool_log_lines().join("\n");
+    assert!(
+        !log.contains("dependencies-nvidia-device-plugin\t"),
+        "{log}"
+    );
+}
+
+/// Setup refuses, naming each reason, and changes nothing.
+fn assert_refused(sb: &Sandbox, extra: &[&str], reasons: &[&str]) {
+    let mut args = vec!["--yes"];
+    args.extend(extra);
+    sb.clear_tool_log();
+    let r = setup(sb, &args);
+    assert_ne!(r.code, 0, "{}", r.describe());
+    assert!(
+        r.stderr
+            .contains("setup refuses to run; nothing was changed"),
+        "{}",
+        r.describe()
+    );
+    for why in reasons {
+        assert!(r.stderr.contains(why), "{why}:\n{}", r.describe());
+    }
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
+    // The dry run shows the same as a blocked step of the plan.
+    let mut args = vec!["--dry-run"];
+    args.extend(extra);
+    let plan = setup(sb, &args);
+    plan.success();
+    assert!(plan.stdout.contains("blocked"), "{}", plan.describe());
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
+}
+
+#[test]
+fn an_operator_installed_by_the_eks_add_on_is_recognised_and_setup_installs_no_second_one() {
+    let sb = cloud().sandbox_with(Profile::Addon);
+    let before = sb.snapshot();
+    assert_refused(
+        &sb,
+        &[],
+        &[
+            "the inference operator is already installed by the EKS add-on (EKS add-on amazon-sagemaker-hyperpod-inference",
+            &format!(
+                "aws eks describe-addon --cluster-name {} --addon-name amazon-sagemaker-hyperpod-inference",
+                sb.eks_cluster
+            ),
+        ],
+    );
+    assert_eq!(sb.snapshot(), before);
+}
+
+#[test]
+fn an_existing_metrics_server_stops_setup_before_its_first_change() {
+    let sb = cloud().sandbox_with(Profile::MetricsServer);
+    let before = sb.snapshot();
+    assert_refused(
+        &sb,
+        &[],
+        &[
+            "apiservice v1beta1.metrics.k8s.io is already on the cluster (an EKS add-on)",
+            "Helm cannot adopt it",
+            &format!(
+                "aws eks delete-addon --cluster-name {} --addon-name metrics-server",
+                sb.eks_cluster
+            ),
+        ],
+    );
+    assert_eq!(sb.snapshot(), before);
+}
+
+#[test]
+fn skip_s3_csi_without_an_s3_csi_driver_is_refused_and_works_with_one() {
+    let sb = cloud().sandbox();
+    assert_refused(
+        &sb,
+        &["--skip-s3-csi"],
+        &["--skip-s3-csi, but the cluster has no S3 CSI driver (CSIDriver s3.csi.aws.com)"],
+    );
+    // With the driver there (installed by someone else), the operator starts.
+    sb.create_addon("aws-mountpoint-s3-csi-driver", &[]);
+    setup(&sb, &["--skip-s3-csi", "--yes"]).success();
+    let op = sb.with_direct_kubeconfig(|| {
+        sb.kubectl_json(&[
+            "get",
+            "deployment",
+            "-n",
+            "hyperpod-inference-system",
+            "hyperpod-inference-operator-controller-manager",
+        ])
+    });
+    assert_eq!(op["status"]["availableReplicas"], 1, "{}", op["status"]);
+}
