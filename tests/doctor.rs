@@ -9,7 +9,7 @@ mod common;
 use std::fs;
 use std::path::PathBuf;
 
-use common::{cloud, wait_until, Sandbox};
+use common::{cloud, wait_until, Profile, Sandbox};
 use serde_json::{json, Value};
 
 const OPERATOR_NS: &str = "hyperpod-inference-system";
@@ -226,9 +226,16 @@ fn healthy(sb: &Sandbox) {
             sb.kube_objects(gpu_nodes("4"));
             let f = write(sb, "extras.yaml", &cluster_extras(sb));
             ok(sb.kubectl(&["apply", "-f", &f.display().to_string()]));
-            install_chart(sb);
         });
     });
+    // After cert-manager: the chart's Certificate and Issuer need its CRDs (tests/world.rs).
+    install_chart(sb);
+}
+
+/// A sandbox whose cluster the test builds itself (nodes, device plugin, operator): the empty
+/// `bare` profile. The tests of what setup makes run on `fresh` (`cloud().sandbox()`).
+fn sandbox() -> Sandbox {
+    cloud().sandbox_with(Profile::Bare)
 }
 
 fn install_chart(sb: &Sandbox) {
@@ -388,7 +395,7 @@ fn run_fix(sb: &Sandbox, check: &Value) {
 
 #[test]
 fn a_healthy_cluster_passes_every_check() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     let doc = doctor_json(&sb, &[], 0);
     assert_eq!(not_passing(&doc), Vec::<String>::new());
@@ -453,7 +460,7 @@ fn a_cluster_set_up_by_setup_passes_every_check() {
 
 #[test]
 fn a_full_run_makes_few_calls_and_repeats_none() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     sb.clear_tool_log();
     doctor_json(&sb, &[], 0);
@@ -493,7 +500,7 @@ fn a_full_run_makes_few_calls_and_repeats_none() {
 
 #[test]
 fn a_deleted_oidc_provider_is_found_and_its_fix_works() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     ok(sb.aws(&[
         "iam",
@@ -519,7 +526,7 @@ fn a_deleted_oidc_provider_is_found_and_its_fix_works() {
 
 #[test]
 fn a_removed_operator_annotation_is_found_and_its_fix_works() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     ok(sb.kubectl(&[
         "annotate",
@@ -562,7 +569,7 @@ fn a_removed_operator_annotation_is_found_and_its_fix_works() {
 
 #[test]
 fn a_trust_naming_the_guides_wrong_service_account_is_found_and_its_fix_works() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     let role = format!("HyperpodInferenceRole-{}", sb.hyperpod_cluster);
     let wrong = format!("system:serviceaccount:{OPERATOR_NS}:{GUIDE_WRONG_SA}");
@@ -614,7 +621,7 @@ fn break_operator_init(sb: &Sandbox, message: &str) {
 
 #[test]
 fn a_missing_s3_csi_driver_is_found_by_its_check_and_in_the_operators_init_container() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     ok(sb.kubectl(&["delete", "csidriver", "s3.csi.aws.com"]));
     let msg = "S3 CSI driver not installed (missing CSIDriver s3.csi.aws.com). kubectl said: Error from server (NotFound): csidrivers.storage.k8s.io \"s3.csi.aws.com\" not found";
@@ -650,7 +657,7 @@ fn a_missing_s3_csi_driver_is_found_by_its_check_and_in_the_operators_init_conta
 
 #[test]
 fn a_crash_looping_operator_shows_its_last_logs_and_points_at_iam() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     let pods = sb.operator_pods();
     let mut pod = pods["items"][0].clone();
@@ -683,7 +690,7 @@ fn a_crash_looping_operator_shows_its_last_logs_and_points_at_iam() {
 
 #[test]
 fn missing_cert_manager_crds_are_found_and_their_fix_works() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     ok(sb.kubectl(&[
         "delete",
@@ -704,7 +711,7 @@ fn missing_cert_manager_crds_are_found_and_their_fix_works() {
 
 #[test]
 fn nodes_without_gpus_are_found() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     sb.kube_objects(gpu_nodes("0"));
     let doc = doctor_json(&sb, &[], 1);
@@ -752,7 +759,7 @@ fn model_pod(model: &str, name: &str, node: Option<&str>, gpus: &str, running: b
 
 #[test]
 fn a_model_pending_for_gpus_is_found_with_a_fix_that_fits_it() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     let mut m = jumpstart_model("mistral", 2);
     m["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
@@ -789,7 +796,7 @@ fn a_model_pending_for_gpus_is_found_with_a_fix_that_fits_it() {
 
 #[test]
 fn a_failed_model_deployment_is_found_with_its_reason_and_a_retry() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     sb.kube_config(json!({"modelOperator": "fail", "modelDelaySeconds": 0.2,
         "modelFailReason": "ModelDeploymentFailed", "modelFailMessage": "insufficient capacity for ml.g5.12xlarge"}));
@@ -861,7 +868,7 @@ fn path_with(sb: &Sandbox, dir: &str, tools: &[(&str, PathBuf)]) -> String {
 
 #[test]
 fn kubectl_missing_from_path_fails_its_check_and_skips_the_cluster_checks() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     let shims = &cloud().shim_dir;
     let path = path_with(
@@ -901,7 +908,7 @@ fn kubectl_missing_from_path_fails_its_check_and_skips_the_cluster_checks() {
 
 #[test]
 fn rejected_aws_credentials_fail_their_check_and_skip_the_aws_checks() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     let fake = write(
         &sb,
@@ -952,7 +959,7 @@ fn assert_nothing_fixed(sb: &Sandbox) {
 
 #[test]
 fn fix_yes_repairs_the_fixable_problems_and_the_recheck_passes() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     ok(sb.aws(&[
         "iam",
@@ -1033,7 +1040,7 @@ fn fix_yes_repairs_the_fixable_problems_and_the_recheck_passes() {
 
 #[test]
 fn without_a_hyperpod_cluster_the_aws_checks_say_why_they_are_skipped() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     let doc = sb.hyperpod(&["doctor", "-o", "json"]).exits(0).json();
     assert_eq!(
@@ -1053,7 +1060,7 @@ fn without_a_hyperpod_cluster_the_aws_checks_say_why_they_are_skipped() {
 
 #[test]
 fn bad_input_is_rejected_before_any_command_runs() {
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     for (args, field) in [
         (
             vec!["doctor", "--hyperpod-cluster", "a;rm -rf /"],
@@ -1104,7 +1111,7 @@ fn bench_doctor_wall_time() {
             Some((a.parse().ok()?, k.parse().ok()?))
         })
         .collect();
-    let sb = cloud().sandbox();
+    let sb = sandbox();
     healthy(&sb);
     // CPU time of waited-for descendants (/proc/self/stat cutime + cstime, clock ticks of 10 ms).
     let children_cpu_ms = || -> u64 {

@@ -542,7 +542,12 @@ fn helm_local_chart() {
     let chart = Sandbox::chart_dir();
     let chart = chart.to_str().unwrap();
     sb.helm(&["lint", chart]).success();
+    // Helm renders the subcharts' templates first (deeper paths first), so with no values at all
+    // the alb subchart's requirement fails before the parent's.
     let t = sb.helm(&["template", "hpio", chart]);
+    assert_ne!(t.code, 0);
+    t.stderr_has(&["Chart cannot be installed without a valid clusterName!"]);
+    let t = sb.helm(&["template", "hpio", chart, "--set", "alb.clusterName=c"]);
     assert_ne!(t.code, 0);
     t.stderr_has(&["A valid role for the Mountpoint for s3 CSI driver must be set via the --set s3.serviceAccountRoleArn=<arn> flag."]);
     let exec_role = arn_role(
@@ -693,7 +698,15 @@ fn helm_local_chart() {
         "inferenceendpointconfigs.inference.sagemaker.aws.amazon.com",
     ])
     .success();
-    let list = sb.helm(&["list", "-n", "kube-system", "-o", "json"]);
+    let list = sb.helm(&[
+        "list",
+        "-n",
+        "kube-system",
+        "--filter",
+        "^hpio$",
+        "-o",
+        "json",
+    ]);
     list.success();
     assert_eq!(list.json()[0]["name"], "hpio");
     assert_eq!(list.json()[0]["chart"], "hyperpod-inference-operator-2.2.2");
