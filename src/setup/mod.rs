@@ -1,6 +1,7 @@
 //! `setup`: the setup guide as a plan of steps that check before they act. The plan is built
 //! first (every check read-only, in parallel), shown and confirmed, then executed in dependency
-//! waves. Re-running is safe: satisfied steps do nothing, drifted ones are corrected.
+//! waves. Re-running is safe: satisfied steps do nothing, drifted ones are corrected. A plan
+//! with a blocked step (`preflight`) is refused before anything changes.
 
 mod cluster;
 pub mod iam;
