@@ -1012,7 +1012,8 @@ fn invalid_inputs_are_rejected_before_any_command() {
         assert_eq!(run.code, 2, "{args:?}\n{}", run.describe());
         let named = run.stderr.contains(&format!("invalid {field}: "))
             || run.stderr.contains(&format!("'{field}")) // clap's own messages
-            || run.stderr.contains(&format!("invalid {field}["));
+            || run.stderr.contains(&format!("invalid {field}["))
+            || run.stderr.contains(&format!("invalid {field} in ")); // a manifest field, with its file
         assert!(
             named,
             "{args:?}: the error does not name {field}:\n{}",
