@@ -106,7 +106,8 @@ fn assert_private(seen: &[(String, String, String)], names: &[&str]) {
     }
 }
 
-fn setup_args(sb: &Sandbox) -> Vec<String> {
+/// `setup ... --skip-test-deployment MODE` (`--yes` or `--dry-run`).
+fn setup_args(sb: &Sandbox, mode: &str) -> Vec<String> {
     [
         "setup",
         "--hyperpod-cluster",
@@ -114,7 +115,7 @@ fn setup_args(sb: &Sandbox) -> Vec<String> {
         "--s3-bucket",
         &sb.bucket,
         "--skip-test-deployment",
-        "--yes",
+        mode,
     ]
     .iter()
     .map(|s| s.to_string())
@@ -125,7 +126,7 @@ fn setup_args(sb: &Sandbox) -> Vec<String> {
 fn setup_and_teardown_keep_their_kubeconfigs_private_and_leave_nothing() {
     let sb = cloud().sandbox();
     let w = Watch::new(&sb);
-    let args = setup_args(&sb);
+    let args = setup_args(&sb, "--yes");
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     // A failure after planning: the temporary kubeconfig goes on the error path too.
     let env = w.env(&sb);
@@ -193,4 +194,89 @@ fn invoke_writes_its_body_privately_and_removes_it() {
     sb.hyperpod_with(&["invoke", "m", "--body", "{}"], &env)
         .exits(4);
     w.assert_clean("a failed invoke");
+}
+
+/// Setup started in its own process group (so the test can end it and everything it started).
+fn spawn_setup(sb: &Sandbox, extra: &[&str]) -> std::process::Child {
+    use std::os::unix::process::CommandExt as _;
+    let mut args = setup_args(sb, "--yes");
+    args.extend(extra.iter().map(|s| s.to_string()));
+    std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-hyperpod"))
+        .args(&args)
+        .env_clear()
+        .envs(sb.env())
+        .current_dir(sb.dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap()
+}
+
+/// The operator release's status (`deployed`, `pending-install` ...), if it exists.
+fn release_status(sb: &Sandbox) -> Option<String> {
+    let r = sb.helm(&[
+        "status",
+        "hyperpod-inference-operator",
+        "-n",
+        "kube-system",
+        "-o",
+        "json",
+    ]);
+    (r.code == 0).then(|| common::jstr(&r.json(), "info.status").to_string())
+}
+
+#[test]
+fn a_release_left_pending_install_is_repaired_by_the_next_setup_keeping_models() {
+    let sb = cloud().sandbox();
+    // The operator's Deployments never become ready: helm --wait keeps waiting.
+    sb.kube_config(json!({"autoReadyDeployments": false, "modelOperator": "off"}));
+    let mut child = spawn_setup(&sb, &["--timeout", "5m"]);
+    common::wait_until(
+        "helm upgrade --install to leave the release pending-install",
+        std::time::Duration::from_secs(300),
+        || (release_status(&sb).as_deref() == Some("pending-install")).then_some(()),
+    );
+    // A hard kill of setup and its helm (kill -9, a CI job cancelled): no handler runs.
+    // SAFETY: kill(2) on the process group the test created.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    child.wait().unwrap();
+    assert_eq!(release_status(&sb).as_deref(), Some("pending-install"));
+    // A model of the user's exists meanwhile (the CRDs came with the pending install).
+    sb.hyperpod(&[
+        "deploy",
+        "jumpstart",
+        "--name",
+        "keep-me",
+        "--model-id",
+        "huggingface-eqa-bert-base-cased",
+        "--instance-type",
+        "ml.c5.2xlarge",
+        "--no-wait",
+    ])
+    .success();
+
+    sb.kube_config(json!({"autoReadyDeployments": true}));
+    let dry = setup_args(&sb, "--dry-run");
+    let dry: Vec<&str> = dry.iter().map(String::as_str).collect();
+    let plan = sb.hyperpod(&dry);
+    plan.success()
+        .stdout_has(&["is pending-install", "not helm uninstall"]);
+    let args = setup_args(&sb, "--yes");
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    sb.hyperpod(&a).success();
+    assert_eq!(release_status(&sb).as_deref(), Some("deployed"));
+    sb.kubectl(&["get", "jumpstartmodel", "keep-me", "-n", "default"])
+        .success();
+    // Converged: a further run has nothing to do.
+    sb.clear_tool_log();
+    let again = sb.hyperpod(&a);
+    again.success();
+    assert!(
+        again.stdout.contains("Everything is already in place"),
+        "{}",
+        again.describe()
+    );
+    assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 }

@@ -6,6 +6,7 @@
 mod cluster;
 pub mod iam;
 mod operator;
+mod pending;
 mod preflight;
 pub mod steps;
 pub mod verify;

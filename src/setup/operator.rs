@@ -113,6 +113,11 @@ fn operator_release_check(env: &StepEnv, inp: &Inputs, values: Value) -> Result<
         return Ok(Check::new(State::Missing, actions));
     };
     let phase = str_at(&st, "/info/status").unwrap_or("unknown").to_string();
+    // An interrupted helm's pending release is repaired just before the upgrade.
+    let repair_note = super::pending::repair(env, &st, &phase)?.map(|(note, fix)| {
+        actions.insert(actions.len() - 1, fix);
+        note
+    });
     let getv = env.kube.helm(
         "read the operator's helm values",
         &[
@@ -131,7 +136,9 @@ fn operator_release_check(env: &StepEnv, inp: &Inputs, values: Value) -> Result<
         return Ok(Check::satisfied());
     }
     let mut c = Check::new(State::Drifted, actions);
-    if phase != "deployed" {
+    if let Some(note) = repair_note {
+        c = c.note(note);
+    } else if phase != "deployed" {
         c = c.note(format!("release {HELM_RELEASE} is {phase}"));
     }
     for d in diffs {
