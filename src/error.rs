@@ -17,6 +17,10 @@ pub mod exit {
     pub const NOT_CONFIRMED: i32 = 5;
     /// A wait ran past its deadline.
     pub const TIMED_OUT: i32 = 6;
+    /// Stopped by SIGINT (128 + 2); see `exec::interrupt`.
+    pub const INTERRUPTED_SIGINT: i32 = 130;
+    /// Stopped by SIGTERM (128 + 15).
+    pub const INTERRUPTED_SIGTERM: i32 = 143;
 }
 
 /// A tool that was looked for on PATH and not found.

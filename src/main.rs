@@ -48,7 +48,11 @@ fn main() -> ExitCode {
     };
     let format = cli.global.output;
     let no_color = cli.global.no_color || no_color_flag;
-    match cli::run(cli) {
+    kubectl_hyperpod::exec::interrupt::install();
+    let result = cli::run(cli);
+    // After SIGINT/SIGTERM the handler reports and exits 130/143; nothing else may.
+    kubectl_hyperpod::exec::interrupt::park_if_interrupted();
+    match result {
         Ok(code) => exit_code(code),
         Err(e) => {
             print_doc(format, &ErrorDoc::new(&e));

@@ -1,6 +1,8 @@
-//! What the tool leaves behind and who can read it: every temporary file it writes (invoke's
-//! body, setup's and teardown's planning kubeconfig) is 0600 in a 0700 directory while a tool
-//! runs, and none is left afterwards. Real tools against the emulated cloud (tests/common).
+//! Interrupted and broken runs: every temporary file the tool writes (invoke's body, setup's and
+//! teardown's planning kubeconfig) is 0600 in a 0700 directory and none is left afterwards; a
+//! Helm release an interrupted run left pending is repaired; SIGINT/SIGTERM stop setup within
+//! 5 s with 130/143, no child left, and the next setup converges. Real tools against the
+//! emulated cloud (tests/common).
 
 mod common;
 
@@ -196,8 +198,9 @@ fn invoke_writes_its_body_privately_and_removes_it() {
     w.assert_clean("a failed invoke");
 }
 
-/// Setup started in its own process group (so the test can end it and everything it started).
-fn spawn_setup(sb: &Sandbox, extra: &[&str]) -> std::process::Child {
+/// Setup started in its own process group (so the test can end it and everything it started),
+/// with `env` over the sandbox's; stderr piped.
+fn spawn_setup(sb: &Sandbox, extra: &[&str], env: &[(String, String)]) -> std::process::Child {
     use std::os::unix::process::CommandExt as _;
     let mut args = setup_args(sb, "--yes");
     args.extend(extra.iter().map(|s| s.to_string()));
@@ -205,10 +208,11 @@ fn spawn_setup(sb: &Sandbox, extra: &[&str]) -> std::process::Child {
         .args(&args)
         .env_clear()
         .envs(sb.env())
+        .envs(env.iter().cloned())
         .current_dir(sb.dir())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .process_group(0)
         .spawn()
         .unwrap()
@@ -232,7 +236,7 @@ fn a_release_left_pending_install_is_repaired_by_the_next_setup_keeping_models()
     let sb = cloud().sandbox();
     // The operator's Deployments never become ready: helm --wait keeps waiting.
     sb.kube_config(json!({"autoReadyDeployments": false, "modelOperator": "off"}));
-    let mut child = spawn_setup(&sb, &["--timeout", "5m"]);
+    let mut child = spawn_setup(&sb, &["--timeout", "5m"], &[]);
     common::wait_until(
         "helm upgrade --install to leave the release pending-install",
         std::time::Duration::from_secs(300),
@@ -263,13 +267,18 @@ fn a_release_left_pending_install_is_repaired_by_the_next_setup_keeping_models()
     let plan = sb.hyperpod(&dry);
     plan.success()
         .stdout_has(&["is pending-install", "not helm uninstall"]);
-    let args = setup_args(&sb, "--yes");
-    let a: Vec<&str> = args.iter().map(String::as_str).collect();
-    sb.hyperpod(&a).success();
-    assert_eq!(release_status(&sb).as_deref(), Some("deployed"));
+    assert_setup_converges(&sb);
     sb.kubectl(&["get", "jumpstartmodel", "keep-me", "-n", "default"])
         .success();
-    // Converged: a further run has nothing to do.
+}
+
+/// A setup now finishes with the release deployed, and the one after has nothing to do.
+#[track_caller]
+fn assert_setup_converges(sb: &Sandbox) {
+    let args = setup_args(sb, "--yes");
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    sb.hyperpod(&a).success();
+    assert_eq!(release_status(sb).as_deref(), Some("deployed"));
     sb.clear_tool_log();
     let again = sb.hyperpod(&a);
     again.success();
@@ -279,4 +288,116 @@ fn a_release_left_pending_install_is_repaired_by_the_next_setup_keeping_models()
         again.describe()
     );
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
+}
+
+/// Every process descending from `root` now (from /proc).
+fn descendants(root: u32) -> Vec<u32> {
+    let mut parent_of: Vec<(u32, u32)> = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
+        let rest = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
+        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+            parent_of.push((pid, ppid));
+        }
+    }
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let p = found[i];
+        found.extend(parent_of.iter().filter(|(_, pp)| *pp == p).map(|(c, _)| *c));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Whether `pid` still runs (a zombie waiting for its new parent to reap it does not count).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        let rest = &s[s.rfind(')').map_or(0, |i| i + 1)..];
+        rest.split_whitespace().next() != Some("Z")
+    })
+}
+
+/// Sends `sig` to setup, then: exit within 5 s with 128+sig, every descendant gone, nothing left
+/// in TMPDIR. Returns stderr.
+fn interrupt(mut child: std::process::Child, sig: i32, w: &Watch) -> String {
+    use std::io::Read as _;
+    let kids = descendants(child.id());
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, sig) };
+    let sent = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            sent.elapsed() < std::time::Duration::from_secs(5),
+            "setup still runs 5 s after signal {sig}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(128 + sig), "{stderr}");
+    let left: Vec<u32> = kids.into_iter().filter(|p| running(*p)).collect();
+    assert!(
+        left.is_empty(),
+        "still running after setup ended: {left:?}\n{stderr}"
+    );
+    w.assert_clean("an interrupted setup");
+    stderr
+}
+
+#[test]
+fn sigint_and_sigterm_stop_setup_cleanly_and_the_next_setup_converges() {
+    let sb = cloud().sandbox();
+    sb.kube_config(json!({"autoReadyDeployments": false, "modelOperator": "off"}));
+    let w = Watch::new(&sb);
+    let spawn = || spawn_setup(&sb, &[], &w.env(&sb));
+    let ours_in_tmp = || {
+        std::fs::read_dir(&w.tmp).unwrap().flatten().any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("kubectl-hyperpod-")
+        })
+    };
+
+    // 1. Ctrl-C while planning, through the temporary kubeconfig.
+    let child = spawn();
+    common::wait_until(
+        "the planning kubeconfig",
+        std::time::Duration::from_secs(120),
+        || ours_in_tmp().then_some(()),
+    );
+    let err = interrupt(child, libc::SIGINT, &w);
+    assert!(err.contains("interrupted (SIGINT)"), "{err}");
+    assert!(err.contains("kubectl hyperpod setup` again"), "{err}");
+
+    // 2. SIGTERM while helm upgrade --install --wait waits for the operator.
+    let child = spawn();
+    common::wait_until(
+        "helm to wait on a pending-install release",
+        std::time::Duration::from_secs(300),
+        || (release_status(&sb).as_deref() == Some("pending-install")).then_some(()),
+    );
+    let err = interrupt(child, libc::SIGTERM, &w);
+    assert!(err.contains("interrupted (SIGTERM)"), "{err}");
+    assert!(err.contains("step inference-operator"), "{err}");
+    assert!(err.contains("pending-install or pending-upgrade"), "{err}");
+
+    // 3. The next setup converges; the one after has nothing to do.
+    sb.kube_config(json!({"autoReadyDeployments": true}));
+    assert_setup_converges(&sb);
 }

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+pub mod interrupt;
 pub mod private;
 
 /// Default deadline for a command that is not a wait.
@@ -162,7 +163,8 @@ impl Runner {
         let mut expr = duct::cmd(&cmd.argv[0], &cmd.argv[1..])
             .stdout_capture()
             .stderr_capture()
-            .unchecked();
+            .unchecked()
+            .before_spawn(own_process_group);
         for (k, v) in &cmd.env {
             expr = expr.env(k, v);
         }
@@ -170,18 +172,25 @@ impl Runner {
             Some(bytes) => expr.stdin_bytes(bytes.clone()),
             None => expr.stdin_null(),
         };
-        let handle = expr.start().map_err(|e| Error::Spawn {
+        let (handle, pids) = start(cmd, || {
+            expr.start().map(|h| {
+                let pids = h.pids();
+                (h, pids)
+            })
+        })?;
+        let waited = handle.wait_timeout(cmd.timeout);
+        interrupt::park_if_interrupted();
+        let waited = waited.map_err(|e| Error::Spawn {
             purpose: cmd.purpose.clone(),
             program: cmd.argv[0].clone(),
             source: e,
-        })?;
-        let waited = handle.wait_timeout(cmd.timeout).map_err(|e| Error::Spawn {
-            purpose: cmd.purpose.clone(),
-            program: cmd.argv[0].clone(),
-            source: e,
-        })?;
-        let Some(out) = waited else {
+        });
+        if !matches!(waited, Ok(None)) {
+            interrupt::ended(&pids);
+        }
+        let Some(out) = waited? else {
             let _ = handle.kill();
+            interrupt::ended(&pids);
             self.record(cmd, None);
             return Err(Error::Command {
                 purpose: cmd.purpose.clone(),
@@ -329,6 +338,7 @@ pub struct LineStream<'a> {
     runner: &'a Runner,
     cmd: Cmd,
     handle: std::sync::Arc<duct::ReaderHandle>,
+    pids: Vec<u32>,
     lines: std::sync::mpsc::Receiver<String>,
     closed: bool,
 }
@@ -352,7 +362,8 @@ impl Runner {
         }
         let mut expr = duct::cmd(&cmd.argv[0], &cmd.argv[1..])
             .stderr_capture()
-            .unchecked();
+            .unchecked()
+            .before_spawn(own_process_group);
         for (k, v) in &cmd.env {
             expr = expr.env(k, v);
         }
@@ -360,11 +371,12 @@ impl Runner {
             Some(bytes) => expr.stdin_bytes(bytes.clone()),
             None => expr.stdin_null(),
         };
-        let handle = std::sync::Arc::new(expr.reader().map_err(|e| Error::Spawn {
-            purpose: cmd.purpose.clone(),
-            program: cmd.argv[0].clone(),
-            source: e,
-        })?);
+        let (handle, pids) = start(cmd, || {
+            expr.reader().map(|h| {
+                let pids = h.pids();
+                (std::sync::Arc::new(h), pids)
+            })
+        })?;
         let (tx, rx) = std::sync::mpsc::channel();
         let reader = std::sync::Arc::clone(&handle);
         std::thread::spawn(move || {
@@ -390,6 +402,7 @@ impl Runner {
             runner: self,
             cmd: cmd.clone(),
             handle,
+            pids,
             lines: rx,
             closed: false,
         })
@@ -451,6 +464,34 @@ impl LineStream<'_> {
 impl Drop for LineStream<'_> {
     fn drop(&mut self) {
         let _ = self.handle.kill();
+        interrupt::ended(&self.pids);
+    }
+}
+
+/// Each child leads its own process group: a terminal's Ctrl-C reaches only this process, whose
+/// handler stops the children ([`interrupt`]), and stopping a group stops what the child started.
+fn own_process_group(c: &mut std::process::Command) -> std::io::Result<()> {
+    use std::os::unix::process::CommandExt as _;
+    c.process_group(0);
+    Ok(())
+}
+
+/// Starts a child unless an interrupt has come; errors name the command.
+fn start<H>(
+    cmd: &Cmd,
+    spawn: impl FnOnce() -> std::io::Result<(H, Vec<u32>)>,
+) -> Result<(H, Vec<u32>)> {
+    let spawn_error = |e| Error::Spawn {
+        purpose: cmd.purpose.clone(),
+        program: cmd.argv[0].clone(),
+        source: e,
+    };
+    match interrupt::start(cmd, spawn) {
+        Some(res) => res.map_err(spawn_error),
+        None => {
+            interrupt::park_if_interrupted();
+            Err(spawn_error(std::io::Error::other("interrupted")))
+        }
     }
 }
 

@@ -428,7 +428,9 @@ pub fn execute(defs: &[StepDef], plan: &Plan, env: &StepEnv) -> (Report, Option<
                         changed_so_far,
                         executing: true,
                     };
-                    let r = run_step(d, planned, dep_changed, &step_env);
+                    let r = crate::exec::interrupt::in_step(d.id, || {
+                        run_step(d, planned, dep_changed, &step_env)
+                    });
                     if let Ok(mut w) = wave_results.lock() {
                         w.push(r);
                     }
