@@ -17,6 +17,8 @@ pub mod exit {
     pub const NOT_CONFIRMED: i32 = 5;
     /// A wait ran past its deadline.
     pub const TIMED_OUT: i32 = 6;
+    /// Another setup or teardown holds the cluster's lock (a Lease); nothing was changed.
+    pub const LOCKED: i32 = 7;
     /// Stopped by SIGINT (128 + 2); see `exec::interrupt`.
     pub const INTERRUPTED_SIGINT: i32 = 130;
     /// Stopped by SIGTERM (128 + 15).
@@ -65,6 +67,15 @@ pub enum Error {
         purpose: String,
         argv: String,
         detail: String,
+    },
+
+    /// Another run holds the cluster's lock.
+    #[error("another {command} holds the lock on this cluster: {holder}, since {since} (renewed {renewed} ago); nothing was changed")]
+    Locked {
+        holder: String,
+        command: String,
+        since: String,
+        renewed: String,
     },
 
     #[error("template {name}: {detail}")]
@@ -172,6 +183,7 @@ impl Error {
                 exit::COMMAND_FAILED
             }
             Error::NotConfirmed(_) => exit::NOT_CONFIRMED,
+            Error::Locked { .. } => exit::LOCKED,
             Error::Template { .. }
             | Error::Step { .. }
             | Error::Many(_)
@@ -195,6 +207,7 @@ impl Error {
             Error::Step { .. } => "step_failed",
             Error::Many(_) => "steps_failed",
             Error::NotConfirmed(_) => "not_confirmed",
+            Error::Locked { .. } => "locked",
             Error::TimedOut { .. } => "timed_out",
             Error::Failed { .. } => "failed",
             Error::Io { .. } => "io",
@@ -210,6 +223,10 @@ impl Error {
             Error::NotConfirmed(_) => Some("re-run with --yes to apply without asking, or --dry-run to only see the plan".into()),
             Error::TimedOut { .. } => Some("raise the deadline with --timeout, or check progress with `kubectl hyperpod doctor`".into()),
             Error::Failed { hint, .. } => hint.clone(),
+            Error::Locked { .. } => Some(format!(
+                "wait for it to finish (the lock expires {}s after its holder stops renewing it), or, if that run is dead, re-run with --force-unlock",
+                crate::plan::lock::LEASE_SECONDS
+            )),
             _ => None,
         }
     }

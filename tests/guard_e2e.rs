@@ -401,3 +401,140 @@ fn sigint_and_sigterm_stop_setup_cleanly_and_the_next_setup_converges() {
     sb.kube_config(json!({"autoReadyDeployments": true}));
     assert_setup_converges(&sb);
 }
+
+/// The cluster lock's Lease, if any.
+fn lock_lease(sb: &Sandbox) -> Option<serde_json::Value> {
+    let r = sb.kubectl(&[
+        "get",
+        "lease",
+        "kubectl-hyperpod-lock",
+        "-n",
+        "kube-system",
+        "-o",
+        "json",
+    ]);
+    (r.code == 0).then(|| r.json())
+}
+
+/// Leaves a lock held by someone else, renewed `ago` seconds ago.
+fn foreign_lock(sb: &Sandbox, ago: i64) {
+    let t = |s: i64| {
+        let o = std::process::Command::new("date")
+            .args(["-u", "-d", &format!("@{s}"), "+%Y-%m-%dT%H:%M:%S.000000Z"])
+            .output()
+            .unwrap();
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let lease = json!({
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": "kubectl-hyperpod-lock", "namespace": "kube-system",
+            "annotations": {"kubectl-hyperpod.io/command": "teardown"}},
+        "spec": {"holderIdentity": "someone@elsewhere pid 4242", "leaseDurationSeconds": 60,
+            "acquireTime": t(now - ago - 100), "renewTime": t(now - ago)}
+    });
+    let f = sb.dir().join("lease.json");
+    std::fs::write(&f, lease.to_string()).unwrap();
+    sb.kubectl(&[
+        "delete",
+        "lease",
+        "kubectl-hyperpod-lock",
+        "-n",
+        "kube-system",
+        "--ignore-not-found",
+    ])
+    .success();
+    sb.kubectl(&["create", "-f", f.to_str().unwrap()]).success();
+}
+
+/// Whether a tool log (one call per line, tab-separated) holds a change other than the lock's.
+fn changes_besides_the_lock(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| {
+            [
+                "create", "apply", "upgrade", "put-", "attach-", "tag-", "annotate", "delete",
+                "replace",
+            ]
+            .iter()
+            .any(|w| l.split('\t').any(|a| a.starts_with(w)))
+        })
+        // The lock's own calls: `kubectl create -f -` of the Lease, get/delete of `lease`.
+        .filter(|l| {
+            !(l.starts_with("kubectl")
+                && (l.contains("\tcreate\t-f\t-\t") || l.contains("\tlease\t")))
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn two_setups_at_once_one_proceeds_the_other_names_the_holder_and_dead_holders_are_taken_over() {
+    let sb = cloud().sandbox();
+    // The operator never becomes ready, so whichever setup gets the lock holds it in helm --wait.
+    sb.kube_config(json!({"autoReadyDeployments": false, "modelOperator": "off"}));
+    let logs = [sb.dir().join("run-a.log"), sb.dir().join("run-b.log")];
+    let env = |i: usize| vec![("HP_TOOL_LOG".to_string(), logs[i].display().to_string())];
+    let mut runs = [
+        Some(spawn_setup(&sb, &["--timeout", "5m"], &env(0))),
+        Some(spawn_setup(&sb, &["--timeout", "5m"], &env(1))),
+    ];
+    // One of them stops, refused; the other goes on.
+    let loser = common::wait_until(
+        "one setup to be refused",
+        std::time::Duration::from_secs(300),
+        || (0..2).find(|i| runs[*i].as_mut().unwrap().try_wait().unwrap().is_some()),
+    );
+    let winner = 1 - loser;
+    let mut lost = runs[loser].take().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(lost.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(lost.wait().unwrap().code(), Some(7), "{stderr}");
+    let mut won = runs[winner].take().unwrap();
+    let holder = format!("pid {}", won.id());
+    assert!(
+        stderr.contains("another setup holds the lock on this cluster"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&holder), "{stderr}");
+    assert!(stderr.contains("--force-unlock"), "{stderr}");
+    assert_eq!(changes_besides_the_lock(&logs[loser]), Vec::<String>::new());
+    let lease = lock_lease(&sb).expect("the winner holds the lock");
+    assert!(
+        common::jstr(&lease, "spec.holderIdentity").ends_with(&holder),
+        "{lease}"
+    );
+    // Read-only runs never wait on it.
+    let dry = setup_args(&sb, "--dry-run");
+    let dry: Vec<&str> = dry.iter().map(String::as_str).collect();
+    sb.hyperpod(&dry).success();
+
+    // The winner finishes once the operator is ready, and releases the lock.
+    sb.kube_config(json!({"autoReadyDeployments": true}));
+    let status = won.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(lock_lease(&sb).is_none(), "the lock was not released");
+
+    // A live foreign holder refuses; --force-unlock takes over; an expired one is taken over.
+    sb.kubectl(&["delete", "namespace", "hyperpod-inference-system"])
+        .success();
+    foreign_lock(&sb, 5);
+    let args = setup_args(&sb, "--yes");
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    sb.hyperpod(&a).exits(7).stderr_has(&[
+        "another teardown holds the lock",
+        "someone@elsewhere pid 4242",
+    ]);
+    let mut forced = a.clone();
+    forced.push("--force-unlock");
+    sb.hyperpod(&forced).success();
+    sb.kubectl(&["delete", "namespace", "hyperpod-inference-system"])
+        .success();
+    foreign_lock(&sb, 600);
+    sb.hyperpod(&a).success();
+    assert!(lock_lease(&sb).is_none());
+}

@@ -33,6 +33,9 @@ pub struct SetupArgs {
     /// S3 bucket for the operator's TLS certificates (name or s3://name)
     #[arg(long, value_name = "BUCKET")]
     pub s3_bucket: String,
+    /// Take the cluster's lock even if another run holds it (only when that run is dead)
+    #[arg(long)]
+    pub force_unlock: bool,
     /// Create only the IAM OIDC provider, roles and policies; print the role ARNs
     #[arg(long)]
     pub iam_only: bool,
@@ -85,6 +88,7 @@ impl SetupArgs {
         })?;
         let mut c = SetupConfig::new(&self.hyperpod_cluster, &region, &self.s3_bucket)?;
         c.iam_only = self.iam_only;
+        c.force_unlock = self.force_unlock;
         c.install_fsx_csi = self.install_fsx_csi;
         c.enable_jumpstart_gated = self.enable_jumpstart_gated;
         c.skip_test_deployment = self.skip_test_deployment;

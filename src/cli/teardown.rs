@@ -39,6 +39,9 @@ pub struct TeardownArgs {
     /// Keep model resources; while any exist, the operator and what it runs on are kept too
     #[arg(long)]
     pub keep_models: bool,
+    /// Take the cluster's lock even if another run holds it (only when that run is dead)
+    #[arg(long)]
+    pub force_unlock: bool,
     /// Keep the IAM roles, policies and OIDC provider
     #[arg(long)]
     pub keep_iam: bool,
@@ -68,6 +71,7 @@ impl TeardownArgs {
             _ => ModelPolicy::Refuse,
         };
         c.keep_iam = self.keep_iam;
+        c.force_unlock = self.force_unlock;
         c.delete_oidc_provider = self.delete_oidc_provider;
         c.wait_timeout = self.timeout;
         c.names = self.names.overrides(&c.hyperpod_cluster)?;

@@ -6,8 +6,10 @@ use serde::Serialize;
 
 use super::trust::Oidc;
 use crate::error::{Error, Result};
+use crate::exec::private::PrivateDir;
 use crate::exec::Cmd;
 use crate::tools::aws::{DescribeEks, HyperPodCluster};
+use crate::tools::kube::KubeOpts;
 use crate::validate;
 use crate::Ctx;
 
@@ -161,4 +163,51 @@ pub fn update_kubeconfig_cmd(ctx: &Ctx, f: &Target, kubeconfig: Option<&str>) ->
             &args,
         )
         .mutating()
+}
+
+/// Access to the cluster: the user's kubeconfig when it has the cluster's context; otherwise a
+/// temporary one written by `aws eks update-kubeconfig` (kept while the `PrivateDir` lives), so
+/// that nothing is written to the user's kubeconfig before the plan says so.
+pub fn kube_access(
+    ctx: &Ctx,
+    kubeconfig: Option<String>,
+    facts: &Target,
+) -> Result<(KubeOpts, Option<PrivateDir>)> {
+    let user = KubeOpts {
+        kubeconfig: kubeconfig.clone(),
+        context: Some(facts.context.clone()),
+    };
+    let view = KubeOpts {
+        kubeconfig,
+        context: None,
+    }
+    .kubectl("read the kubeconfig", &["config", "view", "-o", "json"]);
+    let out = ctx.runner.run_unchecked(&view)?;
+    if out.success() {
+        let v: serde_json::Value = crate::exec::parse_json(&view, &out.stdout)?;
+        let has = v["contexts"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["name"] == facts.context.as_str()));
+        if has {
+            return Ok((user, None));
+        }
+    }
+    let dir = PrivateDir::new("create a temporary kubeconfig")?;
+    let path = dir.file("kubeconfig").display().to_string();
+    let mut cmd = update_kubeconfig_cmd(ctx, facts, Some(&path));
+    cmd.mutating = false; // writes only a temporary file
+    cmd.purpose = format!(
+        "write a temporary kubeconfig for EKS cluster {}",
+        facts.eks_cluster
+    );
+    let ran = ctx.runner.run(&cmd);
+    dir.seal("kubeconfig");
+    ran?;
+    Ok((
+        KubeOpts {
+            kubeconfig: Some(path),
+            context: Some(facts.context.clone()),
+        },
+        Some(dir),
+    ))
 }

@@ -15,6 +15,7 @@ use crate::tools::kube::KubeOpts;
 use crate::ui::Ui;
 use crate::Ctx;
 
+pub mod lock;
 mod wait;
 pub use wait::ModelWait;
 
@@ -276,6 +277,18 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether applying may change anything: some step is missing, drifted or not known yet
+    /// (the cluster lock is taken only then; a run with nothing to do needs none).
+    pub fn may_change(&self) -> bool {
+        self.steps.iter().any(|s| {
+            !s.check.actions.is_empty()
+                && matches!(
+                    s.check.state,
+                    State::Missing | State::Drifted | State::Unknown
+                )
+        })
+    }
+
     /// Steps that would change something.
     pub fn pending(&self) -> usize {
         self.steps

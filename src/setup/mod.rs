@@ -24,6 +24,7 @@ use crate::exec::Cmd;
 use crate::install::names::{NameOverrides, Names, TEST_INSTANCE_TYPE};
 use crate::install::target::{self, Target};
 use crate::install::{Installation, Options, RoleId};
+use crate::plan::lock::ClusterLock;
 use crate::plan::{self, Plan, Report, State, StepEnv};
 use crate::tools::kube::KubeOpts;
 use crate::tools::{self, Tool};
@@ -95,6 +96,8 @@ pub struct SetupConfig {
     pub region: String,
     /// S3 bucket for the operator's TLS certificates (name, without `s3://`).
     pub bucket: String,
+    /// Take the cluster's lock even when another run holds it (`--force-unlock`).
+    pub force_unlock: bool,
     pub iam_only: bool,
     pub install_nvidia_plugin: bool,
     pub install_s3_csi: bool,
@@ -127,6 +130,7 @@ impl SetupConfig {
             region: region.to_string(),
             bucket,
             iam_only: false,
+            force_unlock: false,
             install_nvidia_plugin: true,
             install_s3_csi: true,
             install_fsx_csi: false,
@@ -324,6 +328,20 @@ impl<'a> Setup<'a> {
         };
         let mut defs = steps::all(&inputs);
         defs.retain(|d| planned.plan.steps.iter().any(|s| s.id == d.id));
+        // One changing run per cluster (--iam-only touches nothing in the cluster; a run with
+        // nothing to do changes nothing).
+        let _lock = if c.iam_only || !planned.plan.may_change() {
+            None
+        } else {
+            let (kube, tmp) = target::kube_access(self.ctx, c.kubeconfig.clone(), &planned.facts)?;
+            Some(ClusterLock::acquire(
+                self.ctx,
+                kube,
+                tmp,
+                "setup",
+                c.force_unlock,
+            )?)
+        };
         let exec_env = StepEnv {
             ctx: self.ctx,
             kube: KubeOpts {

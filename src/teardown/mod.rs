@@ -17,6 +17,7 @@ use crate::error::{in_step, Error, Result};
 use crate::exec::private::PrivateDir;
 use crate::install::names::{NameOverrides, Names};
 use crate::install::target::{self, Target};
+use crate::plan::lock::ClusterLock;
 use crate::plan::{self, Plan, Report, State, StepEnv};
 use crate::tools::kube::KubeOpts;
 use crate::tools::{self, Tool};
@@ -53,6 +54,8 @@ pub struct TeardownConfig {
     /// From the global flags: the kubeconfig file, and a context chosen by the user.
     pub kubeconfig: Option<String>,
     pub user_context: Option<String>,
+    /// Take the cluster's lock even when another run holds it (`--force-unlock`).
+    pub force_unlock: bool,
 }
 
 impl TeardownConfig {
@@ -69,6 +72,7 @@ impl TeardownConfig {
             wait_timeout: Duration::from_secs(600),
             kubeconfig: None,
             user_context: None,
+            force_unlock: false,
         })
     }
 }
@@ -220,6 +224,18 @@ impl<'a> Teardown<'a> {
             return Err(blocked_error(&planned.plan));
         }
         let (kube, _tmp) = self.kube_access(&planned.facts)?;
+        // One changing run per cluster; released (dropped) before the temporary kubeconfig.
+        let _lock = if planned.plan.may_change() {
+            Some(ClusterLock::acquire(
+                self.ctx,
+                kube.clone(),
+                None,
+                "teardown",
+                self.config.force_unlock,
+            )?)
+        } else {
+            None
+        };
         let inputs = Inputs {
             config: &self.config,
             names: &planned.names,
@@ -247,46 +263,14 @@ impl<'a> Teardown<'a> {
     /// (teardown never writes the user's kubeconfig).
     fn kube_access(&self, facts: &Target) -> Result<(KubeOpts, Option<PrivateDir>)> {
         let c = &self.config;
-        let user = KubeOpts {
-            kubeconfig: c.kubeconfig.clone(),
-            context: Some(facts.context.clone()),
-        };
         if c.user_context.is_some() {
+            let user = KubeOpts {
+                kubeconfig: c.kubeconfig.clone(),
+                context: Some(facts.context.clone()),
+            };
             return Ok((user, None));
         }
-        let view = KubeOpts {
-            kubeconfig: c.kubeconfig.clone(),
-            context: None,
-        }
-        .kubectl("read the kubeconfig", &["config", "view", "-o", "json"]);
-        let out = self.ctx.runner.run_unchecked(&view)?;
-        if out.success() {
-            let v: Value = crate::exec::parse_json(&view, &out.stdout)?;
-            let has = v["contexts"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|x| x["name"] == facts.context.as_str()));
-            if has {
-                return Ok((user, None));
-            }
-        }
-        let dir = PrivateDir::new("create a temporary kubeconfig")?;
-        let path = dir.file("kubeconfig").display().to_string();
-        let mut cmd = target::update_kubeconfig_cmd(self.ctx, facts, Some(&path));
-        cmd.mutating = false; // writes only a temporary file
-        cmd.purpose = format!(
-            "write a temporary kubeconfig for EKS cluster {}",
-            facts.eks_cluster
-        );
-        let ran = self.ctx.runner.run(&cmd);
-        dir.seal("kubeconfig");
-        ran?;
-        Ok((
-            KubeOpts {
-                kubeconfig: Some(path),
-                context: Some(facts.context.clone()),
-            },
-            Some(dir),
-        ))
+        target::kube_access(self.ctx, c.kubeconfig.clone(), facts)
     }
 
     /// Turns a wait that ran out of time into a time-out error (exit 6) saying what is stuck;

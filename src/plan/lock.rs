@@ -1,0 +1,281 @@
+//! One changing run at a time per cluster: `setup` and `teardown` hold a Lease
+//! (coordination.k8s.io, `kube-system/kubectl-hyperpod-lock`) while they apply a plan. It names
+//! the holder (user, host, pid), the command and the start; a thread renews it every 15 s and it
+//! expires [`LEASE_SECONDS`] after the last renewal, so a dead holder does not block for long.
+//! A second run finds it held, says by whom since when, and stops (exit 7) before changing
+//! anything; `--force-unlock` takes it over. Planning, `--dry-run` and the read-only commands
+//! never take it. Taking it is atomic: `kubectl create` (one wins, the other gets
+//! AlreadyExists), a takeover a `kubectl replace` with the resourceVersion it read.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::exec::private::PrivateDir;
+use crate::exec::Runner;
+use crate::tools::kube::{str_at, KubeOpts};
+use crate::Ctx;
+
+pub const LEASE_NAME: &str = "kubectl-hyperpod-lock";
+pub const LEASE_NAMESPACE: &str = "kube-system";
+/// A lease not renewed for this long belongs to nobody.
+pub const LEASE_SECONDS: i64 = 60;
+const RENEW_EVERY: Duration = Duration::from_secs(15);
+const ANN_COMMAND: &str = "kubectl-hyperpod.io/command";
+
+/// The lock, held until dropped (then released).
+pub struct ClusterLock {
+    kube: KubeOpts,
+    holder: String,
+    verbose: bool,
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    renewer: Option<std::thread::JoinHandle<()>>,
+    /// A temporary kubeconfig the lock reads the cluster through, kept while it is held.
+    _kubeconfig: Option<PrivateDir>,
+}
+
+/// Who we are, for the holder field: user@host pid N.
+fn identity() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown-host".into());
+    format!("{user}@{host} pid {}", std::process::id())
+}
+
+fn lease(holder: &str, command: &str, acquired: &str, rv: Option<&str>) -> Value {
+    let now = crate::time::format_rfc3339_micro(crate::time::now());
+    let mut meta = json!({
+        "name": LEASE_NAME,
+        "namespace": LEASE_NAMESPACE,
+        "labels": {crate::marks::LABEL_MANAGED.0: crate::marks::LABEL_MANAGED.1},
+        "annotations": {ANN_COMMAND: command},
+    });
+    if let Some(rv) = rv {
+        meta["resourceVersion"] = json!(rv);
+    }
+    json!({
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": meta,
+        "spec": {
+            "holderIdentity": holder,
+            "leaseDurationSeconds": LEASE_SECONDS,
+            "acquireTime": acquired,
+            "renewTime": now,
+        },
+    })
+}
+
+fn get(runner: &Runner, kube: &KubeOpts) -> Result<Option<Value>> {
+    let cmd = kube.kubectl(
+        "read the cluster's kubectl-hyperpod lock",
+        &[
+            "get",
+            "lease",
+            LEASE_NAME,
+            "-n",
+            LEASE_NAMESPACE,
+            "-o",
+            "json",
+            "--ignore-not-found",
+        ],
+    );
+    let out = runner.run(&cmd)?;
+    if out.stdout.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::exec::parse_json(&cmd, &out.stdout).map(Some)
+}
+
+/// `create` (or, with the resourceVersion read, `replace`); false when another run won.
+fn write(runner: &Runner, kube: &KubeOpts, verb: &str, doc: &Value) -> Result<bool> {
+    let cmd = kube
+        .kubectl(
+            format!("{verb} the cluster's kubectl-hyperpod lock"),
+            &[verb, "-f", "-", "-o", "json"],
+        )
+        .stdin_doc("lock lease", doc.to_string().into_bytes())
+        .mutating();
+    let out = runner.run_unchecked(&cmd)?;
+    if out.success() {
+        return Ok(true);
+    }
+    if out.stderr.contains("AlreadyExists")
+        || out.stderr.contains("already exists")
+        || out.stderr.contains("Conflict")
+        || out.stderr.contains("the object has been modified")
+    {
+        return Ok(false);
+    }
+    Err(crate::exec::command_error(&cmd, &out))
+}
+
+/// Seconds since the lease was last renewed, if it says.
+fn renewed_ago(l: &Value) -> Option<i64> {
+    let t = str_at(l, "/spec/renewTime").or_else(|| str_at(l, "/spec/acquireTime"))?;
+    Some(crate::time::now() - crate::time::parse_rfc3339(t)?)
+}
+
+fn held_error(l: &Value) -> Error {
+    let ago = renewed_ago(l);
+    Error::Locked {
+        holder: str_at(l, "/spec/holderIdentity")
+            .unwrap_or("an unknown holder")
+            .to_string(),
+        command: str_at(
+            l,
+            &format!("/metadata/annotations/{}", ANN_COMMAND.replace('/', "~1")),
+        )
+        .unwrap_or("run")
+        .to_string(),
+        since: str_at(l, "/spec/acquireTime")
+            .unwrap_or("an unknown time")
+            .to_string(),
+        renewed: ago.map_or("an unknown time".into(), crate::time::human),
+    }
+}
+
+impl ClusterLock {
+    /// Takes the lock for `command` through `kube`, or says who holds it. `force` takes over a
+    /// lock whoever holds it. `kubeconfig` (a temporary one `kube` points into) is kept alive.
+    pub fn acquire(
+        ctx: &Ctx,
+        kube: KubeOpts,
+        kubeconfig: Option<PrivateDir>,
+        command: &str,
+        force: bool,
+    ) -> Result<ClusterLock> {
+        let runner = &ctx.runner;
+        let holder = identity();
+        let acquired = crate::time::format_rfc3339_micro(crate::time::now());
+        let mut won = write(
+            runner,
+            &kube,
+            "create",
+            &lease(&holder, command, &acquired, None),
+        )?;
+        if !won {
+            let Some(current) = get(runner, &kube)? else {
+                // Released between our create and our read: try once more.
+                return Self::acquire(ctx, kube, kubeconfig, command, force);
+            };
+            let expired = renewed_ago(&current).is_none_or(|a| a > LEASE_SECONDS);
+            if !(force || expired) {
+                return Err(held_error(&current));
+            }
+            if !expired {
+                ctx.ui.warn(&format!(
+                    "--force-unlock: taking the lock over from {}",
+                    str_at(&current, "/spec/holderIdentity").unwrap_or("an unknown holder")
+                ));
+            }
+            let rv = str_at(&current, "/metadata/resourceVersion");
+            won = write(
+                runner,
+                &kube,
+                "replace",
+                &lease(&holder, command, &acquired, rv),
+            )?;
+            if !won {
+                // Someone else took it over at the same moment.
+                return Err(match get(runner, &kube)? {
+                    Some(l) => held_error(&l),
+                    None => Error::failed(
+                        "the cluster's lock changed hands while taking it; run again",
+                        None,
+                    ),
+                });
+            }
+        }
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let renewer = {
+            let (kube, holder, command, acquired) = (
+                kube.clone(),
+                holder.clone(),
+                command.to_string(),
+                acquired.clone(),
+            );
+            let stop = Arc::clone(&stop);
+            let verbose = runner.verbose;
+            std::thread::spawn(move || {
+                renew_until_stopped(&kube, &holder, &command, &acquired, verbose, &stop)
+            })
+        };
+        Ok(ClusterLock {
+            kube,
+            holder,
+            verbose: runner.verbose,
+            stop,
+            renewer: Some(renewer),
+            _kubeconfig: kubeconfig,
+        })
+    }
+}
+
+fn renew_until_stopped(
+    kube: &KubeOpts,
+    holder: &str,
+    command: &str,
+    acquired: &str,
+    verbose: bool,
+    stop: &(Mutex<bool>, Condvar),
+) {
+    let runner = Runner::new(verbose, false);
+    let (lock, cv) = stop;
+    let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let (s, _) = cv
+            .wait_timeout(stopped, RENEW_EVERY)
+            .unwrap_or_else(|e| e.into_inner());
+        stopped = s;
+        if *stopped {
+            return;
+        }
+        // Renewed only while it is still ours (a --force-unlock elsewhere ends that).
+        if let Ok(Some(l)) = get(&runner, kube) {
+            if str_at(&l, "/spec/holderIdentity") == Some(holder) {
+                let rv = str_at(&l, "/metadata/resourceVersion");
+                let _ = write(
+                    &runner,
+                    kube,
+                    "replace",
+                    &lease(holder, command, acquired, rv),
+                );
+            }
+        }
+    }
+}
+
+impl Drop for ClusterLock {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.stop;
+        if let Ok(mut s) = lock.lock() {
+            *s = true;
+        }
+        cv.notify_all();
+        if let Some(t) = self.renewer.take() {
+            let _ = t.join();
+        }
+        // Released only if still ours.
+        let runner = Runner::new(self.verbose, false);
+        if let Ok(Some(l)) = get(&runner, &self.kube) {
+            if str_at(&l, "/spec/holderIdentity") == Some(self.holder.as_str()) {
+                let cmd = self.kube.kubectl(
+                    "release the cluster's kubectl-hyperpod lock",
+                    &[
+                        "delete",
+                        "lease",
+                        LEASE_NAME,
+                        "-n",
+                        LEASE_NAMESPACE,
+                        "--ignore-not-found",
+                    ],
+                );
+                let _ = runner.run(&cmd);
+            }
+        }
+    }
+}
