@@ -123,6 +123,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn formats_micro_time_that_parses_back() {
+        assert_eq!(format_rfc3339_micro(0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            format_rfc3339_micro(1709251200 + 3723),
+            "2024-03-01T01:02:03.000000Z"
+        );
+        for t in [951782400, 1709251199, 4102444800, 1_000_000_000] {
+            assert_eq!(parse_rfc3339(&format_rfc3339_micro(t)), Some(t));
+        }
+    }
+
+    #[test]
     fn parses_kubernetes_timestamps() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("2024-03-01T00:00:00Z"), Some(1709251200));

@@ -262,11 +262,19 @@ fn a_release_left_pending_install_is_repaired_by_the_next_setup_keeping_models()
     .success();
 
     sb.kube_config(json!({"autoReadyDeployments": true}));
+    // The killed setup could not release its lock: the next one names it until it expires.
+    let yes = setup_args(&sb, "--yes");
+    let mut yes: Vec<&str> = yes.iter().map(String::as_str).collect();
+    sb.hyperpod(&yes)
+        .exits(7)
+        .stderr_has(&[&format!("pid {}", child.id()), "--force-unlock"]);
     let dry = setup_args(&sb, "--dry-run");
     let dry: Vec<&str> = dry.iter().map(String::as_str).collect();
     let plan = sb.hyperpod(&dry);
     plan.success()
         .stdout_has(&["is pending-install", "not helm uninstall"]);
+    yes.push("--force-unlock");
+    sb.hyperpod(&yes).success();
     assert_setup_converges(&sb);
     sb.kubectl(&["get", "jumpstartmodel", "keep-me", "-n", "default"])
         .success();

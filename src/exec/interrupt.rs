@@ -4,7 +4,8 @@
 //!
 //! Every child runs in its own process group (so a terminal's Ctrl-C reaches only us, and we
 //! decide): it gets SIGTERM with [`GRACE`] to finish cleanly (helm then marks its release
-//! failed instead of leaving it pending), then SIGKILL. A second signal skips the grace.
+//! failed instead of leaving it pending), then SIGKILL. A second signal skips the grace. Then
+//! the registered hooks run (the cluster lock is released), and temporary files go.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -16,7 +17,9 @@ use std::time::{Duration, Instant};
 use super::Cmd;
 
 /// How long children get after SIGTERM before SIGKILL.
-pub const GRACE: Duration = Duration::from_secs(3);
+pub const GRACE: Duration = Duration::from_millis(2500);
+/// How long a hook's command may take (the whole stop stays well under 5 s).
+pub const HOOK_DEADLINE: Duration = Duration::from_millis(1500);
 
 /// A command running now, by the pid of its process (also its process group).
 struct Running {
@@ -27,6 +30,9 @@ struct Running {
 }
 
 static RUNNING: Mutex<BTreeMap<u32, Running>> = Mutex::new(BTreeMap::new());
+/// What else must be undone when a signal ends the process (e.g. releasing the cluster lock).
+type Hook = Box<dyn Fn() + Send>;
+static HOOKS: Mutex<BTreeMap<u64, Hook>> = Mutex::new(BTreeMap::new());
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
@@ -44,6 +50,44 @@ pub fn in_step<T>(id: &'static str, f: impl FnOnce() -> T) -> T {
 /// Whether a signal has asked the process to stop.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Registers `f` to run when a signal stops the process; returns its id for [`remove_hook`].
+pub fn on_stop(f: Hook) -> u64 {
+    let mut hooks = HOOKS.lock().unwrap_or_else(|e| e.into_inner());
+    let id = hooks.keys().next_back().map_or(0, |k| k + 1);
+    hooks.insert(id, f);
+    id
+}
+
+pub fn remove_hook(id: u64) {
+    HOOKS.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+}
+
+/// Runs `argv` (outside the runner, which starts nothing once interrupted) for at most
+/// [`HOOK_DEADLINE`], silently: for hooks.
+pub fn run_briefly(argv: &[String]) {
+    let Some((program, args)) = argv.split_first() else {
+        return;
+    };
+    let Ok(mut child) = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return;
+    };
+    let deadline = Instant::now() + HOOK_DEADLINE;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Once a signal has come, the thread that calls this stops here for good: the handler is
@@ -131,6 +175,10 @@ fn stop(sig: i32, mut second_signal: impl FnMut() -> bool) -> i32 {
         std::thread::sleep(Duration::from_millis(20));
     }
     signal_groups(&groups, libc::SIGKILL);
+    let hooks = std::mem::take(&mut *HOOKS.lock().unwrap_or_else(|e| e.into_inner()));
+    for hook in hooks.values() {
+        hook();
+    }
     let removed = super::private::remove_all();
     for (_, r) in &cut {
         let step = r.step.map(|s| format!("step {s}: ")).unwrap_or_default();

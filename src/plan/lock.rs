@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::exec::private::PrivateDir;
-use crate::exec::Runner;
+use crate::exec::{interrupt, Runner};
 use crate::tools::kube::{str_at, KubeOpts};
 use crate::Ctx;
 
@@ -32,6 +32,8 @@ pub struct ClusterLock {
     verbose: bool,
     stop: Arc<(Mutex<bool>, Condvar)>,
     renewer: Option<std::thread::JoinHandle<()>>,
+    /// Releases the lock if a signal ends the process (no Drop runs then).
+    on_interrupt: u64,
     /// A temporary kubeconfig the lock reads the cluster through, kept while it is held.
     _kubeconfig: Option<PrivateDir>,
 }
@@ -204,12 +206,15 @@ impl ClusterLock {
                 renew_until_stopped(&kube, &holder, &command, &acquired, verbose, &stop)
             })
         };
+        let release = release_cmd(&kube).argv;
+        let on_interrupt = interrupt::on_stop(Box::new(move || interrupt::run_briefly(&release)));
         Ok(ClusterLock {
             kube,
             holder,
             verbose: runner.verbose,
             stop,
             renewer: Some(renewer),
+            on_interrupt,
             _kubeconfig: kubeconfig,
         })
     }
@@ -249,8 +254,23 @@ fn renew_until_stopped(
     }
 }
 
+fn release_cmd(kube: &KubeOpts) -> crate::exec::Cmd {
+    kube.kubectl(
+        "release the cluster's kubectl-hyperpod lock",
+        &[
+            "delete",
+            "lease",
+            LEASE_NAME,
+            "-n",
+            LEASE_NAMESPACE,
+            "--ignore-not-found",
+        ],
+    )
+}
+
 impl Drop for ClusterLock {
     fn drop(&mut self) {
+        interrupt::remove_hook(self.on_interrupt);
         let (lock, cv) = &*self.stop;
         if let Ok(mut s) = lock.lock() {
             *s = true;
@@ -263,18 +283,7 @@ impl Drop for ClusterLock {
         let runner = Runner::new(self.verbose, false);
         if let Ok(Some(l)) = get(&runner, &self.kube) {
             if str_at(&l, "/spec/holderIdentity") == Some(self.holder.as_str()) {
-                let cmd = self.kube.kubectl(
-                    "release the cluster's kubectl-hyperpod lock",
-                    &[
-                        "delete",
-                        "lease",
-                        LEASE_NAME,
-                        "-n",
-                        LEASE_NAMESPACE,
-                        "--ignore-not-found",
-                    ],
-                );
-                let _ = runner.run(&cmd);
+                let _ = runner.run(&release_cmd(&self.kube));
             }
         }
     }
