@@ -242,9 +242,13 @@ fn a_release_left_pending_install_is_repaired_by_the_next_setup_keeping_models()
         std::time::Duration::from_secs(300),
         || (release_status(&sb).as_deref() == Some("pending-install")).then_some(()),
     );
-    // A hard kill of setup and its helm (kill -9, a CI job cancelled): no handler runs.
-    // SAFETY: kill(2) on the process group the test created.
-    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    // A hard kill of setup and its helm (kill -9 of everything, as when a CI runner's cgroup
+    // is killed): no handler runs. The children lead their own process groups, so each goes.
+    let kids = descendants(child.id());
+    for pid in std::iter::once(child.id()).chain(kids) {
+        // SAFETY: kill(2) on processes this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    }
     child.wait().unwrap();
     assert_eq!(release_status(&sb).as_deref(), Some("pending-install"));
     // A model of the user's exists meanwhile (the CRDs came with the pending install).
@@ -480,6 +484,18 @@ fn changes_besides_the_lock(log: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Something for setup to change: the device plugin's DaemonSet is gone.
+fn drift(sb: &Sandbox) {
+    sb.kubectl(&[
+        "delete",
+        "daemonset",
+        "nvidia-device-plugin-daemonset",
+        "-n",
+        "kube-system",
+    ])
+    .success();
+}
+
 #[test]
 fn two_setups_at_once_one_proceeds_the_other_names_the_holder_and_dead_holders_are_taken_over() {
     let sb = cloud().sandbox();
@@ -528,8 +544,7 @@ fn two_setups_at_once_one_proceeds_the_other_names_the_holder_and_dead_holders_a
     assert!(lock_lease(&sb).is_none(), "the lock was not released");
 
     // A live foreign holder refuses; --force-unlock takes over; an expired one is taken over.
-    sb.kubectl(&["delete", "namespace", "hyperpod-inference-system"])
-        .success();
+    drift(&sb);
     foreign_lock(&sb, 5);
     let args = setup_args(&sb, "--yes");
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -540,8 +555,7 @@ fn two_setups_at_once_one_proceeds_the_other_names_the_holder_and_dead_holders_a
     let mut forced = a.clone();
     forced.push("--force-unlock");
     sb.hyperpod(&forced).success();
-    sb.kubectl(&["delete", "namespace", "hyperpod-inference-system"])
-        .success();
+    drift(&sb);
     foreign_lock(&sb, 600);
     sb.hyperpod(&a).success();
     assert!(lock_lease(&sb).is_none());
