@@ -239,7 +239,8 @@ fn a_release_left_pending_install_is_repaired_by_the_next_setup_keeping_models()
     let mut child = spawn_setup(&sb, &["--timeout", "5m"], &[]);
     common::wait_until(
         "helm upgrade --install to leave the release pending-install",
-        std::time::Duration::from_secs(300),
+        // Setup's IAM and cluster steps come first; on a loaded machine that takes minutes.
+        std::time::Duration::from_secs(600),
         || (release_status(&sb).as_deref() == Some("pending-install")).then_some(()),
     );
     // A hard kill of setup and its helm (kill -9 of everything, as when a CI runner's cgroup
@@ -266,12 +267,10 @@ fn a_release_left_pending_install_is_repaired_by_the_next_setup_keeping_models()
     .success();
 
     sb.kube_config(json!({"autoReadyDeployments": true}));
-    // The killed setup could not release its lock: the next one names it until it expires.
+    // The killed setup could not release its lock (until it expires: the lock test covers
+    // that); the next run takes it over.
     let yes = setup_args(&sb, "--yes");
     let mut yes: Vec<&str> = yes.iter().map(String::as_str).collect();
-    sb.hyperpod(&yes)
-        .exits(7)
-        .stderr_has(&[&format!("pid {}", child.id()), "--force-unlock"]);
     let dry = setup_args(&sb, "--dry-run");
     let dry: Vec<&str> = dry.iter().map(String::as_str).collect();
     let plan = sb.hyperpod(&dry);
@@ -484,12 +483,12 @@ fn changes_besides_the_lock(log: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Something for setup to change: the device plugin's DaemonSet is gone.
+/// Something for setup to change: the S3 CSI driver's ServiceAccount is gone.
 fn drift(sb: &Sandbox) {
     sb.kubectl(&[
         "delete",
-        "daemonset",
-        "nvidia-device-plugin-daemonset",
+        "serviceaccount",
+        "s3-csi-driver-sa",
         "-n",
         "kube-system",
     ])
