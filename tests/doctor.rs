@@ -254,6 +254,9 @@ fn install_chart(sb: &Sandbox) {
             "s3.serviceAccountRoleArn={}",
             role_arn(sb, &format!("SM_HP_S3_CSI_ROLE-{hp}"))
         ),
+        // The S3 CSI driver comes from its EKS add-on here, as setup does it: the chart's own
+        // copy would collide with the add-on's CSIDriver.
+        "s3.enabled=false".to_string(),
         "s3.node.serviceAccount.create=false".to_string(),
         format!(
             "keda.podIdentity.aws.irsa.roleArn={}",
