@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::install::target::Target;
-use crate::plan::{Plan, Report};
+use crate::plan::{Plan, RunReport};
 use crate::ui::Ui;
 use crate::Ctx;
 
@@ -77,12 +77,12 @@ pub fn confirm(ctx: &Ctx, plan: &Plan, w: &Words) -> Result<()> {
 }
 
 /// What setup's and teardown's outcomes have in common.
-pub struct Outcome<'a> {
+pub struct PlanView<'a> {
     pub hyperpod_cluster: &'a str,
     pub facts: &'a Target,
     pub plan: &'a Plan,
     /// None for `--dry-run`.
-    pub report: Option<&'a Report>,
+    pub report: Option<&'a RunReport>,
     /// Why a real run would refuse (said under `--dry-run`).
     pub blocked: &'a [String],
 }
@@ -93,7 +93,7 @@ pub struct Outcome<'a> {
 pub fn print_outcome(
     ui: &Ui,
     w: &Words,
-    o: &Outcome,
+    o: &PlanView,
     fields: Vec<(&str, Value)>,
     tail: impl FnOnce() -> String,
 ) -> Result<()> {
@@ -113,7 +113,7 @@ pub fn print_outcome(
 
 /// Under `--dry-run` the plan and what a real run would do (and why it would refuse), otherwise
 /// how many steps changed things.
-fn closing_text(ui: &Ui, w: &Words, o: &Outcome) -> String {
+fn closing_text(ui: &Ui, w: &Words, o: &PlanView) -> String {
     let (cluster, plan) = (o.hyperpod_cluster, o.plan);
     let Some(r) = o.report else {
         let mut s = format!(

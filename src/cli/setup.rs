@@ -9,7 +9,7 @@ use serde_json::json;
 use super::plan_ui;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
-use crate::setup::{roles_table, ChartSource, Outcome, Setup, SetupConfig};
+use crate::setup::{roles_table, ChartSource, Setup, SetupConfig, SetupOutcome};
 use crate::Ctx;
 
 pub const EXAMPLES: &str = "Examples:
@@ -119,8 +119,8 @@ pub fn run(args: SetupArgs, ctx: &Ctx) -> Result<i32> {
     Ok(0)
 }
 
-fn print_outcome(ctx: &Ctx, o: &Outcome) -> Result<()> {
-    let shared = plan_ui::Outcome {
+fn print_outcome(ctx: &Ctx, o: &SetupOutcome) -> Result<()> {
+    let shared = plan_ui::PlanView {
         hyperpod_cluster: &o.hyperpod_cluster,
         facts: &o.facts,
         plan: &o.plan,

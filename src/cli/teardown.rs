@@ -10,7 +10,7 @@ use super::plan_ui;
 use crate::cli::setup::parse_duration;
 use crate::error::{Error, Result};
 use crate::plan::Plan;
-use crate::teardown::{ModelPolicy, Outcome, Teardown, TeardownConfig};
+use crate::teardown::{ModelPolicy, Teardown, TeardownConfig, TeardownOutcome};
 use crate::Ctx;
 
 pub const EXAMPLES: &str = "Examples:
@@ -87,8 +87,8 @@ pub fn run(args: TeardownArgs, ctx: &Ctx) -> Result<i32> {
     Ok(0)
 }
 
-fn print_outcome(ctx: &Ctx, o: &Outcome) -> Result<()> {
-    let shared = plan_ui::Outcome {
+fn print_outcome(ctx: &Ctx, o: &TeardownOutcome) -> Result<()> {
+    let shared = plan_ui::PlanView {
         hyperpod_cluster: &o.hyperpod_cluster,
         facts: &o.facts,
         plan: &o.plan,

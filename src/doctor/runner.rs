@@ -29,7 +29,7 @@ pub type CheckFn<'a> = Box<dyn Fn(&Facts) -> Result<Vec<Outcome>, Problem> + Sen
 
 /// A check: stable id, group, title, prerequisites (ids of checks listed before it), and the
 /// function that looks and judges.
-pub struct Check<'a> {
+pub struct CheckDef<'a> {
     pub id: &'static str,
     pub group: Group,
     pub title: String,
@@ -39,7 +39,7 @@ pub struct Check<'a> {
     pub run: CheckFn<'a>,
 }
 
-impl<'a> Check<'a> {
+impl<'a> CheckDef<'a> {
     pub fn new(
         id: &'static str,
         group: Group,
@@ -47,7 +47,7 @@ impl<'a> Check<'a> {
         needs: &[&'static str],
         run: impl Fn(&Facts) -> Result<Vec<Outcome>, Problem> + Send + Sync + 'a,
     ) -> Self {
-        Check {
+        CheckDef {
             id,
             group,
             title: title.into(),
@@ -73,7 +73,7 @@ struct Done {
 /// Runs all checks; results come back in check order. `on_done(finished, total)` is called after
 /// each check (for a progress line).
 pub fn run_all(
-    checks: &[Check<'_>],
+    checks: &[CheckDef<'_>],
     facts: &Facts,
     on_done: &(dyn Fn(usize, usize) + Sync),
 ) -> Vec<CheckResult> {
@@ -154,7 +154,7 @@ pub fn run_all(
 }
 
 /// Runs one check; an error or a panic is a failed result, never an abort.
-fn run_one(check: &Check<'_>, facts: &Facts) -> Vec<Outcome> {
+fn run_one(check: &CheckDef<'_>, facts: &Facts) -> Vec<Outcome> {
     let ran = catch_unwind(AssertUnwindSafe(|| (check.run)(facts)));
     let outcomes = match ran {
         Ok(Ok(v)) => v,
@@ -206,26 +206,26 @@ mod tests {
         let cfg = DoctorConfig::default();
         let facts = Facts::new(&ctx, &cfg);
         let checks = vec![
-            Check::new("HP1", Group::Tools, "one", &[], |_| {
+            CheckDef::new("HP1", Group::Tools, "one", &[], |_| {
                 Ok(vec![Outcome::fail("broken")])
             }),
-            Check::new("HP2", Group::Tools, "two", &["HP1"], |_| {
+            CheckDef::new("HP2", Group::Tools, "two", &["HP1"], |_| {
                 Ok(vec![Outcome::pass("never runs")])
             }),
-            Check::new("HP3", Group::Tools, "three", &["HP2"], |_| {
+            CheckDef::new("HP3", Group::Tools, "three", &["HP2"], |_| {
                 Ok(vec![Outcome::pass("never runs")])
             })
             .subject("s"),
-            Check::new("HP6", Group::Tools, "six", &[], |_| {
+            CheckDef::new("HP6", Group::Tools, "six", &[], |_| {
                 Ok(vec![Outcome::skip("no input")])
             }),
-            Check::new("HP7", Group::Tools, "seven", &["HP6"], |_| {
+            CheckDef::new("HP7", Group::Tools, "seven", &["HP6"], |_| {
                 Ok(vec![Outcome::pass("never runs")])
             }),
-            Check::new("HP4", Group::Tools, "four", &[], |_| {
+            CheckDef::new("HP4", Group::Tools, "four", &[], |_| {
                 Ok(vec![Outcome::warn("meh")])
             }),
-            Check::new("HP5", Group::Tools, "five", &["HP4"], |_| {
+            CheckDef::new("HP5", Group::Tools, "five", &["HP4"], |_| {
                 Ok(vec![Outcome::pass("runs after a warning")])
             }),
         ];
@@ -255,11 +255,11 @@ mod tests {
         let cfg = DoctorConfig::default();
         let facts = Facts::new(&ctx, &cfg);
         let checks = vec![
-            Check::new("HP1", Group::Tools, "err", &[], |_| {
+            CheckDef::new("HP1", Group::Tools, "err", &[], |_| {
                 Err(Error::failed("no luck\nsecond line", Some("try again".into())).into())
             }),
-            Check::new("HP2", Group::Tools, "panic", &[], |_| panic!("boom")),
-            Check::new("HP3", Group::Tools, "after", &["HP2"], |_| {
+            CheckDef::new("HP2", Group::Tools, "panic", &[], |_| panic!("boom")),
+            CheckDef::new("HP3", Group::Tools, "after", &["HP2"], |_| {
                 Ok(vec![Outcome::pass("x")])
             }),
         ];
@@ -295,9 +295,9 @@ mod tests {
                 Outcome::fail("ran alone")
             }])
         };
-        let checks: Vec<Check> = ["HP1", "HP2", "HP3", "HP4", "HP5"]
+        let checks: Vec<CheckDef> = ["HP1", "HP2", "HP3", "HP4", "HP5"]
             .into_iter()
-            .map(|id| Check::new(id, Group::Tools, id, &[], meet))
+            .map(|id| CheckDef::new(id, Group::Tools, id, &[], meet))
             .collect();
         let seen = Mutex::new(Vec::new());
         let r = run_all(&checks, &facts, &|done, total| {

@@ -391,7 +391,7 @@ pub struct StepOutcome {
 
 /// The result of executing a plan.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct RunReport {
     pub changed: bool,
     pub steps: Vec<StepOutcome>,
 }
@@ -401,7 +401,7 @@ pub struct Report {
 /// step checks again right before it acts (an earlier step may have done its work, e.g. the
 /// chart annotating a ServiceAccount) and runs only what that check asks for. Stops after the
 /// first failing wave.
-pub fn execute(defs: &[StepDef], plan: &Plan, env: &StepEnv) -> (Report, Option<Error>) {
+pub fn execute(defs: &[StepDef], plan: &Plan, env: &StepEnv) -> (RunReport, Option<Error>) {
     let mut outcomes: BTreeMap<&'static str, StepOutcome> = BTreeMap::new();
     let mut changed_ids: HashSet<&'static str> = HashSet::new();
     let mut done: HashSet<&'static str> = HashSet::new();
@@ -480,7 +480,7 @@ pub fn execute(defs: &[StepDef], plan: &Plan, env: &StepEnv) -> (Report, Option<
         })
         .collect();
     (
-        Report {
+        RunReport {
             changed: !changed_ids.is_empty(),
             steps,
         },

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::steps::Inputs;
+use super::steps::SetupInputs;
 use crate::error::Result;
 use crate::install::documents::{DevicePluginContext, NamespaceContext, ServiceAccountContext};
 use crate::install::names::*;
@@ -13,7 +13,7 @@ use crate::plan::{Action, Check, State, StepEnv};
 use crate::tools::kube::str_at;
 
 /// The kubeconfig entry: a context named after the cluster ARN whose server is the cluster's endpoint.
-pub(super) fn kubeconfig_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn kubeconfig_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     let f = inp.facts;
     if inp.config.user_context.is_some() {
         return Ok(Check::satisfied().note("using the context given with --context"));
@@ -70,7 +70,7 @@ pub(super) fn kubeconfig_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
 /// A ServiceAccount annotated with its role (and labelled): created if missing, corrected if not.
 pub(super) fn service_account_check(
     env: &StepEnv,
-    inp: &Inputs,
+    inp: &SetupInputs,
     def: &ServiceAccountDef,
 ) -> Result<Check> {
     let sa = def.sa;
@@ -148,7 +148,7 @@ pub(super) fn annotate_sa(env: &StepEnv, sa: ServiceAccountRef, role_arn: &str) 
     )
 }
 
-pub(super) fn namespaces_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn namespaces_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     let mut parts = vec![Check::satisfied()];
     for ns in inp.install.namespaces().iter().copied() {
         if env.kget("namespace", ns, None)?.is_some() {
@@ -192,7 +192,7 @@ pub(super) fn namespaces_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
 
 pub(super) fn addon_check(
     env: &StepEnv,
-    inp: &Inputs,
+    inp: &SetupInputs,
     addon: &str,
     role_arn: Option<&str>,
 ) -> Result<Check> {
@@ -287,7 +287,7 @@ pub(super) fn addon_check(
 /// cert-manager for the chart's Certificate and Issuer: the EKS add-on (tagged as ours), unless
 /// cert-manager is already installed from elsewhere (its CRDs exist and no add-on of that name
 /// does), which is then used as it is.
-pub(super) fn cert_manager_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn cert_manager_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     let using = |by: &str| {
         Check::satisfied().note(format!(
             "cert-manager is already installed ({by}): using it; the chart's own cert-manager stays off"
@@ -361,7 +361,7 @@ fn foreign_device_plugin(env: &StepEnv) -> Result<Option<String>> {
         }))
 }
 
-pub(super) fn nvidia_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn nvidia_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     if let Some(other) = foreign_device_plugin(env)? {
         // Two plugins on the same nodes compete for the registration of nvidia.com/gpu.
         return Ok(Check::satisfied().note(format!(

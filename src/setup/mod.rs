@@ -25,12 +25,12 @@ use crate::install::names::{NameOverrides, Names, TEST_INSTANCE_TYPE};
 use crate::install::target::{self, Target};
 use crate::install::{Installation, Options, RoleId};
 use crate::plan::lock::ClusterLock;
-use crate::plan::{self, Plan, Report, State, StepEnv};
+use crate::plan::{self, Plan, RunReport, State, StepEnv};
 use crate::tools::kube::KubeOpts;
 use crate::tools::{self, Tool};
 use crate::validate;
 use crate::Ctx;
-use steps::Inputs;
+use steps::SetupInputs;
 
 /// Where the public chart is fetched from when no `--chart` is given, pinned to a revision
 /// (chart 2.2.2, operator v3.2, the revision the reference CRDs were taken from).
@@ -168,14 +168,14 @@ pub struct Roles {
 
 /// What a setup run did.
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub struct SetupOutcome {
     pub hyperpod_cluster: String,
     pub facts: Target,
     pub names: Names,
     pub roles: Roles,
     pub plan: Plan,
     /// None for `--dry-run`.
-    pub report: Option<Report>,
+    pub report: Option<RunReport>,
 }
 
 /// The setup operations, mirroring the guide's `HyperPodInferenceOperatorSetup` class.
@@ -201,12 +201,12 @@ impl<'a> Setup<'a> {
 
     /// Plans the whole setup, asks `confirm` (given the plan) whether to go on, and executes it.
     /// With `ctx.dry_run` it stops after planning.
-    pub fn run(&self, confirm: &dyn Fn(&Plan) -> Result<()>) -> Result<Outcome> {
+    pub fn run(&self, confirm: &dyn Fn(&Plan) -> Result<()>) -> Result<SetupOutcome> {
         self.run_steps(None, confirm)
     }
 
     /// Guide: `run_full_setup(skip_test_deployment)`.
-    pub fn run_full_setup(&self, skip_test_deployment: bool) -> Result<Outcome> {
+    pub fn run_full_setup(&self, skip_test_deployment: bool) -> Result<SetupOutcome> {
         let mut s = Setup::new(self.ctx, self.config.clone());
         s.config.skip_test_deployment = skip_test_deployment;
         s.run(&|_| Ok(()))
@@ -287,7 +287,7 @@ impl<'a> Setup<'a> {
         }
     }
 
-    fn only(&self, ids: &[&str]) -> Result<Outcome> {
+    fn only(&self, ids: &[&str]) -> Result<SetupOutcome> {
         self.run_steps(Some(ids), &|_| Ok(()))
     }
 
@@ -311,17 +311,17 @@ impl<'a> Setup<'a> {
 
     /// Plans the whole setup (every check read-only) and hands the plan out as a value; nothing
     /// changes until [`Setup::apply`] is given it.
-    pub fn plan(&self) -> Result<Outcome> {
+    pub fn plan(&self) -> Result<SetupOutcome> {
         self.plan_steps(None)
     }
 
     /// Executes a plan made by [`Setup::plan`] (with the same configuration): each step checks
     /// again right before it acts. Returns the outcome with its report.
-    pub fn apply(&self, planned: &Outcome) -> Result<Outcome> {
+    pub fn apply(&self, planned: &SetupOutcome) -> Result<SetupOutcome> {
         refuse_blocked(&planned.plan)?;
         let c = &self.config;
         let install = self.installation(planned.names.clone());
-        let inputs = Inputs {
+        let inputs = SetupInputs {
             config: c,
             install: &install,
             facts: &planned.facts,
@@ -365,7 +365,7 @@ impl<'a> Setup<'a> {
         &self,
         only: Option<&[&str]>,
         confirm: &dyn Fn(&Plan) -> Result<()>,
-    ) -> Result<Outcome> {
+    ) -> Result<SetupOutcome> {
         let planned = self.plan_steps(only)?;
         if !self.ctx.dry_run {
             refuse_blocked(&planned.plan)?;
@@ -390,7 +390,7 @@ impl<'a> Setup<'a> {
         )
     }
 
-    fn plan_steps(&self, only: Option<&[&str]>) -> Result<Outcome> {
+    fn plan_steps(&self, only: Option<&[&str]>) -> Result<SetupOutcome> {
         let c = &self.config;
         let names = Names::derive(&c.hyperpod_cluster, &c.names)?;
         let offline = c.offline && self.ctx.dry_run;
@@ -403,7 +403,7 @@ impl<'a> Setup<'a> {
             self.resolve()?
         };
         let install = self.installation(names.clone());
-        let inputs = Inputs {
+        let inputs = SetupInputs {
             config: c,
             install: &install,
             facts: &facts,
@@ -467,7 +467,7 @@ impl<'a> Setup<'a> {
         let plan = plan::make_plan(&defs, &plan_env, context)?;
         self.ctx.ui.status_done();
         let roles = self.roles(&inputs);
-        Ok(Outcome {
+        Ok(SetupOutcome {
             hyperpod_cluster: c.hyperpod_cluster.clone(),
             roles,
             facts: facts.clone(),
@@ -477,7 +477,7 @@ impl<'a> Setup<'a> {
         })
     }
 
-    fn roles(&self, inp: &Inputs) -> Roles {
+    fn roles(&self, inp: &SetupInputs) -> Roles {
         let c = &self.config;
         Roles {
             inference_operator: inp.role_arn(RoleId::Operator),

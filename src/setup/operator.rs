@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::cluster::annotate_sa;
-use super::steps::Inputs;
+use super::steps::SetupInputs;
 use super::ChartSource;
 use crate::deploy::kind::ModelKind;
 use crate::error::Result;
@@ -17,11 +17,11 @@ use crate::marks;
 use crate::plan::{Action, Check, ModelWait, State, StepEnv};
 use crate::tools::kube::str_at;
 
-pub(super) fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn operator_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     operator_release_check(env, inp, inp.helm_values()?)
 }
 
-fn operator_release_check(env: &StepEnv, inp: &Inputs, values: Value) -> Result<Check> {
+fn operator_release_check(env: &StepEnv, inp: &SetupInputs, values: Value) -> Result<Check> {
     let mut actions = Vec::new();
     let chart_path = match &inp.config.chart {
         ChartSource::Local { path } => path.display().to_string(),
@@ -169,7 +169,7 @@ fn value_diffs(path: &str, want: &Value, have: &Value) -> Vec<String> {
     }
 }
 
-pub(super) fn operator_sa_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn operator_sa_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     let arn = inp.role_arn(RoleId::Operator);
     match env.kget(
         "serviceaccount",
@@ -192,7 +192,7 @@ pub(super) fn operator_sa_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
     }
 }
 
-pub(super) fn test_deployment_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn test_deployment_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     let model = inp.test_model()?;
     let secs = inp.config.wait_timeout.as_secs();
     let to = format!("--timeout={secs}s");

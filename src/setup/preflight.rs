@@ -16,7 +16,7 @@
 use serde_json::Value;
 
 use super::cluster::owner_of;
-use super::steps::Inputs;
+use super::steps::SetupInputs;
 use crate::error::Result;
 use crate::install::names::*;
 use crate::plan::{Check, State, StepEnv};
@@ -77,7 +77,7 @@ fn ours(obj: &Value) -> bool {
 }
 
 /// The operator installed by the EKS add-on: `Some(description)`.
-fn operator_addon(env: &StepEnv, inp: &Inputs) -> Result<Option<String>> {
+fn operator_addon(env: &StepEnv, inp: &SetupInputs) -> Result<Option<String>> {
     if let Some(a) = env.describe_addon(&inp.facts.eks_cluster, OPERATOR_ADDON)? {
         return Ok(Some(format!(
             "EKS add-on {OPERATOR_ADDON} {} ({})",
@@ -99,7 +99,7 @@ fn operator_addon(env: &StepEnv, inp: &Inputs) -> Result<Option<String>> {
         }))
 }
 
-pub(super) fn check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     if env.offline {
         return Ok(Check::new(State::Info, vec![]).note("not checked offline"));
     }

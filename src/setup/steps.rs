@@ -18,13 +18,13 @@ use crate::install::{trust, Installation, Managed, PolicyDef, PolicyId, RoleDef,
 use crate::plan::{Check, State, StepDef};
 
 /// Everything the steps need, borrowed for the life of a plan and its execution.
-pub struct Inputs<'a> {
+pub struct SetupInputs<'a> {
     pub config: &'a SetupConfig,
     pub install: &'a Installation,
     pub facts: &'a Target,
 }
 
-impl Inputs<'_> {
+impl SetupInputs<'_> {
     pub fn names(&self) -> &Names {
         &self.install.names
     }
@@ -140,7 +140,7 @@ impl Inputs<'_> {
 }
 
 /// The step graph for a configuration. `iam_only` keeps the IAM steps.
-pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
+pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
     let c = inp.config;
     let install = inp.install;
     let mut steps = vec![StepDef::new(

@@ -1,7 +1,7 @@
 //! Guide Step 12, done properly: after install, look the real ServiceAccounts up and compare
 //! them with the roles' trust policies, wait for the operator Deployment, and check the CRDs.
 
-use super::steps::Inputs;
+use super::steps::SetupInputs;
 use crate::error::{Error, Result};
 use crate::install::names::*;
 use crate::install::trust;
@@ -10,7 +10,7 @@ use crate::plan::{Check, State, StepEnv};
 use crate::tools::aws;
 use crate::tools::kube::str_at;
 
-pub fn verify_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub fn verify_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     if !env.executing || env.offline {
         return Ok(Check::new(State::Deferred, vec![])
             .note("runs after the operator is installed (read-only)"));
@@ -92,7 +92,7 @@ pub fn verify_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
 /// One ServiceAccount and its role: the annotation names the role, the role trusts exactly this ServiceAccount.
 fn check_pair(
     env: &StepEnv,
-    inp: &Inputs,
+    inp: &SetupInputs,
     sa: ServiceAccountRef,
     role: &str,
     required: bool,

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::owned::{self, Owner};
-use super::steps::{absent, kept, kept_note, ns_name, Inputs, KEEP_MODELS};
+use super::steps::{absent, kept, kept_note, ns_name, TeardownInputs, KEEP_MODELS};
 use crate::deploy::kind::ModelKind;
 use crate::error::{Error, Result};
 use crate::install::names::*;
@@ -42,7 +42,7 @@ fn owned_by_model(o: &Value) -> bool {
         .unwrap_or(false)
 }
 
-pub(super) fn operator_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn operator_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
     let what = format!("helm release {HELM_RELEASE}");
     if env
         .kube
@@ -192,7 +192,7 @@ fn kept_crds(env: &StepEnv) -> Result<Vec<Value>> {
 /// The cert-manager add-on setup created for the chart: deleted like the other add-ons, unless
 /// cert-manager objects other than the release's (which the uninstall removes) still use it:
 /// deleting the add-on deletes its CRDs, and with them those objects.
-pub(super) fn cert_manager_addon_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn cert_manager_addon_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
     let check = addon_check(env, inp, CERT_MANAGER_ADDON)?;
     if check.state != State::Present {
         return Ok(check);
@@ -251,7 +251,7 @@ fn kind_users(env: &StepEnv, kinds: &[String]) -> Result<Vec<String>> {
 /// The release is setup's when it carries setup's release label (`helm --labels`), or when its
 /// namespace is the one setup created for the chart to adopt (setup's marks on it), or — that
 /// namespace gone — when it runs the operator as the role setup created.
-fn release_owner(env: &StepEnv, inp: &Inputs) -> Result<Owner> {
+fn release_owner(env: &StepEnv, inp: &TeardownInputs) -> Result<Owner> {
     // Helm keeps a release's labels on its storage object, where `helm list --selector` finds
     // them (`helm get metadata -o json` does not print them).
     let selector = format!(
@@ -309,7 +309,7 @@ fn release_owner(env: &StepEnv, inp: &Inputs) -> Result<Owner> {
         .unwrap_or(Owner::NotOurs))
 }
 
-pub(super) fn addon_check(env: &StepEnv, inp: &Inputs, addon: &str) -> Result<Check> {
+pub(super) fn addon_check(env: &StepEnv, inp: &TeardownInputs, addon: &str) -> Result<Check> {
     let aws = &env.ctx.aws;
     let eks = inp.facts.eks_cluster.as_str();
     let what = format!("EKS add-on {addon}");
@@ -362,7 +362,13 @@ pub(super) fn addon_check(env: &StepEnv, inp: &Inputs, addon: &str) -> Result<Ch
     )))
 }
 
-fn delete_k8s(env: &StepEnv, inp: &Inputs, kind: &str, name: &str, ns: Option<&str>) -> Action {
+fn delete_k8s(
+    env: &StepEnv,
+    inp: &TeardownInputs,
+    kind: &str,
+    name: &str,
+    ns: Option<&str>,
+) -> Action {
     let what = match ns {
         Some(ns) => format!("{kind} {ns}/{name}"),
         None => format!("{kind} {name}"),
@@ -382,7 +388,7 @@ fn delete_k8s(env: &StepEnv, inp: &Inputs, kind: &str, name: &str, ns: Option<&s
     )
 }
 
-pub(super) fn nvidia_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn nvidia_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
     let what = format!("DaemonSet kube-system/{NVIDIA_DAEMONSET}");
     let Some(ds) = env.kube.get(
         &env.ctx.runner,
@@ -417,7 +423,7 @@ pub(super) fn nvidia_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
 
 pub(super) fn service_account_check(
     env: &StepEnv,
-    inp: &Inputs,
+    inp: &TeardownInputs,
     sa: ServiceAccountRef,
     addon: Option<&str>,
 ) -> Result<Check> {
@@ -461,7 +467,7 @@ pub(super) fn service_account_check(
 
 /// Workloads in a namespace that neither setup, the operator's release nor an EKS add-on put
 /// there (deleting the namespace would delete them).
-fn foreign_workloads(env: &StepEnv, inp: &Inputs, ns: &str) -> Result<Vec<String>> {
+fn foreign_workloads(env: &StepEnv, inp: &TeardownInputs, ns: &str) -> Result<Vec<String>> {
     let items = env.kube.list(
         &env.ctx.runner,
         "deployments.apps,statefulsets.apps,daemonsets.apps,jobs.batch,cronjobs.batch",
@@ -489,7 +495,7 @@ fn foreign_workloads(env: &StepEnv, inp: &Inputs, ns: &str) -> Result<Vec<String
         .collect())
 }
 
-pub(super) fn namespaces_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn namespaces_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
     let mut parts = Vec::new();
     for ns in ["keda", "cert-manager", OPERATOR_NAMESPACE] {
         let what = format!("namespace {ns}");

@@ -4,12 +4,12 @@
 use serde_json::Value;
 
 use super::owned;
-use super::steps::{absent, kept, Inputs, KEEP_MODELS};
+use super::steps::{absent, kept, TeardownInputs, KEEP_MODELS};
 use crate::error::Result;
 use crate::install::{role_defs, Method};
 use crate::plan::{Action, Check, State, StepEnv};
 
-fn iam_kept_reason(inp: &Inputs) -> Option<&'static str> {
+fn iam_kept_reason(inp: &TeardownInputs) -> Option<&'static str> {
     if inp.config.keep_iam {
         Some("--keep-iam")
     } else if inp.keeps_operator() {
@@ -36,7 +36,7 @@ fn names_of<'v>(v: &'v Value, list: &str, field: &str) -> Vec<&'v str> {
         .unwrap_or_default()
 }
 
-pub(super) fn role_check(env: &StepEnv, inp: &Inputs, name: &str) -> Result<Check> {
+pub(super) fn role_check(env: &StepEnv, inp: &TeardownInputs, name: &str) -> Result<Check> {
     let aws = &env.ctx.aws;
     let what = format!("IAM role {name}");
     let Some(found) = env.get_role(name)? else {
@@ -143,7 +143,7 @@ pub(super) fn role_check(env: &StepEnv, inp: &Inputs, name: &str) -> Result<Chec
 }
 
 /// Roles this teardown removes (setup's, by tag), to tell them from other users of a policy.
-fn role_removed(env: &StepEnv, inp: &Inputs, role: &str) -> Result<bool> {
+fn role_removed(env: &StepEnv, inp: &TeardownInputs, role: &str) -> Result<bool> {
     let ours_by_name = role_defs(Method::Helm)
         .iter()
         .any(|r| inp.names.role(r.id).name == role);
@@ -156,7 +156,7 @@ fn role_removed(env: &StepEnv, inp: &Inputs, role: &str) -> Result<bool> {
         .unwrap_or(true))
 }
 
-pub(super) fn policy_check(env: &StepEnv, inp: &Inputs, name: &str) -> Result<Check> {
+pub(super) fn policy_check(env: &StepEnv, inp: &TeardownInputs, name: &str) -> Result<Check> {
     let aws = &env.ctx.aws;
     let arn = inp.policy_arn(name);
     let what = format!("IAM policy {name}");
@@ -246,7 +246,7 @@ pub(super) fn policy_check(env: &StepEnv, inp: &Inputs, name: &str) -> Result<Ch
     Ok(Check::new(State::Present, actions))
 }
 
-pub(super) fn oidc_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+pub(super) fn oidc_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
     let aws = &env.ctx.aws;
     let arn = inp.facts.oidc.provider_arn.as_str();
     let what = format!("IAM OIDC provider {}", inp.facts.oidc.host);
@@ -299,7 +299,11 @@ pub(super) fn oidc_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
 }
 
 /// Roles with setup's names that teardown leaves (not setup's) whose trust names the provider.
-fn kept_roles_trusting(env: &StepEnv, inp: &Inputs, provider_arn: &str) -> Result<Vec<String>> {
+fn kept_roles_trusting(
+    env: &StepEnv,
+    inp: &TeardownInputs,
+    provider_arn: &str,
+) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for def in role_defs(Method::Helm) {
         let name = &inp.names.role(def.id).name;

@@ -18,12 +18,12 @@ use crate::exec::private::PrivateDir;
 use crate::install::names::{NameOverrides, Names};
 use crate::install::target::{self, Target};
 use crate::plan::lock::ClusterLock;
-use crate::plan::{self, Plan, Report, State, StepEnv};
+use crate::plan::{self, Plan, RunReport, State, StepEnv};
 use crate::tools::kube::KubeOpts;
 use crate::tools::{self, Tool};
 use crate::validate;
 use crate::Ctx;
-use steps::Inputs;
+use steps::TeardownInputs;
 
 /// What to do with model resources (JumpStartModel, InferenceEndpointConfig) users deployed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -90,7 +90,7 @@ pub struct Stuck {
 
 /// What a teardown run did (or, with `--dry-run`, would do).
 #[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
+pub struct TeardownOutcome {
     pub hyperpod_cluster: String,
     pub facts: Target,
     pub names: Names,
@@ -100,7 +100,7 @@ pub struct Outcome {
     /// Why a real run refuses (only ever non-empty for `--dry-run`).
     pub blocked: Vec<String>,
     /// None for `--dry-run`.
-    pub report: Option<Report>,
+    pub report: Option<RunReport>,
     /// The model resources found while planning (the `models` step acts on them).
     #[serde(skip)]
     models: Vec<Value>,
@@ -128,7 +128,7 @@ impl<'a> Teardown<'a> {
 
     /// Plans the teardown, refuses when the plan is blocked (unless `ctx.dry_run`), asks
     /// `confirm` whether to go on, and executes it. With `ctx.dry_run` it stops after planning.
-    pub fn run(&self, confirm: &dyn Fn(&Plan) -> Result<()>) -> Result<Outcome> {
+    pub fn run(&self, confirm: &dyn Fn(&Plan) -> Result<()>) -> Result<TeardownOutcome> {
         let planned = self.plan()?;
         if !planned.blocked.is_empty() && !self.ctx.dry_run {
             return Err(blocked_error(&planned.plan));
@@ -142,7 +142,7 @@ impl<'a> Teardown<'a> {
 
     /// Plans the teardown (every check read-only) and hands the plan out as a value; nothing
     /// changes until [`Teardown::apply`] is given it.
-    pub fn plan(&self) -> Result<Outcome> {
+    pub fn plan(&self) -> Result<TeardownOutcome> {
         let c = &self.config;
         let ctx = self.ctx;
         let names = Names::derive(&c.hyperpod_cluster, &c.names)?;
@@ -168,7 +168,7 @@ impl<'a> Teardown<'a> {
         };
         ctx.ui.status("Checking what setup left in place...", true);
         let models = steps::list_models(&env)?;
-        let inputs = Inputs {
+        let inputs = TeardownInputs {
             config: c,
             names: &names,
             facts: &facts,
@@ -205,7 +205,7 @@ impl<'a> Teardown<'a> {
                 )
             })
             .collect();
-        Ok(Outcome {
+        Ok(TeardownOutcome {
             hyperpod_cluster: c.hyperpod_cluster.clone(),
             facts: facts.clone(),
             names: names.clone(),
@@ -219,7 +219,7 @@ impl<'a> Teardown<'a> {
 
     /// Executes a plan made by [`Teardown::plan`] (with the same configuration); refuses a
     /// blocked plan. Returns the outcome with its report.
-    pub fn apply(&self, planned: &Outcome) -> Result<Outcome> {
+    pub fn apply(&self, planned: &TeardownOutcome) -> Result<TeardownOutcome> {
         if !planned.blocked.is_empty() {
             return Err(blocked_error(&planned.plan));
         }
@@ -236,7 +236,7 @@ impl<'a> Teardown<'a> {
         } else {
             None
         };
-        let inputs = Inputs {
+        let inputs = TeardownInputs {
             config: &self.config,
             names: &planned.names,
             facts: &planned.facts,

@@ -16,7 +16,7 @@ use crate::plan::{Action, Check, State, StepDef, StepEnv};
 use crate::tools::kube::str_at;
 
 /// Everything the steps need, borrowed for the life of a plan and its execution.
-pub struct Inputs<'a> {
+pub struct TeardownInputs<'a> {
     pub config: &'a TeardownConfig,
     pub names: &'a Names,
     pub facts: &'a Target,
@@ -24,7 +24,7 @@ pub struct Inputs<'a> {
     pub models: &'a [Value],
 }
 
-impl Inputs<'_> {
+impl TeardownInputs<'_> {
     pub(super) fn cluster(&self) -> &str {
         &self.config.hyperpod_cluster
     }
@@ -142,7 +142,7 @@ pub fn clear_finalizers_cmd(resource: &str, ns: Option<&str>, name: &str) -> Str
 
 /// The step graph, in the order of the issue: models, operator, add-ons, device plugin,
 /// ServiceAccounts, namespaces, IAM roles, policies, OIDC provider.
-pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
+pub fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
     let c = inp.config;
     let n = inp.names;
     let mut steps = vec![StepDef::new(
@@ -271,7 +271,7 @@ pub fn all<'a>(inp: &'a Inputs<'a>) -> Vec<StepDef<'a>> {
 // ---------------------------------------------------------------------------------------------
 // Kubernetes
 
-fn models_check(env: &StepEnv, inp: &Inputs) -> Result<Check> {
+fn models_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
     let listed;
     let items: &[Value] = if env.executing {
         listed = list_models(env)?;

@@ -11,51 +11,51 @@ pub mod operator;
 pub mod tools;
 
 use super::report::Group;
-use super::runner::Check;
+use super::runner::CheckDef;
 use super::DoctorConfig;
 use crate::error::Result;
 use crate::tools::Tool;
 
 /// The checks of a run. With a MODEL, only what that model depends on, and that model.
-pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
+pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<CheckDef<'static>>> {
     let bindings = iam::bindings(cfg)?;
     let focused = cfg.model.is_some();
-    let mut c: Vec<Check<'static>> = Vec::new();
+    let mut c: Vec<CheckDef<'static>> = Vec::new();
     use Group::*;
     if !focused {
-        c.push(Check::new("HP101", Tools, "aws CLI", &[], |f| {
+        c.push(CheckDef::new("HP101", Tools, "aws CLI", &[], |f| {
             tools::check(f, Tool::Aws, "talk to AWS")
         }));
     }
-    c.push(Check::new("HP102", Tools, "kubectl", &[], |f| {
+    c.push(CheckDef::new("HP102", Tools, "kubectl", &[], |f| {
         tools::check(f, Tool::Kubectl, "talk to the cluster")
     }));
     if !focused {
-        c.push(Check::new("HP103", Tools, "helm", &[], |f| {
+        c.push(CheckDef::new("HP103", Tools, "helm", &[], |f| {
             tools::check(f, Tool::Helm, "install the operator chart")
         }));
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP201",
             Aws,
             "AWS credentials",
             &["HP101"],
             aws::identity,
         ));
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP202",
             Aws,
             "HyperPod cluster",
             &["HP201"],
             aws::hyperpod,
         ));
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP203",
             Aws,
             "EKS cluster",
             &["HP202"],
             aws::eks,
         ));
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP204",
             Aws,
             "TLS certificate bucket",
@@ -63,7 +63,7 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
             aws::bucket,
         ));
     }
-    c.push(Check::new(
+    c.push(CheckDef::new(
         "HP301",
         ClusterAccess,
         "Kubernetes API",
@@ -71,14 +71,14 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
         access::reach,
     ));
     if !focused {
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP302",
             ClusterAccess,
             "kube context",
             &["HP301", "HP203"],
             access::context,
         ));
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP401",
             Iam,
             "OIDC provider",
@@ -88,7 +88,7 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
         for b in &bindings {
             let b2 = b.clone();
             c.push(
-                Check::new("HP402", Iam, "role trust", &["HP203"], move |f| {
+                CheckDef::new("HP402", Iam, "role trust", &["HP203"], move |f| {
                     iam::role_trust(f, &b2)
                 })
                 .subject(b.key.as_str()),
@@ -97,7 +97,7 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
         for b in &bindings {
             let b2 = b.clone();
             c.push(
-                Check::new(
+                CheckDef::new(
                     "HP403",
                     Iam,
                     "ServiceAccount role",
@@ -108,7 +108,7 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
             );
         }
         let b2 = bindings.clone();
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP501",
             Operator,
             "namespaces",
@@ -116,14 +116,14 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
             move |f| operator::namespaces(f, &b2),
         ));
     }
-    c.push(Check::new(
+    c.push(CheckDef::new(
         "HP502",
         Operator,
         "inference CRDs",
         &["HP301"],
         operator::inference_crds,
     ));
-    c.push(Check::new(
+    c.push(CheckDef::new(
         "HP503",
         Operator,
         "operator Deployment",
@@ -131,42 +131,42 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
         operator::deployment,
     ));
     if !focused {
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP601",
             AddOns,
             "cert-manager CRDs",
             &["HP301"],
             addons::cert_manager,
         ));
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP602",
             AddOns,
             "S3 CSI driver",
             &["HP301"],
             addons::s3_csi,
         ));
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP603",
             AddOns,
             "FSx CSI driver",
             &["HP301"],
             addons::fsx_csi,
         ));
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP604",
             AddOns,
             "AWS Load Balancer Controller",
             &["HP301"],
             addons::alb,
         ));
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP605",
             AddOns,
             "KEDA operator",
             &["HP301"],
             addons::keda,
         ));
-        c.push(Check::new(
+        c.push(CheckDef::new(
             "HP606",
             AddOns,
             "install method (Helm chart or EKS add-on)",
@@ -174,21 +174,21 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<Check<'static>>> {
             addons::install_method,
         ));
     }
-    c.push(Check::new(
+    c.push(CheckDef::new(
         "HP701",
         Gpus,
         "NVIDIA device plugin",
         &["HP301"],
         gpus::device_plugin,
     ));
-    c.push(Check::new(
+    c.push(CheckDef::new(
         "HP702",
         Gpus,
         "GPUs allocatable",
         &["HP301"],
         gpus::allocatable,
     ));
-    c.push(Check::new(
+    c.push(CheckDef::new(
         "HP801",
         Models,
         "model deployment",
