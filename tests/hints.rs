@@ -41,7 +41,12 @@ fn fill(hint: &str) -> Option<Vec<String>> {
         return None; // shell completion and elided examples, not commands
     }
     let mut words = Vec::new();
-    for w in hint.split_whitespace() {
+    for (i, w) in hint.split_whitespace().enumerate() {
+        if i == 2 && w.starts_with('{') {
+            // A placeholder for the command itself (`kubectl hyperpod {command}`): setup's.
+            words.push("setup".to_string());
+            continue;
+        }
         let placeholder = (w.starts_with('{') && w.ends_with('}'))
             || (w.len() > 1 && w.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
         let w = if placeholder { "sample" } else { w }.to_string();
