@@ -197,16 +197,12 @@ pub(super) fn test_deployment_check(env: &StepEnv, inp: &SetupInputs) -> Result<
     let secs = inp.config.wait_timeout.as_secs();
     let to = format!("--timeout={secs}s");
     let k = &env.kube;
-    let mut actions = Vec::new();
-    let leftover = !env.offline
-        && env
-            .kget("jumpstartmodel", TEST_MODEL_NAME, Some("default"))?
-            .is_some();
-    if leftover {
-        actions.push(Action::new(
-            "remove a test model left by an earlier run",
+    // The test model's removal, waited for: before a new test and after a passed one.
+    let delete_model = |summary: &str, purpose: &str| {
+        Action::new(
+            summary,
             k.kubectl(
-                "remove an earlier test model",
+                purpose,
                 &[
                     "delete",
                     "jumpstartmodel",
@@ -219,6 +215,17 @@ pub(super) fn test_deployment_check(env: &StepEnv, inp: &SetupInputs) -> Result<
             )
             .timeout(inp.config.wait_timeout + Duration::from_secs(30))
             .mutating(),
+        )
+    };
+    let mut actions = Vec::new();
+    let leftover = !env.offline
+        && env
+            .kget("jumpstartmodel", TEST_MODEL_NAME, Some("default"))?
+            .is_some();
+    if leftover {
+        actions.push(delete_model(
+            "remove a test model left by an earlier run",
+            "remove an earlier test model",
         ));
     }
     actions.push(
@@ -252,22 +259,9 @@ pub(super) fn test_deployment_check(env: &StepEnv, inp: &SetupInputs) -> Result<
             ),
         ),
     ));
-    actions.push(Action::new(
+    actions.push(delete_model(
         "remove the test model",
-        k.kubectl(
-            "remove the test model",
-            &[
-                "delete",
-                "jumpstartmodel",
-                TEST_MODEL_NAME,
-                "-n",
-                "default",
-                "--wait=true",
-                &to,
-            ],
-        )
-        .timeout(inp.config.wait_timeout + Duration::from_secs(30))
-        .mutating(),
+        "remove the test model",
     ));
     if leftover {
         // The last test did not finish: run it again even when nothing else changes.
