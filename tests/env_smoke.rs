@@ -1064,65 +1064,108 @@ fn sandboxes_are_unique_and_env_is_complete() {
     assert_eq!(n, 42);
 }
 
+/// A role trusted by `hyperpod-inference-system:<sa>` through the sandbox's OIDC issuer (no
+/// policies: the emulated add-on checks only that its pods can assume it).
+fn addon_role(sb: &Sandbox, name: &str, sa: &str) -> String {
+    let host = sb.oidc_issuer.trim_start_matches("https://");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Federated": format!("arn:aws:iam::{}:oidc-provider/{host}", sb.account)},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {
+            format!("{host}:sub"): format!("system:serviceaccount:hyperpod-inference-system:{sa}"),
+            format!("{host}:aud"): "sts.amazonaws.com"}}}]})
+    .to_string();
+    sb.aws(&[
+        "iam",
+        "create-role",
+        "--role-name",
+        name,
+        "--assume-role-policy-document",
+        &trust,
+    ])
+    .success();
+    arn_role(sb, name)
+}
+
+const INFERENCE_DEPENDENCIES: [&str; 4] = [
+    "aws-mountpoint-s3-csi-driver",
+    "aws-fsx-csi-driver",
+    "metrics-server",
+    "cert-manager",
+];
+
 #[test]
 fn aws_hyperpod_inference_addon() {
     let sb = cloud().sandbox();
     let eks = sb.eks_cluster.as_str();
-    let role = arn_role(
+    let addon = "amazon-sagemaker-hyperpod-inference";
+    let role = addon_role(
         &sb,
         &format!("SageMakerHyperPodInference-{}", sb.hyperpod_cluster),
+        "hyperpod-inference-controller-manager",
     );
+    let alb = addon_role(&sb, "alb", "aws-load-balancer-controller");
+    let keda = addon_role(&sb, "keda", "keda-operator");
     let cfg = json!({"executionRoleArn": role, "tlsCertificateS3Bucket": sb.bucket,
         "hyperpodClusterArn": sb.hyperpod_cluster_arn,
-        "alb": {"enabled": true, "serviceAccount": {"create": true, "roleArn": arn_role(&sb, "alb")}},
-        "keda": {"enabled": true, "auth": {"aws": {"irsa": {"roleArn": arn_role(&sb, "keda")}}}}})
+        "alb": {"enabled": true, "serviceAccount": {"create": true, "roleArn": alb}},
+        "keda": {"enabled": true, "auth": {"aws": {"irsa": {"roleArn": keda}}}}})
     .to_string();
-    let create = |extra: &[&str]| {
-        sb.aws(&addon_args(
-            eks,
-            "create-addon",
-            "amazon-sagemaker-hyperpod-inference",
-            extra,
-        ))
+    let create = |extra: &[&str]| sb.aws(&addon_args(eks, "create-addon", addon, extra));
+    let describe = || sb.aws_json(&addon_args(eks, "describe-addon", addon, &[]))["addon"].clone();
+    let delete = |extra: &[&str]| {
+        sb.aws(&addon_args(eks, "delete-addon", addon, extra))
+            .success();
+        sb.aws(&addon_args(eks, "wait addon-deleted", addon, &[]))
+            .success();
     };
-    // schema validation of configurationValues
+    // schema validation of configurationValues: EKS's own error text
     let r = create(&[
         "--configuration-values",
-        "{\"executionRoleArn\": \"x\", \"bogus\": 1}",
+        "{\"executionRoleArn\": \"x\", \"tlsCertificateS3Bucket\": \"b\", \"bogus\": 1}",
     ]);
-    r.stderr_has(&["(InvalidParameterException)", "bogus"]);
+    r.stderr_has(&[
+        "An error occurred (InvalidParameterException) when calling the CreateAddon operation: \
+         ConfigurationValue provided in request is not supported: Json schema validation failed with error: \
+         [$.bogus: is not defined in the schema and the schema does not allow additional properties]",
+    ]);
     // dependencies missing: CREATE_FAILED
     create(&["--configuration-values", &cfg]).success();
-    let d = sb.aws_json(&addon_args(
-        eks,
-        "describe-addon",
-        "amazon-sagemaker-hyperpod-inference",
-        &[],
-    ));
-    assert_eq!(d["addon"]["status"], "CREATE_FAILED", "{d}");
+    let d = describe();
+    assert_eq!(d["status"], "CREATE_FAILED", "{d}");
     assert!(
-        d["addon"]["health"]["issues"][0]["message"]
+        d["health"]["issues"][0]["message"]
             .as_str()
             .unwrap()
             .contains("cert-manager"),
         "{d}"
     );
+    delete(&[]);
+
+    // a dependency below the version the add-on needs: CREATE_FAILED, naming it
+    for dep in INFERENCE_DEPENDENCIES {
+        let old = ["--addon-version", "v0.7.2-eksbuild.3"];
+        sb.create_addon(dep, if dep == "metrics-server" { &old } else { &[] });
+    }
+    create(&["--configuration-values", &cfg]).success();
+    let d = describe();
+    assert_eq!(d["status"], "CREATE_FAILED", "{d}");
+    assert_eq!(
+        d["health"]["issues"][0]["message"],
+        "Add-on dependencies below the required version: metrics-server v0.7.2-eksbuild.3 (needs v0.7.2-eksbuild.4 or later)",
+        "{d}"
+    );
+    delete(&[]);
     sb.aws(&addon_args(
         eks,
-        "delete-addon",
-        "amazon-sagemaker-hyperpod-inference",
-        &[],
+        "update-addon",
+        "metrics-server",
+        &["--addon-version", "v0.7.2-eksbuild.4"],
     ))
     .success();
+    sb.aws(&addon_args(eks, "wait addon-active", "metrics-server", &[]))
+        .success();
 
-    for dep in [
-        "aws-mountpoint-s3-csi-driver",
-        "aws-fsx-csi-driver",
-        "metrics-server",
-        "cert-manager",
-    ] {
-        sb.create_addon(dep, &[]);
-    }
     create(&[
         "--configuration-values",
         &cfg,
@@ -1130,13 +1173,8 @@ fn aws_hyperpod_inference_addon() {
         "v1.5.0-eksbuild.1",
     ])
     .success();
-    sb.aws(&addon_args(
-        eks,
-        "wait addon-active",
-        "amazon-sagemaker-hyperpod-inference",
-        &[],
-    ))
-    .success();
+    sb.aws(&addon_args(eks, "wait addon-active", addon, &[]))
+        .success();
 
     sb.write_direct_kubeconfig();
     let dep = sb.kubectl_json(&[
@@ -1168,15 +1206,68 @@ fn aws_hyperpod_inference_addon() {
     sb.kubectl(&["get", "csidriver", "s3.csi.aws.com", "fsx.csi.aws.com"])
         .success();
 
+    // a role its pods cannot assume (missing; trusting another ServiceAccount): DEGRADED, with
+    // one health issue per role naming it; the add-on's objects are there all the same
+    let wrong = addon_role(&sb, "keda-wrong", "someone-else");
+    let missing = arn_role(&sb, "no-such-alb-role");
+    let degraded = cfg
+        .replace(&format!("\"{keda}\""), &format!("\"{wrong}\""))
+        .replace(&format!("\"{alb}\""), &format!("\"{missing}\""));
+    sb.aws(&addon_args(
+        eks,
+        "update-addon",
+        addon,
+        &["--configuration-values", &degraded],
+    ))
+    .success();
+    let d = describe();
+    assert_eq!(d["status"], "DEGRADED", "{d}");
+    let issues = d["health"]["issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 2, "{d}");
+    assert_eq!(issues[0]["code"], "AccessDenied");
+    assert_eq!(issues[0]["resourceIds"], json!([missing]));
+    assert!(
+        issues[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{d}"
+    );
+    assert_eq!(issues[1]["resourceIds"], json!([wrong]));
+    assert!(
+        issues[1]["message"].as_str().unwrap().contains(
+            "cannot be assumed by system:serviceaccount:hyperpod-inference-system:keda-operator"
+        ),
+        "{d}"
+    );
+    // corrected: ACTIVE again
+    sb.aws(&addon_args(
+        eks,
+        "update-addon",
+        addon,
+        &["--configuration-values", &cfg],
+    ))
+    .success();
+    sb.aws(&addon_args(eks, "wait addon-active", addon, &[]))
+        .success();
+
+    // delete --preserve keeps the operator's objects; a plain delete removes them
+    delete(&["--preserve"]);
+    let op = ["get", "deployment", "-n", "hyperpod-inference-system"];
+    let name = "hyperpod-inference-controller-manager";
+    sb.kubectl(&[op.as_slice(), &[name]].concat()).success();
+    create(&["--configuration-values", &cfg]).success();
+    sb.aws(&addon_args(eks, "wait addon-active", addon, &[]))
+        .success();
+    delete(&[]);
+    sb.kubectl(&[op.as_slice(), &[name]].concat())
+        .failure()
+        .stderr_has(&["NotFound"]);
+
     // a wrongly named execution role fails the add-on
     let other = cloud().sandbox();
     other.addon_config(json!({"dependencyCheck": true}));
-    for dep in [
-        "aws-mountpoint-s3-csi-driver",
-        "aws-fsx-csi-driver",
-        "metrics-server",
-        "cert-manager",
-    ] {
+    for dep in INFERENCE_DEPENDENCIES {
         other
             .aws(&addon_args(&other.eks_cluster, "create-addon", dep, &[]))
             .success();
@@ -1186,14 +1277,14 @@ fn aws_hyperpod_inference_addon() {
         .aws(&addon_args(
             &other.eks_cluster,
             "create-addon",
-            "amazon-sagemaker-hyperpod-inference",
+            addon,
             &["--configuration-values", &bad_cfg],
         ))
         .success();
     let d = other.aws_json(&addon_args(
         &other.eks_cluster,
         "describe-addon",
-        "amazon-sagemaker-hyperpod-inference",
+        addon,
         &[],
     ));
     assert_eq!(d["addon"]["status"], "CREATE_FAILED", "{d}");

@@ -19,7 +19,10 @@ What the extension adds to moto:
     describe-addon-configuration, describe-update/list-updates for add-on updates,
     tags on add-ons. CREATING -> ACTIVE on the first describe (or after 1 s),
     DELETING -> gone on the next read. Real error codes and messages.
-    When an add-on becomes ACTIVE and HP_KUBE_URL is set, the Kubernetes objects the
+    amazon-sagemaker-hyperpod-inference: configuration checked against its schema, then
+    (inference_addon.py) dependency add-ons and versions, the execution-role name rule
+    (CREATE_FAILED) and roles its pods cannot assume (DEGRADED), with EKS's health issues.
+    When an add-on becomes ACTIVE (or DEGRADED) and HP_KUBE_URL is set, the Kubernetes objects the
     real add-on installs (Deployments, ServiceAccounts, CSIDrivers, CRDs) are pushed to
     the emulated cluster through the kube emulator's /_emulator/objects hook.
   * eks describe-cluster: a real moto VPC (+2 subnets) behind resourcesVpcConfig.vpcId,
@@ -28,7 +31,7 @@ What the extension adds to moto:
   * Test hooks (plain HTTP JSON on the same port):
       GET|PUT /_hp/clusters/<eks-cluster>/addon-config   per-cluster add-on behaviour:
           {"readyAfterDescribes": 1, "readyAfterSeconds": 1.0,
-           "dependencyCheck": true, "pushKubeObjects": true,
+           "dependencyCheck": true, "roleCheck": true, "pushKubeObjects": true,
            "failures": {"<addon-name>": {"status": "CREATE_FAILED",
                                          "issues": [{"code": "...", "message": "..."}]}}}
       POST /_hp/seed  {"region", "eksCluster", "hyperpodCluster", "bucket", "profile"?} -> creates them
@@ -69,6 +72,7 @@ from werkzeug.wrappers import Request, Response  # noqa: E402
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import inference_addon  # noqa: E402  (tests/env/inference_addon.py: what EKS checks for the operator add-on)
 import profiles  # noqa: E402  (tests/env/profiles.py: what a seeded cluster already has)
 from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,
@@ -362,12 +366,6 @@ ADDON_CATALOG: dict[str, dict] = {
     },
 }
 
-HYPERPOD_INFERENCE_DEPENDENCIES = [
-    "aws-mountpoint-s3-csi-driver",
-    "aws-fsx-csi-driver",
-    "metrics-server",
-    "cert-manager",
-]
 
 DEFAULT_ADDON_CONFIG = {
     # The add-on is ACTIVE when it has been described this many times since it was
@@ -375,8 +373,12 @@ DEFAULT_ADDON_CONFIG = {
     "readyAfterDescribes": 1,
     "readyAfterSeconds": 1.0,
     # amazon-sagemaker-hyperpod-inference fails (CREATE_FAILED) unless its dependency
-    # add-ons exist and its execution role's name starts with SageMakerHyperPodInference.
+    # add-ons exist at or above their minimum versions and its execution role's name starts
+    # with SageMakerHyperPodInference (inference_addon.py).
     "dependencyCheck": True,
+    # ... and is DEGRADED when a role of its configuration does not exist or does not trust the
+    # ServiceAccount that assumes it.
+    "roleCheck": True,
     # Push the objects the add-on installs to the kube emulator when it becomes ACTIVE.
     "pushKubeObjects": True,
     # Forced outcomes: {"<addon-name>": {"status": "CREATE_FAILED", "issues": [...]}}
@@ -582,6 +584,8 @@ class EksAddonApi:
                 push_addon_objects(key[2], rec)
         else:
             rec["health"] = {"issues": rec.pop("_issues", [])}
+            if rec["status"] == "DEGRADED" and cfg.get("pushKubeObjects"):
+                push_addon_objects(key[2], rec)  # installed; its pods cannot get credentials
             for upd in ADDONS.updates.values():
                 if upd["_addon"] == rec["addonArn"] and upd["status"] == "InProgress":
                     upd["status"] = "Failed"
@@ -660,35 +664,24 @@ class EksAddonApi:
                 "issues": forced.get("issues")
                 or [{"code": "InternalFailure", "message": "Injected failure", "resourceIds": []}],
             }
-        if name != HYPERPOD_INFERENCE or not cfg.get("dependencyCheck"):
+        if name != HYPERPOD_INFERENCE:
             return None
-        missing = [
-            d
-            for d in HYPERPOD_INFERENCE_DEPENDENCIES
-            if d not in store or store[d]["status"] in ("CREATE_FAILED", "DELETING", "DELETE_FAILED")
-        ]
-        issues = []
-        if missing:
-            issues.append(
-                {
-                    "code": "ConfigurationConflict",
-                    "message": "Missing required add-on dependencies: " + ", ".join(missing),
-                    "resourceIds": [],
-                }
-            )
         value = _parse_config_values(config_text) if config_text else {}
-        role = (value or {}).get("executionRoleArn", "") if isinstance(value, dict) else ""
-        role_name = role.rsplit("/", 1)[-1]
-        if role and not role_name.startswith("SageMakerHyperPodInference"):
-            issues.append(
-                {
-                    "code": "InsufficientPermissions",
-                    "message": f"The execution role name must start with SageMakerHyperPodInference: {role_name}",
-                    "resourceIds": [],
-                }
-            )
+        value = value if isinstance(value, dict) else {}
+        issues = []
+        if cfg.get("dependencyCheck"):
+            issues = inference_addon.dependency_issues(store) + inference_addon.execution_role_issues(value)
         if issues:
             return {"status": "CREATE_FAILED", "issues": issues}
+        if cfg.get("roleCheck"):
+            from moto.iam.models import iam_backends
+
+            account, region, cluster = key
+            identity = getattr(_eks_cluster(account, region, cluster), "identity", None) or {}
+            issuer = (identity.get("oidc") or {}).get("issuer", "")
+            issues = inference_addon.role_issues(value, iam_backends[account]["global"], issuer)
+        if issues:
+            return {"status": "DEGRADED", "issues": issues}
         return None
 
     # -- operations -----------------------------------------------------------------------
