@@ -76,6 +76,8 @@ pub enum Error {
         command: String,
         since: String,
         renewed: String,
+        /// The lease's own `leaseDurationSeconds`: how long after its last renewal it lapses.
+        lapses_after: i64,
     },
 
     #[error("template {name}: {detail}")]
@@ -223,9 +225,8 @@ impl Error {
             Error::NotConfirmed(_) => Some("re-run with --yes to apply without asking, or --dry-run to only see the plan".into()),
             Error::TimedOut { .. } => Some("raise the deadline with --timeout, or check progress with `kubectl hyperpod doctor`".into()),
             Error::Failed { hint, .. } => hint.clone(),
-            Error::Locked { .. } => Some(format!(
-                "wait for it to finish (the lock expires {}s after its holder stops renewing it), or, if that run is dead, re-run with --force-unlock",
-                crate::plan::lock::LEASE_SECONDS
+            Error::Locked { lapses_after, .. } => Some(format!(
+                "wait for it to finish (the lock expires {lapses_after}s after its holder stops renewing it), or, if that run is dead, re-run with --force-unlock"
             )),
             _ => None,
         }

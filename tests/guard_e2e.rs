@@ -427,8 +427,11 @@ fn lock_lease(sb: &Sandbox) -> Option<serde_json::Value> {
     (r.code == 0).then(|| r.json())
 }
 
-/// Leaves a lock held by someone else, renewed `ago` seconds ago.
-fn foreign_lock(sb: &Sandbox, ago: i64) {
+/// Leaves a lock held by someone else, renewed `ago` seconds ago for `duration` seconds. The
+/// product judges it by exactly these two fields when it tries to take the lock, so a live holder
+/// (a duration far longer than the test) and a dead one (renewed long before its duration) stay
+/// what they are however long setup takes to plan.
+fn foreign_lock(sb: &Sandbox, ago: i64, duration: i64) {
     let t = |s: i64| {
         let o = std::process::Command::new("date")
             .args(["-u", "-d", &format!("@{s}"), "+%Y-%m-%dT%H:%M:%S.000000Z"])
@@ -444,7 +447,7 @@ fn foreign_lock(sb: &Sandbox, ago: i64) {
         "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
         "metadata": {"name": "kubectl-hyperpod-lock", "namespace": "kube-system",
             "annotations": {"kubectl-hyperpod.io/command": "teardown"}},
-        "spec": {"holderIdentity": "someone@elsewhere pid 4242", "leaseDurationSeconds": 60,
+        "spec": {"holderIdentity": "someone@elsewhere pid 4242", "leaseDurationSeconds": duration,
             "acquireTime": t(now - ago - 100), "renewTime": t(now - ago)}
     });
     let f = sb.dir().join("lease.json");
@@ -496,10 +499,6 @@ fn drift(sb: &Sandbox) {
 }
 
 #[test]
-// Timing-sensitive on a loaded 2-core machine (a "live" foreign lease of 5 s can expire while
-// setup plans; failed once in the full suite): run with `cargo test --test guard_e2e -- --ignored`
-// until the lease ages are made independent of planning time (issue 16 stays open for it).
-#[ignore = "timing-sensitive under load; see the comment"]
 fn two_setups_at_once_one_proceeds_the_other_names_the_holder_and_dead_holders_are_taken_over() {
     let sb = cloud().sandbox();
     // The operator never becomes ready, so whichever setup gets the lock holds it in helm --wait.
@@ -546,20 +545,27 @@ fn two_setups_at_once_one_proceeds_the_other_names_the_holder_and_dead_holders_a
     assert_eq!(status.code(), Some(0));
     assert!(lock_lease(&sb).is_none(), "the lock was not released");
 
-    // A live foreign holder refuses; --force-unlock takes over; an expired one is taken over.
+    // A live foreign holder (renewed now, for an hour) refuses; --force-unlock takes over; a
+    // dead one (last renewed 10 min ago, for 60 s) is taken over.
     drift(&sb);
-    foreign_lock(&sb, 5);
+    foreign_lock(&sb, 0, 3600);
+    sb.clear_tool_log();
     let args = setup_args(&sb, "--yes");
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     sb.hyperpod(&a).exits(7).stderr_has(&[
         "another teardown holds the lock",
         "someone@elsewhere pid 4242",
+        "expires 3600s after its holder stops renewing it",
     ]);
+    assert_eq!(
+        changes_besides_the_lock(&sb.tool_log_path()),
+        Vec::<String>::new()
+    );
     let mut forced = a.clone();
     forced.push("--force-unlock");
     sb.hyperpod(&forced).success();
     drift(&sb);
-    foreign_lock(&sb, 600);
+    foreign_lock(&sb, 600, 60);
     sb.hyperpod(&a).success();
     assert!(lock_lease(&sb).is_none());
 }

@@ -1,7 +1,9 @@
 //! One changing run at a time per cluster: `setup` and `teardown` hold a Lease
 //! (coordination.k8s.io, `kube-system/kubectl-hyperpod-lock`) while they apply a plan. It names
 //! the holder (user, host, pid), the command and the start; a thread renews it every 15 s and it
-//! expires [`LEASE_SECONDS`] after the last renewal, so a dead holder does not block for long.
+//! expires [`LEASE_SECONDS`] after the last renewal, so a dead holder does not block for long
+//! (a lease found held is judged by its own renewTime + leaseDurationSeconds, at the moment of
+//! taking the lock).
 //! A second run finds it held, says by whom since when, and stops (exit 7) before changing
 //! anything; `--force-unlock` takes it over. Planning, `--dry-run` and the read-only commands
 //! never take it. Taking it is atomic: `kubectl create` (one wins, the other gets
@@ -121,6 +123,19 @@ fn renewed_ago(l: &Value) -> Option<i64> {
     Some(crate::time::now() - crate::time::parse_rfc3339(t)?)
 }
 
+/// Whether the lease has lapsed now, by its own terms: its last renewal plus its own
+/// `leaseDurationSeconds` (another version of this tool may renew on another period; without a
+/// duration, [`LEASE_SECONDS`]) is in the past. A lease that says neither belongs to nobody.
+fn expired(l: &Value) -> bool {
+    renewed_ago(l).is_none_or(|ago| ago > duration(l))
+}
+
+fn duration(l: &Value) -> i64 {
+    l.pointer("/spec/leaseDurationSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(LEASE_SECONDS)
+}
+
 fn held_error(l: &Value) -> Error {
     let ago = renewed_ago(l);
     Error::Locked {
@@ -137,6 +152,7 @@ fn held_error(l: &Value) -> Error {
             .unwrap_or("an unknown time")
             .to_string(),
         renewed: ago.map_or("an unknown time".into(), crate::time::human),
+        lapses_after: duration(l),
     }
 }
 
@@ -164,7 +180,8 @@ impl ClusterLock {
                 // Released between our create and our read: try once more.
                 return Self::acquire(ctx, kube, kubeconfig, command, force);
             };
-            let expired = renewed_ago(&current).is_none_or(|a| a > LEASE_SECONDS);
+            // Judged now, after planning, from the lease as just read.
+            let expired = expired(&current);
             if !(force || expired) {
                 return Err(held_error(&current));
             }
@@ -286,5 +303,35 @@ impl Drop for ClusterLock {
                 let _ = runner.run(&release_cmd(&self.kube));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(renewed_ago: i64, duration: Option<i64>) -> Value {
+        let renewed = crate::time::format_rfc3339_micro(crate::time::now() - renewed_ago);
+        let mut l = json!({"spec": {"holderIdentity": "x", "renewTime": renewed}});
+        if let Some(d) = duration {
+            l["spec"]["leaseDurationSeconds"] = json!(d);
+        }
+        l
+    }
+
+    #[test]
+    fn a_lease_lapses_by_its_own_duration_after_its_last_renewal() {
+        assert!(!expired(&held(600, Some(3600))));
+        assert!(expired(&held(600, Some(60))));
+        assert!(!expired(&held(5, Some(60))));
+        // Without a duration, ours.
+        assert!(!expired(&held(LEASE_SECONDS - 10, None)));
+        assert!(expired(&held(LEASE_SECONDS + 10, None)));
+        // Saying nothing about its renewal, it belongs to nobody.
+        assert!(expired(&json!({"spec": {"holderIdentity": "x"}})));
+        let Error::Locked { lapses_after, .. } = held_error(&held(5, Some(3600))) else {
+            panic!("not Locked");
+        };
+        assert_eq!(lapses_after, 3600);
     }
 }
