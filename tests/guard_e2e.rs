@@ -76,6 +76,16 @@ impl Watch {
             .collect()
     }
 
+    /// Nothing at all is left in TMPDIR: neither ours nor a file of a tool we stopped.
+    #[track_caller]
+    fn assert_empty(&self, after: &str) {
+        let left: Vec<PathBuf> = std::fs::read_dir(&self.tmp)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(left.is_empty(), "left in TMPDIR after {after}: {left:?}");
+    }
+
     /// Nothing of ours is left in TMPDIR.
     #[track_caller]
     fn assert_clean(&self, after: &str) {
@@ -303,20 +313,9 @@ fn assert_setup_converges(sb: &Sandbox) {
 
 /// Every process descending from `root` now (from /proc).
 fn descendants(root: u32) -> Vec<u32> {
-    let mut parent_of: Vec<(u32, u32)> = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
-        let rest = &stat[stat.rfind(')').map_or(0, |i| i + 1)..];
-        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
-            parent_of.push((pid, ppid));
-        }
-    }
+    let parent_of: Vec<(u32, u32)> = pids()
+        .filter_map(|pid| Some((pid, stat_fields(pid)?.get(1)?.parse().ok()?)))
+        .collect();
     let mut found = vec![root];
     let mut i = 0;
     while i < found.len() {
@@ -328,19 +327,50 @@ fn descendants(root: u32) -> Vec<u32> {
     found
 }
 
-/// Whether `pid` still runs (a zombie waiting for its new parent to reap it does not count).
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        let rest = &s[s.rfind(')').map_or(0, |i| i + 1)..];
-        rest.split_whitespace().next() != Some("Z")
-    })
+/// The fields of `/proc/<pid>/stat` after `pid (comm)`: state, ppid, pgrp, ...
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // comm may hold spaces and parentheses: split after the last ')'.
+    let rest = &s[s.rfind(')').map_or(0, |i| i + 1)..];
+    Some(rest.split_whitespace().map(str::to_string).collect())
 }
 
-/// Sends `sig` to setup, then: exit within 5 s with 128+sig, every descendant gone, nothing left
-/// in TMPDIR. Returns stderr.
+/// Whether `pid` still runs (a zombie waiting for its new parent to reap it does not count).
+fn running(pid: u32) -> bool {
+    stat_fields(pid).is_some_and(|f| f[0] != "Z")
+}
+
+/// The process group of `pid`, while it exists.
+fn group_of(pid: u32) -> Option<u32> {
+    stat_fields(pid)?.get(2)?.parse().ok()
+}
+
+/// Every running process (zombies aside) whose process group is one of `groups`.
+fn running_in_groups(groups: &[u32]) -> Vec<u32> {
+    pids()
+        .filter(|p| running(*p) && group_of(*p).is_some_and(|g| groups.contains(&g)))
+        .collect()
+}
+
+/// Every process id on the machine now.
+fn pids() -> impl Iterator<Item = u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+}
+
+/// Sends `sig` to setup, then: exit within 5 s with 128+sig, every descendant gone and every
+/// process group one of them led or belonged to empty (a grandchild that left its parent is
+/// still in its group), TMPDIR empty. Returns stderr.
 fn interrupt(mut child: std::process::Child, sig: i32, w: &Watch) -> String {
     use std::io::Read as _;
     let kids = descendants(child.id());
+    let mut groups: Vec<u32> = std::iter::once(child.id())
+        .chain(kids.iter().filter_map(|p| group_of(*p)))
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, sig) };
     let sent = std::time::Instant::now();
@@ -367,7 +397,12 @@ fn interrupt(mut child: std::process::Child, sig: i32, w: &Watch) -> String {
         left.is_empty(),
         "still running after setup ended: {left:?}\n{stderr}"
     );
-    w.assert_clean("an interrupted setup");
+    let left = running_in_groups(&groups);
+    assert!(
+        left.is_empty(),
+        "still running in setup's process groups {groups:?}: {left:?}\n{stderr}"
+    );
+    w.assert_empty("an interrupted setup");
     stderr
 }
 
@@ -396,7 +431,29 @@ fn sigint_and_sigterm_stop_setup_cleanly_and_the_next_setup_converges() {
     assert!(err.contains("interrupted (SIGINT)"), "{err}");
     assert!(err.contains("kubectl hyperpod setup` again"), "{err}");
 
-    // 2. SIGTERM while helm upgrade --install --wait waits for the operator.
+    // 2. Ctrl-C while `aws eks wait addon-active` polls an add-on that EKS holds in CREATING.
+    sb.addon_config(json!({"readyAfterDescribes": 1_000_000, "readyAfterSeconds": null}));
+    let child = spawn();
+    common::wait_until(
+        "setup to wait for an EKS add-on",
+        std::time::Duration::from_secs(300),
+        || {
+            sb.tool_log_lines()
+                .iter()
+                .any(|l| l.contains("eks wait addon-active"))
+                .then_some(())
+        },
+    );
+    let err = interrupt(child, libc::SIGINT, &w);
+    assert!(err.contains("interrupted (SIGINT)"), "{err}");
+    assert!(
+        err.contains("add-on to become active (`aws eks wait addon-active"),
+        "{err}"
+    );
+    // The add-on stays CREATING until EKS finishes it; the next run waits for it again.
+    sb.addon_config(json!({"readyAfterDescribes": 1, "readyAfterSeconds": 1.0}));
+
+    // 3. SIGTERM while helm upgrade --install --wait waits for the operator.
     let child = spawn();
     common::wait_until(
         "helm to wait on a pending-install release",
@@ -408,7 +465,7 @@ fn sigint_and_sigterm_stop_setup_cleanly_and_the_next_setup_converges() {
     assert!(err.contains("step inference-operator"), "{err}");
     assert!(err.contains("pending-install or pending-upgrade"), "{err}");
 
-    // 3. The next setup converges; the one after has nothing to do.
+    // 4. The next setup converges; the one after has nothing to do.
     sb.kube_config(json!({"autoReadyDeployments": true}));
     assert_setup_converges(&sb);
 }
