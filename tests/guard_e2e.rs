@@ -241,27 +241,55 @@ fn release_status(sb: &Sandbox) -> Option<String> {
     (r.code == 0).then(|| common::jstr(&r.json(), "info.status").to_string())
 }
 
-#[test]
-fn a_release_left_pending_install_is_repaired_by_the_next_setup_keeping_models() {
-    let sb = cloud().sandbox();
-    // The operator's Deployments never become ready: helm --wait keeps waiting.
+/// Starts setup while the operator's Deployments cannot become ready (so its `helm upgrade
+/// --install --wait` waits), and once the release is `phase` kills setup and its helm with
+/// SIGKILL, as when a CI runner's cgroup is killed: no handler runs, the release stays `phase`.
+fn kill_setup_with_the_release(sb: &Sandbox, phase: &str) {
     sb.kube_config(json!({"autoReadyDeployments": false, "modelOperator": "off"}));
-    let mut child = spawn_setup(&sb, &["--timeout", "5m"], &[]);
+    let mut child = spawn_setup(sb, &["--timeout", "5m"], &[]);
     common::wait_until(
-        "helm upgrade --install to leave the release pending-install",
+        &format!("helm upgrade --install to leave the release {phase}"),
         // Setup's IAM and cluster steps come first; on a loaded machine that takes minutes.
         std::time::Duration::from_secs(600),
-        || (release_status(&sb).as_deref() == Some("pending-install")).then_some(()),
+        || (release_status(sb).as_deref() == Some(phase)).then_some(()),
     );
-    // A hard kill of setup and its helm (kill -9 of everything, as when a CI runner's cgroup
-    // is killed): no handler runs. The children lead their own process groups, so each goes.
+    // The children lead their own process groups, so each is killed by its pid.
     let kids = descendants(child.id());
     for pid in std::iter::once(child.id()).chain(kids) {
         // SAFETY: kill(2) on processes this test started.
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     }
     child.wait().unwrap();
-    assert_eq!(release_status(&sb).as_deref(), Some("pending-install"));
+    assert_eq!(release_status(sb).as_deref(), Some(phase));
+    sb.kube_config(json!({"autoReadyDeployments": true}));
+}
+
+/// The plan of the next setup repairs the release (`plan_says`), and setup (taking over the
+/// killed run's lock) converges without Helm's "another operation is in progress".
+#[track_caller]
+fn the_next_setup_repairs_the_release(sb: &Sandbox, plan_says: &[&str]) {
+    let dry = setup_args(sb, "--dry-run");
+    let dry: Vec<&str> = dry.iter().map(String::as_str).collect();
+    sb.hyperpod(&dry).success().stdout_has(plan_says);
+    // The killed setup could not release its lock (until it expires: the lock test covers
+    // that); the next run takes it over.
+    let yes = setup_args(sb, "--yes");
+    let mut yes: Vec<&str> = yes.iter().map(String::as_str).collect();
+    yes.push("--force-unlock");
+    let run = sb.hyperpod(&yes);
+    run.success();
+    assert!(
+        !format!("{}{}", run.stdout, run.stderr).contains("another operation"),
+        "{}",
+        run.describe()
+    );
+    assert_setup_converges(sb);
+}
+
+#[test]
+fn a_release_a_killed_setup_left_pending_is_repaired_by_the_next_one_keeping_models() {
+    let sb = cloud().sandbox();
+    kill_setup_with_the_release(&sb, "pending-install");
     // A model of the user's exists meanwhile (the CRDs came with the pending install).
     sb.hyperpod(&[
         "deploy",
@@ -275,20 +303,28 @@ fn a_release_left_pending_install_is_repaired_by_the_next_setup_keeping_models()
         "--no-wait",
     ])
     .success();
+    the_next_setup_repairs_the_release(&sb, &["is pending-install", "not helm uninstall"]);
+    sb.kubectl(&["get", "jumpstartmodel", "keep-me", "-n", "default"])
+        .success();
 
-    sb.kube_config(json!({"autoReadyDeployments": true}));
-    // The killed setup could not release its lock (until it expires: the lock test covers
-    // that); the next run takes it over.
-    let yes = setup_args(&sb, "--yes");
-    let mut yes: Vec<&str> = yes.iter().map(String::as_str).collect();
-    let dry = setup_args(&sb, "--dry-run");
-    let dry: Vec<&str> = dry.iter().map(String::as_str).collect();
-    let plan = sb.hyperpod(&dry);
-    plan.success()
-        .stdout_has(&["is pending-install", "not helm uninstall"]);
-    yes.push("--force-unlock");
-    sb.hyperpod(&yes).success();
-    assert_setup_converges(&sb);
+    // pending-upgrade: the release's values drifted (someone's helm upgrade), and the setup that
+    // puts them back changes the operator's pod template, so its helm --wait waits; killed.
+    sb.helm(&[
+        "upgrade",
+        "hyperpod-inference-operator",
+        Sandbox::chart_dir().to_str().unwrap(),
+        "-n",
+        "kube-system",
+        "--reuse-values",
+        "--set",
+        "tlsCertificateS3Bucket=s3://somewhere-else",
+    ])
+    .success();
+    kill_setup_with_the_release(&sb, "pending-upgrade");
+    the_next_setup_repairs_the_release(
+        &sb,
+        &["is pending-upgrade", "rolled back to revision 2 first"],
+    );
     sb.kubectl(&["get", "jumpstartmodel", "keep-me", "-n", "default"])
         .success();
 }
