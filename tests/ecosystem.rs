@@ -1025,6 +1025,9 @@ fn docs_list_every_exit_code_and_the_install_options() {
         ("COMMAND_FAILED", exit::COMMAND_FAILED),
         ("NOT_CONFIRMED", exit::NOT_CONFIRMED),
         ("TIMED_OUT", exit::TIMED_OUT),
+        ("LOCKED", exit::LOCKED),
+        ("INTERRUPTED_SIGINT", exit::INTERRUPTED_SIGINT),
+        ("INTERRUPTED_SIGTERM", exit::INTERRUPTED_SIGTERM),
     ] {
         let row = format!("| {code} | `{name}` |");
         assert!(
