@@ -1117,29 +1117,13 @@ fn bench_doctor_wall_time() {
         .collect();
     let sb = sandbox();
     healthy(&sb);
-    // CPU time of waited-for descendants (/proc/self/stat cutime + cstime, clock ticks of 10 ms).
-    let children_cpu_ms = || -> u64 {
-        let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        let after = stat.rsplit(')').next().unwrap_or("");
-        let f: Vec<u64> = after
-            .split_whitespace()
-            .map(|x| x.parse().unwrap_or(0))
-            .collect();
-        // After the command name: field 3 (state) is f[0]; cutime is field 16, cstime 17.
-        (f.get(13).copied().unwrap_or(0) + f.get(14).copied().unwrap_or(0)) * 10
-    };
+    let children_cpu_ms = common::children_cpu_ms;
     let median = |mut v: Vec<u128>| {
         v.sort();
         v[v.len() / 2]
     };
     for (aws_ms, kube_ms) in scenarios {
-        common::aws_hook(
-            &cloud().aws_url,
-            "PUT",
-            "/_hp/latency",
-            Some(&json!({ "seconds": aws_ms as f64 / 1000.0 })),
-        )
-        .expect("set the AWS emulator's latency");
+        common::set_aws_latency(aws_ms as f64 / 1000.0);
         sb.kube_config(json!({ "responseDelaySeconds": kube_ms as f64 / 1000.0 }));
         doctor_json(&sb, &[], 0); // warm-up (kubectl's discovery cache, page cache)
         let (mut walls, mut cpus, mut sums, mut slowest, mut chains) =
@@ -1197,11 +1181,5 @@ fn bench_doctor_wall_time() {
             println!("BENCH   call {:>6} ms  {l}", d.as_millis());
         }
     }
-    common::aws_hook(
-        &cloud().aws_url,
-        "PUT",
-        "/_hp/latency",
-        Some(&json!({"seconds": 0})),
-    )
-    .expect("reset the AWS emulator's latency");
+    common::set_aws_latency(0.0);
 }

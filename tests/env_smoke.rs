@@ -1332,3 +1332,76 @@ fn latency_settings_are_checked_and_read_back() {
     // Requests are still answered, after the delay.
     sb.kubectl(&["get", "namespaces"]).success();
 }
+
+#[test]
+fn benchmark_delays_and_call_timings() {
+    // tests/bench.rs: a Deployment written through the API becomes available only
+    // deploymentReadySeconds after the write; the shims time each call with HP_TOOL_TIMES.
+    let sb = cloud().sandbox();
+    sb.write_direct_kubeconfig();
+    let deployment = |name: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": name, "namespace": "default"},
+               "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                        "template": {"metadata": {"labels": {"app": name}},
+                                     "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}})
+    };
+    let available = |name: &str| {
+        let d = sb.kubectl_json(&["get", "deployment", name, "-n", "default"]);
+        d["status"]["conditions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c["type"] == "Available" && c["status"] == "True")
+    };
+    let apply = |name: &str| {
+        let f = sb.dir.path().join(format!("{name}.json"));
+        std::fs::write(&f, deployment(name).to_string()).unwrap();
+        sb.kubectl(&["apply", "-f", f.to_str().unwrap()]).success();
+    };
+    sb.kube_config(json!({"deploymentReadySeconds": 600}));
+    apply("held");
+    assert!(
+        !available("held"),
+        "available before deploymentReadySeconds"
+    );
+    sb.kube_config(json!({"deploymentReadySeconds": 0.5}));
+    apply("soon");
+    wait_until(
+        "the held Deployment to become available",
+        Duration::from_secs(60),
+        || available("soon").then_some(()),
+    );
+    assert!(!available("held"));
+    assert_eq!(
+        sb.kube_hook("GET", "/_emulator/config", None)["lastModelCompleteAt"],
+        Value::Null
+    );
+
+    let times = sb.dir.path().join("times");
+    let t = times.display().to_string();
+    sb.tool_with(
+        "aws",
+        &["sts", "get-caller-identity"],
+        &[("HP_TOOL_TIMES", &t)],
+    )
+    .success();
+    let r = sb.tool_with("kubectl", &["no-such-verb"], &[("HP_TOOL_TIMES", &t)]);
+    assert_ne!(r.code, 0);
+    let lines: Vec<Vec<String>> = std::fs::read_to_string(&times)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for (l, tool, code) in [
+        (&lines[0], "aws", "0".to_string()),
+        (&lines[1], "kubectl", r.code.to_string()),
+    ] {
+        let (start, end): (f64, f64) = (l[0].parse().unwrap(), l[1].parse().unwrap());
+        assert!(end >= start, "{l:?}");
+        assert_eq!((l[2].as_str(), l[3].as_str()), (code.as_str(), tool));
+    }
+    assert_eq!(lines[0][4..], ["sts", "get-caller-identity"]);
+}

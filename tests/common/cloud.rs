@@ -223,16 +223,20 @@ pub(crate) fn which(prog: &str) -> Option<PathBuf> {
 }
 
 /// Bash shim: log the invocation to $HP_TOOL_LOG, inject failures, then exec the real tool.
+/// With `HP_TOOL_TIMES` set (benchmarks only) it runs the tool as a child instead and appends
+/// `start<TAB>end<TAB>exit<TAB>logged line` (`EPOCHREALTIME` seconds) to that file.
 pub(crate) fn shim_script(tool: &str, real: &Path) -> String {
     format!(
         r#"#!/usr/bin/env bash
 # test shim for {tool}: records the call in $HP_TOOL_LOG, fails on $HP_FAIL_MATCH, else runs the real tool
-if [[ -n "${{HP_TOOL_LOG:-}}" ]]; then
+if [[ -n "${{HP_TOOL_LOG:-}}${{HP_TOOL_TIMES:-}}" ]]; then
   line={tool}
   for a in "$@"; do
     a=${{a//\\/\\\\}}; a=${{a//$'\t'/\\t}}; a=${{a//$'\n'/\\n}}; a=${{a//$'\r'/\\r}}
     line+=$'\t'"$a"
   done
+fi
+if [[ -n "${{HP_TOOL_LOG:-}}" ]]; then
   printf '%s\n' "$line" >>"$HP_TOOL_LOG"
 fi
 if [[ -n "${{HP_FAIL_MATCH:-}}" ]]; then
@@ -244,6 +248,13 @@ if [[ -n "${{HP_FAIL_MATCH:-}}" ]]; then
       exit "${{HP_FAIL_CODE:-1}}"
     fi
   done <<<"$HP_FAIL_MATCH"
+fi
+if [[ -n "${{HP_TOOL_TIMES:-}}" ]]; then
+  t0=$EPOCHREALTIME
+  '{real}' "$@"
+  rc=$?
+  printf '%s\t%s\t%s\t%s\n' "$t0" "$EPOCHREALTIME" "$rc" "$line" >>"$HP_TOOL_TIMES"
+  exit "$rc"
 fi
 exec '{real}' "$@"
 "#,

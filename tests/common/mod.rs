@@ -58,3 +58,27 @@ mod state;
 pub use cloud::*;
 pub use run::*;
 pub use sandbox::*;
+
+/// Benchmarks: CPU time of the waited-for descendants of the test process, in ms
+/// (`/proc/self/stat` cutime + cstime, clock ticks of 10 ms).
+pub fn children_cpu_ms() -> u64 {
+    let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    // After the command name: field 3 (state) is f[0]; cutime is field 16, cstime 17.
+    (f.get(13).copied().unwrap_or(0) + f.get(14).copied().unwrap_or(0)) * 10
+}
+
+/// Benchmarks: the wait the AWS emulator adds before answering every request (global to it).
+pub fn set_aws_latency(seconds: f64) {
+    aws_hook(
+        &cloud().aws_url,
+        "PUT",
+        "/_hp/latency",
+        Some(&json!({ "seconds": seconds })),
+    )
+    .expect("set the AWS emulator's latency");
+}

@@ -120,11 +120,12 @@ impl Sandbox {
     /// Like [`Sandbox::hyperpod`], with extra environment variables (e.g. HP_FAIL_MATCH).
     pub fn hyperpod_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
         let exe = PathBuf::from(env!("CARGO_BIN_EXE_kubectl-hyperpod"));
-        run_command(
-            self.command(&exe, args, extra_env),
-            "kubectl-hyperpod",
-            args,
-        )
+        self.program_with(&exe, args, extra_env)
+    }
+
+    /// Like [`Sandbox::hyperpod_with`] with another build of the plugin (benchmarks compare two).
+    pub fn program_with(&self, exe: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
+        run_command(self.command(exe, args, extra_env), "kubectl-hyperpod", args)
     }
 
     /// Runs the plugin on a pseudo-terminal (util-linux `script`), as a person at a terminal

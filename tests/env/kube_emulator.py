@@ -34,7 +34,11 @@ cluster other than "default"; E=https://127.0.0.1:PORT/clusters/c1, CA=--cacert 
                                      modelOperator ("off"|"complete"|"fail"), modelDelaySeconds (1.0),
                                      modelFailReason, modelFailMessage, serverVersion,
                                      responseDelaySeconds (0: added before every API answer, a
-                                     stand-in for a distant API server in benchmarks)
+                                     stand-in for a distant API server in benchmarks),
+                                     deploymentReadySeconds (0: a Deployment written through the API
+                                     becomes available that long after the write; benchmarks);
+                                     GET adds read-only lastModelCompleteAt (epoch seconds a model
+                                     last turned DeploymentComplete)
          curl $CA -X PUT $E/_emulator/config -d '{"modelOperator":"complete","modelDelaySeconds":0.2}'
   POST   /_emulator/objects          store one object or {"items":[...]} as-is INCLUDING .status
                                      (create or replace; missing namespaces are created; no controllers run)

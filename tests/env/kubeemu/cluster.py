@@ -58,6 +58,8 @@ class Cluster(Controllers):
                 t.cancel()
             self.timers = []
             self.epoch += 1          # open watches of the old state end
+            self.ready_due = {}      # Deployment (ns, name, uid, generation) -> monotonic time it may be ready
+            self.last_model_complete_at = None  # epoch seconds a model last turned DeploymentComplete
             self.config = dict(DEFAULT_CONFIG)
             self.objects = {}        # store_key -> {(namespace, name): object}
             self.crd_types = {}      # CRD name -> [ResourceType per served version]

@@ -2,6 +2,7 @@
 
 import random
 import threading
+import time
 import traceback
 
 from .gates import Gates
@@ -31,6 +32,7 @@ class Controllers(Gates):
         elif not auto:
             return
         elif group == "apps" and kind == "Deployment":
+            self._hold_deployment(obj)
             self.reconcile_deployment(obj)
         elif group == "apps" and kind == "DaemonSet":
             self._reconcile_daemonset(obj)
@@ -131,12 +133,30 @@ class Controllers(Gates):
                 self._mount_event(pod, blocker[1])
         return blocker
 
+    @staticmethod
+    def _dep_key(dep):
+        m = dep["metadata"]
+        return (m.get("namespace", ""), m["name"], m.get("uid"), m.get("generation", 1))
+
+    def _hold_deployment(self, dep):
+        """deploymentReadySeconds (benchmarks): a Deployment written through the API (a new one or a
+        new generation) becomes available only that long after the write, as image pulls and
+        start-up take on a real cluster."""
+        delay = float(self.config.get("deploymentReadySeconds") or 0)
+        key = self._dep_key(dep)
+        if delay <= 0 or key in self.ready_due:
+            return
+        self.ready_due[key] = time.monotonic() + delay
+        self._schedule(lambda _rt, cur, _gen: self.reconcile_deployment(cur),
+                       self.type_for("apps", "v1", "Deployment"), dep, delay)
+
     def reconcile_deployment(self, dep):
         """Plays the deployment controller + kubelet: a ReplicaSet for the current template and
         one Running, Ready pod per replica; then a fully available status (what kubectl rollout
         status / wait and helm --wait check)."""
         if dep["metadata"].get("deletionTimestamp"):
             return
+        held = time.monotonic() < self.ready_due.get(self._dep_key(dep), 0)
         rs_rt = self.type_for("apps", "v1", "ReplicaSet")
         dep_rt = self.type_for("apps", "v1", "Deployment")
         ns, name = dep["metadata"]["namespace"], dep["metadata"]["name"]
@@ -169,6 +189,7 @@ class Controllers(Gates):
             new["spec"] = rs_spec
             rs = self._commit(rs_rt, new, rs, react=False)
         blocker = self._sync_pods(rs, rs_template, replicas, lambda i: "%s-%s" % (rs_name, rand_suffix()))
+        blocker = blocker or held
         rs_status = {"replicas": replicas, "fullyLabeledReplicas": replicas, "readyReplicas": replicas,
                      "availableReplicas": replicas, "observedGeneration": rs["metadata"].get("generation", 1)}
         if blocker and replicas:
@@ -315,7 +336,7 @@ class Controllers(Gates):
         obj = self._commit(rt, new, obj, react=False)
         self._schedule(self._model_finish, rt, obj)
 
-    def _schedule(self, fn, rt, obj):
+    def _schedule(self, fn, rt, obj, delay=None):
         epoch = self.epoch
         key = (obj["metadata"].get("namespace", ""), obj["metadata"]["name"], obj["metadata"]["uid"],
                obj["metadata"].get("generation", 1))
@@ -331,7 +352,9 @@ class Controllers(Gates):
                     fn(rt, cur, key[3])
                 except Exception:
                     traceback.print_exc()
-        t = threading.Timer(float(self.config.get("modelDelaySeconds", 1.0)), run)
+        if delay is None:
+            delay = float(self.config.get("modelDelaySeconds", 1.0))
+        t = threading.Timer(delay, run)
         t.daemon = True
         self.timers = [x for x in self.timers if x.is_alive()] + [t]
         t.start()
@@ -376,6 +399,7 @@ class Controllers(Gates):
                                 "Deployment completed successfully", extra)
         st["deploymentStatus"]["status"] = ds_extra
         self._write_status(rt, obj, st)
+        self.last_model_complete_at = time.time()
 
     def _model_finish_delete(self, rt, obj, gen):
         if not obj["metadata"].get("deletionTimestamp"):

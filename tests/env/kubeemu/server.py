@@ -45,7 +45,7 @@ from .printing import table_for
 CLUSTER_RE = re.compile(r"^/clusters/([a-zA-Z0-9_.-]+)(/.*)?$")
 CONFIG_KEYS = {"autoReadyDeployments": bool, "modelOperator": str, "modelDelaySeconds": (int, float),
                "modelFailReason": str, "modelFailMessage": str, "serverVersion": str,
-               "responseDelaySeconds": (int, float)}
+               "responseDelaySeconds": (int, float), "deploymentReadySeconds": (int, float)}
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -252,6 +252,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 cfg = dict(cluster.config)
                 cfg["lastAuthScheme"] = cluster.last_auth_scheme
                 cfg["lastTokenKind"] = cluster.last_token_kind
+                cfg["lastModelCompleteAt"] = cluster.last_model_complete_at
             return self.send_json(200, cfg)
         if parts == ["requests"]:
             with cluster.lock:
