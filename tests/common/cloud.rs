@@ -224,7 +224,8 @@ pub(crate) fn which(prog: &str) -> Option<PathBuf> {
 
 /// Bash shim: log the invocation to $HP_TOOL_LOG, inject failures, then exec the real tool.
 /// With `HP_TOOL_TIMES` set (benchmarks only) it runs the tool as a child instead and appends
-/// `start<TAB>end<TAB>exit<TAB>logged line` (`EPOCHREALTIME` seconds) to that file.
+/// `start<TAB>end<TAB>exit<TAB>logged line` (`EPOCHREALTIME` seconds) to that file; a `--watch`
+/// (stopped by a kill the shim would not pass on) is still exec'd: start = end, exit `watch`.
 pub(crate) fn shim_script(tool: &str, real: &Path) -> String {
     format!(
         r#"#!/usr/bin/env bash
@@ -249,7 +250,10 @@ if [[ -n "${{HP_FAIL_MATCH:-}}" ]]; then
     fi
   done <<<"$HP_FAIL_MATCH"
 fi
-if [[ -n "${{HP_TOOL_TIMES:-}}" ]]; then
+if [[ -n "${{HP_TOOL_TIMES:-}}" && " $* " == *" --watch "* ]]; then
+  # a watch is stopped by killing this process: exec it (as without timing), record its start
+  printf '%s\t%s\t%s\t%s\n' "$EPOCHREALTIME" "$EPOCHREALTIME" watch "$line" >>"$HP_TOOL_TIMES"
+elif [[ -n "${{HP_TOOL_TIMES:-}}" ]]; then
   t0=$EPOCHREALTIME
   '{real}' "$@"
   rc=$?
