@@ -6,12 +6,10 @@
 
 mod common;
 
-use std::io::Read as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{cloud, Run, Sandbox};
+use common::{cloud, Sandbox};
 use serde_json::{json, Value};
 
 const GUIDE_JUMPSTART: &[&str] = &[
@@ -189,49 +187,11 @@ fn kubectl_get(sb: &Sandbox, resource: &str, name: &str) -> Value {
     sb.kubectl_json(&["get", resource, name, "-n", "default"])
 }
 
-fn spawn(sb: &Sandbox, args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_kubectl-hyperpod"))
-        .args(args)
-        .env_clear()
-        .envs(sb.env())
-        .current_dir(sb.dir())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn collect(mut child: std::process::Child) -> (Run, Instant) {
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let _ = out.read_to_string(&mut stdout);
-    let status = child.wait().unwrap();
-    let ended = Instant::now();
-    stderr.push_str(&t.join().unwrap());
-    (
-        Run {
-            cmd: "kubectl-hyperpod (spawned)".into(),
-            code: status.code().unwrap_or(-1),
-            stdout,
-            stderr,
-        },
-        ended,
-    )
-}
-
 #[test]
 fn guide_jumpstart_example_deploys_and_returns_within_a_second_of_completion() {
     // The operator stays silent: the test plays it, so it knows when the status changed.
     let sb = cluster("off", 0.2);
-    let child = spawn(&sb, GUIDE_JUMPSTART);
+    let child = sb.spawn_hyperpod(GUIDE_JUMPSTART, &[]);
     sb.kubectl(&[
         "wait",
         "--for=create",
@@ -271,7 +231,7 @@ fn guide_jumpstart_example_deploys_and_returns_within_a_second_of_completion() {
         "endpointArn": "arn:aws:sagemaker:us-west-2:123456789012:endpoint/my-bert-endpoint"}});
     let completed = Instant::now();
     sb.kube_objects(obj);
-    let (run, ended) = collect(child);
+    let (run, ended) = child.finish();
     run.success();
     let lag = ended.saturating_duration_since(completed);
     assert!(

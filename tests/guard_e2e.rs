@@ -9,7 +9,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use common::{cloud, Sandbox};
+use common::{cloud, Sandbox, Spawned};
 use serde_json::json;
 
 /// A PATH directory whose aws/kubectl/helm first list every entry of our private temporary
@@ -208,24 +208,14 @@ fn invoke_writes_its_body_privately_and_removes_it() {
     w.assert_clean("a failed invoke");
 }
 
-/// Setup started in its own process group (so the test can end it and everything it started),
-/// with `env` over the sandbox's; stderr piped.
-fn spawn_setup(sb: &Sandbox, extra: &[&str], env: &[(String, String)]) -> std::process::Child {
-    use std::os::unix::process::CommandExt as _;
+/// Setup (`--yes`, then `extra`) started in its own process group (so the test can end it and
+/// everything it started), with `env` over the sandbox's.
+fn spawn_setup(sb: &Sandbox, extra: &[&str], env: &[(String, String)]) -> Spawned {
     let mut args = setup_args(sb, "--yes");
     args.extend(extra.iter().map(|s| s.to_string()));
-    std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-hyperpod"))
-        .args(&args)
-        .env_clear()
-        .envs(sb.env())
-        .envs(env.iter().cloned())
-        .current_dir(sb.dir())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .unwrap()
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    sb.spawn_hyperpod(&args, &env)
 }
 
 /// The operator release's status (`deployed`, `pending-install` ...), if it exists.
@@ -246,7 +236,7 @@ fn release_status(sb: &Sandbox) -> Option<String> {
 /// SIGKILL, as when a CI runner's cgroup is killed: no handler runs, the release stays `phase`.
 fn kill_setup_with_the_release(sb: &Sandbox, phase: &str) {
     sb.kube_config(json!({"autoReadyDeployments": false, "modelOperator": "off"}));
-    let mut child = spawn_setup(sb, &["--timeout", "5m"], &[]);
+    let child = spawn_setup(sb, &["--timeout", "5m"], &[]);
     common::wait_until(
         &format!("helm upgrade --install to leave the release {phase}"),
         // Setup's IAM and cluster steps come first; on a loaded machine that takes minutes.
@@ -259,7 +249,7 @@ fn kill_setup_with_the_release(sb: &Sandbox, phase: &str) {
         // SAFETY: kill(2) on processes this test started.
         unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     }
-    child.wait().unwrap();
+    child.finish();
     assert_eq!(release_status(sb).as_deref(), Some(phase));
     sb.kube_config(json!({"autoReadyDeployments": true}));
 }
@@ -399,8 +389,7 @@ fn pids() -> impl Iterator<Item = u32> {
 /// Sends `sig` to setup, then: exit within 5 s with 128+sig, every descendant gone and every
 /// process group one of them led or belonged to empty (a grandchild that left its parent is
 /// still in its group), TMPDIR empty. Returns stderr.
-fn interrupt(mut child: std::process::Child, sig: i32, w: &Watch) -> String {
-    use std::io::Read as _;
+fn interrupt(child: Spawned, sig: i32, w: &Watch) -> String {
     let kids = descendants(child.id());
     let mut groups: Vec<u32> = std::iter::once(child.id())
         .chain(kids.iter().filter_map(|p| group_of(*p)))
@@ -409,25 +398,9 @@ fn interrupt(mut child: std::process::Child, sig: i32, w: &Watch) -> String {
     groups.dedup();
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, sig) };
-    let sent = std::time::Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            sent.elapsed() < std::time::Duration::from_secs(5),
-            "setup still runs 5 s after signal {sig}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(status.code(), Some(128 + sig), "{stderr}");
+    let (run, _) = child.finish_within(std::time::Duration::from_secs(5));
+    let stderr = run.stderr;
+    assert_eq!(run.code, 128 + sig, "{stderr}");
     let left: Vec<u32> = kids.into_iter().filter(|p| running(*p)).collect();
     assert!(
         left.is_empty(),
@@ -606,14 +579,13 @@ fn two_setups_at_once_one_proceeds_the_other_names_the_holder_and_dead_holders_a
     let loser = common::wait_until(
         "one setup to be refused",
         std::time::Duration::from_secs(300),
-        || (0..2).find(|i| runs[*i].as_mut().unwrap().try_wait().unwrap().is_some()),
+        || (0..2).find(|i| runs[*i].as_mut().unwrap().exited()),
     );
     let winner = 1 - loser;
-    let mut lost = runs[loser].take().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(lost.stderr.as_mut().unwrap(), &mut stderr).unwrap();
-    assert_eq!(lost.wait().unwrap().code(), Some(7), "{stderr}");
-    let mut won = runs[winner].take().unwrap();
+    let (lost, _) = runs[loser].take().unwrap().finish();
+    let stderr = lost.stderr.clone();
+    lost.exits(7);
+    let won = runs[winner].take().unwrap();
     let holder = format!("pid {}", won.id());
     assert!(
         stderr.contains("another setup holds the lock on this cluster"),
@@ -634,8 +606,7 @@ fn two_setups_at_once_one_proceeds_the_other_names_the_holder_and_dead_holders_a
 
     // The winner finishes once the operator is ready, and releases the lock.
     sb.kube_config(json!({"autoReadyDeployments": true}));
-    let status = won.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    won.finish().0.success();
     assert!(lock_lease(&sb).is_none(), "the lock was not released");
 
     // A live foreign holder (renewed now, for an hour) refuses; --force-unlock takes over; a

@@ -1,4 +1,5 @@
-//! One command's outcome (exit code, output) and the assertions on it; how commands are run.
+//! One command's outcome (exit code, output) and the assertions on it; how commands are run, to
+//! the end or in the background ([`Spawned`]: signal it, poll it, then finish it).
 
 use super::*;
 
@@ -80,56 +81,94 @@ impl Run {
     }
 }
 
-pub(crate) fn run_command(mut cmd: Command, name: &str, args: &[&str]) -> Run {
-    let cmdline = std::iter::once(name.to_string())
-        .chain(args.iter().map(|a| shell_quote(a)))
-        .collect::<Vec<_>>()
-        .join(" ");
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmdline}: {e}"));
-    let mut so = child.stdout.take().expect("stdout");
-    let mut se = child.stderr.take().expect("stderr");
-    let t_out = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = so.read_to_end(&mut b);
-        b
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = se.read_to_end(&mut b);
-        b
-    });
-    let limit = cmd_timeout();
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break s,
-            Ok(None) => {
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    let out =
-                        String::from_utf8_lossy(&t_out.join().unwrap_or_default()).to_string();
-                    let err =
-                        String::from_utf8_lossy(&t_err.join().unwrap_or_default()).to_string();
-                    panic!(
-                        "command timed out after {limit:?}:\n$ {cmdline}\n--- stdout ---\n{out}\n--- stderr ---\n{err}"
-                    );
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) => panic!("waiting for {cmdline}: {e}"),
+pub(crate) fn run_command(cmd: Command, name: &str, args: &[&str]) -> Run {
+    Spawned::start(cmd, name, args).finish().0
+}
+
+/// A command running in the background, its stdout and stderr read as they come (so it never
+/// blocks on a full pipe) for the [`Run`] it ends with.
+pub struct Spawned {
+    child: Child,
+    cmdline: String,
+    out: std::thread::JoinHandle<Vec<u8>>,
+    err: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Spawned {
+    /// Starts `cmd` (`name args` for messages) with stdout and stderr piped.
+    pub(crate) fn start(mut cmd: Command, name: &str, args: &[&str]) -> Spawned {
+        let cmdline = std::iter::once(name.to_string())
+            .chain(args.iter().map(|a| shell_quote(a)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {cmdline}: {e}"));
+        let read_all = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut b = Vec::new();
+                let _ = r.read_to_end(&mut b);
+                b
+            })
+        };
+        let out = read_all(Box::new(child.stdout.take().expect("stdout")));
+        let err = read_all(Box::new(child.stderr.take().expect("stderr")));
+        Spawned {
+            child,
+            cmdline,
+            out,
+            err,
         }
-    };
-    let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).to_string();
-    let stderr = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).to_string();
-    Run {
-        cmd: cmdline,
-        code: status.code().unwrap_or(-1),
-        stdout,
-        stderr,
+    }
+
+    /// Its process id (with [`Sandbox::spawn_hyperpod`], also its process group's).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether it has exited, without waiting.
+    pub fn exited(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_some()
+    }
+
+    /// Waits for it (at most the commands' timeout); returns its run and when it ended.
+    pub fn finish(self) -> (Run, Instant) {
+        self.finish_within(cmd_timeout())
+    }
+
+    /// Waits at most `limit` for it to exit, else kills it and panics with its output; returns
+    /// its run and when it ended (within 10 ms).
+    #[track_caller]
+    pub fn finish_within(mut self, limit: Duration) -> (Run, Instant) {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(s)) => break s,
+                Ok(None) if Instant::now() > deadline => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    let run = self.output(-1);
+                    panic!("command still ran after {limit:?}:\n{}", run.describe());
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => panic!("waiting for {}: {e}", self.cmdline),
+            }
+        };
+        let ended = Instant::now();
+        (self.output(status.code().unwrap_or(-1)), ended)
+    }
+
+    fn output(self, code: i32) -> Run {
+        let text = |t: std::thread::JoinHandle<Vec<u8>>| {
+            String::from_utf8_lossy(&t.join().unwrap_or_default()).to_string()
+        };
+        Run {
+            cmd: self.cmdline,
+            code,
+            stdout: text(self.out),
+            stderr: text(self.err),
+        }
     }
 }
 

@@ -128,6 +128,16 @@ impl Sandbox {
         run_command(self.command(exe, args, extra_env), "kubectl-hyperpod", args)
     }
 
+    /// Starts the plugin like [`Sandbox::hyperpod_with`] but in the background and in its own
+    /// process group (so a test can signal it, or everything it started).
+    pub fn spawn_hyperpod(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Spawned {
+        use std::os::unix::process::CommandExt as _;
+        let exe = PathBuf::from(env!("CARGO_BIN_EXE_kubectl-hyperpod"));
+        let mut cmd = self.command(&exe, args, extra_env);
+        cmd.process_group(0);
+        Spawned::start(cmd, "kubectl-hyperpod (spawned)", args)
+    }
+
     /// Runs the plugin on a pseudo-terminal (util-linux `script`), as a person at a terminal
     /// would, typing `typed` (e.g. "n\n"). `stdout` is everything the terminal showed (prompts,
     /// progress and results together, `\r\n` line ends); the exit code is the plugin's.
