@@ -28,6 +28,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/iam/keda-permissions.json.j2"),
     ),
     (
+        "iam/tls-bucket.json.j2",
+        include_str!("../templates/iam/tls-bucket.json.j2"),
+    ),
+    (
         "iam/alb-controller-v2.13.0.json",
         include_str!("../templates/iam/alb-controller-v2.13.0.json"),
     ),
@@ -54,6 +58,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "helm/operator-values.yaml.j2",
         include_str!("../templates/helm/operator-values.yaml.j2"),
+    ),
+    (
+        "addon/operator-configuration.json.j2",
+        include_str!("../templates/addon/operator-configuration.json.j2"),
     ),
 ];
 

@@ -1,6 +1,6 @@
 //! Setup, deploy, doctor and teardown on each cluster profile (tests/env/profiles.py): a new
 //! HyperPod cluster works in one run and comes back exactly as it was; where the Helm method
-//! cannot work (the operator already installed by the EKS add-on, an existing metrics-server,
+//! cannot work (`--method helm` on an operator already installed by the EKS add-on, an existing metrics-server,
 //! `--skip-s3-csi` without an S3 CSI driver) setup stops before its first change and says why
 //! and what to do.
 
@@ -155,14 +155,17 @@ fn assert_refused(sb: &Sandbox, extra: &[&str], reasons: &[&str]) {
 }
 
 #[test]
-fn an_operator_installed_by_the_eks_add_on_is_recognised_and_setup_installs_no_second_one() {
+fn an_operator_installed_by_the_eks_add_on_is_recognised_and_the_helm_method_installs_no_second_one(
+) {
     let sb = cloud().sandbox_with(Profile::Addon);
     let before = sb.snapshot();
     assert_refused(
         &sb,
-        &[],
+        &["--method", "helm"],
         &[
             "the inference operator is already installed by the EKS add-on (EKS add-on amazon-sagemaker-hyperpod-inference",
+            "Manage that install with `kubectl hyperpod setup --method addon`",
+            "`kubectl hyperpod migrate`",
             &format!(
                 "aws eks describe-addon --cluster-name {} --addon-name amazon-sagemaker-hyperpod-inference",
                 sb.eks_cluster

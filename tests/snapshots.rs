@@ -18,7 +18,7 @@ use kubectl_hyperpod::deploy::spec::{
 };
 use kubectl_hyperpod::doctor::{CheckResult, Fix, FixCommand, Group, Report, Status};
 use kubectl_hyperpod::install::documents::{
-    self, DevicePluginContext, NamespaceContext, OperatorValues, PolicyContext,
+    self, AddonConfiguration, DevicePluginContext, NamespaceContext, OperatorValues, PolicyContext,
     ServiceAccountContext,
 };
 use kubectl_hyperpod::install::trust::{trust_policy, Oidc};
@@ -153,6 +153,22 @@ fn operator_values(gated: bool, fsx_chart: bool, cert_manager_chart: bool) -> St
     )
 }
 
+/// The operator add-on's configuration (roles as setup names them).
+fn addon_configuration(gated: bool) -> String {
+    let role = |n: &str| format!("arn:aws:iam::111122223333:role/{n}");
+    json_doc(
+        AddonConfiguration {
+            execution_role_arn: role("SageMakerHyperPodInference-my-hp"),
+            bucket: "my-tls-bucket",
+            hyperpod_cluster_arn: "arn:aws:sagemaker:us-west-2:111122223333:cluster/abcd1234efgh",
+            gated_role_arn: gated.then(|| role("HyperpodGatedModelRole-my-hp")),
+            alb_role_arn: role("SageMakerHP-ALB-my-hp"),
+            keda_role_arn: role("SageMakerHP-KEDA-my-hp"),
+        }
+        .render(),
+    )
+}
+
 fn env_vars(kvs: &[&str]) -> Vec<kubectl_hyperpod::deploy::spec::EnvVar> {
     kvs.iter()
         .map(|kv| parse_env("--env", kv).unwrap())
@@ -236,6 +252,12 @@ fn every_template_rendered() {
         (
             "template_keda_permissions",
             policy("iam/keda-permissions.json.j2"),
+        ),
+        ("template_tls_bucket", policy("iam/tls-bucket.json.j2")),
+        ("template_addon_configuration", addon_configuration(false)),
+        (
+            "template_addon_configuration_gated",
+            addon_configuration(true),
         ),
         (
             "template_alb_controller",
@@ -378,6 +400,11 @@ fn every_template_rendered() {
         ),
         ("iam/s3-mountpoint.json.j2", "template_s3_mountpoint"),
         ("iam/keda-permissions.json.j2", "template_keda_permissions"),
+        ("iam/tls-bucket.json.j2", "template_tls_bucket"),
+        (
+            "addon/operator-configuration.json.j2",
+            "template_addon_configuration",
+        ),
         ("iam/alb-controller-v2.13.0.json", "template_alb_controller"),
         ("k8s/namespace.yaml.j2", "template_namespace"),
         ("k8s/service-account.yaml.j2", "template_service_account"),
@@ -469,6 +496,11 @@ fn offline_plan(flags: &[&str]) -> String {
 fn setup_offline_plans() {
     let combos: &[(&str, &[&str])] = &[
         ("setup_plan_default", &[]),
+        ("setup_plan_addon", &["--method", "addon"]),
+        (
+            "setup_plan_addon_gated",
+            &["--method", "addon", "--enable-jumpstart-gated"],
+        ),
         ("setup_plan_iam_only", &["--iam-only"]),
         (
             "setup_plan_fsx_and_gated",
@@ -515,6 +547,10 @@ fn setup_offline_plans() {
     snapshots.push((
         "setup_plan_iam_only_text".into(),
         offline_setup(&["--iam-only"]),
+    ));
+    snapshots.push((
+        "setup_plan_addon_text".into(),
+        offline_setup(&["--method", "addon"]),
     ));
     assert_all(snapshots);
 }

@@ -22,8 +22,29 @@ pub const EXAMPLES: &str = "Examples:
   # Do it (safe to re-run after any failure)
   kubectl hyperpod setup --hyperpod-cluster my-hp --region us-west-2 --s3-bucket my-tls-bucket --yes
 
+  # Install the operator as the EKS add-on (AWS's recommended method) instead of the Helm chart
+  kubectl hyperpod setup --hyperpod-cluster my-hp --s3-bucket my-tls-bucket --method addon --yes
+
   # Only the IAM roles and policies; prints the role ARNs
   kubectl hyperpod setup --hyperpod-cluster my-hp --s3-bucket my-tls-bucket --iam-only -o json --yes";
+
+/// `--method`: how the operator is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodFlag {
+    // The inference-operator Helm chart (the setup guide's method).
+    Helm,
+    // The EKS add-on amazon-sagemaker-hyperpod-inference (AWS's recommended method).
+    Addon,
+}
+
+impl MethodFlag {
+    fn to_lib(self) -> crate::setup::OperatorMethod {
+        match self {
+            MethodFlag::Helm => crate::setup::OperatorMethod::Helm,
+            MethodFlag::Addon => crate::setup::OperatorMethod::Addon,
+        }
+    }
+}
 
 #[derive(Debug, Args)]
 pub struct SetupArgs {
@@ -33,6 +54,9 @@ pub struct SetupArgs {
     /// S3 bucket for the operator's TLS certificates (name or s3://name)
     #[arg(long, value_name = "BUCKET")]
     pub s3_bucket: String,
+    /// How to install the operator: the Helm chart or the EKS add-on [default: the method already on the cluster, else helm]
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub method: Option<MethodFlag>,
     /// Take the cluster's lock even if another run holds it (only when that run is dead)
     #[arg(long)]
     pub force_unlock: bool,
@@ -86,7 +110,23 @@ impl SetupArgs {
                 "is required (or set AWS_REGION / AWS_DEFAULT_REGION)",
             )
         })?;
+        if self.method == Some(MethodFlag::Addon) {
+            // Flags of the Helm method only: refused rather than ignored.
+            if self.chart.is_some() {
+                return Err(Error::invalid(
+                    "--chart",
+                    "is for --method helm only: the add-on method installs no chart",
+                ));
+            }
+            if self.skip_s3_csi {
+                return Err(Error::invalid(
+                    "--skip-s3-csi",
+                    "is for --method helm only: the S3 CSI driver is a dependency of the add-on",
+                ));
+            }
+        }
         let mut c = SetupConfig::new(&self.hyperpod_cluster, &region, &self.s3_bucket)?;
+        c.operator_method = self.method.map(MethodFlag::to_lib);
         c.iam_only = self.iam_only;
         c.force_unlock = self.force_unlock;
         c.install_fsx_csi = self.install_fsx_csi;

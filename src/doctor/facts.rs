@@ -13,7 +13,9 @@ use super::runner::Problem;
 use super::DoctorConfig;
 use crate::error::{Error, Result};
 use crate::exec::{self, Cmd};
-use crate::install::names::{CERT_MANAGER_CRDS, INFERENCE_CRDS};
+use crate::install::installed;
+use crate::install::names::{CERT_MANAGER_CRDS, INFERENCE_CRDS, OPERATOR_ADDON, S3_CSI_ADDON};
+use crate::install::RoleId;
 use crate::tools::aws::{self, CallerIdentity, DescribeEks, EksCluster, HyperPodCluster, Role};
 use crate::tools::kube;
 use crate::tools::Tool;
@@ -149,6 +151,7 @@ pub struct Facts<'a> {
     roles: Lazy<HashMap<String, Role>>,
     bucket: Lazy<BucketState>,
     addons: Lazy<Vec<String>>,
+    addon_roles: Lazy<Vec<(RoleId, String)>>,
     server: Lazy<Value>,
     kubeconfig: Lazy<Value>,
     cluster: Lazy<ClusterObjects>,
@@ -172,6 +175,7 @@ impl<'a> Facts<'a> {
             roles: Lazy::default(),
             bucket: Lazy::default(),
             addons: Lazy::default(),
+            addon_roles: Lazy::default(),
             server: Lazy::default(),
             kubeconfig: Lazy::default(),
             cluster: Lazy::default(),
@@ -340,6 +344,28 @@ impl<'a> Facts<'a> {
                         .collect()
                 })
                 .unwrap_or_default())
+        })
+    }
+
+    /// The role names of the operator add-on's install (its configuration, its S3 CSI add-on's
+    /// role); none when the operator is not the add-on.
+    pub fn addon_roles(&self) -> Shared<Vec<(RoleId, String)>> {
+        self.addon_roles.get(|| {
+            let listed = self.addons().map_err(|p| clone_err(&p))?;
+            if !listed.iter().any(|n| n == OPERATOR_ADDON) {
+                return Ok(Vec::new());
+            }
+            let name = self.eks_name().map_err(|p| clone_err(&p))?;
+            let read =
+                |addon: &str| aws::describe_addon(&self.ctx.runner, &self.ctx.aws, &name, addon);
+            let Some(operator) = read(OPERATOR_ADDON)? else {
+                return Ok(Vec::new());
+            };
+            let s3 = match listed.iter().any(|n| n == S3_CSI_ADDON) {
+                true => read(S3_CSI_ADDON)?,
+                false => None,
+            };
+            Ok(installed::installed_roles(&operator, s3.as_ref(), None))
         })
     }
 

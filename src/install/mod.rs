@@ -2,14 +2,17 @@
 //! managed and inline policies), the ServiceAccounts and workloads that use them, namespaces, EKS
 //! add-ons, the Helm release, and the tags and labels that mark what is ours (`marks`).
 //! Setup builds its steps from it, teardown reverses it, doctor checks against it; none of them
-//! keeps its own list. The install method (today Helm) picks the table: a second method is a
-//! second value of [`Method`] with its own rows, not a second code path.
+//! keeps its own list. The install method picks the table: the Helm chart (the guide's) or the
+//! EKS add-on `amazon-sagemaker-hyperpod-inference` (AWS's recommended one), each a value of
+//! [`Method`] with its own rows, not a second code path.
 //!
 //! `names` holds the fixed names (the chart's real ones, not the guide's) and the IAM name rule;
 //! `trust` the IAM trust documents; `target` what an installation is made on (the resolved
-//! cluster); `documents` the typed contexts of the templates setup renders.
+//! cluster); `documents` the typed contexts of the templates setup renders; `installed` what an
+//! add-on install on the cluster says about itself.
 
 pub mod documents;
+pub mod installed;
 pub mod names;
 pub mod target;
 pub mod trust;
@@ -38,6 +41,18 @@ pub mod marks {
 pub enum Method {
     /// `helm upgrade --install` of the inference-operator chart (the guide's Step 10).
     Helm,
+    /// The EKS add-on `amazon-sagemaker-hyperpod-inference` with its dependency add-ons; every
+    /// workload runs in `hyperpod-inference-system`.
+    Addon,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Helm => "helm",
+            Method::Addon => "addon",
+        }
+    }
 }
 
 /// Which parts of an installation are wanted (setup's switches).
@@ -255,126 +270,191 @@ pub struct PolicyDef {
     pub when: When,
 }
 
+/// The operator's role as the guide makes it (Helm: the chart's ServiceAccount in its namespace).
+const OPERATOR_ROLE_HELM: RoleDef = RoleDef {
+    id: RoleId::Operator,
+    step: "operator-role",
+    what: "inference operator role",
+    component: "inference operator",
+    flag: "--operator-role-name",
+    prefix: "HyperpodInferenceRole-",
+    description: "SageMaker HyperPod inference operator (kubectl-hyperpod)",
+    subject: Subject::ServiceAccount(OPERATOR_SA),
+    trust_sagemaker: true,
+    inline: Some(Inline {
+        name: OPERATOR_INLINE_POLICY,
+        template: "iam/operator-permissions.json.j2",
+    }),
+    managed: &[Managed::Aws(SAGEMAKER_FULL_ACCESS)],
+    when: When::Always,
+    workload: Some(OPERATOR_WORKLOAD),
+};
+/// The load balancer controller's role (Helm: the ServiceAccount setup creates in kube-system).
+const ALB_ROLE_HELM: RoleDef = RoleDef {
+    id: RoleId::Alb,
+    step: "alb-role",
+    what: "load balancer controller role",
+    component: "AWS Load Balancer Controller",
+    flag: "--alb-role-name",
+    prefix: "aws-load-balancer-controller-",
+    description: "AWS Load Balancer Controller (kubectl-hyperpod)",
+    subject: Subject::ServiceAccount(ALB_SA),
+    trust_sagemaker: false,
+    inline: None,
+    managed: &[Managed::Ours(PolicyId::Alb)],
+    when: When::Always,
+    workload: Some(ALB_WORKLOAD),
+};
+/// The S3 CSI driver's role (its add-on's ServiceAccount in kube-system).
+const S3_ROLE: RoleDef = RoleDef {
+    id: RoleId::S3Csi,
+    step: "s3-role",
+    what: "S3 CSI driver role",
+    component: "S3 CSI driver",
+    flag: "--s3-csi-role-name",
+    prefix: "SM_HP_S3_CSI_ROLE-",
+    description: "Mountpoint for Amazon S3 CSI driver (kubectl-hyperpod)",
+    subject: Subject::ServiceAccount(S3_CSI_SA),
+    trust_sagemaker: false,
+    inline: None,
+    managed: &[Managed::Ours(PolicyId::S3)],
+    when: When::S3Csi,
+    workload: Some(S3_CSI_WORKLOAD),
+};
+/// KEDA's role (Helm: the keda subchart runs in the release namespace).
+const KEDA_ROLE_HELM: RoleDef = RoleDef {
+    id: RoleId::Keda,
+    step: "keda-role",
+    what: "KEDA operator role",
+    component: "KEDA operator",
+    flag: "--keda-role-name",
+    prefix: "keda-operator-role-",
+    description: "KEDA operator for HyperPod inference autoscaling (kubectl-hyperpod)",
+    subject: Subject::ServiceAccount(KEDA_SA),
+    trust_sagemaker: false,
+    inline: Some(Inline {
+        name: KEDA_INLINE_POLICY,
+        template: "iam/keda-permissions.json.j2",
+    }),
+    managed: &[],
+    when: When::Always,
+    workload: Some(KEDA_WORKLOAD),
+};
+/// The FSx CSI driver's role (its add-on's ServiceAccount in kube-system).
+const FSX_ROLE: RoleDef = RoleDef {
+    id: RoleId::FsxCsi,
+    step: "fsx-role",
+    what: "FSx CSI driver role",
+    component: "FSx CSI driver",
+    flag: "--fsx-csi-role-name",
+    prefix: "SM_HP_FSX_CSI_ROLE-",
+    description: "Amazon FSx for Lustre CSI driver (kubectl-hyperpod)",
+    subject: Subject::ServiceAccount(FSX_CSI_SA),
+    trust_sagemaker: false,
+    inline: None,
+    managed: &[Managed::Aws(FSX_FULL_ACCESS)],
+    when: When::FsxCsi,
+    workload: None,
+};
+/// JumpStart gated-model downloads (per-model ServiceAccounts).
+const GATED_ROLE: RoleDef = RoleDef {
+    id: RoleId::GatedModel,
+    step: "gated-model-role",
+    what: "JumpStart gated-model download role",
+    component: "JumpStart gated-model downloads",
+    flag: "--gated-model-role-name",
+    prefix: "HyperpodGatedModelRole-",
+    description: "JumpStart gated model downloads (kubectl-hyperpod)",
+    subject: Subject::Pattern(GATED_SUBJECT_PATTERN),
+    trust_sagemaker: true,
+    inline: None,
+    managed: &[Managed::Aws(GATED_MODEL_ACCESS)],
+    when: When::GatedModels,
+    workload: None,
+};
+
 /// The roles of a Helm install, in the order setup creates them.
 const HELM_ROLES: &[RoleDef] = &[
-    RoleDef {
-        id: RoleId::Operator,
-        step: "operator-role",
-        what: "inference operator role",
-        component: "inference operator",
-        flag: "--operator-role-name",
-        prefix: "HyperpodInferenceRole-",
-        description: "SageMaker HyperPod inference operator (kubectl-hyperpod)",
-        subject: Subject::ServiceAccount(OPERATOR_SA),
-        trust_sagemaker: true,
-        inline: Some(Inline {
-            name: OPERATOR_INLINE_POLICY,
-            template: "iam/operator-permissions.json.j2",
-        }),
-        managed: &[Managed::Aws(SAGEMAKER_FULL_ACCESS)],
-        when: When::Always,
-        workload: Some(OPERATOR_WORKLOAD),
-    },
-    RoleDef {
-        id: RoleId::Alb,
-        step: "alb-role",
-        what: "load balancer controller role",
-        component: "AWS Load Balancer Controller",
-        flag: "--alb-role-name",
-        prefix: "aws-load-balancer-controller-",
-        description: "AWS Load Balancer Controller (kubectl-hyperpod)",
-        subject: Subject::ServiceAccount(ALB_SA),
-        trust_sagemaker: false,
-        inline: None,
-        managed: &[Managed::Ours(PolicyId::Alb)],
-        when: When::Always,
-        workload: Some(ALB_WORKLOAD),
-    },
-    RoleDef {
-        id: RoleId::S3Csi,
-        step: "s3-role",
-        what: "S3 CSI driver role",
-        component: "S3 CSI driver",
-        flag: "--s3-csi-role-name",
-        prefix: "SM_HP_S3_CSI_ROLE-",
-        description: "Mountpoint for Amazon S3 CSI driver (kubectl-hyperpod)",
-        subject: Subject::ServiceAccount(S3_CSI_SA),
-        trust_sagemaker: false,
-        inline: None,
-        managed: &[Managed::Ours(PolicyId::S3)],
-        when: When::S3Csi,
-        workload: Some(S3_CSI_WORKLOAD),
-    },
-    RoleDef {
-        id: RoleId::Keda,
-        step: "keda-role",
-        what: "KEDA operator role",
-        component: "KEDA operator",
-        flag: "--keda-role-name",
-        prefix: "keda-operator-role-",
-        description: "KEDA operator for HyperPod inference autoscaling (kubectl-hyperpod)",
-        subject: Subject::ServiceAccount(KEDA_SA),
-        trust_sagemaker: false,
-        inline: Some(Inline {
-            name: KEDA_INLINE_POLICY,
-            template: "iam/keda-permissions.json.j2",
-        }),
-        managed: &[],
-        when: When::Always,
-        workload: Some(KEDA_WORKLOAD),
-    },
-    RoleDef {
-        id: RoleId::FsxCsi,
-        step: "fsx-role",
-        what: "FSx CSI driver role",
-        component: "FSx CSI driver",
-        flag: "--fsx-csi-role-name",
-        prefix: "SM_HP_FSX_CSI_ROLE-",
-        description: "Amazon FSx for Lustre CSI driver (kubectl-hyperpod)",
-        subject: Subject::ServiceAccount(FSX_CSI_SA),
-        trust_sagemaker: false,
-        inline: None,
-        managed: &[Managed::Aws(FSX_FULL_ACCESS)],
-        when: When::FsxCsi,
-        workload: None,
-    },
-    RoleDef {
-        id: RoleId::GatedModel,
-        step: "gated-model-role",
-        what: "JumpStart gated-model download role",
-        component: "JumpStart gated-model downloads",
-        flag: "--gated-model-role-name",
-        prefix: "HyperpodGatedModelRole-",
-        description: "JumpStart gated model downloads (kubectl-hyperpod)",
-        subject: Subject::Pattern(GATED_SUBJECT_PATTERN),
-        trust_sagemaker: true,
-        inline: None,
-        managed: &[Managed::Aws(GATED_MODEL_ACCESS)],
-        when: When::GatedModels,
-        workload: None,
-    },
+    OPERATOR_ROLE_HELM,
+    ALB_ROLE_HELM,
+    S3_ROLE,
+    KEDA_ROLE_HELM,
+    FSX_ROLE,
+    GATED_ROLE,
 ];
 
-const HELM_POLICIES: &[PolicyDef] = &[
-    PolicyDef {
-        id: PolicyId::Alb,
-        step: "alb-policy",
-        what: "load balancer controller policy",
-        flag: "--alb-policy-name",
-        prefix: "AWSLoadBalancerControllerIAMPolicy-",
-        description: "AWS Load Balancer Controller v2.13.0 (kubectl-hyperpod)",
-        template: "iam/alb-controller-v2.13.0.json",
-        when: When::Always,
+/// The roles of an add-on install (AWS's `helm_to_addon.sh` names and policies): every
+/// workload's ServiceAccount is in `hyperpod-inference-system`; the S3 and FSx CSI drivers are
+/// dependencies of the add-on, so always wanted. The roles that differ from the Helm method's
+/// have steps of their own, so teardown can look for both methods' roles in one plan.
+const ADDON_ROLES: &[RoleDef] = &[
+    RoleDef {
+        step: "execution-role",
+        what: "inference operator execution role",
+        prefix: "SageMakerHyperPodInference-",
+        description: "SageMaker HyperPod inference operator add-on (kubectl-hyperpod)",
+        subject: Subject::ServiceAccount(ADDON_OPERATOR_SA),
+        inline: Some(Inline {
+            name: TLS_BUCKET_INLINE_POLICY,
+            template: "iam/tls-bucket.json.j2",
+        }),
+        managed: &[Managed::Aws(HYPERPOD_INFERENCE_ACCESS)],
+        ..OPERATOR_ROLE_HELM
     },
+    RoleDef {
+        step: "addon-alb-role",
+        prefix: "SageMakerHP-ALB-",
+        subject: Subject::ServiceAccount(ADDON_ALB_SA),
+        ..ALB_ROLE_HELM
+    },
+    RoleDef {
+        when: When::Always,
+        ..S3_ROLE
+    },
+    RoleDef {
+        step: "addon-keda-role",
+        prefix: "SageMakerHP-KEDA-",
+        subject: Subject::ServiceAccount(ADDON_KEDA_SA),
+        trust_sagemaker: true,
+        ..KEDA_ROLE_HELM
+    },
+    RoleDef {
+        when: When::Always,
+        ..FSX_ROLE
+    },
+    GATED_ROLE,
+];
+
+/// The load balancer controller's policy (the controller's own v2.13.0 document).
+const ALB_POLICY: PolicyDef = PolicyDef {
+    id: PolicyId::Alb,
+    step: "alb-policy",
+    what: "load balancer controller policy",
+    flag: "--alb-policy-name",
+    prefix: "AWSLoadBalancerControllerIAMPolicy-",
+    description: "AWS Load Balancer Controller v2.13.0 (kubectl-hyperpod)",
+    template: "iam/alb-controller-v2.13.0.json",
+    when: When::Always,
+};
+/// The S3 CSI driver's access to the one bucket.
+const S3_POLICY: PolicyDef = PolicyDef {
+    id: PolicyId::S3,
+    step: "s3-policy",
+    what: "S3 mountpoint policy",
+    flag: "--s3-policy-name",
+    prefix: "S3MountpointAccessPolicy-",
+    description: "Mountpoint for Amazon S3 CSI driver (kubectl-hyperpod)",
+    template: "iam/s3-mountpoint.json.j2",
+    when: When::S3Csi,
+};
+
+const HELM_POLICIES: &[PolicyDef] = &[ALB_POLICY, S3_POLICY];
+
+const ADDON_POLICIES: &[PolicyDef] = &[
+    ALB_POLICY,
     PolicyDef {
-        id: PolicyId::S3,
-        step: "s3-policy",
-        what: "S3 mountpoint policy",
-        flag: "--s3-policy-name",
-        prefix: "S3MountpointAccessPolicy-",
-        description: "Mountpoint for Amazon S3 CSI driver (kubectl-hyperpod)",
-        template: "iam/s3-mountpoint.json.j2",
-        when: When::S3Csi,
+        when: When::Always,
+        ..S3_POLICY
     },
 ];
 
@@ -422,6 +502,9 @@ pub struct AddonDef {
     pub name: &'static str,
     pub role: Option<RoleId>,
     pub when: When,
+    /// The lowest version accepted: an older one is updated to it (the add-on method's
+    /// dependencies, at the versions AWS names).
+    pub min_version: Option<&'static str>,
 }
 
 const HELM_ADDONS: &[AddonDef] = &[
@@ -430,12 +513,14 @@ const HELM_ADDONS: &[AddonDef] = &[
         name: S3_CSI_ADDON,
         role: Some(RoleId::S3Csi),
         when: When::S3Csi,
+        min_version: None,
     },
     AddonDef {
         step: "fsx-csi-addon",
         name: FSX_CSI_ADDON,
         role: Some(RoleId::FsxCsi),
         when: When::FsxCsi,
+        min_version: None,
     },
     // cert-manager before the chart: the chart's own Certificate and Issuer need its CRDs when
     // Helm builds the release, and a new HyperPod cluster has none (its dependencies chart ships
@@ -446,6 +531,40 @@ const HELM_ADDONS: &[AddonDef] = &[
         name: CERT_MANAGER_ADDON,
         role: None,
         when: When::Always,
+        min_version: None,
+    },
+];
+
+/// The dependency add-ons of the operator add-on, at or above the versions AWS names
+/// (`helm_to_addon.sh`); EKS refuses the operator add-on without them.
+const ADDON_ADDONS: &[AddonDef] = &[
+    AddonDef {
+        step: "s3-csi-addon",
+        name: S3_CSI_ADDON,
+        role: Some(RoleId::S3Csi),
+        when: When::Always,
+        min_version: Some("v1.14.1-eksbuild.1"),
+    },
+    AddonDef {
+        step: "fsx-csi-addon",
+        name: FSX_CSI_ADDON,
+        role: Some(RoleId::FsxCsi),
+        when: When::Always,
+        min_version: Some("v1.6.0-eksbuild.1"),
+    },
+    AddonDef {
+        step: "cert-manager-addon",
+        name: CERT_MANAGER_ADDON,
+        role: None,
+        when: When::Always,
+        min_version: Some("v1.18.2-eksbuild.2"),
+    },
+    AddonDef {
+        step: "metrics-server-addon",
+        name: METRICS_SERVER_ADDON,
+        role: None,
+        when: When::Always,
+        min_version: Some("v0.7.2-eksbuild.4"),
     },
 ];
 
@@ -511,6 +630,8 @@ impl Installation {
     pub fn all_service_accounts(&self) -> &'static [ServiceAccountDef] {
         match self.method {
             Method::Helm => HELM_SERVICE_ACCOUNTS,
+            // The add-on creates its ServiceAccounts, annotated from its configuration.
+            Method::Addon => &[],
         }
     }
 
@@ -523,6 +644,7 @@ impl Installation {
     pub fn all_addons(&self) -> &'static [AddonDef] {
         match self.method {
             Method::Helm => HELM_ADDONS,
+            Method::Addon => ADDON_ADDONS,
         }
     }
 
@@ -533,17 +655,28 @@ impl Installation {
     }
 
     /// The namespaces setup creates (not the guide's `keda`: the chart's KEDA runs in the
-    /// release namespace, `names::KEDA_SA`; not `cert-manager`: the EKS add-on brings its own).
+    /// release namespace, `names::KEDA_SA`; not `cert-manager`: the EKS add-on brings its own;
+    /// none for the add-on method, which creates its own).
     pub fn namespaces(&self) -> &'static [&'static str] {
-        &[OPERATOR_NAMESPACE]
+        match self.method {
+            Method::Helm => &[OPERATOR_NAMESPACE],
+            Method::Addon => &[],
+        }
     }
 
+    /// The Helm release of the operator chart (what the namespace's ownership names).
     pub fn release(&self) -> Release {
+        Release {
+            name: HELM_RELEASE,
+            namespace: HELM_NAMESPACE,
+        }
+    }
+
+    /// The operator's Deployment (in `OPERATOR_NAMESPACE`) as the method names it.
+    pub fn operator_deployment(&self) -> &'static str {
         match self.method {
-            Method::Helm => Release {
-                name: HELM_RELEASE,
-                namespace: HELM_NAMESPACE,
-            },
+            Method::Helm => OPERATOR_DEPLOYMENT,
+            Method::Addon => ADDON_OPERATOR_DEPLOYMENT,
         }
     }
 
@@ -569,6 +702,7 @@ pub fn role_def(method: Method, id: RoleId) -> &'static RoleDef {
 pub fn policy_defs(method: Method) -> &'static [PolicyDef] {
     match method {
         Method::Helm => HELM_POLICIES,
+        Method::Addon => ADDON_POLICIES,
     }
 }
 
@@ -576,6 +710,7 @@ pub fn policy_defs(method: Method) -> &'static [PolicyDef] {
 pub fn role_defs(method: Method) -> &'static [RoleDef] {
     match method {
         Method::Helm => HELM_ROLES,
+        Method::Addon => ADDON_ROLES,
     }
 }
 
@@ -585,22 +720,70 @@ mod tests {
 
     #[test]
     fn every_id_has_one_row_and_steps_are_unique() {
-        let mut steps = std::collections::HashSet::new();
-        for r in HELM_ROLES {
-            assert!(steps.insert(r.step), "{}", r.step);
-            assert_eq!(role_def(Method::Helm, r.id).step, r.step);
-        }
-        for p in HELM_POLICIES {
-            assert!(steps.insert(p.step), "{}", p.step);
-        }
-        // A role that uses one of our policies needs the policy's row.
-        for r in HELM_ROLES {
-            for m in r.managed {
-                if let Managed::Ours(id) = m {
-                    assert!(HELM_POLICIES.iter().any(|p| p.id == *id));
+        for method in [Method::Helm, Method::Addon] {
+            let mut steps = std::collections::HashSet::new();
+            for r in role_defs(method) {
+                assert!(steps.insert(r.step), "{}", r.step);
+                assert_eq!(role_def(method, r.id).step, r.step);
+            }
+            assert_eq!(role_defs(method).len(), 6, "every RoleId");
+            for p in policy_defs(method) {
+                assert!(steps.insert(p.step), "{}", p.step);
+            }
+            // A role that uses one of our policies needs the policy's row.
+            for r in role_defs(method) {
+                for m in r.managed {
+                    if let Managed::Ours(id) = m {
+                        assert!(policy_defs(method).iter().any(|p| p.id == *id));
+                    }
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_add_on_method_scopes_every_role_to_its_namespace_and_needs_both_csi_drivers() {
+        let names = Names::derive_for(Method::Addon, "c", &NameOverrides::default()).unwrap();
+        let none = Options {
+            s3_csi: false,
+            fsx_csi: false,
+            gated_models: false,
+        };
+        let i = Installation::new(Method::Addon, none, names);
+        let ids: Vec<RoleId> = i.roles().map(|r| r.id).collect();
+        assert_eq!(
+            ids,
+            [
+                RoleId::Operator,
+                RoleId::Alb,
+                RoleId::S3Csi,
+                RoleId::Keda,
+                RoleId::FsxCsi
+            ]
+        );
+        assert_eq!(
+            i.role_name(RoleId::Operator),
+            "SageMakerHyperPodInference-c"
+        );
+        for id in [RoleId::Operator, RoleId::Alb, RoleId::Keda] {
+            let Subject::ServiceAccount(sa) = i.role(id).subject else {
+                panic!("{id:?}")
+            };
+            assert_eq!(sa.namespace, OPERATOR_NAMESPACE, "{id:?}");
+        }
+        let addons: Vec<&str> = i.addons().map(|a| a.name).collect();
+        assert_eq!(
+            addons,
+            [
+                S3_CSI_ADDON,
+                FSX_CSI_ADDON,
+                CERT_MANAGER_ADDON,
+                METRICS_SERVER_ADDON
+            ]
+        );
+        assert!(i.addons().all(|a| a.min_version.is_some()));
+        assert!(i.namespaces().is_empty() && i.service_accounts().count() == 0);
+        assert_eq!(i.operator_deployment(), ADDON_OPERATOR_DEPLOYMENT);
     }
 
     #[test]

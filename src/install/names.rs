@@ -23,6 +23,19 @@ impl ServiceAccountRef {
     }
 }
 
+/// The add-on's ServiceAccounts (everything runs in `hyperpod-inference-system`).
+pub const ADDON_OPERATOR_SA: ServiceAccountRef = ServiceAccountRef {
+    namespace: OPERATOR_NAMESPACE,
+    name: ADDON_OPERATOR_DEPLOYMENT,
+};
+pub const ADDON_ALB_SA: ServiceAccountRef = ServiceAccountRef {
+    namespace: OPERATOR_NAMESPACE,
+    name: "aws-load-balancer-controller",
+};
+pub const ADDON_KEDA_SA: ServiceAccountRef = ServiceAccountRef {
+    namespace: OPERATOR_NAMESPACE,
+    name: "keda-operator",
+};
 /// The operator's ServiceAccount as the chart creates it. The guide's Step 11 names
 /// `hyperpod-inference-operator-controller`, which does not exist.
 pub const OPERATOR_SA: ServiceAccountRef = ServiceAccountRef {
@@ -66,6 +79,7 @@ pub const ALB_DEPLOYMENT: &str = "hyperpod-inference-operator-alb";
 pub const S3_CSI_ADDON: &str = "aws-mountpoint-s3-csi-driver";
 pub const FSX_CSI_ADDON: &str = "aws-fsx-csi-driver";
 pub const CERT_MANAGER_ADDON: &str = "cert-manager";
+pub const METRICS_SERVER_ADDON: &str = "metrics-server";
 /// The EKS add-on that installs the operator (AWS's recommended method, the HyperPod console's).
 pub const OPERATOR_ADDON: &str = "amazon-sagemaker-hyperpod-inference";
 /// The operator Deployment as the EKS add-on names it.
@@ -83,6 +97,10 @@ pub const CERT_MANAGER_CRDS: [&str; 2] = [
 ];
 pub const OPERATOR_INLINE_POLICY: &str = "InferenceOperatorInlinePolicy";
 pub const KEDA_INLINE_POLICY: &str = "KedaOperatorInlinePolicy";
+/// The add-on execution role's inline policy for the TLS bucket (AWS's name).
+pub const TLS_BUCKET_INLINE_POLICY: &str = "TLSBucketsAccess";
+pub const HYPERPOD_INFERENCE_ACCESS: &str =
+    "arn:aws:iam::aws:policy/AmazonSageMakerHyperPodInferenceAccess";
 pub const SAGEMAKER_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess";
 pub const FSX_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonFSxFullAccess";
 pub const GATED_MODEL_ACCESS: &str =
@@ -135,7 +153,8 @@ impl NameOverrides {
 #[derive(Debug, Clone, Serialize)]
 pub struct IamName {
     pub name: String,
-    /// `derived`, `shortened` (derived, over IAM's limit) or `flag`.
+    /// `derived`, `shortened` (derived, over IAM's limit), `flag`, or `add-on` (read from the
+    /// add-on install on the cluster).
     pub source: &'static str,
 }
 
@@ -154,10 +173,15 @@ pub struct Names {
 
 impl Names {
     /// The guide's names (Step 1: the table's prefix + the cluster name), shortened when over
-    /// IAM's limits, unless overridden.
+    /// IAM's limits, unless overridden; the Helm method's.
     pub fn derive(cluster: &str, o: &NameOverrides) -> Result<Self> {
+        Self::derive_for(Method::Helm, cluster, o)
+    }
+
+    /// The names of `method`'s tables.
+    pub fn derive_for(method: Method, cluster: &str, o: &NameOverrides) -> Result<Self> {
         let role = |id: RoleId| -> Result<IamName> {
-            let d = role_def(Method::Helm, id);
+            let d = role_def(method, id);
             pick(
                 d.flag,
                 o.role(id),
@@ -167,7 +191,7 @@ impl Names {
             )
         };
         let policy = |id: PolicyId| -> Result<IamName> {
-            let d = policy_defs(Method::Helm)
+            let d = policy_defs(method)
                 .iter()
                 .find(|p| p.id == id)
                 .expect("every PolicyId has a row");
@@ -206,6 +230,24 @@ impl Names {
         match id {
             PolicyId::Alb => &self.alb_policy,
             PolicyId::S3 => &self.s3_policy,
+        }
+    }
+
+    /// Takes a role's name from the install already on the cluster (unless a flag gave one).
+    pub fn adopt(&mut self, id: RoleId, name: &str) {
+        let n = match id {
+            RoleId::Operator => &mut self.operator_role,
+            RoleId::Alb => &mut self.alb_role,
+            RoleId::S3Csi => &mut self.s3_role,
+            RoleId::Keda => &mut self.keda_role,
+            RoleId::FsxCsi => &mut self.fsx_role,
+            RoleId::GatedModel => &mut self.gated_role,
+        };
+        if n.source != "flag" {
+            *n = IamName {
+                name: name.to_string(),
+                source: "add-on",
+            };
         }
     }
 }

@@ -15,9 +15,19 @@ use crate::tools::kube::KubeOpts;
 use crate::ui::Ui;
 use crate::Ctx;
 
+mod addon_wait;
 pub mod lock;
 mod wait;
+pub use addon_wait::AddonWait;
 pub use wait::ModelWait;
+
+/// What a wait action waits for: a model's verdict or an EKS add-on's status.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Wait {
+    Model(ModelWait),
+    Addon(AddonWait),
+}
 
 /// What a step's check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,10 +86,11 @@ pub struct Action {
     /// The command run; for a wait, the watch it streams.
     #[serde(flatten)]
     pub cmd: Cmd,
-    /// Set for a wait for a model's verdict: not one command whose exit decides, but deploy's
-    /// watcher (passes on DeploymentComplete, fails at once on DeploymentFailed, with a diagnosis).
+    /// Set for a wait: not one command whose exit decides, but deploy's watcher for a model
+    /// (passes on DeploymentComplete, fails at once on DeploymentFailed, with a diagnosis), or
+    /// a poll of an EKS add-on (passes on ACTIVE, fails at once with its health issues).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub wait_for: Option<ModelWait>,
+    pub wait_for: Option<Wait>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<Document>,
 }
@@ -97,14 +108,22 @@ impl Action {
     /// A wait for a model's verdict, shown as the watch it streams through `kube`.
     pub fn wait(summary: impl Into<String>, kube: &KubeOpts, wait: ModelWait) -> Self {
         let mut a = Action::new(summary, wait.watch_cmd(kube));
-        a.wait_for = Some(wait);
+        a.wait_for = Some(Wait::Model(wait));
+        a
+    }
+
+    /// A wait for an EKS add-on, shown as the read it repeats.
+    pub fn wait_addon(summary: impl Into<String>, aws: &aws::AwsOpts, wait: AddonWait) -> Self {
+        let mut a = Action::new(summary, wait.read_cmd(aws));
+        a.wait_for = Some(Wait::Addon(wait));
         a
     }
 
     /// Runs the action with the step's context.
     pub fn run(&self, env: &StepEnv) -> Result<()> {
         match &self.wait_for {
-            Some(w) => w.run(env),
+            Some(Wait::Model(w)) => w.run(env),
+            Some(Wait::Addon(w)) => w.run(env),
             None => env.ctx.runner.run(&self.cmd).map(drop),
         }
     }

@@ -7,7 +7,7 @@ use super::steps::SetupInputs;
 use crate::error::Result;
 use crate::install::documents::{DevicePluginContext, NamespaceContext, ServiceAccountContext};
 use crate::install::names::*;
-use crate::install::ServiceAccountDef;
+use crate::install::{AddonDef, ServiceAccountDef};
 use crate::marks;
 use crate::plan::{Action, Check, State, StepEnv};
 use crate::tools::kube::str_at;
@@ -190,12 +190,23 @@ pub(super) fn namespaces_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check
     Ok(Check::merge(parts))
 }
 
+/// Version numbers of an add-on version (`v1.14.1-eksbuild.1` -> [1, 14, 1, 1]), for ordering.
+fn version_key(v: &str) -> Vec<u64> {
+    v.split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// An EKS add-on of the installation: created (tagged as ours) if missing; its role, status and
+/// (for the add-on method's dependencies) version corrected when they differ.
 pub(super) fn addon_check(
     env: &StepEnv,
     inp: &SetupInputs,
-    addon: &str,
+    def: &AddonDef,
     role_arn: Option<&str>,
 ) -> Result<Check> {
+    let addon = def.name;
     let aws = &env.ctx.aws;
     let eks = inp.facts.eks_cluster.as_str();
     let tags: serde_json::Map<String, Value> = inp
@@ -264,6 +275,22 @@ pub(super) fn addon_check(
         aws.cmd(format!("update the {addon} add-on"), &update_args)
             .mutating(),
     );
+    let have = found.addon_version.as_deref().unwrap_or("");
+    if let Some(min) = def
+        .min_version
+        .filter(|m| version_key(have) < version_key(m))
+    {
+        let mut args = update_args.clone();
+        args.extend(["--addon-version", min]);
+        let update = Action::new(
+            format!("update add-on {addon} to {min}"),
+            aws.cmd(format!("update the {addon} add-on to {min}"), &args)
+                .mutating(),
+        );
+        return Ok(Check::new(State::Drifted, vec![update, wait]).note(format!(
+            "add-on {addon} is at {have}; the operator add-on needs {min} or later"
+        )));
+    }
     if let Some(role_arn) = role_arn.filter(|r| *r != current_role) {
         return Ok(Check::new(State::Drifted, vec![update, wait]).note(format!(
             "add-on {addon} uses role {} instead of {role_arn}",
@@ -288,6 +315,11 @@ pub(super) fn addon_check(
 /// cert-manager is already installed from elsewhere (its CRDs exist and no add-on of that name
 /// does), which is then used as it is.
 pub(super) fn cert_manager_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
+    let cert_manager = inp
+        .install
+        .addons()
+        .find(|a| a.name == CERT_MANAGER_ADDON)
+        .expect("the Helm method has a cert-manager row");
     let using = |by: &str| {
         Check::satisfied().note(format!(
             "cert-manager is already installed ({by}): using it; the chart's own cert-manager stays off"
@@ -297,10 +329,10 @@ pub(super) fn cert_manager_check(env: &StepEnv, inp: &SetupInputs) -> Result<Che
         Some(a) if a.tags[marks::TAG_MANAGED_BY.0] != marks::TAG_MANAGED_BY.1 => {
             Ok(using("the EKS add-on cert-manager, not setup's"))
         }
-        Some(_) => addon_check(env, inp, CERT_MANAGER_ADDON, None),
+        Some(_) => addon_check(env, inp, cert_manager, None),
         None => match foreign_cert_manager(env)? {
             Some(by) => Ok(using(&by)),
-            None => addon_check(env, inp, CERT_MANAGER_ADDON, None),
+            None => addon_check(env, inp, cert_manager, None),
         },
     }
 }

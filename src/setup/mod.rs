@@ -1,8 +1,10 @@
-//! `setup`: the setup guide as a plan of steps that check before they act. The plan is built
+//! `setup`: the setup guide as a plan of steps that check before they act, for either install
+//! method (the Helm chart, or the EKS add-on; by default the one already on the cluster). The plan is built
 //! first (every check read-only, in parallel), shown and confirmed, then executed in dependency
 //! waves. Re-running is safe: satisfied steps do nothing, drifted ones are corrected. A plan
 //! with a blocked step (`preflight`) is refused before anything changes.
 
+mod addon;
 mod cluster;
 pub mod iam;
 mod operator;
@@ -21,7 +23,9 @@ use serde_json::json;
 use crate::error::{Error, Result};
 use crate::exec::private::PrivateDir;
 use crate::exec::Cmd;
-use crate::install::names::{NameOverrides, Names, TEST_INSTANCE_TYPE};
+use crate::install::names::{
+    NameOverrides, Names, FSX_CSI_ADDON, OPERATOR_ADDON, S3_CSI_ADDON, TEST_INSTANCE_TYPE,
+};
 use crate::install::target::{self, Target};
 use crate::install::{Installation, Options, RoleId};
 use crate::plan::lock::ClusterLock;
@@ -106,7 +110,9 @@ pub struct SetupConfig {
     pub skip_test_deployment: bool,
     /// Instance type of the test model (the guide's ml.c5.2xlarge unless the cluster lacks it).
     pub test_instance_type: String,
-    pub operator_method: OperatorMethod,
+    /// How the operator is installed; `None`: the method already on the cluster (the EKS add-on
+    /// there: `Addon`; otherwise `Helm`, the guide's).
+    pub operator_method: Option<OperatorMethod>,
     pub chart: ChartSource,
     pub names: NameOverrides,
     /// Make no calls at all (with dry-run): documents carry placeholders.
@@ -137,7 +143,7 @@ impl SetupConfig {
             enable_jumpstart_gated: false,
             skip_test_deployment: false,
             test_instance_type: TEST_INSTANCE_TYPE.to_string(),
-            operator_method: OperatorMethod::Helm,
+            operator_method: None,
             chart,
             names: NameOverrides::default(),
             offline: false,
@@ -170,6 +176,8 @@ pub struct Roles {
 #[derive(Debug, Clone, Serialize)]
 pub struct SetupOutcome {
     pub hyperpod_cluster: String,
+    /// The install method the plan is for (given, or found on the cluster).
+    pub method: OperatorMethod,
     pub facts: Target,
     pub names: Names,
     pub roles: Roles,
@@ -291,7 +299,8 @@ impl<'a> Setup<'a> {
         self.run_steps(Some(ids), &|_| Ok(()))
     }
 
-    fn required_tools(&self) -> Vec<(Tool, &'static str)> {
+    /// The tools the method needs (`None`: before the method is known, what every method needs).
+    fn required_tools(&self, method: Option<OperatorMethod>) -> Vec<(Tool, &'static str)> {
         let mut t = vec![(
             Tool::Aws,
             "resolve the cluster and manage IAM and EKS add-ons",
@@ -301,12 +310,47 @@ impl<'a> Setup<'a> {
                 Tool::Kubectl,
                 "create namespaces and ServiceAccounts and verify the install",
             ));
-            t.push((Tool::Helm, "install the inference operator chart"));
-            if matches!(self.config.chart, ChartSource::Git { .. }) {
-                t.push((Tool::Git, "fetch the inference operator chart"));
+            if method == Some(OperatorMethod::Helm) {
+                t.push((Tool::Helm, "install the inference operator chart"));
+                if matches!(self.config.chart, ChartSource::Git { .. }) {
+                    t.push((Tool::Git, "fetch the inference operator chart"));
+                }
             }
         }
         t
+    }
+
+    /// The method already on the cluster: the operator add-on -> `Addon`, else `Helm`.
+    fn method_on_cluster(&self, facts: &Target) -> Result<OperatorMethod> {
+        let found = tools::aws::describe_addon(
+            &self.ctx.runner,
+            &self.ctx.aws,
+            &facts.eks_cluster,
+            OPERATOR_ADDON,
+        )?;
+        Ok(match found {
+            Some(_) => OperatorMethod::Addon,
+            None => OperatorMethod::Helm,
+        })
+    }
+
+    /// The role names of an add-on install already on the cluster (its configuration, its CSI
+    /// add-ons' roles): setup manages that install rather than making a second set of roles.
+    fn adopt_installed_names(&self, facts: &Target, names: &mut Names) -> Result<()> {
+        let read = |addon: &str| {
+            tools::aws::describe_addon(&self.ctx.runner, &self.ctx.aws, &facts.eks_cluster, addon)
+        };
+        let Some(operator) = read(OPERATOR_ADDON)? else {
+            return Ok(());
+        };
+        let s3 = read(S3_CSI_ADDON)?;
+        let fsx = read(FSX_CSI_ADDON)?;
+        for (id, name) in
+            crate::install::installed::installed_roles(&operator, s3.as_ref(), fsx.as_ref())
+        {
+            names.adopt(id, &name);
+        }
+        Ok(())
     }
 
     /// Plans the whole setup (every check read-only) and hands the plan out as a value; nothing
@@ -320,7 +364,7 @@ impl<'a> Setup<'a> {
     pub fn apply(&self, planned: &SetupOutcome) -> Result<SetupOutcome> {
         refuse_blocked(&planned.plan)?;
         let c = &self.config;
-        let install = self.installation(planned.names.clone());
+        let install = self.installation(planned.method, planned.names.clone());
         let inputs = SetupInputs {
             config: c,
             install: &install,
@@ -377,10 +421,10 @@ impl<'a> Setup<'a> {
         self.apply(&planned)
     }
 
-    fn installation(&self, names: Names) -> Installation {
+    fn installation(&self, method: OperatorMethod, names: Names) -> Installation {
         let c = &self.config;
         Installation::new(
-            c.operator_method,
+            method,
             Options {
                 s3_csi: c.install_s3_csi,
                 fsx_csi: c.install_fsx_csi,
@@ -392,17 +436,29 @@ impl<'a> Setup<'a> {
 
     fn plan_steps(&self, only: Option<&[&str]>) -> Result<SetupOutcome> {
         let c = &self.config;
-        let names = Names::derive(&c.hyperpod_cluster, &c.names)?;
         let offline = c.offline && self.ctx.dry_run;
         if !offline {
-            tools::require(&self.required_tools())?;
+            tools::require(&self.required_tools(c.operator_method))?;
         }
         let facts = if offline {
             Target::offline(&c.region, c.user_context.as_deref())
         } else {
             self.resolve()?
         };
-        let install = self.installation(names.clone());
+        let method = match c.operator_method {
+            Some(m) => m,
+            None if offline => OperatorMethod::Helm,
+            None => {
+                let m = self.method_on_cluster(&facts)?;
+                tools::require(&self.required_tools(Some(m)))?;
+                m
+            }
+        };
+        let mut names = Names::derive_for(method, &c.hyperpod_cluster, &c.names)?;
+        if method == OperatorMethod::Addon && !offline {
+            self.adopt_installed_names(&facts, &mut names)?;
+        }
+        let install = self.installation(method, names.clone());
         let inputs = SetupInputs {
             config: c,
             install: &install,
@@ -457,6 +513,7 @@ impl<'a> Setup<'a> {
             .status("Checking what is already in place...", true);
         let context = json!({
             "hyperpod_cluster": c.hyperpod_cluster,
+            "method": method,
             "region": c.region,
             "s3_bucket": c.bucket,
             "offline": offline,
@@ -469,6 +526,7 @@ impl<'a> Setup<'a> {
         let roles = self.roles(&inputs);
         Ok(SetupOutcome {
             hyperpod_cluster: c.hyperpod_cluster.clone(),
+            method,
             roles,
             facts: facts.clone(),
             names,
@@ -479,12 +537,13 @@ impl<'a> Setup<'a> {
 
     fn roles(&self, inp: &SetupInputs) -> Roles {
         let c = &self.config;
+        let has = |id: RoleId| inp.install.roles().any(|r| r.id == id);
         Roles {
             inference_operator: inp.role_arn(RoleId::Operator),
             load_balancer_controller: inp.role_arn(RoleId::Alb),
-            s3_csi: c.install_s3_csi.then(|| inp.role_arn(RoleId::S3Csi)),
+            s3_csi: has(RoleId::S3Csi).then(|| inp.role_arn(RoleId::S3Csi)),
             keda: inp.role_arn(RoleId::Keda),
-            fsx_csi: c.install_fsx_csi.then(|| inp.role_arn(RoleId::FsxCsi)),
+            fsx_csi: has(RoleId::FsxCsi).then(|| inp.role_arn(RoleId::FsxCsi)),
             jumpstart_gated: c
                 .enable_jumpstart_gated
                 .then(|| inp.role_arn(RoleId::GatedModel)),

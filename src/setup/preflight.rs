@@ -1,6 +1,7 @@
-//! What the cluster already has that the Helm method cannot live with, found while planning so
-//! that a real run refuses before its first change (the step is `blocked`, its notes say what
-//! and the way out):
+//! What the cluster already has that the install method cannot live with, found while planning
+//! so that a real run refuses before its first change (the step is `blocked`, its notes say what
+//! and the way out). The add-on method refuses only an operator that Helm installed (the way out
+//! is `migrate`); the Helm method refuses:
 //!
 //! * the operator already installed as the EKS add-on (the HyperPod console's inference feature):
 //!   a second operator from the chart would fight it;
@@ -19,7 +20,9 @@ use super::cluster::owner_of;
 use super::steps::SetupInputs;
 use crate::error::Result;
 use crate::install::names::*;
+use crate::install::Method;
 use crate::plan::{Check, State, StepEnv};
+use crate::tools::kube::str_at;
 
 /// A cluster-wide object of the chart that another install may own, and the way out.
 struct Collision {
@@ -99,17 +102,68 @@ fn operator_addon(env: &StepEnv, inp: &SetupInputs) -> Result<Option<String>> {
         }))
 }
 
+/// The operator installed by Helm (the release's storage Secret, read with kubectl: the add-on
+/// method does not need helm): `Some(description)`.
+fn operator_release(env: &StepEnv) -> Result<Option<String>> {
+    let selector = format!("owner=helm,name={HELM_RELEASE}");
+    let list = env.kube.kubectl(
+        "list the operator chart's Helm release records",
+        &[
+            "get",
+            "secrets",
+            "-n",
+            HELM_NAMESPACE,
+            "-l",
+            &selector,
+            "-o",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = env.ctx.runner.json(&list)?;
+    if let Some(r) = v["items"].as_array().and_then(|a| a.last()) {
+        return Ok(Some(format!(
+            "Helm release {HELM_NAMESPACE}/{HELM_RELEASE} ({})",
+            str_at(r, "/metadata/labels/status").unwrap_or("status unknown")
+        )));
+    }
+    Ok(env
+        .kget("deployment", OPERATOR_DEPLOYMENT, Some(OPERATOR_NAMESPACE))?
+        .map(|d| {
+            format!(
+                "Deployment {OPERATOR_NAMESPACE}/{OPERATOR_DEPLOYMENT} ({})",
+                owner_of(&d)
+            )
+        }))
+}
+
+/// The add-on method: refused only on a cluster whose operator Helm installed (two operators
+/// would fight over the same models); the add-on uses what else the cluster has.
+fn addon_method_check(env: &StepEnv) -> Result<Check> {
+    let Some(found) = operator_release(env)? else {
+        return Ok(Check::satisfied().note("no operator installed by Helm"));
+    };
+    Ok(Check::new(State::Blocked, vec![]).note(format!(
+        "the inference operator is already installed by Helm ({found}); the add-on would install a second operator. \
+         Moving a Helm install onto the add-on without losing a model is `kubectl hyperpod migrate --to addon` (not built yet); \
+         until then manage it with `kubectl hyperpod setup --method helm`. Do not `helm uninstall` it: that deletes the inference CRDs and every model"
+    )))
+}
+
 pub(super) fn check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     if env.offline {
         return Ok(Check::new(State::Info, vec![]).note("not checked offline"));
+    }
+    if inp.install.method == Method::Addon {
+        return addon_method_check(env);
     }
     let eks = &inp.facts.eks_cluster;
     let mut blocked = Vec::new();
     if let Some(found) = operator_addon(env, inp)? {
         blocked.push(format!(
             "the inference operator is already installed by the EKS add-on ({found}); setup's Helm method would install a second operator. \
-             Manage that install with the add-on: aws eks describe-addon --cluster-name {eks} --addon-name {OPERATOR_ADDON} \
-             (update-addon --configuration-values to change it); `kubectl hyperpod doctor` checks it"
+             Manage that install with `kubectl hyperpod setup --method addon` (the default on this cluster); moving it onto Helm is \
+             `kubectl hyperpod migrate` (not built yet). The add-on as EKS sees it: aws eks describe-addon --cluster-name {eks} --addon-name {OPERATOR_ADDON}; \
+             `kubectl hyperpod doctor` checks it"
         ));
     }
     let mut seen = Vec::new();

@@ -1,16 +1,17 @@
 //! The step graph of setup (guide steps 1-12), built from the installation model (`install`):
 //! one step per role, policy, ServiceAccount and add-on of the installation's tables, plus the
-//! kubeconfig, namespaces, device plugin, the operator, verification and the test model. Each
-//! step is a check that says satisfied / missing / drifted and the exact commands that would
-//! bring it in line; the checks live by subject in `iam`, `cluster`, `operator` and `verify`.
+//! kubeconfig, namespaces, device plugin, the operator (Helm release or EKS add-on, by the
+//! installation's method), verification and the test model. Each step is a check that says
+//! satisfied / missing / drifted and the exact commands that would bring it in line; the checks
+//! live by subject in `iam`, `cluster`, `operator`, `addon` and `verify`.
 
 use serde_json::Value;
 
 use super::iam::{self, RoleSpec};
-use super::{cluster, operator, preflight, SetupConfig};
+use super::{addon, cluster, operator, preflight, SetupConfig};
 use crate::deploy::spec::JumpStartInput;
 use crate::error::Result;
-use crate::install::documents::{self, Labels, OperatorValues, PolicyContext};
+use crate::install::documents::{self, AddonConfiguration, Labels, OperatorValues, PolicyContext};
 use crate::install::names::*;
 use crate::install::target::Target;
 use crate::install::Method;
@@ -120,6 +121,23 @@ impl SetupInputs<'_> {
         .render()
     }
 
+    /// The configuration of the operator add-on (the add-on method's counterpart of the chart
+    /// values), checked against the add-on's schema.
+    pub fn addon_configuration(&self) -> Result<Value> {
+        let c = self.config;
+        AddonConfiguration {
+            execution_role_arn: self.role_arn(RoleId::Operator),
+            bucket: &c.bucket,
+            hyperpod_cluster_arn: &self.facts.hyperpod_arn,
+            gated_role_arn: c
+                .enable_jumpstart_gated
+                .then(|| self.role_arn(RoleId::GatedModel)),
+            alb_role_arn: self.role_arn(RoleId::Alb),
+            keda_role_arn: self.role_arn(RoleId::Keda),
+        }
+        .render()
+    }
+
     /// The guide's test model: a small BERT JumpStart model, without a SageMaker endpoint,
     /// rendered as `deploy jumpstart` renders one, and labelled as ours.
     pub fn test_model(&self) -> Result<Value> {
@@ -209,11 +227,14 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
         return steps;
     }
 
-    // What the cluster already has that the Helm method cannot live with: checked with the
-    // rest of the plan, so a real run refuses before its first change (`preflight`).
+    // What the cluster already has that the method cannot live with: checked with the rest of
+    // the plan, so a real run refuses before its first change (`preflight`).
     steps.push(StepDef::new(
         "preflight",
-        "what the cluster already has: an operator add-on, metrics-server, KEDA, a load balancer controller, CSI drivers",
+        match install.method {
+            Method::Helm => "what the cluster already has: an operator add-on, metrics-server, KEDA, a load balancer controller, CSI drivers",
+            Method::Addon => "what the cluster already has: an operator installed by Helm",
+        },
         &["kubeconfig"],
         move |env| preflight::check(env, inp),
     ));
@@ -229,18 +250,26 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
     for def in install.service_accounts().filter(|s| s.addon.is_none()) {
         steps.push(sa_step(def));
     }
-    steps.push(StepDef::new(
-        "namespaces",
-        format!("namespaces {}", install.namespaces().join(", ")),
-        &["kubeconfig"],
-        move |env| cluster::namespaces_check(env, inp),
-    ));
-    let mut operator_deps = vec![
-        "operator-role",
-        "alb-service-account",
-        "namespaces",
-        "keda-role",
-    ];
+    if !install.namespaces().is_empty() {
+        steps.push(StepDef::new(
+            "namespaces",
+            format!("namespaces {}", install.namespaces().join(", ")),
+            &["kubeconfig"],
+            move |env| cluster::namespaces_check(env, inp),
+        ));
+    }
+    let mut operator_deps = match install.method {
+        Method::Helm => vec![
+            "operator-role",
+            "alb-service-account",
+            "namespaces",
+            "keda-role",
+        ],
+        // The add-on creates its ServiceAccounts and namespace: it needs its roles.
+        Method::Addon => [RoleId::Operator, RoleId::Alb, RoleId::Keda]
+            .map(|id| install.role(id).step)
+            .to_vec(),
+    };
     for def in install.service_accounts().filter(|s| s.addon.is_some()) {
         steps.push(sa_step(def));
     }
@@ -264,9 +293,11 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
             format!("EKS add-on {}", addon.name),
             &deps,
             move |env| match addon.role {
-                _ if addon.name == CERT_MANAGER_ADDON => cluster::cert_manager_check(env, inp),
-                Some(r) => cluster::addon_check(env, inp, addon.name, Some(&inp.role_arn(r))),
-                None => cluster::addon_check(env, inp, addon.name, None),
+                _ if addon.name == CERT_MANAGER_ADDON && install.method == Method::Helm => {
+                    cluster::cert_manager_check(env, inp)
+                }
+                Some(r) => cluster::addon_check(env, inp, addon, Some(&inp.role_arn(r))),
+                None => cluster::addon_check(env, inp, addon, None),
             },
         ));
         operator_deps.push(addon.step);
@@ -287,6 +318,7 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
     let release = install.release();
     let title = match install.method {
         Method::Helm => format!("helm release {} in {}", release.name, release.namespace),
+        Method::Addon => format!("EKS add-on {OPERATOR_ADDON}"),
     };
     steps.push(StepDef::new(
         "inference-operator",
@@ -294,21 +326,30 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
         &operator_deps,
         move |env| match inp.install.method {
             Method::Helm => operator::operator_check(env, inp),
+            Method::Addon => addon::operator_addon_check(env, inp),
         },
     ));
-    steps.push(StepDef::new(
-        "operator-service-account",
-        format!(
-            "ServiceAccount {}/{} annotated with the operator role",
-            OPERATOR_SA.namespace, OPERATOR_SA.name
-        ),
-        &["inference-operator"],
-        move |env| operator::operator_sa_check(env, inp),
-    ));
+    // The chart may leave its ServiceAccount without the role; the add-on annotates its own
+    // from its configuration (verify checks it).
+    let verify_after = match install.method {
+        Method::Helm => {
+            steps.push(StepDef::new(
+                "operator-service-account",
+                format!(
+                    "ServiceAccount {}/{} annotated with the operator role",
+                    OPERATOR_SA.namespace, OPERATOR_SA.name
+                ),
+                &["inference-operator"],
+                move |env| operator::operator_sa_check(env, inp),
+            ));
+            "operator-service-account"
+        }
+        Method::Addon => "inference-operator",
+    };
     steps.push(StepDef::new(
         "verify",
         "verify ServiceAccounts, trust policies, operator Deployment and CRDs",
-        &["operator-service-account"],
+        &[verify_after],
         move |env| super::verify::verify_check(env, inp),
     ));
     if !c.skip_test_deployment {

@@ -59,11 +59,12 @@ pub fn verify_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
             problems.push(format!("CRD {crd} is not installed"));
         }
     }
+    let deployment = inp.install.operator_deployment();
     let wait = env.kube.kubectl(
         "wait for the operator Deployment to become available",
         &[
             "wait",
-            &format!("deployment/{OPERATOR_DEPLOYMENT}"),
+            &format!("deployment/{deployment}"),
             "-n",
             OPERATOR_NAMESPACE,
             "--for=condition=Available",
@@ -72,7 +73,10 @@ pub fn verify_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     );
     let out = env.ctx.runner.run_unchecked(&wait)?;
     if !out.success() {
-        problems.push(format!("the operator Deployment {OPERATOR_NAMESPACE}/{OPERATOR_DEPLOYMENT} is not available: {}", crate::exec::stderr_tail(&out.stderr)));
+        problems.push(format!(
+            "the operator Deployment {OPERATOR_NAMESPACE}/{deployment} is not available: {}",
+            crate::exec::stderr_tail(&out.stderr)
+        ));
     }
     if !problems.is_empty() {
         return Err(Error::failed(

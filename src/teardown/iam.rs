@@ -6,7 +6,6 @@ use serde_json::Value;
 use super::owned;
 use super::steps::{absent, kept, TeardownInputs, KEEP_MODELS};
 use crate::error::Result;
-use crate::install::{role_defs, Method};
 use crate::plan::{Action, Check, State, StepEnv};
 
 fn iam_kept_reason(inp: &TeardownInputs) -> Option<&'static str> {
@@ -144,9 +143,7 @@ pub(super) fn role_check(env: &StepEnv, inp: &TeardownInputs, name: &str) -> Res
 
 /// Roles this teardown removes (setup's, by tag), to tell them from other users of a policy.
 fn role_removed(env: &StepEnv, inp: &TeardownInputs, role: &str) -> Result<bool> {
-    let ours_by_name = role_defs(Method::Helm)
-        .iter()
-        .any(|r| inp.names.role(r.id).name == role);
+    let ours_by_name = inp.all_roles().iter().any(|(_, name)| *name == role);
     if !ours_by_name || iam_kept_reason(inp).is_some() {
         return Ok(false);
     }
@@ -305,15 +302,14 @@ fn kept_roles_trusting(
     provider_arn: &str,
 ) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    for def in role_defs(Method::Helm) {
-        let name = &inp.names.role(def.id).name;
+    for (_, name) in inp.all_roles() {
         let Some(role) = env.get_role(name)? else {
             continue;
         };
         if !owned::iam(&role.tags_json(), inp.cluster()).is_ours()
             && role.trust().to_string().contains(provider_arn)
         {
-            out.push(name.clone());
+            out.push(name.to_string());
         }
     }
     Ok(out)

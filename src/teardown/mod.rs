@@ -17,6 +17,7 @@ use crate::error::{in_step, Error, Result};
 use crate::exec::private::PrivateDir;
 use crate::install::names::{NameOverrides, Names};
 use crate::install::target::{self, Target};
+use crate::install::Method;
 use crate::plan::lock::ClusterLock;
 use crate::plan::{self, Plan, RunReport, State, StepEnv};
 use crate::tools::kube::KubeOpts;
@@ -168,9 +169,11 @@ impl<'a> Teardown<'a> {
         };
         ctx.ui.status("Checking what setup left in place...", true);
         let models = steps::list_models(&env)?;
+        let addon_names = Names::derive_for(Method::Addon, &c.hyperpod_cluster, &c.names)?;
         let inputs = TeardownInputs {
             config: c,
             names: &names,
+            addon_names: &addon_names,
             facts: &facts,
             models: &models,
         };
@@ -236,9 +239,15 @@ impl<'a> Teardown<'a> {
         } else {
             None
         };
+        let addon_names = Names::derive_for(
+            Method::Addon,
+            &self.config.hyperpod_cluster,
+            &self.config.names,
+        )?;
         let inputs = TeardownInputs {
             config: &self.config,
             names: &planned.names,
+            addon_names: &addon_names,
             facts: &planned.facts,
             models: &planned.models,
         };

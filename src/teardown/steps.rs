@@ -11,7 +11,7 @@ use crate::deploy::kind::ModelKind;
 use crate::error::{Error, Result};
 use crate::install::names::*;
 use crate::install::target::Target;
-use crate::install::{policy_defs, role_defs, Managed, Method};
+use crate::install::{policy_defs, role_defs, Managed, Method, RoleDef};
 use crate::plan::{Action, Check, State, StepDef, StepEnv};
 use crate::tools::kube::str_at;
 
@@ -19,6 +19,8 @@ use crate::tools::kube::str_at;
 pub struct TeardownInputs<'a> {
     pub config: &'a TeardownConfig,
     pub names: &'a Names,
+    /// The add-on method's names (its execution, ALB and KEDA roles differ from the Helm ones).
+    pub addon_names: &'a Names,
     pub facts: &'a Target,
     /// The model resources found before planning (every namespace).
     pub models: &'a [Value],
@@ -43,6 +45,22 @@ impl TeardownInputs<'_> {
     /// The deadline of a command that waits: the wait's own deadline plus a margin.
     pub(super) fn cmd_timeout(&self) -> Duration {
         self.config.wait_timeout + Duration::from_secs(60)
+    }
+
+    /// Every role setup may have made, by either install method, with its name: the Helm
+    /// method's, then the add-on method's own (its other roles are the Helm ones).
+    pub fn all_roles(&self) -> Vec<(&'static RoleDef, &str)> {
+        let helm = role_defs(Method::Helm);
+        let mut out: Vec<(&'static RoleDef, &str)> = helm
+            .iter()
+            .map(|r| (r, self.names.role(r.id).name.as_str()))
+            .collect();
+        for r in role_defs(Method::Addon) {
+            if !helm.iter().any(|h| h.step == r.step) {
+                out.push((r, self.addon_names.role(r.id).name.as_str()));
+            }
+        }
+        out
     }
 
     pub(super) fn role_arn(&self, name: &str) -> String {
@@ -172,16 +190,26 @@ pub fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
         &["models"],
         move |env| cluster::operator_check(env, inp),
     ));
+    // The operator as the EKS add-on (setup --method addon): only one tagged as setup's goes,
+    // and with it what it installed (deleted without --preserve).
+    steps.push(StepDef::new(
+        "operator-addon",
+        format!("EKS add-on {OPERATOR_ADDON} (operator, CRDs, load balancer controller, KEDA)"),
+        &["models"],
+        move |env| cluster::addon_check(env, inp, OPERATOR_ADDON),
+    ));
+    // The operator's dependencies go after either operator.
+    const AFTER_OPERATOR: &[&str] = &["inference-operator", "operator-addon"];
     steps.push(StepDef::new(
         "s3-csi-addon",
         format!("EKS add-on {S3_CSI_ADDON}"),
-        &["inference-operator"],
+        AFTER_OPERATOR,
         move |env| cluster::addon_check(env, inp, S3_CSI_ADDON),
     ));
     steps.push(StepDef::new(
         "fsx-csi-addon",
         format!("EKS add-on {FSX_CSI_ADDON}"),
-        &["inference-operator"],
+        AFTER_OPERATOR,
         move |env| cluster::addon_check(env, inp, FSX_CSI_ADDON),
     ));
     // After the release: its Certificate and Issuer are cert-manager objects, which Helm
@@ -189,8 +217,14 @@ pub fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
     steps.push(StepDef::new(
         "cert-manager-addon",
         format!("EKS add-on {CERT_MANAGER_ADDON}"),
-        &["inference-operator"],
+        AFTER_OPERATOR,
         move |env| cluster::cert_manager_addon_check(env, inp),
+    ));
+    steps.push(StepDef::new(
+        "metrics-server-addon",
+        format!("EKS add-on {METRICS_SERVER_ADDON}"),
+        AFTER_OPERATOR,
+        move |env| cluster::addon_check(env, inp, METRICS_SERVER_ADDON),
     ));
     steps.push(StepDef::new(
         "nvidia-device-plugin",
@@ -227,12 +261,13 @@ pub fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
         "namespaces",
         "fsx-csi-addon",
         "cert-manager-addon",
+        "metrics-server-addon",
         "nvidia-device-plugin",
     ];
-    // Every role and policy setup may have made (whatever flags it ran with), from the
-    // installation model; each policy after the role that attaches it.
-    for role in role_defs(Method::Helm) {
-        let name = n.role(role.id).name.as_str();
+    // Every role and policy setup may have made (whatever flags and method it ran with), from
+    // the installation model; each policy after the role that attaches it.
+    let roles = inp.all_roles();
+    for (role, name) in roles.iter().copied() {
         steps.push(StepDef::new(
             role.step,
             format!("{} {name}", role.what),
@@ -242,8 +277,9 @@ pub fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
     }
     for policy in policy_defs(Method::Helm) {
         let name = n.policy(policy.id).name.as_str();
-        let after: Vec<&'static str> = role_defs(Method::Helm)
+        let after: Vec<&'static str> = roles
             .iter()
+            .map(|(r, _)| *r)
             .filter(|r| r.managed.contains(&Managed::Ours(policy.id)))
             .map(|r| r.step)
             .collect();
@@ -257,7 +293,7 @@ pub fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
     let iam_steps: Vec<&'static str> = policy_defs(Method::Helm)
         .iter()
         .map(|p| p.step)
-        .chain(role_defs(Method::Helm).iter().map(|r| r.step))
+        .chain(roles.iter().map(|(r, _)| r.step))
         .collect();
     steps.push(StepDef::new(
         "oidc-provider",

@@ -231,9 +231,41 @@ pub struct Addon {
     pub service_account_role_arn: Option<String>,
     #[serde(default)]
     pub health: Option<Value>,
+    /// The add-on's configuration (JSON or YAML text), when it has one.
+    #[serde(default)]
+    pub configuration_values: Option<String>,
     /// `{key: value}`, as the EKS API returns tags.
     #[serde(default)]
     pub tags: Value,
+}
+
+impl Addon {
+    /// The health issues EKS reports, one line each: `code: message (resources)`.
+    pub fn health_issues(&self) -> Vec<String> {
+        let issues = self
+            .health
+            .as_ref()
+            .and_then(|h| h["issues"].as_array().cloned())
+            .unwrap_or_default();
+        issues
+            .iter()
+            .map(|i| {
+                let ids: Vec<&str> = i["resourceIds"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let mut line = format!(
+                    "{}: {}",
+                    i["code"].as_str().unwrap_or("Unknown"),
+                    i["message"].as_str().unwrap_or("")
+                );
+                if !ids.is_empty() {
+                    line.push_str(&format!(" (resources: {})", ids.join(", ")));
+                }
+                line
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -276,7 +276,7 @@ HYPERPOD_INFERENCE_SCHEMA = {
                                 "irsa": {
                                     "type": "object",
                                     "additionalProperties": False,
-                                    "properties": {"roleArn": {"type": "string"}},
+                                    "properties": {"enabled": {"type": "boolean"}, "roleArn": {"type": "string"}},
                                 }
                             },
                         }
@@ -1160,12 +1160,13 @@ PLURALS = {
 
 
 def delete_addon_objects(cluster: str, rec: dict) -> None:
-    """Remove what the add-on installed (namespaces are left in place, but cert-manager's own)."""
+    """Remove what the add-on installed (namespaces are left in place, but the ones an add-on
+    brings for itself alone: cert-manager's, the inference operator's)."""
     if not KUBE_URL:
         return
     for obj in addon_objects(rec):
         plural = PLURALS.get(obj["kind"])
-        if obj["kind"] == "Namespace" and rec["addonName"] == "cert-manager":
+        if obj["kind"] == "Namespace" and rec["addonName"] in ("cert-manager", HYPERPOD_INFERENCE):
             plural = "namespaces"  # its own namespace, which nothing else uses
         if plural is None:
             continue

@@ -11,7 +11,7 @@ use crate::doctor::workloads;
 use crate::error::Error;
 use crate::install::names::*;
 use crate::install::trust::{judge_trust, trusts_service, Oidc, TrustVerdict};
-use crate::install::{role_defs, Method, RoleId, Subject, WorkloadMatch};
+use crate::install::{role_def, role_defs, Method, RoleId, Subject, WorkloadMatch};
 use crate::tools::aws::policy_document;
 use crate::tools::kube::str_at;
 
@@ -57,6 +57,23 @@ pub fn bindings(cfg: &crate::doctor::DoctorConfig) -> crate::error::Result<Vec<B
             })
         })
         .collect())
+}
+
+/// The binding as the cluster's install has it: on an add-on install, the role its configuration
+/// names (unless a flag names one) and the add-on method's trust (doctor's catalog is built
+/// before anything is read, with the Helm method's names).
+pub fn as_installed(f: &Facts, b: &Binding) -> Binding {
+    let mut b = b.clone();
+    if f.cfg.overrides.role(b.key).is_some() {
+        return b;
+    }
+    if let Ok(roles) = f.addon_roles() {
+        if let Some((_, name)) = roles.iter().find(|(id, _)| *id == b.key) {
+            b.role = Some(name.clone());
+            b.trust_sagemaker = role_def(Method::Addon, b.key).trust_sagemaker;
+        }
+    }
+    b
 }
 
 /// The ServiceAccount a component really runs as.
@@ -155,6 +172,7 @@ pub fn oidc_provider(f: &Facts) -> Result<Vec<Outcome>, Problem> {
 }
 
 pub fn role_trust(f: &Facts, b: &Binding) -> Result<Vec<Outcome>, Problem> {
+    let b = &as_installed(f, b);
     let Some(role) = &b.role else {
         return Ok(vec![Outcome::skip(format!(
             "no role name: give --hyperpod-cluster (or {})",
@@ -237,6 +255,7 @@ pub fn role_name_of(arn: &str) -> Option<&str> {
 }
 
 pub fn service_account(f: &Facts, b: &Binding) -> Result<Vec<Outcome>, Problem> {
+    let b = &as_installed(f, b);
     let objs = f.cluster()?;
     let sa = resolve_sa(&objs, b);
     let shown = sa.display();
