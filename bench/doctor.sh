@@ -2,7 +2,7 @@
 # Wall time of a full `kubectl hyperpod doctor` run against the emulated cloud, compared with
 # running the same external commands one after another (what the checks would cost in sequence).
 #
-#   bench/doctor.sh [RUNS] [SCENARIOS]   (defaults 5 and "0/0,300/100"; results in bench/RESULTS.md, by hand)
+#   bench/doctor.sh [RUNS] [SCENARIOS]   (defaults 5 and "0/0,300/100"; results in BENCHMARKS.md, by hand)
 #
 # SCENARIOS: comma-separated AWS_MS/KUBE_MS pairs, the round trip the emulators add to every AWS
 # API request and to every Kubernetes API request (a stand-in for a distant region; 0/0 = loopback).

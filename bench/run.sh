@@ -17,8 +17,10 @@
 # Knobs (environment): HP_BENCH_AWS_S (0.3: every AWS API request), HP_BENCH_KUBE_S (0.05: every
 # Kubernetes API request), HP_BENCH_ADDON_S (6: add-on CREATING -> ACTIVE, 60 s real),
 # HP_BENCH_OPERATOR_S (9: a Deployment helm installs becomes available, 90 s real),
-# HP_BENCH_MODEL_S (6: a model to DeploymentComplete); HP_BENCH_BEFORE_REV (bc2ef6d: the
-# "before" build, built once into target/bench/before; HP_BENCH_BEFORE=0 skips it).
+# HP_BENCH_MODEL_S (6: a model to DeploymentComplete); HP_BENCH_BIN (the "after" build, default
+# this checkout's target/debug); HP_BENCH_BEFORE_REV (bc2ef6d: the
+# "before" build, built once into target/bench/before; or HP_BENCH_BEFORE_BIN; HP_BENCH_BEFORE=0
+# skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-5}"
@@ -32,11 +34,11 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 cargo test --quiet --no-run --test bench --test doctor 2>&1 | grep -v '^$' || true
-bin="$PWD/target/debug/kubectl-hyperpod"
+bin="${HP_BENCH_BIN:-$PWD/target/debug/kubectl-hyperpod}"
 
 # The "before" build: main at HP_BENCH_BEFORE_REV, in a worktree of its own under target/.
-before_bin=""
-if [[ "${HP_BENCH_BEFORE:-1}" != 0 ]]; then
+before_bin="${HP_BENCH_BEFORE_BIN:-}"
+if [[ "${HP_BENCH_BEFORE:-1}" != 0 && -z "$before_bin" ]]; then
   rev="${HP_BENCH_BEFORE_REV:-bc2ef6d}"
   src="$PWD/target/bench/before-src"
   if [[ ! -d "$src" ]]; then

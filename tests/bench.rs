@@ -296,7 +296,11 @@ fn bench_issue_15() {
         "BENCH knobs rounds={} aws_latency_s={} kube_latency_s={} addon_active_s={} operator_ready_s={} model_complete_s={}",
         k.rounds, k.aws_s, k.kube_s, k.addon_s, k.operator_s, k.model_s
     );
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_kubectl-hyperpod"));
+    // HP_BENCH_BIN: another build as "after" (e.g. a branch not yet on main).
+    let exe = std::env::var_os("HP_BENCH_BIN")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kubectl-hyperpod")));
     let mut f = Figures::default();
     for round in 0..k.rounds {
         let sb = k.sandbox();
