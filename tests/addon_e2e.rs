@@ -218,3 +218,41 @@ fn bad_method_input_is_refused_before_any_call_naming_the_flag() {
         .stderr_has(&["--skip-s3-csi", "is for --method helm only"]);
     assert_eq!(sb.tool_log(), Vec::<Vec<String>>::new());
 }
+
+#[test]
+fn a_degraded_add_on_stops_the_wait_at_once_with_its_health_issues_and_what_to_do() {
+    let sb = cloud().sandbox_with(Profile::Fresh);
+    sb.addon_config(
+        serde_json::json!({"failures": {ADDON: {"status": "DEGRADED", "issues": [
+        {"code": "AccessDenied", "message": "executionRoleArn: role cannot be assumed",
+         "resourceIds": ["arn:aws:iam::123456789012:role/x"]}]}}}),
+    );
+    let r = setup(
+        &sb,
+        &["--method", "addon", "--skip-test-deployment", "--yes"],
+    );
+    assert_eq!(r.code, 1, "{}", r.describe());
+    r.stderr_has(&[
+        "the amazon-sagemaker-hyperpod-inference add-on is DEGRADED; its health issues:",
+        "AccessDenied: executionRoleArn: role cannot be assumed (resources: arn:aws:iam::123456789012:role/x)",
+        "`kubectl hyperpod doctor` checks them",
+    ]);
+    // The plan of the next run shows the failed add-on and its issue, and updates it.
+    let plan = setup(&sb, &["--method", "addon", "--dry-run", "-o", "json"])
+        .success()
+        .json();
+    let step = plan["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "inference-operator")
+        .unwrap()
+        .clone();
+    assert_eq!(step["state"], "drifted", "{step}");
+    assert!(
+        step["notes"]
+            .to_string()
+            .contains("health issue AccessDenied"),
+        "{step}"
+    );
+}
