@@ -153,12 +153,50 @@ fn reference_crds() -> Vec<PathBuf> {
 fn cluster(mode: &str, delay: f64) -> Sandbox {
     let sb = cloud().sandbox();
     sb.write_direct_kubeconfig();
+    // The instance groups the guide's examples run on, besides the profile's ml.g5.8xlarge and
+    // ml.c5.2xlarge: HyperPod's nodes for them (deploy's placement check reads the nodes).
+    for (t, gpus) in [("ml.g5.24xlarge", 4), ("ml.g5.xlarge", 1)] {
+        add_node(&sb, t, gpus);
+    }
     for crd in reference_crds() {
         sb.kubectl(&["apply", "-f", crd.to_str().unwrap()])
             .success();
     }
     sb.kube_config(json!({"modelOperator": mode, "modelDelaySeconds": delay}));
     sb
+}
+
+/// A schedulable HyperPod node of instance type `t` with `gpus` allocatable GPUs.
+fn add_node(sb: &Sandbox, t: &str, gpus: u32) {
+    let name = format!("hyperpod-i-{}", t.replace('.', "-"));
+    let node = json!({
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {
+            "node.kubernetes.io/instance-type": t,
+            "sagemaker.amazonaws.com/node-health-status": "Schedulable",
+        }},
+        "status": {
+            "allocatable": {"cpu": "90", "memory": "300Gi", "nvidia.com/gpu": gpus.to_string()},
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    });
+    let file = sb.dir().join(format!("{name}.json"));
+    std::fs::write(&file, node.to_string()).unwrap();
+    sb.kubectl(&["apply", "-f", file.to_str().unwrap()])
+        .success();
+    // The API server keeps status only through its subresource (as a kubelet reports it).
+    let status = json!({"status": node["status"]}).to_string();
+    sb.kubectl(&[
+        "patch",
+        "node",
+        &name,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        &status,
+    ])
+    .success();
 }
 
 /// Every field the user gave is in the stored object, with the same value.
@@ -539,18 +577,67 @@ fn get_describe_logs_invoke_and_delete() {
 #[test]
 fn dry_run_needs_no_cluster_and_no_tools() {
     let sb = cloud().sandbox();
-    let args = with(GUIDE_CUSTOM, &["--dry-run", "-o", "json"]);
+    let args = with(GUIDE_CUSTOM, &["--dry-run", "--offline", "-o", "json"]);
     let run = sb.hyperpod_with(&args, &[("PATH", "/nonexistent")]);
     run.success();
     assert_eq!(run.json(), guide_custom_as_deployed());
-    let args = with(GUIDE_JUMPSTART, &["--dry-run"]);
+    let args = with(GUIDE_JUMPSTART, &["--dry-run", "--offline"]);
     let run = sb.hyperpod_with(&args, &[("PATH", "/nonexistent")]);
     run.success();
     assert_eq!(yaml_to_json(&run.stdout), guide_jumpstart_as_deployed());
     assert!(sb.tool_log().is_empty());
-    // Without --dry-run kubectl is required.
+    // Without --dry-run kubectl is required; so it is for --dry-run's placement check; --offline
+    // without --dry-run is refused.
     let run = sb.hyperpod_with(GUIDE_JUMPSTART, &[("PATH", "/nonexistent")]);
     run.exits(3).stderr_has(&["kubectl"]);
+    let run = sb.hyperpod_with(
+        &with(GUIDE_JUMPSTART, &["--dry-run"]),
+        &[("PATH", "/nonexistent")],
+    );
+    run.exits(3).stderr_has(&["--skip-placement-check"]);
+    sb.hyperpod(&with(GUIDE_JUMPSTART, &["--offline"]))
+        .exits(2)
+        .stderr_has(&["--offline"]);
+}
+
+/// Before anything is created, the instance type must be one the cluster has schedulable nodes
+/// of, with the GPUs one replica needs; the refusal lists what the cluster has, and no apply is made.
+#[test]
+fn a_model_the_cluster_cannot_place_is_refused_before_it_is_created() {
+    let sb = cluster("complete", 0.2);
+    sb.clear_tool_log();
+    let mut args: Vec<&str> = GUIDE_JUMPSTART.to_vec();
+    let i = args.iter().position(|a| *a == "ml.c5.2xlarge").unwrap();
+    args[i] = "ml.p4d.24xlarge";
+    let run = sb.hyperpod(&args);
+    run.exits(2).stderr_has(&[
+        "--instance-type",
+        "ml.p4d.24xlarge: the cluster has no node of that type",
+        "ml.c5.2xlarge (1 node(s), no GPU)",
+        "ml.g5.8xlarge (1 node(s), 1 GPU(s) per node)",
+        "--skip-placement-check",
+    ]);
+    // Too many GPUs for the type's nodes.
+    let mut custom: Vec<&str> = GUIDE_CUSTOM.to_vec();
+    let i = custom.iter().position(|a| *a == "--gpus").unwrap();
+    custom[i + 1] = "8";
+    sb.hyperpod(&custom)
+        .exits(2)
+        .stderr_has(&["ml.g5.24xlarge: one replica needs 8 GPU(s), its nodes have at most 4"]);
+    let log = sb.tool_log_lines();
+    assert!(
+        !log.iter().any(|l| l.contains(" apply")),
+        "applied although unplaceable:\n{}",
+        log.join("\n")
+    );
+    assert!(
+        log.iter().any(|l| l.contains("get nodes")),
+        "{}",
+        log.join("\n")
+    );
+    // Skipped on request: the model is created (and the stand-in operator completes it).
+    sb.hyperpod(&with(&args, &["--skip-placement-check"]))
+        .success();
 }
 
 /// Flag combinations: each renders a resource that the CRD schema accepts (checked by the

@@ -1,6 +1,9 @@
 //! Hostile input to `deploy -f` and `invoke --body-file`: each refused with exit 2, naming the
 //! file or flag, before any tool runs (stub `kubectl`/`aws`/`helm` on PATH record any call), and
 //! with a small peak memory, read from the kernel's accounting of the child (wait4's ru_maxrss).
+//! Also `deploy jumpstart` / `deploy custom` flags beyond the seed's examples: good combinations
+//! render with `--dry-run --offline` (no tool at all) into the fields the v1 CRDs name; bad values are
+//! refused with exit 2 naming the flag or field, before any tool runs.
 
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
@@ -279,4 +282,328 @@ fn the_stubs_do_record_calls() {
     std::fs::write(&file, GOOD).unwrap();
     let r = run(dir.path(), &["deploy", "-f", file.to_str().unwrap()], b"");
     assert!(r.tool_calls.contains("kubectl"), "{}\n{}", r.code, r.stderr);
+}
+
+/// Runs the binary with its output captured (for the flag tests).
+fn run_out(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-hyperpod"))
+        .args(args)
+        .env_clear()
+        .env("PATH", dir.join("bin"))
+        .env("HOME", dir)
+        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .env("AWS_REGION", "us-west-2")
+        .env("NO_COLOR", "1")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const JS: &[&str] = &[
+    "deploy",
+    "jumpstart",
+    "--name",
+    "bert",
+    "--model-id",
+    "huggingface-eqa-bert-base-cased",
+    "--instance-type",
+    "ml.c5.2xlarge",
+];
+
+const CUSTOM_HF: &[&str] = &[
+    "deploy",
+    "custom",
+    "--name",
+    "llama",
+    "--model-name",
+    "llama-3-8b",
+    "--instance-type",
+    "ml.g5.12xlarge",
+    "--model-source",
+    "huggingface",
+    "--hf-model-id",
+    "meta-llama/Llama-3.1-8B-Instruct",
+    "--image",
+    "763104351884.dkr.ecr.us-west-2.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu124",
+    "--container-port",
+    "8000",
+];
+
+fn with<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(more).copied().collect()
+}
+
+#[test]
+fn every_field_group_renders_from_flags() {
+    let dir = stub_dir();
+    std::fs::write(
+        dir.path().join("values.yaml"),
+        "spec:\n  pdSpec:\n    prefillSpec: {replicas: 1}\n    decodingSpec: {replicas: 2}\n",
+    )
+    .unwrap();
+    let js = with(
+        JS,
+        &[
+            "--routing-strategy",
+            "prefixaware",
+            "--l1-cache",
+            "--l2-cache-backend",
+            "redis",
+            "--l2-cache-url",
+            "redis://cache:6379",
+            "--metrics",
+            "--metrics-scrape-interval",
+            "15",
+            "--model-hub",
+            "my-hub",
+            "--accelerator-partition",
+            "mig-1g.10gb",
+            "--min-replicas",
+            "1",
+            "--max-replicas",
+            "2",
+            "--target-value",
+            "10",
+            "--prometheus-query",
+            "sum(rate(x[1m]))",
+            "--prometheus-server",
+            "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-abc",
+            "--dry-run",
+            "--offline",
+            "-o",
+            "json",
+        ],
+    );
+    let (code, out, err) = run_out(dir.path(), &js);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["spec"]["intelligentRoutingSpec"]["routingStrategy"],
+        "prefixaware"
+    );
+    assert_eq!(
+        v["spec"]["kvCacheSpec"]["l2CacheSpec"]["l2CacheLocalUrl"],
+        "redis://cache:6379"
+    );
+    assert_eq!(v["spec"]["metrics"]["enabled"], true);
+    assert_eq!(v["spec"]["model"]["modelHubName"], "my-hub");
+    assert_eq!(
+        v["spec"]["autoScalingSpec"]["prometheusTrigger"]["query"],
+        "sum(rate(x[1m]))"
+    );
+
+    let custom = with(
+        CUSTOM_HF,
+        &[
+            "--hf-commit",
+            "0e9e39f249a16976918f6564b8830bc894c89659",
+            "--hf-token-secret",
+            "hf/token",
+            "--worker-command",
+            "python3",
+            "--worker-args",
+            "--port",
+            "--worker-args",
+            "8000",
+            "--resource",
+            "vpc.amazonaws.com/efa=1",
+            "--tag",
+            "team=ml",
+            "--values",
+            "values.yaml",
+            "--set",
+            "spec.worker.workingDir=/opt/app",
+            "--dry-run",
+            "--offline",
+            "-o",
+            "json",
+        ],
+    );
+    let (code, out, err) = run_out(dir.path(), &custom);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let s = &v["spec"];
+    assert_eq!(
+        s["modelSourceConfig"]["huggingFaceModel"]["commitSHA"],
+        "0e9e39f249a16976918f6564b8830bc894c89659"
+    );
+    assert_eq!(s["worker"]["args"], serde_json::json!(["--port", "8000"]));
+    assert_eq!(s["worker"]["workingDir"], "/opt/app");
+    assert_eq!(s["pdSpec"]["decodingSpec"]["replicas"], 2);
+    assert_eq!(s["tags"][0]["name"], "team");
+    assert!(
+        !dir.path().join("calls").exists(),
+        "a tool ran during --dry-run --offline"
+    );
+}
+
+#[test]
+fn bad_values_are_refused_naming_the_flag_before_any_call() {
+    let dir = stub_dir();
+    std::fs::write(dir.path().join("list.yaml"), "- 1\n- 2\n").unwrap();
+    std::fs::write(dir.path().join("kind.yaml"), "kind: Pod\n").unwrap();
+    std::fs::write(dir.path().join("name.yaml"), "metadata:\n  name: other\n").unwrap();
+    std::fs::write(dir.path().join("dup.yaml"), "spec: {}\nspec: {}\n").unwrap();
+    let js: Vec<(&[&str], &str)> = vec![
+        (&["--routing-strategy", "random"], "--routing-strategy"),
+        (&["--routing-strategy", "PREFIXAWARE"], "--routing-strategy"),
+        (&["--l2-cache-url", "redis://x:1"], "--l2-cache-backend"),
+        (
+            &["--l2-cache-backend", "redis", "--l2-cache-url", "not a url"],
+            "--l2-cache-url",
+        ),
+        (&["--l2-cache-backend", "red is"], "--l2-cache-backend"),
+        (&["--metrics-scrape-interval", "10"], "--metrics"),
+        (
+            &["--metrics", "--metrics-scrape-interval", "0"],
+            "--metrics-scrape-interval",
+        ),
+        (
+            &["--metrics", "--metrics-scrape-interval", "-5"],
+            "--metrics-scrape-interval",
+        ),
+        (
+            &["--metrics", "--model-metrics-port", "0"],
+            "--model-metrics-port",
+        ),
+        (
+            &["--metrics", "--model-metrics-path", "metrics"],
+            "--model-metrics-path",
+        ),
+        (&["--health-check-path", "/ping?x"], "--health-check-path"),
+        (&["--routing-algorithm", "fastest"], "--routing-algorithm"),
+        (
+            &[
+                "--acm-cert-arn",
+                "arn:aws:acm:us-west-2:123456789012:certificate/x",
+            ],
+            "--domain-name",
+        ),
+        (&["--domain-name", "models.example.com"], "--acm-cert-arn"),
+        (
+            &[
+                "--acm-cert-arn",
+                "arn:aws:iam::123456789012:role/x",
+                "--domain-name",
+                "a.example.com",
+            ],
+            "--acm-cert-arn",
+        ),
+        (
+            &[
+                "--acm-cert-arn",
+                "arn:aws:acm:us-west-2:123456789012:certificate/x",
+                "--domain-name",
+                "no_dots",
+            ],
+            "--domain-name",
+        ),
+        (&["--hosted-zone-id", "zone"], "--hosted-zone-id"),
+        (
+            &["--data-capture-s3-uri", "https://bucket/x"],
+            "--data-capture-s3-uri",
+        ),
+        (&["--model-hub", "my hub"], "--model-hub"),
+        (
+            &["--accelerator-partition", "1g.10gb"],
+            "--accelerator-partition",
+        ),
+        (
+            &["--accelerator-partition", "mig-"],
+            "--accelerator-partition",
+        ),
+        (&["--execution-role", "ModelServer"], "--execution-role"),
+        (&["--additional-config", "novalue"], "--additional-config"),
+        (&["--prometheus-query", "up"], "--prometheus-server"),
+        (
+            &[
+                "--prometheus-server",
+                "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-a",
+            ],
+            "--prometheus-query",
+        ),
+        (
+            &[
+                "--target-value",
+                "1",
+                "--prometheus-query",
+                "up",
+                "--prometheus-server",
+                "http://prom:9090",
+            ],
+            "--prometheus-server",
+        ),
+        (
+            &[
+                "--prometheus-query",
+                "up",
+                "--prometheus-server",
+                "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-a",
+            ],
+            "--target-value",
+        ),
+        (&["--set", "spec.server.instanceType"], "--set"),
+        (&["--set", "kind=Pod"], "--set"),
+        (&["--set", "metadata.name=other"], "--set"),
+        (&["--set", "spec..x=1"], "--set"),
+        (&["--set", "spec.x[99999]=1"], "--set"),
+        (&["--set", "spec.model.modelId.x=1"], "--set"),
+        (&["--set", "spec.replicas=many"], "spec.replicas"),
+        (&["--set", "spec.unknownField=1"], "spec.unknownField"),
+        (
+            &[
+                "--set",
+                "spec.intelligentRoutingSpec.routingStrategy=random",
+            ],
+            "routingStrategy",
+        ),
+        (&["--values", "missing.yaml"], "--values"),
+        (&["--values", "list.yaml"], "--values"),
+        (&["--values", "kind.yaml"], "--values"),
+        (&["--values", "name.yaml"], "--values"),
+        (&["--values", "dup.yaml"], "--values"),
+        (&["--tag", "team=ml"], "--tag"),
+    ];
+    let custom: Vec<(&[&str], &str)> = vec![
+        (&["--hf-model-id", "meta llama"], "--hf-model-id"),
+        (&["--hf-model-id", "a/b/c"], "--hf-model-id"),
+        (&["--hf-commit", "main"], "--hf-commit"),
+        (&["--hf-commit", "0e9e39f"], "--hf-commit"),
+        (&["--hf-token-secret", "token"], "--hf-token-secret"),
+        (
+            &["--hf-token-secret", "Bad_Name/token"],
+            "--hf-token-secret",
+        ),
+        (&["--s3-bucket", "b"], "--s3-bucket"),
+        (&["--resource", "efa=1"], "--resource"),
+        (&["--resource", "nvidia.com/gpu=1"], "--resource"),
+        (&["--resource", "vpc.amazonaws.com/efa=lots"], "--resource"),
+        (&["--resource", "vpc.amazonaws.com/efa"], "--resource"),
+        (&["--tag", "aws:x=1"], "--tag"),
+        (&["--tag", "=v"], "--tag"),
+        (&["--working-dir", "relative"], "--working-dir"),
+        (
+            &["--max-concurrent-requests", "0"],
+            "--max-concurrent-requests",
+        ),
+        (&["--max-queue-size", "-1"], "--max-queue-size"),
+        (&["--instance-types", "ml.g5.xlarge,g5"], "--instance-types"),
+    ];
+    let mut n = 0;
+    for (base, cases) in [(JS, js), (CUSTOM_HF, custom)] {
+        for (extra, named) in cases {
+            let args = with(base, &with(extra, &["--dry-run"]));
+            let (code, _, err) = run_out(dir.path(), &args);
+            assert_eq!(code, 2, "{extra:?}: exit {code}\n{err}");
+            assert!(err.contains(named), "{extra:?} should name {named}:\n{err}");
+            n += 1;
+        }
+    }
+    assert!(n >= 40, "{n} cases");
+    assert!(!dir.path().join("calls").exists(), "a tool ran");
 }

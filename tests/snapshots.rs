@@ -186,6 +186,7 @@ fn autoscaling() -> Autoscaling {
         metric_stat: Some("Sum".into()),
         metric_type: Some("Average".into()),
         cooldown_period: Some(120),
+        ..Default::default()
     }
 }
 
@@ -225,6 +226,9 @@ fn custom_input() -> CustomInput {
         tls_output_s3_uri: None,
         max_deploy_time: None,
         autoscaling: Autoscaling::default(),
+        extras: Default::default(),
+        features: Default::default(),
+        overrides: Default::default(),
     }
 }
 
@@ -353,6 +357,7 @@ fn every_template_rendered() {
                     "arn:aws:iam::111122223333:role/HyperpodGatedModelRole-my-hp".into(),
                 ),
                 autoscaling: autoscaling(),
+                ..Default::default()
             }),
         ),
         ("template_inference_endpoint_config", custom(custom_input())),

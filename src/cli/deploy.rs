@@ -126,6 +126,12 @@ pub struct DeployArgs {
     /// How long to wait: 900, 900s, 15m, 1h [default: the resource's maxDeployTimeInSeconds, 3600]
     #[arg(long, global = true, value_name = "DURATION")]
     pub timeout: Option<String>,
+    /// Do not check that the cluster has schedulable nodes of the instance type with enough GPUs
+    #[arg(long, global = true)]
+    pub skip_placement_check: bool,
+    /// With --dry-run: render and validate only, with no tool and no cluster at all
+    #[arg(long, global = true)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,7 +139,7 @@ pub enum DeployKind {
     /// Deploy a SageMaker JumpStart model (JumpStartModel)
     #[command(after_help = JUMPSTART_EXAMPLES)]
     Jumpstart(Box<JumpstartArgs>),
-    /// Deploy a custom model from S3 or FSx (InferenceEndpointConfig)
+    /// Deploy a custom model from S3, FSx or Hugging Face (InferenceEndpointConfig)
     #[command(after_help = CUSTOM_EXAMPLES)]
     Custom(Box<CustomArgs>),
 }
@@ -285,6 +291,26 @@ pub fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
         },
         (e, _) => e,
     })?;
+    if a.offline && !ctx.dry_run {
+        return Err(Error::invalid(
+            "--offline",
+            "only goes with --dry-run (a deploy needs the cluster)",
+        ));
+    }
+    if !a.skip_placement_check && !a.offline {
+        require(&[(
+            Tool::Kubectl,
+            "read the cluster's nodes (--skip-placement-check skips it)",
+        )])?;
+        let flag = match (&a.kind, &a.file) {
+            (Some(DeployKind::Custom(c)), _) if !c.instance_types.is_empty() => {
+                "--instance-types".to_string()
+            }
+            (Some(_), _) => "--instance-type".to_string(),
+            (None, f) => format!("the instance type in {}", f.as_deref().unwrap_or("-")),
+        };
+        crate::deploy::placement::check(ctx, checked.kind, &checked.resource, &flag)?;
+    }
     if ctx.dry_run {
         let yaml = crate::ui::to_yaml(&checked.resource)?;
         ctx.ui.result(&checked.resource, || yaml)?;

@@ -3,12 +3,15 @@
 
 use clap::{Args, ValueEnum};
 
-use crate::deploy::spec::{self, Autoscaling, CustomInput, JumpStartInput, ModelSource};
+use super::deploy_features::{pairs, FeatureArgs, OverrideArgs};
+use crate::deploy::spec::{
+    self, Autoscaling, CustomExtras, CustomInput, JumpStartInput, ModelSource,
+};
 use crate::error::{Error, Result};
 use crate::validate;
 
 #[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Autoscaling (CloudWatch trigger)")]
+#[command(next_help_heading = "Autoscaling (CloudWatch or Prometheus trigger)")]
 pub struct AutoscalingArgs {
     /// Autoscaling: fewest replicas [default: 1 when autoscaling]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
@@ -37,6 +40,13 @@ pub struct AutoscalingArgs {
     /// Seconds to wait after the last trigger before scaling in [default: 300]
     #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub cooldown_period: Option<i64>,
+    /// Scale on a Prometheus query instead of (or besides) a CloudWatch metric
+    #[arg(long, value_name = "QUERY")]
+    pub prometheus_query: Option<String>,
+    /// Amazon Managed Prometheus workspace for --prometheus-query,
+    /// https://aps-workspaces.REGION.amazonaws.com/workspaces/ws-ID
+    #[arg(long, value_name = "URL")]
+    pub prometheus_server: Option<String>,
 }
 
 impl AutoscalingArgs {
@@ -61,6 +71,8 @@ impl AutoscalingArgs {
             metric_stat: self.metric_stat.clone(),
             metric_type: self.metric_type.clone(),
             cooldown_period: self.cooldown_period,
+            prometheus_query: self.prometheus_query.clone(),
+            prometheus_server: self.prometheus_server.clone(),
         })
     }
 }
@@ -100,8 +112,24 @@ pub struct JumpstartArgs {
     /// IAM role that downloads gated models (ARN)
     #[arg(long, value_name = "ROLE_ARN")]
     pub gated_model_role: Option<String>,
+    /// A private SageMaker hub to take the model from (default: the public hub)
+    #[arg(long, value_name = "NAME")]
+    pub model_hub: Option<String>,
+    /// GPU partition (MIG profile) to run on, e.g. mig-1g.10gb; the operator validates it
+    #[arg(long, value_name = "TYPE")]
+    pub accelerator_partition: Option<String>,
+    /// IAM role the model server runs as (ARN)
+    #[arg(long, value_name = "ROLE_ARN")]
+    pub execution_role: Option<String>,
+    /// Extra model configuration NAME=VALUE (repeatable; model.additionalConfigs)
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub additional_config: Vec<String>,
     #[command(flatten)]
     pub autoscaling: AutoscalingArgs,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
 }
 
 impl JumpstartArgs {
@@ -124,6 +152,12 @@ impl JumpstartArgs {
                 .transpose()?,
             gated_model_role: self.gated_model_role.clone(),
             autoscaling: self.autoscaling.to_lib()?,
+            model_hub: self.model_hub.clone(),
+            accelerator_partition: self.accelerator_partition.clone(),
+            execution_role: self.execution_role.clone(),
+            additional_configs: pairs("--additional-config", &self.additional_config)?,
+            features: self.features.to_lib(Vec::new()),
+            overrides: self.overrides.to_lib()?,
         })
     }
 }
@@ -136,6 +170,7 @@ fn parse_envs(list: &[String]) -> Result<Vec<spec::EnvVar>> {
 pub enum SourceArg {
     S3,
     Fsx,
+    Huggingface,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -153,8 +188,19 @@ pub struct CustomArgs {
     #[arg(long, value_name = "NAME")]
     pub endpoint_name: Option<String>,
     /// SageMaker instance type to run on, e.g. ml.g5.24xlarge
-    #[arg(long, value_name = "TYPE")]
-    pub instance_type: String,
+    #[arg(long, value_name = "TYPE", required_unless_present = "instance_types")]
+    pub instance_type: Option<String>,
+    /// Instance types to try in this order, A,B (instead of --instance-type)
+    #[arg(
+        long,
+        value_name = "A,B",
+        value_delimiter = ',',
+        conflicts_with = "instance_type"
+    )]
+    pub instance_types: Vec<String>,
+    /// Tag NAME=VALUE for the endpoint's resources (repeatable)
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub tag: Vec<String>,
     /// Path the model server answers on [default: invocations]
     #[arg(long, value_name = "PATH")]
     pub invocation_endpoint: Option<String>,
@@ -174,6 +220,10 @@ pub struct CustomArgs {
     pub tls_output_s3_uri: Option<String>,
     #[command(flatten)]
     pub autoscaling: AutoscalingArgs,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
 }
 
 /// Where a custom model's weights are.
@@ -204,6 +254,15 @@ pub struct ModelSourceArgs {
     /// Download the weights before the server starts
     #[arg(long)]
     pub prefetch: bool,
+    /// Hugging Face model id, e.g. meta-llama/Llama-3.1-8B-Instruct (--model-source huggingface)
+    #[arg(long, value_name = "ID")]
+    pub hf_model_id: Option<String>,
+    /// Hugging Face commit SHA to pin the model to
+    #[arg(long, value_name = "SHA")]
+    pub hf_commit: Option<String>,
+    /// Secret holding the Hugging Face token, NAME/KEY (gated or private models)
+    #[arg(long, value_name = "NAME/KEY")]
+    pub hf_token_secret: Option<String>,
 }
 
 /// The model server container.
@@ -243,6 +302,24 @@ pub struct WorkerArgs {
     /// Where the weights are mounted in the container
     #[arg(long, value_name = "PATH", default_value = spec::DEFAULT_MOUNT_PATH)]
     pub model_mount_path: String,
+    /// The container's command, one word per use (repeatable), e.g. --worker-command python
+    #[arg(long, value_name = "WORD", allow_hyphen_values = true)]
+    pub worker_command: Vec<String>,
+    /// The container's arguments, one per use (repeatable)
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub worker_args: Vec<String>,
+    /// The container's working directory
+    #[arg(long, value_name = "PATH")]
+    pub working_dir: Option<String>,
+    /// Another resource per replica, NAME=QUANTITY (repeatable), e.g. vpc.amazonaws.com/efa=1
+    #[arg(long, value_name = "NAME=QTY")]
+    pub resource: Vec<String>,
+    /// Most requests the server handles at once (worker.requestLimits)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_concurrent_requests: Option<i64>,
+    /// Most requests waiting in the queue (worker.requestLimits)
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_queue_size: Option<i64>,
 }
 
 impl ModelSourceArgs {
@@ -258,6 +335,7 @@ impl ModelSourceArgs {
                         return Err(Error::invalid(flag, "only goes with --model-source fsx"));
                     }
                 }
+                self.no_hf_flags()?;
                 ModelSource::S3 {
                     bucket: self.s3_bucket.clone().ok_or_else(|| {
                         Error::invalid("--s3-bucket", "is required with --model-source s3")
@@ -283,6 +361,7 @@ impl ModelSourceArgs {
                         return Err(Error::invalid(flag, "only goes with --model-source s3"));
                     }
                 }
+                self.no_hf_flags()?;
                 ModelSource::Fsx {
                     file_system_id: self.fsx_file_system_id.clone().ok_or_else(|| {
                         Error::invalid(
@@ -294,7 +373,63 @@ impl ModelSourceArgs {
                     mount_name: self.fsx_mount_name.clone(),
                 }
             }
+            SourceArg::Huggingface => {
+                for (flag, v) in [
+                    ("--s3-bucket", &self.s3_bucket),
+                    ("--s3-region", &self.s3_region),
+                    ("--fsx-file-system-id", &self.fsx_file_system_id),
+                    ("--fsx-dns-name", &self.fsx_dns_name),
+                    ("--fsx-mount-name", &self.fsx_mount_name),
+                ] {
+                    if v.is_some() {
+                        return Err(Error::invalid(
+                            flag,
+                            "does not go with --model-source huggingface",
+                        ));
+                    }
+                }
+                let token_secret = match &self.hf_token_secret {
+                    Some(t) => match t.split_once('/') {
+                        Some((n, k)) if !n.is_empty() && !k.is_empty() => {
+                            Some((n.to_string(), k.to_string()))
+                        }
+                        _ => {
+                            return Err(Error::invalid(
+                                "--hf-token-secret",
+                                format!("must be NAME/KEY (got {})", validate::quote(t)),
+                            ))
+                        }
+                    },
+                    None => None,
+                };
+                ModelSource::HuggingFace {
+                    model_id: self.hf_model_id.clone().ok_or_else(|| {
+                        Error::invalid(
+                            "--hf-model-id",
+                            "is required with --model-source huggingface",
+                        )
+                    })?,
+                    commit: self.hf_commit.clone(),
+                    token_secret,
+                }
+            }
         })
+    }
+
+    fn no_hf_flags(&self) -> Result<()> {
+        for (flag, v) in [
+            ("--hf-model-id", &self.hf_model_id),
+            ("--hf-commit", &self.hf_commit),
+            ("--hf-token-secret", &self.hf_token_secret),
+        ] {
+            if v.is_some() {
+                return Err(Error::invalid(
+                    flag,
+                    "only goes with --model-source huggingface",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -306,7 +441,7 @@ impl CustomArgs {
             model_name: self.model_name.clone(),
             model_version: self.model_version.clone(),
             endpoint_name: self.endpoint_name.clone(),
-            instance_type: self.instance_type.clone(),
+            instance_type: self.instance_type.clone().unwrap_or_default(),
             invocation_endpoint: self.invocation_endpoint.clone(),
             replicas: self.replicas,
             source: self.source.to_lib(region)?,
@@ -330,6 +465,17 @@ impl CustomArgs {
                 .map(|d| spec::parse_duration("--max-deploy-time", d))
                 .transpose()?,
             autoscaling: self.autoscaling.to_lib()?,
+            extras: CustomExtras {
+                command: self.worker.worker_command.clone(),
+                args: self.worker.worker_args.clone(),
+                working_dir: self.worker.working_dir.clone(),
+                resources: pairs("--resource", &self.worker.resource)?,
+                instance_types: self.instance_types.clone(),
+                max_concurrent_requests: self.worker.max_concurrent_requests,
+                max_queue_size: self.worker.max_queue_size,
+            },
+            features: self.features.to_lib(pairs("--tag", &self.tag)?),
+            overrides: self.overrides.to_lib()?,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! calls the library, and prints the result through `Ui`.
 
 pub mod deploy;
+mod deploy_features;
 mod deploy_kinds;
 pub mod doctor;
 pub mod misc;

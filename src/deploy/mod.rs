@@ -34,6 +34,7 @@ pub mod kind;
 pub mod list;
 pub mod logs;
 pub mod manifest;
+pub mod placement;
 pub mod schema;
 pub mod spec;
 pub mod status;

@@ -17,6 +17,9 @@ pub struct Autoscaling {
     pub metric_stat: Option<String>,
     pub metric_type: Option<String>,
     pub cooldown_period: Option<i64>,
+    /// A Prometheus trigger (query and server), instead of or besides the CloudWatch one.
+    pub prometheus_query: Option<String>,
+    pub prometheus_server: Option<String>,
 }
 
 impl Autoscaling {
@@ -30,6 +33,8 @@ impl Autoscaling {
             && self.metric_stat.is_none()
             && self.metric_type.is_none()
             && self.cooldown_period.is_none()
+            && self.prometheus_query.is_none()
+            && self.prometheus_server.is_none()
     }
 
     /// The `autoScalingSpec`, or None when no autoscaling flag was given.
@@ -37,20 +42,23 @@ impl Autoscaling {
         if self.is_empty() {
             return Ok(None);
         }
-        let need = "is required for autoscaling (with --min-replicas/--max-replicas and the other --metric-* flags)";
-        let metric = self
-            .metric_name
-            .as_deref()
-            .ok_or_else(|| Error::invalid("--metric-name", need))?;
-        let namespace = self
-            .metric_namespace
-            .as_deref()
-            .ok_or_else(|| Error::invalid("--metric-namespace", need))?;
+        let need = "is required for autoscaling (with --min-replicas/--max-replicas and the other --metric-* flags, or --prometheus-query)";
+        let prometheus = self.prometheus_trigger()?;
+        let cloudwatch =
+            prometheus.is_none() || self.metric_name.is_some() || self.metric_namespace.is_some();
+        if cloudwatch {
+            for (flag, v) in [
+                ("--metric-name", &self.metric_name),
+                ("--metric-namespace", &self.metric_namespace),
+            ] {
+                if v.is_none() {
+                    return Err(Error::invalid(flag, need));
+                }
+            }
+        }
         let target = self
             .target_value
             .ok_or_else(|| Error::invalid("--target-value", need))?;
-        cloudwatch_name("--metric-name", metric)?;
-        cloudwatch_name("--metric-namespace", namespace)?;
         if !target.is_finite() || target <= 0.0 {
             return Err(Error::invalid(
                 "--target-value",
@@ -103,28 +111,90 @@ impl Autoscaling {
                 return Err(bad("--metric-type", "must be Average or Value", t));
             }
         }
-        let mut trigger = json!({
-            "metricName": metric,
-            "namespace": namespace,
-            "targetValue": target,
-        });
-        if !dims.is_empty() {
-            trigger["dimensions"] = Value::Array(dims);
-        }
-        if let Some(s) = &self.metric_stat {
-            trigger["metricStat"] = json!(s);
-        }
-        if let Some(t) = &self.metric_type {
-            trigger["metricType"] = json!(t);
-        }
         let mut spec = json!({
             "minReplicaCount": min,
             "maxReplicaCount": max,
-            "cloudWatchTrigger": trigger,
         });
+        if cloudwatch {
+            let metric = self
+                .metric_name
+                .as_deref()
+                .ok_or_else(|| Error::invalid("--metric-name", need))?;
+            let namespace = self
+                .metric_namespace
+                .as_deref()
+                .ok_or_else(|| Error::invalid("--metric-namespace", need))?;
+            cloudwatch_name("--metric-name", metric)?;
+            cloudwatch_name("--metric-namespace", namespace)?;
+            let mut trigger = json!({
+                "metricName": metric,
+                "namespace": namespace,
+                "targetValue": target,
+            });
+            if !dims.is_empty() {
+                trigger["dimensions"] = Value::Array(dims);
+            }
+            if let Some(s) = &self.metric_stat {
+                trigger["metricStat"] = json!(s);
+            }
+            if let Some(t) = &self.metric_type {
+                trigger["metricType"] = json!(t);
+            }
+            spec["cloudWatchTrigger"] = trigger;
+        }
+        if let Some(mut p) = prometheus {
+            p["targetValue"] = json!(target);
+            if let Some(t) = &self.metric_type {
+                p["metricType"] = json!(t);
+            }
+            spec["prometheusTrigger"] = p;
+        }
+
         if let Some(c) = self.cooldown_period {
             spec["cooldownPeriod"] = json!(c);
         }
         Ok(Some(spec))
+    }
+
+    /// The Prometheus trigger (without its target), when asked for.
+    fn prometheus_trigger(&self) -> Result<Option<Value>> {
+        let (query, server) = match (&self.prometheus_query, &self.prometheus_server) {
+            (None, None) => return Ok(None),
+            (Some(q), Some(s)) => (q, s),
+            (Some(_), None) => {
+                return Err(Error::invalid(
+                    "--prometheus-server",
+                    "is required with --prometheus-query",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(Error::invalid(
+                    "--prometheus-query",
+                    "is required with --prometheus-server",
+                ))
+            }
+        };
+        plain_text("--prometheus-query", query, 4096)?;
+        // The CRDs accept only an Amazon Managed Service for Prometheus workspace.
+        let ok = server
+            .strip_prefix("https://aps-workspaces.")
+            .and_then(|r| r.split_once(".amazonaws.com/workspaces/ws-"))
+            .is_some_and(|(region, ws)| {
+                !region.is_empty()
+                    && region.split('.').all(|p| {
+                        !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    })
+                    && !ws.is_empty()
+                    && ws.len() <= 64
+                    && ws.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !ok {
+            return Err(bad(
+                "--prometheus-server",
+                "must be an Amazon Managed Prometheus workspace URL, https://aps-workspaces.REGION.amazonaws.com/workspaces/ws-ID (the only servers the CRD accepts)",
+                server,
+            ));
+        }
+        Ok(Some(json!({"query": query, "serverAddress": server})))
     }
 }

@@ -4,13 +4,13 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::rules::{
     bad, check_env_list, image, instance_type, model_id, model_location, mount_path, quantity,
     replicas, s3_uri, url_path,
 };
-use super::{Autoscaling, EnvVar};
+use super::{Autoscaling, EnvVar, Features, Overrides};
 use crate::error::{Error, Result};
 use crate::validate;
 
@@ -25,6 +25,13 @@ pub enum ModelSource {
         file_system_id: String,
         dns_name: Option<String>,
         mount_name: Option<String>,
+    },
+    /// Downloaded from the Hugging Face Hub by the operator.
+    HuggingFace {
+        model_id: String,
+        commit: Option<String>,
+        /// The Secret (name, key) holding the Hub token, for gated or private models.
+        token_secret: Option<(String, String)>,
     },
 }
 
@@ -56,6 +63,26 @@ pub struct CustomInput {
     pub tls_output_s3_uri: Option<String>,
     pub max_deploy_time: Option<u64>,
     pub autoscaling: Autoscaling,
+    /// Worker and placement fields beyond the guide's example.
+    pub extras: CustomExtras,
+    pub features: Features,
+    pub overrides: Overrides,
+}
+
+/// `deploy custom`'s fields beyond the guide's example.
+#[derive(Debug, Clone, Default)]
+pub struct CustomExtras {
+    /// `worker.command` / `worker.args` / `worker.workingDir`.
+    pub command: Vec<String>,
+    pub args: Vec<String>,
+    pub working_dir: Option<String>,
+    /// More resources per replica (requested and limited alike), e.g. vpc.amazonaws.com/efa=1.
+    pub resources: Vec<(String, String)>,
+    /// `instanceTypes`: the types to try, in order (instead of one `instanceType`).
+    pub instance_types: Vec<String>,
+    /// `worker.requestLimits`.
+    pub max_concurrent_requests: Option<i64>,
+    pub max_queue_size: Option<i64>,
 }
 
 /// The model volume the guide's example leaves out and the v1 CRD requires.
@@ -111,7 +138,12 @@ impl CustomInput {
         if let Some(e) = &self.endpoint_name {
             model_id("--endpoint-name", e)?;
         }
-        instance_type("--instance-type", &self.instance_type)?;
+        if self.extras.instance_types.is_empty() || !self.instance_type.is_empty() {
+            instance_type("--instance-type", &self.instance_type)?;
+        }
+        for t in &self.extras.instance_types {
+            instance_type("--instance-types", t)?;
+        }
         if let Some(p) = &self.invocation_endpoint {
             url_path("--invocation-endpoint", p)?;
         }
@@ -177,6 +209,7 @@ impl CustomInput {
                 }
                 ("fsx", None, Some(fsx))
             }
+            ModelSource::HuggingFace { .. } => ("huggingface", None, None),
         };
         if let Some(l) = &self.model_location {
             model_location("--model-location", l)?;
@@ -263,6 +296,150 @@ impl CustomInput {
             max_deploy_time: self.max_deploy_time,
             autoscaling,
         };
-        crate::render::render_yaml("k8s/inference-endpoint-config.yaml.j2", &ctx)
+        let mut doc = crate::render::render_yaml("k8s/inference-endpoint-config.yaml.j2", &ctx)?;
+        if self.instance_type.is_empty() {
+            if let Some(spec) = doc["spec"].as_object_mut() {
+                spec.remove("instanceType");
+            }
+        }
+        let extra = self.extra_spec()?;
+        self.overrides.apply_all(&mut doc, extra)?;
+        Ok(doc)
+    }
+
+    /// The fields beyond the template's: Hugging Face source, worker command, more resources,
+    /// instance types, request limits, and the shared features.
+    fn extra_spec(&self) -> Result<Map<String, Value>> {
+        let mut extra = self.features.to_spec(true)?;
+        if let ModelSource::HuggingFace {
+            model_id: id,
+            commit,
+            token_secret,
+        } = &self.source
+        {
+            let ok = (3..=96).contains(&id.len())
+                && id.split('/').count() <= 2
+                && id.split('/').all(|p| {
+                    !p.is_empty()
+                        && p.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                });
+            if !ok {
+                return Err(bad(
+                    "--hf-model-id",
+                    "must be a Hugging Face model id such as meta-llama/Llama-3.1-8B-Instruct",
+                    id,
+                ));
+            }
+            let mut hf = json!({"modelId": id});
+            if let Some(c) = commit {
+                // The CRD takes the full SHA only.
+                let ok = c.len() == 40
+                    && c.chars()
+                        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+                if !ok {
+                    return Err(bad(
+                        "--hf-commit",
+                        "must be a full git commit SHA (40 lowercase hex digits)",
+                        c,
+                    ));
+                }
+                hf["commitSHA"] = json!(c);
+            }
+            if let Some((name, key)) = token_secret {
+                validate::k8s_label_name("--hf-token-secret", name)?;
+                let ok = (1..=253).contains(&key.len())
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+                if !ok {
+                    return Err(bad(
+                        "--hf-token-secret",
+                        "KEY must be a Secret data key",
+                        key,
+                    ));
+                }
+                hf["tokenSecretRef"] = json!({"name": name, "key": key});
+            }
+            extra.insert("modelSourceConfig".into(), json!({"huggingFaceModel": hf}));
+        }
+        let mut worker = Map::new();
+        for (flag, list, key) in [
+            ("--worker-command", &self.extras.command, "command"),
+            ("--worker-args", &self.extras.args, "args"),
+        ] {
+            if !list.is_empty() {
+                for a in list {
+                    if a.len() > 4096 || a.contains('\0') {
+                        return Err(bad(
+                            flag,
+                            "each item must be at most 4096 bytes, without NUL",
+                            a,
+                        ));
+                    }
+                }
+                worker.insert(key.into(), json!(list));
+            }
+        }
+        if let Some(d) = &self.extras.working_dir {
+            mount_path("--working-dir", d)?;
+            worker.insert("workingDir".into(), json!(d));
+        }
+        if !self.extras.resources.is_empty() {
+            let mut more = Map::new();
+            for (name, qty) in &self.extras.resources {
+                let ok = name.split_once('/').is_some_and(|(domain, n)| {
+                    !domain.is_empty()
+                        && domain.contains('.')
+                        && !n.is_empty()
+                        && validate::k8s_label_name("--resource", n).is_ok()
+                }) && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+                if !ok || matches!(name.as_str(), "nvidia.com/gpu") {
+                    return Err(bad(
+                        "--resource",
+                        "NAME must be an extended resource such as vpc.amazonaws.com/efa or aws.amazon.com/neuron (GPUs: --gpus; cpu, memory: their flags)",
+                        name,
+                    ));
+                }
+                quantity("--resource", qty)?;
+                more.insert(name.clone(), json!(qty));
+            }
+            worker.insert(
+                "resources".into(),
+                json!({"requests": more.clone(), "limits": more}),
+            );
+        }
+        if self.extras.max_concurrent_requests.is_some() || self.extras.max_queue_size.is_some() {
+            let mut limits = Map::new();
+            for (flag, v, key) in [
+                (
+                    "--max-concurrent-requests",
+                    self.extras.max_concurrent_requests,
+                    "maxConcurrentRequests",
+                ),
+                (
+                    "--max-queue-size",
+                    self.extras.max_queue_size,
+                    "maxQueueSize",
+                ),
+            ] {
+                if let Some(n) = v {
+                    if !(1..=100_000).contains(&n) {
+                        return Err(Error::invalid(flag, format!("must be 1-100000 (got {n})")));
+                    }
+                    limits.insert(key.into(), json!(n));
+                }
+            }
+            worker.insert("requestLimits".into(), Value::Object(limits));
+        }
+        if !worker.is_empty() {
+            extra.insert("worker".into(), Value::Object(worker));
+        }
+        if !self.extras.instance_types.is_empty() {
+            extra.insert("instanceTypes".into(), json!(self.extras.instance_types));
+        }
+        Ok(extra)
     }
 }

@@ -3,10 +3,12 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
-use super::rules::{check_env_list, instance_type, jumpstart_version, model_id, replicas, s3_uri};
-use super::{Autoscaling, EnvVar};
+use super::rules::{
+    bad, check_env_list, instance_type, jumpstart_version, model_id, plain_text, replicas, s3_uri,
+};
+use super::{Autoscaling, EnvVar, Features, Overrides};
 use crate::error::Result;
 use crate::validate;
 
@@ -26,6 +28,16 @@ pub struct JumpStartInput {
     pub max_deploy_time: Option<u64>,
     pub gated_model_role: Option<String>,
     pub autoscaling: Autoscaling,
+    /// `model.modelHubName`: a private hub instead of the public one.
+    pub model_hub: Option<String>,
+    /// `server.acceleratorPartitionType` (MIG profile, e.g. mig-1g.10gb), validated by the operator.
+    pub accelerator_partition: Option<String>,
+    /// `server.executionRole` (ARN).
+    pub execution_role: Option<String>,
+    /// `model.additionalConfigs`.
+    pub additional_configs: Vec<(String, String)>,
+    pub features: Features,
+    pub overrides: Overrides,
 }
 
 #[derive(Serialize)]
@@ -84,6 +96,55 @@ impl JumpStartInput {
             gated_model_role: self.gated_model_role.as_deref(),
             autoscaling,
         };
-        crate::render::render_yaml("k8s/jumpstart-model.yaml.j2", &ctx)
+        let mut doc = crate::render::render_yaml("k8s/jumpstart-model.yaml.j2", &ctx)?;
+        let mut extra = self.features.to_spec(false)?;
+        let mut model = Map::new();
+        if let Some(h) = &self.model_hub {
+            model_id("--model-hub", h)?;
+            model.insert("modelHubName".into(), json!(h));
+        }
+        if !self.additional_configs.is_empty() {
+            let mut list = Vec::new();
+            for (k, v) in &self.additional_configs {
+                plain_text("--additional-config", k, 256)?;
+                plain_text("--additional-config", v, 4096)?;
+                list.push(json!({"name": k, "value": v}));
+            }
+            model.insert("additionalConfigs".into(), Value::Array(list));
+        }
+        let mut server = Map::new();
+        if let Some(p) = &self.accelerator_partition {
+            let ok = p.strip_prefix("mig-").is_some_and(|rest| {
+                !rest.is_empty()
+                    && rest.len() <= 32
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '+')
+            });
+            if !ok {
+                return Err(bad(
+                    "--accelerator-partition",
+                    "must be a MIG profile such as mig-1g.10gb or mig-7g.80gb",
+                    p,
+                ));
+            }
+            server.insert("acceleratorPartitionType".into(), json!(p));
+            server.insert(
+                "validations".into(),
+                json!({"acceleratorPartitionValidation": true}),
+            );
+        }
+        if let Some(r) = &self.execution_role {
+            validate::role_arn("--execution-role", r)?;
+            server.insert("executionRole".into(), json!(r));
+        }
+        if !model.is_empty() {
+            extra.insert("model".into(), Value::Object(model));
+        }
+        if !server.is_empty() {
+            extra.insert("server".into(), Value::Object(server));
+        }
+        self.overrides.apply_all(&mut doc, extra)?;
+        Ok(doc)
     }
 }

@@ -4,6 +4,7 @@
 
 mod autoscaling;
 mod custom;
+mod features;
 mod jumpstart;
 mod rules;
 #[cfg(test)]
@@ -12,7 +13,8 @@ mod tests;
 use serde::Serialize;
 
 pub use autoscaling::Autoscaling;
-pub use custom::{CustomInput, ModelSource, DEFAULT_MOUNT_PATH, DEFAULT_VOLUME_NAME};
+pub use custom::{CustomExtras, CustomInput, ModelSource, DEFAULT_MOUNT_PATH, DEFAULT_VOLUME_NAME};
+pub use features::{Features, Overrides, SetOverride};
 pub use jumpstart::JumpStartInput;
 pub use rules::{
     image, instance_type, jumpstart_version, model_id, parse_duration, parse_env, quantity, s3_uri,
