@@ -1118,3 +1118,128 @@ fn missing_crds_ambiguous_names_followed_logs_and_a_failed_deletion() {
     let run = sb.hyperpod(&["delete", "twin", "--kind", "jumpstart"]);
     run.exits(1).stderr_has(&["deletion of jumpstartmodel default/twin failed: EndpointDeletionFailed: AccessDenied: sagemaker:DeleteEndpoint"]);
 }
+
+/// Beyond the seed's examples, each reaching DeploymentComplete: a Hugging Face-sourced custom
+/// model, a JumpStart model with intelligent routing, KV cache and metrics, a model scaled by a
+/// Prometheus trigger, and a prefill/decode (`pdSpec`) model; what the API server stored has
+/// each field.
+#[test]
+fn models_with_the_crds_other_capabilities_deploy() {
+    let sb = cluster("complete", 0.2);
+    let image = "763104351884.dkr.ecr.us-west-2.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu124";
+    let custom = |name: &'static str| -> Vec<String> {
+        [
+            "deploy",
+            "custom",
+            "--name",
+            name,
+            "--model-name",
+            name,
+            "--instance-type",
+            "ml.g5.24xlarge",
+            "--image",
+            image,
+            "--container-port",
+            "8000",
+            "--gpus",
+            "1",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let pd = sb.dir().join("pd.yaml");
+    std::fs::write(
+        &pd,
+        "spec:\n  pdSpec:\n    prefillSpec: {replicas: 1}\n    decodingSpec: {replicas: 2}\n    routingThreshold: 512\n",
+    )
+    .unwrap();
+    let mut hf = custom("hf-llama");
+    hf.extend(
+        [
+            "--model-source",
+            "huggingface",
+            "--hf-model-id",
+            "meta-llama/Llama-3.1-8B-Instruct",
+        ]
+        .map(String::from),
+    );
+    let mut prom = custom("prom-scaled");
+    prom.extend(
+        [
+            "--model-source",
+            "huggingface",
+            "--hf-model-id",
+            "org/model",
+            "--min-replicas",
+            "1",
+            "--max-replicas",
+            "3",
+            "--target-value",
+            "50",
+            "--prometheus-query",
+            "sum(rate(requests_total[1m]))",
+            "--prometheus-server",
+            "https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-0123",
+        ]
+        .map(String::from),
+    );
+    let mut pdm = custom("pd-split");
+    pdm.extend(
+        [
+            "--model-source",
+            "huggingface",
+            "--hf-model-id",
+            "org/model",
+            "--values",
+        ]
+        .map(String::from),
+    );
+    pdm.push(pd.display().to_string());
+    let mut js: Vec<String> = GUIDE_JUMPSTART.iter().map(|s| s.to_string()).collect();
+    js.extend(
+        [
+            "--routing-strategy",
+            "prefixaware",
+            "--l1-cache",
+            "--metrics",
+        ]
+        .map(String::from),
+    );
+    for (args, kind, name, field) in [
+        (
+            &hf,
+            "inferenceendpointconfig",
+            "hf-llama",
+            "/spec/modelSourceConfig/huggingFaceModel/modelId",
+        ),
+        (
+            &prom,
+            "inferenceendpointconfig",
+            "prom-scaled",
+            "/spec/autoScalingSpec/prometheusTrigger/query",
+        ),
+        (
+            &pdm,
+            "inferenceendpointconfig",
+            "pd-split",
+            "/spec/pdSpec/decodingSpec/replicas",
+        ),
+        (
+            &js,
+            "jumpstartmodel",
+            "my-bert-model",
+            "/spec/intelligentRoutingSpec/routingStrategy",
+        ),
+    ] {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = sb.hyperpod(&a);
+        run.success();
+        run.stdout_has(&["DeploymentComplete"]);
+        let stored = sb.kubectl_json(&["get", kind, name, "-n", "default"]);
+        assert!(
+            !stored.pointer(field).unwrap_or(&Value::Null).is_null(),
+            "{name}: {field} missing in {stored}"
+        );
+    }
+}
