@@ -164,8 +164,8 @@ fn an_operator_installed_by_the_eks_add_on_is_recognised_and_the_helm_method_ins
         &["--method", "helm"],
         &[
             "the inference operator is already installed by the EKS add-on (EKS add-on amazon-sagemaker-hyperpod-inference",
-            "Manage that install with `kubectl hyperpod setup --method addon`",
-            "`kubectl hyperpod migrate`",
+            "Manage that install with setup's `--method addon`",
+            "moving it onto Helm is not automated yet",
             &format!(
                 "aws eks describe-addon --cluster-name {} --addon-name amazon-sagemaker-hyperpod-inference",
                 sb.eks_cluster

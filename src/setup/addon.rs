@@ -17,7 +17,7 @@ fn on_failure(eks: &str) -> String {
     format!(
         "each issue names what EKS could not use: a role that does not exist or does not trust the add-on's \
          ServiceAccount, or a missing dependency add-on. `kubectl hyperpod doctor` checks them; fix what it \
-         reports and re-run `kubectl hyperpod setup --method addon` (it updates the add-on). \
+         reports and re-run setup with `--method addon` (it updates the add-on). \
          The add-on as EKS sees it: aws eks describe-addon --cluster-name {eks} --addon-name {OPERATOR_ADDON}"
     )
 }

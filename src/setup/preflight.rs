@@ -144,8 +144,8 @@ fn addon_method_check(env: &StepEnv) -> Result<Check> {
     };
     Ok(Check::new(State::Blocked, vec![]).note(format!(
         "the inference operator is already installed by Helm ({found}); the add-on would install a second operator. \
-         Moving a Helm install onto the add-on without losing a model is `kubectl hyperpod migrate --to addon` (not built yet); \
-         until then manage it with `kubectl hyperpod setup --method helm`. Do not `helm uninstall` it: that deletes the inference CRDs and every model"
+         Moving a Helm install onto the add-on without losing a model is not automated yet (a `migrate` command is planned); \
+         until then manage it with setup's `--method helm` (the default on this cluster). Do not `helm uninstall` it: that deletes the inference CRDs and every model"
     )))
 }
 
@@ -161,8 +161,8 @@ pub(super) fn check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     if let Some(found) = operator_addon(env, inp)? {
         blocked.push(format!(
             "the inference operator is already installed by the EKS add-on ({found}); setup's Helm method would install a second operator. \
-             Manage that install with `kubectl hyperpod setup --method addon` (the default on this cluster); moving it onto Helm is \
-             `kubectl hyperpod migrate` (not built yet). The add-on as EKS sees it: aws eks describe-addon --cluster-name {eks} --addon-name {OPERATOR_ADDON}; \
+             Manage that install with setup's `--method addon` (the default on this cluster); moving it onto Helm is \
+             not automated yet. The add-on as EKS sees it: aws eks describe-addon --cluster-name {eks} --addon-name {OPERATOR_ADDON}; \
              `kubectl hyperpod doctor` checks it"
         ));
     }
