@@ -465,18 +465,37 @@ fn a_cluster_set_up_by_setup_passes_every_check() {
 fn a_full_run_makes_few_calls_and_repeats_none() {
     let sb = sandbox();
     healthy(&sb);
+    // The kubeconfig users have: `aws eks update-kubeconfig`'s, whose `aws eks get-token` plugin
+    // kubectl would run for every call (through the tool shim, so that it is counted).
+    ok(sb.aws(&["eks", "update-kubeconfig", "--name", &sb.eks_cluster]));
     sb.clear_tool_log();
-    doctor_json(&sb, &[], 0);
+    let tmp = tempfile::tempdir().unwrap();
+    let tmpdir = tmp.path().display().to_string();
+    let run = doctor_run(&sb, &["-v", "-o", "json"], &[("TMPDIR", &tmpdir)]);
+    run.exits(0);
+    // The run's token (`k8s-aws-v1.` + a presigned URL) is in no output and no file left behind.
+    for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+        assert!(
+            !text.contains("k8s-aws-v1."),
+            "the token is in {what}:\n{text}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
     let log = sb.tool_log_lines();
     let aws: Vec<&String> = log.iter().filter(|l| l.starts_with("aws ")).collect();
-    // 8: the add-on list (HP606 names the install method: EKS add-on, Helm, or both).
+    // One Kubernetes credential for the run, not one `aws eks get-token` per kubectl call.
+    let tokens = aws.iter().filter(|l| l.contains("eks get-token")).count();
+    assert_eq!(tokens, 1, "{}", log.join("\n"));
+    // 9 with that token (13 before: 5 tokens): sts, sagemaker and eks describe-cluster, list-roles,
+    // OIDC providers, the TLS bucket, the add-on list (HP606), `aws --version` (HP101).
     assert!(
-        aws.len() <= 8,
+        aws.len() <= 9,
         "{} aws calls:\n{}",
         aws.len(),
         log.join("\n")
     );
-    assert!(log.len() <= 16, "{} calls:\n{}", log.len(), log.join("\n"));
+    assert!(log.len() <= 18, "{} calls:\n{}", log.len(), log.join("\n"));
     let mut sorted = log.clone();
     sorted.sort();
     sorted.dedup();

@@ -381,6 +381,36 @@ fn assert_set_up(sb: &Sandbox) {
     assert_eq!(listed[0]["name"], "hyperpod-inference-operator", "{listed}");
 }
 
+/// The most `aws` processes a setup that changes nothing may start (issue 15: was 39, 17 of them
+/// `eks get-token`; bench/BENCHMARKS.md has the figures).
+const NO_OP_SETUP_AWS_BUDGET: usize = 19;
+
+/// At most `budget` aws processes, and one Kubernetes credential for the whole run: one
+/// `aws eks get-token`, not one per kubectl/helm call.
+fn assert_call_budget(log: &[String], budget: usize, what: &str) {
+    let aws: Vec<&String> = log.iter().filter(|l| l.starts_with("aws ")).collect();
+    let tokens = aws.iter().filter(|l| l.contains("eks get-token")).count();
+    let kube = log
+        .iter()
+        .filter(|l| l.starts_with("kubectl ") || l.starts_with("helm "))
+        .count();
+    eprintln!(
+        "{what}: {} aws processes ({tokens} eks get-token), {kube} kubectl/helm",
+        aws.len()
+    );
+    assert!(
+        tokens <= 1,
+        "{what} ran `aws eks get-token` {tokens} times:\n{}",
+        log.join("\n")
+    );
+    assert!(
+        aws.len() <= budget,
+        "{what} started {} aws processes (budget {budget}):\n{}",
+        aws.len(),
+        log.join("\n")
+    );
+}
+
 #[test]
 fn fresh_setup_completes_and_a_second_run_changes_nothing() {
     let sb = cloud().sandbox();
@@ -417,6 +447,11 @@ fn fresh_setup_completes_and_a_second_run_changes_nothing() {
         again.stdout.contains("Everything is already in place"),
         "{}",
         again.describe()
+    );
+    assert_call_budget(
+        &sb.tool_log_lines(),
+        NO_OP_SETUP_AWS_BUDGET,
+        "a no-op setup",
     );
     assert_eq!(
         sb.mutating_commands(),

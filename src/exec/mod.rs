@@ -2,7 +2,7 @@
 //! a deadline, captured output, and errors that say what failed and why.
 
 use std::io::Write as _;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -10,8 +10,12 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+pub mod credential;
 pub mod interrupt;
 pub mod private;
+pub mod reads;
+
+pub use credential::KubeTarget;
 
 /// Default deadline for a command that is not a wait.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
@@ -34,6 +38,16 @@ pub struct Cmd {
     pub timeout: Duration,
     /// Whether the command changes anything (cloud, cluster, or a user's file).
     pub mutating: bool,
+    /// For kubectl and helm: the kubeconfig and context it talks through, so that the runner can
+    /// give it the run's credential ([`credential`]).
+    #[serde(skip)]
+    pub kube: Option<KubeTarget>,
+    /// It writes a kubeconfig (`aws eks update-kubeconfig`): credentials read before are forgotten.
+    #[serde(skip)]
+    pub rewrites_kubeconfig: bool,
+    /// A read whose answer may be given again in this run until something changes ([`reads`]).
+    #[serde(skip)]
+    pub reusable: bool,
 }
 
 impl Cmd {
@@ -46,6 +60,9 @@ impl Cmd {
             stdin: None,
             timeout: DEFAULT_TIMEOUT,
             mutating: false,
+            kube: None,
+            rewrites_kubeconfig: false,
+            reusable: false,
         }
     }
 
@@ -92,6 +109,24 @@ impl Cmd {
         self
     }
 
+    /// Marks a kubectl/helm command talking through `target` (see [`Cmd::kube`]).
+    pub fn through(mut self, target: KubeTarget) -> Self {
+        self.kube = Some(target);
+        self
+    }
+
+    /// Marks a read whose answer may be reused in this run (see [`Cmd::reusable`]).
+    pub fn reusable(mut self) -> Self {
+        self.reusable = true;
+        self
+    }
+
+    /// Marks a command that writes a kubeconfig (see [`Cmd::rewrites_kubeconfig`]).
+    pub fn rewrites_kubeconfig(mut self) -> Self {
+        self.rewrites_kubeconfig = true;
+        self
+    }
+
     pub fn program(&self) -> &str {
         &self.argv[0]
     }
@@ -130,6 +165,8 @@ pub struct Runner {
     pub verbose: bool,
     pub dry_run: bool,
     log: Mutex<Vec<Invocation>>,
+    credentials: Arc<credential::Credentials>,
+    reads: Arc<reads::Reads>,
 }
 
 impl Runner {
@@ -138,7 +175,50 @@ impl Runner {
             verbose,
             dry_run,
             log: Mutex::new(Vec::new()),
+            credentials: Arc::new(credential::Credentials::new()),
+            reads: Arc::default(),
         }
+    }
+
+    /// A runner with its own log (and `dry_run`) that shares this one's Kubernetes credentials
+    /// and kept reads (a wait inside a run).
+    pub fn sharing(&self, dry_run: bool) -> Self {
+        Runner {
+            reads: Arc::clone(&self.reads),
+            ..self.sharing_credentials(dry_run)
+        }
+    }
+
+    /// Shares only the credentials: for a side task whose changes no check reads (the cluster
+    /// lock's renewal), so that they do not make the run's kept reads stale.
+    pub fn sharing_credentials(&self, dry_run: bool) -> Self {
+        Runner {
+            verbose: self.verbose,
+            dry_run,
+            log: Mutex::new(Vec::new()),
+            credentials: Arc::clone(&self.credentials),
+            reads: Arc::default(),
+        }
+    }
+
+    /// The argv the process gets: a kubectl/helm command's `--kubeconfig` is the run's
+    /// credential when there is one ([`credential`]); everything else as built.
+    fn argv_for(&self, cmd: &Cmd) -> Vec<String> {
+        let Some(path) = self.credentials.kubeconfig_for(self, cmd) else {
+            return cmd.argv.clone();
+        };
+        let mut argv = Vec::with_capacity(cmd.argv.len() + 2);
+        argv.push(cmd.argv[0].clone());
+        argv.push(format!("--kubeconfig={path}"));
+        let mut rest = cmd.argv[1..].iter();
+        while let Some(a) = rest.next() {
+            if a == "--kubeconfig" {
+                rest.next();
+            } else if !a.starts_with("--kubeconfig=") {
+                argv.push(a.clone());
+            }
+        }
+        argv
     }
 
     pub fn invocations(&self) -> Vec<Invocation> {
@@ -147,6 +227,26 @@ impl Runner {
 
     /// Runs and returns the output whatever the exit code; errors only when it could not run or timed out.
     pub fn run_unchecked(&self, cmd: &Cmd) -> Result<Output> {
+        if cmd.mutating {
+            self.reads.change_starts();
+            let out = self.run_once(cmd);
+            self.reads.change_ends();
+            return out;
+        }
+        if !cmd.reusable {
+            return self.run_once(cmd);
+        }
+        match self.reads.begin(&cmd.argv) {
+            reads::Lookup::Kept(kept) => Ok(kept),
+            reads::Lookup::Run(generation) => {
+                let out = self.run_once(cmd);
+                self.reads.finish(&cmd.argv, generation, out.as_ref().ok());
+                out
+            }
+        }
+    }
+
+    fn run_once(&self, cmd: &Cmd) -> Result<Output> {
         if self.dry_run && cmd.mutating {
             return Err(Error::failed(
                 format!(
@@ -160,7 +260,8 @@ impl Runner {
         if self.verbose {
             let _ = writeln!(std::io::stderr(), "+ {}", cmd.display());
         }
-        let mut expr = duct::cmd(&cmd.argv[0], &cmd.argv[1..])
+        let argv = self.argv_for(cmd);
+        let mut expr = duct::cmd(&argv[0], &argv[1..])
             .stdout_capture()
             .stderr_capture()
             .unchecked()
@@ -202,6 +303,9 @@ impl Runner {
         };
         let code = out.status.code().unwrap_or(-1);
         self.record(cmd, Some(code));
+        if cmd.rewrites_kubeconfig {
+            self.credentials.forget();
+        }
         Ok(Output {
             code,
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -360,7 +464,8 @@ impl Runner {
         if self.verbose {
             let _ = writeln!(std::io::stderr(), "+ {}", cmd.display());
         }
-        let mut expr = duct::cmd(&cmd.argv[0], &cmd.argv[1..])
+        let argv = self.argv_for(cmd);
+        let mut expr = duct::cmd(&argv[0], &argv[1..])
             .stderr_capture()
             .unchecked()
             .before_spawn(own_process_group);

@@ -77,24 +77,8 @@ pub fn resolve(ctx: &Ctx, hyperpod_cluster: &str, user_context: Option<&str>) ->
             hyperpod_cluster,
         ],
     );
-    let id_cmd = ctx.aws.cmd(
-        "read the AWS account of the current credentials",
-        &["sts", "get-caller-identity"],
-    );
-    let (hp, id) = std::thread::scope(|s| {
-        let a = s.spawn(|| ctx.runner.json::<HyperPodCluster>(&hp_cmd));
-        let b = s.spawn(|| {
-            ctx.runner
-                .json::<crate::tools::aws::CallerIdentity>(&id_cmd)
-        });
-        (
-            a.join()
-                .unwrap_or_else(|_| Err(Error::failed("a thread panicked", None))),
-            b.join()
-                .unwrap_or_else(|_| Err(Error::failed("a thread panicked", None))),
-        )
-    });
-    let (hp, id) = (hp?, id?);
+    // The account is the clusters' (their ARNs carry it): no `sts get-caller-identity`.
+    let hp: HyperPodCluster = ctx.runner.json(&hp_cmd)?;
     let eks_arn = hp
         .orchestrator
         .as_ref()
@@ -125,9 +109,25 @@ pub fn resolve(ctx: &Ctx, hyperpod_cluster: &str, user_context: Option<&str>) ->
     if vpc_id.is_empty() || vpc_id == "None" {
         return Err(Error::failed(format!("EKS cluster {eks_name} reports no VPC id"), Some("the load balancer controller needs the cluster's VPC (cluster.resourcesVpcConfig.vpcId)".into())));
     }
+    let account = eks
+        .cluster
+        .arn
+        .split(':')
+        .nth(4)
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            Error::failed(
+                format!(
+                    "EKS cluster {eks_name} has an ARN without an account: {}",
+                    eks.cluster.arn
+                ),
+                None,
+            )
+        })?
+        .to_string();
     Ok(Target {
-        oidc: Oidc::new(&id.account, &issuer),
-        account: id.account,
+        oidc: Oidc::new(&account, &issuer),
+        account,
         hyperpod_arn: hp.cluster_arn,
         eks_cluster: eks_name,
         context: user_context
@@ -163,6 +163,7 @@ pub fn update_kubeconfig_cmd(ctx: &Ctx, f: &Target, kubeconfig: Option<&str>) ->
             &args,
         )
         .mutating()
+        .rewrites_kubeconfig()
 }
 
 /// Access to the cluster: the user's kubeconfig when it has the cluster's context; otherwise a

@@ -31,7 +31,8 @@ const ANN_COMMAND: &str = "kubectl-hyperpod.io/command";
 pub struct ClusterLock {
     kube: KubeOpts,
     holder: String,
-    verbose: bool,
+    /// Shares the run's Kubernetes credential (the renewal thread has one of its own).
+    runner: Runner,
     stop: Arc<(Mutex<bool>, Condvar)>,
     renewer: Option<std::thread::JoinHandle<()>>,
     /// Releases the lock if a signal ends the process (no Drop runs then).
@@ -218,9 +219,9 @@ impl ClusterLock {
                 acquired.clone(),
             );
             let stop = Arc::clone(&stop);
-            let verbose = runner.verbose;
+            let runner = runner.sharing_credentials(false);
             std::thread::spawn(move || {
-                renew_until_stopped(&kube, &holder, &command, &acquired, verbose, &stop)
+                renew_until_stopped(&runner, &kube, &holder, &command, &acquired, &stop)
             })
         };
         let release = release_cmd(&kube).argv;
@@ -228,7 +229,7 @@ impl ClusterLock {
         Ok(ClusterLock {
             kube,
             holder,
-            verbose: runner.verbose,
+            runner: runner.sharing_credentials(false),
             stop,
             renewer: Some(renewer),
             on_interrupt,
@@ -238,14 +239,13 @@ impl ClusterLock {
 }
 
 fn renew_until_stopped(
+    runner: &Runner,
     kube: &KubeOpts,
     holder: &str,
     command: &str,
     acquired: &str,
-    verbose: bool,
     stop: &(Mutex<bool>, Condvar),
 ) {
-    let runner = Runner::new(verbose, false);
     let (lock, cv) = stop;
     let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
     loop {
@@ -257,11 +257,11 @@ fn renew_until_stopped(
             return;
         }
         // Renewed only while it is still ours (a --force-unlock elsewhere ends that).
-        if let Ok(Some(l)) = get(&runner, kube) {
+        if let Ok(Some(l)) = get(runner, kube) {
             if str_at(&l, "/spec/holderIdentity") == Some(holder) {
                 let rv = str_at(&l, "/metadata/resourceVersion");
                 let _ = write(
-                    &runner,
+                    runner,
                     kube,
                     "replace",
                     &lease(holder, command, acquired, rv),
@@ -297,8 +297,8 @@ impl Drop for ClusterLock {
             let _ = t.join();
         }
         // Released only if still ours.
-        let runner = Runner::new(self.verbose, false);
-        if let Ok(Some(l)) = get(&runner, &self.kube) {
+        let runner = &self.runner;
+        if let Ok(Some(l)) = get(runner, &self.kube) {
             if str_at(&l, "/spec/holderIdentity") == Some(self.holder.as_str()) {
                 let _ = runner.run(&release_cmd(&self.kube));
             }

@@ -212,7 +212,7 @@ impl StepEnv<'_> {
         if self.offline {
             return Ok(None);
         }
-        aws::read_opt(&self.ctx.runner, cmd)
+        aws::read_opt(&self.ctx.runner, &cmd.clone().reusable())
     }
 
     /// `aws::get_role`; `None` offline.

@@ -13,7 +13,7 @@ use crate::deploy::kind::ModelKind;
 use crate::deploy::status::{self, ModelStatus};
 use crate::deploy::watch::{self, WaitResult};
 use crate::error::{Error, Result};
-use crate::exec::{Cmd, Runner};
+use crate::exec::Cmd;
 use crate::tools::kube::KubeOpts;
 use crate::ui::Ui;
 use crate::Ctx;
@@ -131,7 +131,7 @@ impl ModelWait {
 fn with_kube(parent: &Ctx, kube: &KubeOpts) -> Ctx {
     let ui = &parent.ui;
     Ctx {
-        runner: Runner::new(parent.runner.verbose, parent.runner.dry_run),
+        runner: parent.runner.sharing(parent.runner.dry_run),
         ui: Ui::new(ui.format, ui.quiet, ui.verbose, !ui.color),
         aws: parent.aws.clone(),
         kube: kube.clone(),

@@ -214,11 +214,17 @@ pub fn policy_check(
     tags: &[(String, String)],
 ) -> Result<Check> {
     let aws = &env.ctx.aws;
-    let get = aws.cmd(
-        format!("read IAM policy {name}"),
-        &["iam", "get-policy", "--policy-arn", arn],
+    // One list for every policy setup checks (the read is kept for the run), not one
+    // `get-policy` each.
+    let list = aws.cmd(
+        "list the account's customer-managed IAM policies",
+        &["iam", "list-policies", "--scope", "Local"],
     );
-    let Some(found) = env.aws_read(&get)? else {
+    let listed = env.aws_read(&list)?.unwrap_or(Value::Null);
+    let found = listed["Policies"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["Arn"] == arn));
+    let Some(found) = found else {
         return Ok(Check::new(
             State::Missing,
             vec![Action::new(
@@ -243,7 +249,7 @@ pub fn policy_check(
             .doc(name, doc)],
         ));
     };
-    let version = found["Policy"]["DefaultVersionId"]
+    let version = found["DefaultVersionId"]
         .as_str()
         .unwrap_or("v1")
         .to_string();

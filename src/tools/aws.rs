@@ -337,10 +337,12 @@ pub fn read_opt<T: DeserializeOwned>(runner: &Runner, cmd: &Cmd) -> Result<Optio
 
 /// `aws iam get-role`: the role, or `None` when there is none of that name.
 pub fn get_role(runner: &Runner, aws: &AwsOpts, name: &str) -> Result<Option<Role>> {
-    let cmd = aws.cmd(
-        format!("read IAM role {name}"),
-        &["iam", "get-role", "--role-name", name],
-    );
+    let cmd = aws
+        .cmd(
+            format!("read IAM role {name}"),
+            &["iam", "get-role", "--role-name", name],
+        )
+        .reusable();
     Ok(read_opt::<GetRole>(runner, &cmd)?.map(|g| g.role))
 }
 
@@ -351,17 +353,19 @@ pub fn describe_addon(
     eks_cluster: &str,
     addon: &str,
 ) -> Result<Option<Addon>> {
-    let cmd = aws.cmd(
-        format!("read the {addon} add-on"),
-        &[
-            "eks",
-            "describe-addon",
-            "--cluster-name",
-            eks_cluster,
-            "--addon-name",
-            addon,
-        ],
-    );
+    let cmd = aws
+        .cmd(
+            format!("read the {addon} add-on"),
+            &[
+                "eks",
+                "describe-addon",
+                "--cluster-name",
+                eks_cluster,
+                "--addon-name",
+                addon,
+            ],
+        )
+        .reusable();
     Ok(read_opt::<DescribeAddon>(runner, &cmd)?.map(|d| d.addon))
 }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Result;
-use crate::exec::{Cmd, Output, Runner};
+use crate::exec::{Cmd, KubeTarget, Output, Runner};
 
 /// Kubernetes options forwarded to every kubectl and helm call.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -16,10 +16,25 @@ pub struct KubeOpts {
 impl KubeOpts {
     /// `kubectl [--kubeconfig K] [--context C] <args>`.
     pub fn kubectl<S: AsRef<str>>(&self, purpose: impl Into<String>, args: &[S]) -> Cmd {
-        Cmd::new("kubectl", purpose)
+        let cmd = Cmd::new("kubectl", purpose)
             .opt("--kubeconfig", self.kubeconfig.as_deref())
             .opt("--context", self.context.as_deref())
-            .args(args.iter().map(|a| a.as_ref().to_string()))
+            .args(args.iter().map(|a| a.as_ref().to_string()));
+        // `kubectl config ...` reads and writes the kubeconfig itself, not the cluster.
+        let verb = args.iter().map(AsRef::as_ref).find(|a| !a.starts_with('-'));
+        if verb == Some("config") {
+            cmd
+        } else {
+            cmd.through(self.target())
+        }
+    }
+
+    /// The kubeconfig and context as given, for the runner's per-run credential.
+    pub fn target(&self) -> KubeTarget {
+        KubeTarget {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        }
     }
 
     /// `helm <args> [--kubeconfig K] [--kube-context C]`.
@@ -28,6 +43,7 @@ impl KubeOpts {
             .args(args.iter().map(|a| a.as_ref().to_string()))
             .opt("--kubeconfig", self.kubeconfig.as_deref())
             .opt("--kube-context", self.context.as_deref())
+            .through(self.target())
     }
 
     /// `kubectl apply -f -` with the manifest on stdin.
@@ -68,7 +84,7 @@ impl KubeOpts {
             Some(ns) => format!("read {kind} {ns}/{name}"),
             None => format!("read {kind} {name}"),
         };
-        let cmd = self.kubectl(what, &args);
+        let cmd = self.kubectl(what, &args).reusable();
         let out = runner.run_unchecked(&cmd)?;
         if out.success() {
             return crate::exec::parse_json(&cmd, &out.stdout).map(Some);
@@ -145,4 +161,30 @@ pub fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
 /// Escapes a key for a JSON pointer (`/` and `~`).
 pub fn ptr_key(k: &str) -> String {
     k.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_calls_carry_their_target_and_kubeconfig_edits_do_not() {
+        let k = KubeOpts {
+            kubeconfig: Some("/home/u/.kube/config".into()),
+            context: Some("c".into()),
+        };
+        let get = k.kubectl("read", &["get", "pods"]);
+        assert_eq!(get.kube, Some(k.target()));
+        assert!(k.helm("status", &["status", "r"]).kube.is_some());
+        for args in [
+            &["config", "view"][..],
+            &["--request-timeout=20s", "config", "view"],
+        ] {
+            assert_eq!(
+                k.kubectl("read the kubeconfig", args).kube,
+                None,
+                "{args:?}"
+            );
+        }
+    }
 }
