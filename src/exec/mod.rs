@@ -202,23 +202,13 @@ impl Runner {
     }
 
     /// The argv the process gets: a kubectl/helm command's `--kubeconfig` is the run's
-    /// credential when there is one ([`credential`]); everything else as built.
+    /// credential when there is one ([`credential`]), in the place the user's had (else at
+    /// the end); everything else as built, so that logs and scripts see the argv they expect.
     fn argv_for(&self, cmd: &Cmd) -> Vec<String> {
         let Some(path) = self.credentials.kubeconfig_for(self, cmd) else {
             return cmd.argv.clone();
         };
-        let mut argv = Vec::with_capacity(cmd.argv.len() + 2);
-        argv.push(cmd.argv[0].clone());
-        argv.push(format!("--kubeconfig={path}"));
-        let mut rest = cmd.argv[1..].iter();
-        while let Some(a) = rest.next() {
-            if a == "--kubeconfig" {
-                rest.next();
-            } else if !a.starts_with("--kubeconfig=") {
-                argv.push(a.clone());
-            }
-        }
-        argv
+        with_kubeconfig(&cmd.argv, &path)
     }
 
     pub fn invocations(&self) -> Vec<Invocation> {
@@ -338,6 +328,26 @@ impl Runner {
             });
         }
     }
+}
+
+/// `argv` with `--kubeconfig=path`: in place of the one it has, else at the end (before a `--`).
+fn with_kubeconfig(argv: &[String], path: &str) -> Vec<String> {
+    let flag = format!("--kubeconfig={path}");
+    let mut argv = argv.to_vec();
+    if let Some(i) = argv.iter().position(|a| a == "--kubeconfig") {
+        argv[i] = flag;
+        if i + 1 < argv.len() {
+            argv.remove(i + 1);
+        }
+    } else if let Some(i) = argv.iter().position(|a| a.starts_with("--kubeconfig=")) {
+        argv[i] = flag;
+    } else {
+        // At the end, like the tool wrappers put the other flags; before a `--`, after which
+        // everything belongs to another program.
+        let end = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
+        argv.insert(end, flag);
+    }
+    argv
 }
 
 pub fn parse_json<T: DeserializeOwned>(cmd: &Cmd, text: &str) -> Result<T> {
@@ -636,6 +646,32 @@ mod tests {
         let e = r.run(&c).unwrap_err();
         assert_eq!(e.exit_code(), crate::error::exit::TIMED_OUT);
         assert!(e.to_string().contains("timed out"), "{e}");
+    }
+
+    #[test]
+    fn the_runs_kubeconfig_takes_the_place_of_the_users() {
+        let v = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+        let k = "--kubeconfig=/t/k";
+        for (from, to) in [
+            (
+                "kubectl --kubeconfig /u --context c get pods",
+                format!("kubectl {k} --context c get pods"),
+            ),
+            (
+                "helm status r --kubeconfig=/u",
+                format!("helm status r {k}"),
+            ),
+            (
+                "kubectl get pods -o json",
+                format!("kubectl get pods -o json {k}"),
+            ),
+            (
+                "kubectl exec p -- sh -c x",
+                format!("kubectl exec p {k} -- sh -c x"),
+            ),
+        ] {
+            assert_eq!(with_kubeconfig(&v(from), "/t/k"), v(&to), "{from}");
+        }
     }
 
     #[test]
