@@ -594,7 +594,12 @@ fn two_setups_at_once_one_proceeds_the_other_names_the_holder_and_dead_holders_a
     assert!(stderr.contains(&holder), "{stderr}");
     assert!(stderr.contains("--force-unlock"), "{stderr}");
     assert_eq!(changes_besides_the_lock(&logs[loser]), Vec::<String>::new());
-    let lease = lock_lease(&sb).expect("the winner holds the lock");
+    let Some(lease) = lock_lease(&sb) else {
+        let _ = won.kill();
+        let mut err = String::new();
+        let _ = std::io::Read::read_to_string(won.stderr.as_mut().unwrap(), &mut err);
+        panic!("the winner holds no lock; it ended {:?}:\n{err}", won.wait());
+    };
     assert!(
         common::jstr(&lease, "spec.holderIdentity").ends_with(&holder),
         "{lease}"

@@ -70,11 +70,14 @@ pub fn run_briefly(argv: &[String]) {
     let Some((program, args)) = argv.split_first() else {
         return;
     };
+    use std::os::unix::process::CommandExt as _;
+    // Its own process group, so that what it starts (a credential plugin) goes with it.
     let Ok(mut child) = std::process::Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
+        .process_group(0)
         .spawn()
     else {
         return;
@@ -82,11 +85,12 @@ pub fn run_briefly(argv: &[String]) {
     let deadline = Instant::now() + HOOK_DEADLINE;
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
+            signal_groups(&[child.id() as i32], libc::SIGKILL);
             return;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = child.kill();
+    signal_groups(&[child.id() as i32], libc::SIGKILL);
     let _ = child.wait();
 }
 

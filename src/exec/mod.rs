@@ -201,10 +201,11 @@ impl Runner {
         }
     }
 
-    /// The argv the process gets: a kubectl/helm command's `--kubeconfig` is the run's
+    /// The argv the process gets (also for a command run outside the runner, such as an
+    /// interrupt hook): a kubectl/helm command's `--kubeconfig` is the run's
     /// credential when there is one ([`credential`]), in the place the user's had (else at
     /// the end); everything else as built, so that logs and scripts see the argv they expect.
-    fn argv_for(&self, cmd: &Cmd) -> Vec<String> {
+    pub fn argv_for(&self, cmd: &Cmd) -> Vec<String> {
         let Some(path) = self.credentials.kubeconfig_for(self, cmd) else {
             return cmd.argv.clone();
         };

@@ -224,7 +224,8 @@ impl ClusterLock {
                 renew_until_stopped(&runner, &kube, &holder, &command, &acquired, &stop)
             })
         };
-        let release = release_cmd(&kube).argv;
+        // With the run's credential: a hook has 1.5 s, no time for a credential plugin.
+        let release = runner.argv_for(&release_cmd(&kube));
         let on_interrupt = interrupt::on_stop(Box::new(move || interrupt::run_briefly(&release)));
         Ok(ClusterLock {
             kube,
