@@ -481,7 +481,8 @@ fn sigint_and_sigterm_stop_setup_cleanly_and_the_next_setup_converges() {
 
 /// The cluster lock's Lease, if any.
 fn lock_lease(sb: &Sandbox) -> Option<serde_json::Value> {
-    let r = sb.kubectl(&[
+    // Not through the user's kubeconfig: a setup may be rewriting it at this moment.
+    let r = sb.kubectl_own(&[
         "get",
         "lease",
         "kubectl-hyperpod-lock",
@@ -490,7 +491,15 @@ fn lock_lease(sb: &Sandbox) -> Option<serde_json::Value> {
         "-o",
         "json",
     ]);
-    (r.code == 0).then(|| r.json())
+    if r.code != 0 {
+        assert!(
+            r.stderr.contains("NotFound"),
+            "reading the lock failed:\n{}",
+            r.describe()
+        );
+        return None;
+    }
+    Some(r.json())
 }
 
 /// Leaves a lock held by someone else, renewed `ago` seconds ago for `duration` seconds. The
@@ -595,10 +604,14 @@ fn two_setups_at_once_one_proceeds_the_other_names_the_holder_and_dead_holders_a
     assert!(stderr.contains("--force-unlock"), "{stderr}");
     assert_eq!(changes_besides_the_lock(&logs[loser]), Vec::<String>::new());
     let Some(lease) = lock_lease(&sb) else {
-        let _ = won.kill();
-        let mut err = String::new();
-        let _ = std::io::Read::read_to_string(won.stderr.as_mut().unwrap(), &mut err);
-        panic!("the winner holds no lock; it ended {:?}:\n{err}", won.wait());
+        let mut won = won;
+        if won.exited() {
+            panic!(
+                "the winner holds no lock: it ended\n{}",
+                won.finish().0.describe()
+            );
+        }
+        panic!("the winner runs but holds no lock");
     };
     assert!(
         common::jstr(&lease, "spec.holderIdentity").ends_with(&holder),

@@ -130,6 +130,12 @@ pub(super) fn start<H>(
     Some(res)
 }
 
+/// Kills the process groups the runner's children lead (each child leads its own).
+pub(super) fn kill_groups(pids: &[u32]) {
+    let groups: Vec<i32> = pids.iter().map(|p| *p as i32).collect();
+    signal_groups(&groups, libc::SIGKILL);
+}
+
 /// The child ended (or was reaped).
 pub(super) fn ended(pids: &[u32]) {
     let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());

@@ -550,6 +550,8 @@ impl LineStream<'_> {
     /// streamed). A command stopped here reports code -1.
     pub fn finish(self) -> Result<Output> {
         let _ = self.handle.kill();
+        // And whatever it started (a wrapper's child keeps stdout open): its whole group.
+        interrupt::kill_groups(&self.pids);
         // The reader thread reaps the child when stdout closes, then hangs up the channel.
         let until = std::time::Instant::now() + Duration::from_secs(10);
         if !self.closed {
@@ -580,6 +582,7 @@ impl LineStream<'_> {
 impl Drop for LineStream<'_> {
     fn drop(&mut self) {
         let _ = self.handle.kill();
+        interrupt::kill_groups(&self.pids);
         interrupt::ended(&self.pids);
     }
 }

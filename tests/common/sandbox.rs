@@ -264,13 +264,29 @@ impl Sandbox {
     /// update-kubeconfig` would (same cluster/context names) but with a static token instead of
     /// the `aws eks get-token` exec plugin.
     pub fn write_direct_kubeconfig(&self) {
+        fs::write(self.kubeconfig_path(), self.direct_kubeconfig_text()).expect("write kubeconfig");
+    }
+
+    /// kubectl through a kubeconfig of the test's own (the static token), unaffected by what the
+    /// product writes to the user's kubeconfig meanwhile.
+    pub fn kubectl_own(&self, args: &[&str]) -> Run {
+        let path = self.dir().join("own-kubeconfig");
+        if !path.exists() {
+            fs::write(&path, self.direct_kubeconfig_text()).expect("write own kubeconfig");
+        }
+        let path = path.display().to_string();
+        let mut a = vec!["--kubeconfig", path.as_str()];
+        a.extend(args);
+        self.direct("kubectl", &a)
+    }
+
+    fn direct_kubeconfig_text(&self) -> String {
         let name = &self.eks_cluster_arn;
-        let text = format!(
+        format!(
             "apiVersion: v1\nkind: Config\npreferences: {{}}\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: {server}\n  name: {name}\ncontexts:\n- context:\n    cluster: {name}\n    user: {name}\n  name: {name}\ncurrent-context: {name}\nusers:\n- name: {name}\n  user:\n    token: k8s-aws-v1.emulated-direct-token\n",
             ca = self.cloud.kube_ca_data,
             server = self.kube_server(),
-        );
-        fs::write(self.kubeconfig_path(), text).expect("write kubeconfig");
+        )
     }
 
     /// Merges settings into this cluster's kube emulator config (`PUT /_emulator/config`):
