@@ -1,6 +1,7 @@
 //! No read made twice in one run: the answer to a read marked [`super::Cmd::reusable`] (a plan
 //! check's `iam get-role`, `eks describe-addon`, `kubectl get`) is kept and given again to the
-//! same argv, until any mutating command starts. A read that overlapped a change is not kept.
+//! same argv (success or "not found"), until any mutating command starts. A read that
+//! overlapped a change is not kept.
 //! Two steps asking the same at once make one call: the second waits for the first's answer.
 //! Polls (waiting for an add-on or a model) are never marked: they must see the change.
 
@@ -55,7 +56,7 @@ impl Reads {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.running.remove(argv);
         if let Some(out) = out {
-            if out.success() && s.generation == generation && s.changing == 0 {
+            if (out.success() || absent(out)) && s.generation == generation && s.changing == 0 {
                 s.answers.insert(argv.to_vec(), out.clone());
             }
         }
@@ -77,6 +78,15 @@ impl Reads {
         s.changing = s.changing.saturating_sub(1);
         s.answers.clear();
     }
+}
+
+/// AWS's "it does not exist" is an answer too (a role or add-on setup has not made yet: only a
+/// call of ours makes one). Kubernetes' NotFound is not kept: controllers create objects on
+/// their own (an add-on's ServiceAccounts). Other failures (throttling, access) are not kept.
+fn absent(out: &Output) -> bool {
+    ["(NoSuchEntity)", "(ResourceNotFoundException)"]
+        .iter()
+        .any(|m| out.stderr.contains(m))
 }
 
 #[cfg(test)]
@@ -127,6 +137,16 @@ mod tests {
         };
         assert_eq!(run(&r, &other, failed), None);
         assert_eq!(run(&r, &other, ok("d")), None);
+        // "Not found" is an answer.
+        let absent = Output {
+            code: 254,
+            stdout: String::new(),
+            stderr: "An error occurred (ResourceNotFoundException) when calling DescribeAddon"
+                .into(),
+        };
+        let third = vec!["y".to_string()];
+        assert_eq!(run(&r, &third, absent), None);
+        assert_eq!(run(&r, &third, ok("e")).as_deref(), Some(""));
     }
 
     #[test]

@@ -215,20 +215,20 @@ impl StepEnv<'_> {
         aws::read_opt(&self.ctx.runner, &cmd.clone().reusable())
     }
 
-    /// `aws::get_role`; `None` offline.
+    /// `aws::get_role`, kept for the run (a check's read); `None` offline.
     pub fn get_role(&self, name: &str) -> Result<Option<aws::Role>> {
         if self.offline {
             return Ok(None);
         }
-        aws::get_role(&self.ctx.runner, &self.ctx.aws, name)
+        aws::get_role_read(&self.ctx.runner, &self.ctx.aws, name, true)
     }
 
-    /// `aws::describe_addon`; `None` offline.
+    /// `aws::describe_addon`, kept for the run (a check's read; waits read afresh); `None` offline.
     pub fn describe_addon(&self, eks_cluster: &str, addon: &str) -> Result<Option<aws::Addon>> {
         if self.offline {
             return Ok(None);
         }
-        aws::describe_addon(&self.ctx.runner, &self.ctx.aws, eks_cluster, addon)
+        aws::describe_addon_read(&self.ctx.runner, &self.ctx.aws, eks_cluster, addon, true)
     }
 
     /// Whether the account has the IAM OIDC identity provider `arn`.
@@ -243,7 +243,7 @@ impl StepEnv<'_> {
         if self.offline {
             return Ok(None);
         }
-        self.kube.get(&self.ctx.runner, kind, name, ns)
+        self.kube.get_read(&self.ctx.runner, kind, name, ns, true)
     }
 }
 

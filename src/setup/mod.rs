@@ -322,11 +322,13 @@ impl<'a> Setup<'a> {
 
     /// The method already on the cluster: the operator add-on -> `Addon`, else `Helm`.
     fn method_on_cluster(&self, facts: &Target) -> Result<OperatorMethod> {
-        let found = tools::aws::describe_addon(
+        // Kept for the run: preflight asks the same.
+        let found = tools::aws::describe_addon_read(
             &self.ctx.runner,
             &self.ctx.aws,
             &facts.eks_cluster,
             OPERATOR_ADDON,
+            true,
         )?;
         Ok(match found {
             Some(_) => OperatorMethod::Addon,
@@ -338,7 +340,13 @@ impl<'a> Setup<'a> {
     /// add-ons' roles): setup manages that install rather than making a second set of roles.
     fn adopt_installed_names(&self, facts: &Target, names: &mut Names) -> Result<()> {
         let read = |addon: &str| {
-            tools::aws::describe_addon(&self.ctx.runner, &self.ctx.aws, &facts.eks_cluster, addon)
+            tools::aws::describe_addon_read(
+                &self.ctx.runner,
+                &self.ctx.aws,
+                &facts.eks_cluster,
+                addon,
+                true,
+            )
         };
         let Some(operator) = read(OPERATOR_ADDON)? else {
             return Ok(());

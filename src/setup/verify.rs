@@ -7,7 +7,6 @@ use crate::install::names::*;
 use crate::install::trust;
 use crate::install::{RoleId, Subject};
 use crate::plan::{Check, State, StepEnv};
-use crate::tools::aws;
 use crate::tools::kube::str_at;
 
 pub fn verify_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
@@ -51,11 +50,7 @@ pub fn verify_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
         notes.extend(n);
     }
     for crd in INFERENCE_CRDS {
-        if env
-            .kube
-            .get(&env.ctx.runner, "customresourcedefinition", crd, None)?
-            .is_none()
-        {
+        if env.kget("customresourcedefinition", crd, None)?.is_none() {
             problems.push(format!("CRD {crd} is not installed"));
         }
     }
@@ -104,13 +99,7 @@ fn check_pair(
     let mut problems = Vec::new();
     let mut notes = Vec::new();
     let role_arn = format!("arn:aws:iam::{}:role/{role}", inp.facts.account);
-    let Some(found) = env.kube.get(
-        &env.ctx.runner,
-        "serviceaccount",
-        sa.name,
-        Some(sa.namespace),
-    )?
-    else {
+    let Some(found) = env.kget("serviceaccount", sa.name, Some(sa.namespace))? else {
         let msg = format!("ServiceAccount {}/{} does not exist", sa.namespace, sa.name);
         if required {
             problems.push(msg);
@@ -129,7 +118,7 @@ fn check_pair(
             other.unwrap_or("no role")
         )),
     }
-    let Some(found) = aws::get_role(&env.ctx.runner, &env.ctx.aws, role)? else {
+    let Some(found) = env.get_role(role)? else {
         problems.push(format!("role {role} does not exist"));
         return Ok((problems, notes));
     };

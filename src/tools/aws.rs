@@ -337,35 +337,56 @@ pub fn read_opt<T: DeserializeOwned>(runner: &Runner, cmd: &Cmd) -> Result<Optio
 
 /// `aws iam get-role`: the role, or `None` when there is none of that name.
 pub fn get_role(runner: &Runner, aws: &AwsOpts, name: &str) -> Result<Option<Role>> {
-    let cmd = aws
-        .cmd(
-            format!("read IAM role {name}"),
-            &["iam", "get-role", "--role-name", name],
-        )
-        .reusable();
+    get_role_read(runner, aws, name, false)
+}
+
+/// [`get_role`]; `reuse`: a plan check's read, kept for the run until something changes
+/// (see `exec::reads`), never for a poll.
+pub fn get_role_read(
+    runner: &Runner,
+    aws: &AwsOpts,
+    name: &str,
+    reuse: bool,
+) -> Result<Option<Role>> {
+    let mut cmd = aws.cmd(
+        format!("read IAM role {name}"),
+        &["iam", "get-role", "--role-name", name],
+    );
+    cmd.reusable = reuse;
     Ok(read_opt::<GetRole>(runner, &cmd)?.map(|g| g.role))
 }
 
-/// `aws eks describe-addon`: the add-on, or `None` when the cluster does not have it.
+/// `aws eks describe-addon`: the add-on, or `None` when the cluster does not have it. Always
+/// read afresh (waits poll with it).
 pub fn describe_addon(
     runner: &Runner,
     aws: &AwsOpts,
     eks_cluster: &str,
     addon: &str,
 ) -> Result<Option<Addon>> {
-    let cmd = aws
-        .cmd(
-            format!("read the {addon} add-on"),
-            &[
-                "eks",
-                "describe-addon",
-                "--cluster-name",
-                eks_cluster,
-                "--addon-name",
-                addon,
-            ],
-        )
-        .reusable();
+    describe_addon_read(runner, aws, eks_cluster, addon, false)
+}
+
+/// [`describe_addon`]; `reuse` as in [`get_role_read`].
+pub fn describe_addon_read(
+    runner: &Runner,
+    aws: &AwsOpts,
+    eks_cluster: &str,
+    addon: &str,
+    reuse: bool,
+) -> Result<Option<Addon>> {
+    let mut cmd = aws.cmd(
+        format!("read the {addon} add-on"),
+        &[
+            "eks",
+            "describe-addon",
+            "--cluster-name",
+            eks_cluster,
+            "--addon-name",
+            addon,
+        ],
+    );
+    cmd.reusable = reuse;
     Ok(read_opt::<DescribeAddon>(runner, &cmd)?.map(|d| d.addon))
 }
 

@@ -68,13 +68,25 @@ impl KubeOpts {
             .mutating()
     }
 
-    /// Gets one object as JSON; `Ok(None)` when it does not exist.
+    /// Gets one object as JSON; `Ok(None)` when it does not exist. Always read afresh.
     pub fn get(
         &self,
         runner: &Runner,
         kind: &str,
         name: &str,
         namespace: Option<&str>,
+    ) -> Result<Option<Value>> {
+        self.get_read(runner, kind, name, namespace, false)
+    }
+
+    /// [`Self::get`]; `reuse`: a plan check's read, kept for the run until something changes.
+    pub fn get_read(
+        &self,
+        runner: &Runner,
+        kind: &str,
+        name: &str,
+        namespace: Option<&str>,
+        reuse: bool,
     ) -> Result<Option<Value>> {
         let mut args = vec!["get", kind, name, "-o", "json"];
         if let Some(ns) = namespace {
@@ -84,7 +96,8 @@ impl KubeOpts {
             Some(ns) => format!("read {kind} {ns}/{name}"),
             None => format!("read {kind} {name}"),
         };
-        let cmd = self.kubectl(what, &args).reusable();
+        let mut cmd = self.kubectl(what, &args);
+        cmd.reusable = reuse;
         let out = runner.run_unchecked(&cmd)?;
         if out.success() {
             return crate::exec::parse_json(&cmd, &out.stdout).map(Some);
