@@ -36,9 +36,9 @@ Examples:
   # Your own manifest (JumpStartModel or InferenceEndpointConfig), validated before it is applied
   kubectl hyperpod deploy -f custom-model.yaml
 
-  # Only print the resource that would be applied (no cluster needed)
+  # Only print the resource that would be applied (no cluster, no tool needed)
   kubectl hyperpod deploy jumpstart --name m --model-id huggingface-eqa-bert-base-cased \\
-      --instance-type ml.g5.xlarge --dry-run -o yaml
+      --instance-type ml.g5.xlarge --dry-run --offline -o yaml
 
 Exit codes: 0 serving, 1 deployment failed, 2 invalid input, 3 kubectl missing,
 4 a kubectl call failed, 6 timed out.";
