@@ -329,12 +329,11 @@ impl SetOverride {
             ));
         };
         let parts = parse_path(flag, path)?;
+        // A key strictly below one of the roots (never a root itself).
         let joined = keys_prefix(&parts);
         if !SETTABLE_ROOTS
             .iter()
-            .any(|r| joined == *r || joined.starts_with(&format!("{r}.")))
-            || SETTABLE_ROOTS.contains(&joined.as_str()) && joined != "spec"
-            || parts.len() < 2
+            .any(|r| joined.starts_with(&format!("{r}.")))
         {
             return Err(bad(
                 flag,

@@ -362,6 +362,7 @@ fn bad_set_paths_are_refused_naming_the_flag() {
         "metadata.namespace=x",
         "metadata.labels=x",
         "spec=1",
+        "spec[0]=1",
         "spec..x=1",
         "spec.x[=1",
         "spec.x[a]=1",
