@@ -487,10 +487,17 @@ fn a_full_run_makes_few_calls_and_repeats_none() {
     // One Kubernetes credential for the run, not one `aws eks get-token` per kubectl call.
     let tokens = aws.iter().filter(|l| l.contains("eks get-token")).count();
     assert_eq!(tokens, 1, "{}", log.join("\n"));
-    // 9 with that token (13 before: 5 tokens): sts, sagemaker and eks describe-cluster, list-roles,
-    // OIDC providers, the TLS bucket, the add-on list (HP606), `aws --version` (HP101).
+    // 7 with that token (13 before: 5 tokens): sagemaker and eks describe-cluster, list-roles,
+    // OIDC providers, the TLS bucket, the add-on list (HP606). No `sts get-caller-identity` (the
+    // account is the HyperPod cluster's ARN's) and no `aws --version` (read only on a failure).
     assert!(
-        aws.len() <= 9,
+        !aws.iter()
+            .any(|l| l.contains("get-caller-identity") || l.contains("--version")),
+        "{}",
+        log.join("\n")
+    );
+    assert!(
+        aws.len() <= 7,
         "{} aws calls:\n{}",
         aws.len(),
         log.join("\n")
@@ -929,6 +936,52 @@ fn kubectl_missing_from_path_fails_its_check_and_skips_the_cluster_checks() {
     assert_eq!(result(&doc, "HP401", None)["status"], "pass");
 }
 
+/// A doctor run (`-o json`, exit 1) with the script `fake` first on PATH as `aws`.
+fn doctor_with_aws(sb: &Sandbox, dir: &str, fake: PathBuf) -> Value {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = path_with(sb, dir, &[("aws", fake)]);
+    let path = format!(
+        "{dir}:{}",
+        sb.env().iter().find(|(k, _)| k == "PATH").unwrap().1
+    );
+    doctor_run(sb, &["-o", "json"], &[("PATH", &path)])
+        .exits(1)
+        .json()
+}
+
+#[test]
+fn an_aws_cli_older_than_the_hyperpod_api_is_named_with_its_version() {
+    let sb = sandbox();
+    healthy(&sb);
+    // An old CLI: argparse refuses `sagemaker describe-cluster` (exit 252, as the CLI does);
+    // everything else goes to the real one.
+    let real = cloud().shim_dir.join("aws");
+    let fake = write(
+        &sb,
+        "aws-old",
+        &format!(
+            "#!/bin/bash\n[ \"$1\" = --version ] && {{ echo 'aws-cli/1.18.69 Python/3.8.10 Linux/5.4 botocore/1.17.0'; exit 0; }}\nif [ \"$1 $2\" = 'sagemaker describe-cluster' ]; then\n  printf 'usage: aws [options] <command> <subcommand> [<subcommand> ...] [parameters]\\naws: error: argument operation: Invalid choice, valid choices are:\\n\\nadd-tags | create-endpoint\\n' >&2; exit 252\nfi\nexec {} \"$@\"\n",
+            real.display()
+        ),
+    );
+    let doc = doctor_with_aws(&sb, "oldaws", fake);
+    // The credentials still work (the caller's identity is read when the describe fails).
+    assert_eq!(result(&doc, "HP201", None)["status"], "pass");
+    let c = failed(&doc, "HP202", None, &[]);
+    assert_eq!(
+        c["finding"],
+        "the AWS CLI (aws-cli/1.18.69) does not know `aws sagemaker describe-cluster`: it is older than the HyperPod API"
+    );
+    assert!(
+        c["fix"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("install the AWS CLI"),
+        "{c}"
+    );
+}
+
 #[test]
 fn rejected_aws_credentials_fail_their_check_and_skip_the_aws_checks() {
     let sb = sandbox();
@@ -938,16 +991,7 @@ fn rejected_aws_credentials_fail_their_check_and_skip_the_aws_checks() {
         "aws-rejecting",
         "#!/bin/bash\n[ \"$1\" = --version ] && { echo 'aws-cli/1.46.1 Python/3.12.3 Linux/6.8'; exit 0; }\nprintf '\\nAn error occurred (InvalidClientTokenId) when calling the GetCallerIdentity operation: The security token included in the request is invalid.\\n' >&2\nexit 255\n",
     );
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
-    let dir = path_with(&sb, "badaws", &[("aws", fake)]);
-    let path = format!(
-        "{dir}:{}",
-        sb.env().iter().find(|(k, _)| k == "PATH").unwrap().1
-    );
-    let doc = doctor_run(&sb, &["-o", "json"], &[("PATH", &path)])
-        .exits(1)
-        .json();
+    let doc = doctor_with_aws(&sb, "badaws", fake);
     let c = failed(&doc, "HP201", None, &[]);
     assert_eq!(
         c["finding"],

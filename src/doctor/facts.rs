@@ -127,6 +127,31 @@ struct ListRoles {
     roles: Vec<Role>,
 }
 
+/// An AWS account and the partition it lives in (`aws`, `aws-cn`, `aws-us-gov`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub partition: String,
+}
+
+impl Account {
+    /// From any ARN that names an account (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`).
+    pub fn of_arn(arn: &str) -> Option<Account> {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", partition, _, _, account, _]
+                if !partition.is_empty() && !account.is_empty() =>
+            {
+                Some(Account {
+                    id: account.to_string(),
+                    partition: partition.to_string(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
 /// What `aws s3api head-bucket` said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BucketState {
@@ -230,6 +255,28 @@ impl<'a> Facts<'a> {
             self.ctx.runner.json(&self.aws(
                 "read the AWS identity".into(),
                 &["sts", "get-caller-identity"],
+            ))
+        })
+    }
+
+    /// The account and partition doctor works in. With `--hyperpod-cluster`, from the cluster's
+    /// ARN (its describe call, made anyway, proves the credentials): no `sts get-caller-identity`.
+    /// Without one, or when that describe fails, from the caller's identity.
+    pub fn account(&self) -> std::result::Result<Account, Problem> {
+        if self.cfg.hyperpod_cluster.is_some() {
+            if let Some(a) = self
+                .hyperpod()
+                .ok()
+                .and_then(|hp| Account::of_arn(&hp.cluster_arn))
+            {
+                return Ok(a);
+            }
+        }
+        let id = self.identity()?;
+        Account::of_arn(&id.arn).ok_or_else(|| {
+            Problem::from(Error::failed(
+                format!("cannot read an account from {}", id.arn),
+                None,
             ))
         })
     }
@@ -527,6 +574,24 @@ fn clone_err(p: &Problem) -> Error {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_account_and_partition_are_read_from_an_arn() {
+        assert_eq!(
+            Account::of_arn("arn:aws-cn:sagemaker:cn-north-1:111122223333:cluster/abc"),
+            Some(Account {
+                id: "111122223333".into(),
+                partition: "aws-cn".into()
+            })
+        );
+        assert_eq!(
+            Account::of_arn("arn:aws:sts::1:assumed-role/R/s").map(|a| a.id),
+            Some("1".into())
+        );
+        // IAM-global ARNs have no region but an account; S3 ARNs have neither.
+        assert_eq!(Account::of_arn("arn:aws:s3:::bucket"), None);
+        assert_eq!(Account::of_arn("not-an-arn"), None);
+    }
 
     #[test]
     fn cluster_objects_are_sorted_by_kind() {

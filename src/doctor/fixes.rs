@@ -49,21 +49,21 @@ pub fn setup_fix(f: &Facts, summary: &str) -> Fix {
 
 /// The OIDC issuer and provider ARN of the cluster, when the AWS side is known.
 pub fn oidc(f: &Facts) -> Option<Oidc> {
-    let id = f.identity().ok()?;
+    let account = f.account().ok()?;
     let eks = f.eks().ok()?;
     let issuer = eks.identity.as_ref()?.oidc.as_ref()?.issuer.clone()?;
-    let mut o = Oidc::new(&id.account, &issuer);
-    // Oidc::new writes the commercial partition; keep the caller's (aws-cn, aws-us-gov).
-    if let Some(p) = id.arn.split(':').nth(1).filter(|p| *p != "aws") {
-        o.provider_arn = o.provider_arn.replacen("arn:aws:", &format!("arn:{p}:"), 1);
+    let mut o = Oidc::new(&account.id, &issuer);
+    // Oidc::new writes the commercial partition; keep the account's (aws-cn, aws-us-gov).
+    if account.partition != "aws" {
+        let p = format!("arn:{}:", account.partition);
+        o.provider_arn = o.provider_arn.replacen("arn:aws:", &p, 1);
     }
     Some(o)
 }
 
 pub fn role_arn(f: &Facts, role: &str) -> Option<String> {
-    let id = f.identity().ok()?;
-    let partition = id.arn.split(':').nth(1).unwrap_or("aws").to_string();
-    Some(format!("arn:{partition}:iam::{}:role/{role}", id.account))
+    let a = f.account().ok()?;
+    Some(format!("arn:{}:iam::{}:role/{role}", a.partition, a.id))
 }
 
 pub fn oidc_fix(f: &Facts, o: &Oidc) -> Fix {

@@ -131,7 +131,9 @@ fn prefetch<'scope, 'env>(s: &'scope std::thread::Scope<'scope, 'env>, f: &'scop
     if f.cfg.model.is_some() {
         return;
     }
-    go(Box::new(|| drop(f.identity())));
+    if f.cfg.hyperpod_cluster.is_none() {
+        go(Box::new(|| drop(f.identity())));
+    }
     go(Box::new(|| drop(f.oidc_providers())));
     go(Box::new(|| drop(f.roles())));
     if f.cfg.s3_bucket.is_some() {

@@ -1,6 +1,6 @@
 //! HP2xx: the AWS side: credentials, the HyperPod cluster, the EKS cluster behind it, the bucket.
 
-use crate::doctor::facts::{eks_name_of, BucketState, Facts};
+use crate::doctor::facts::{eks_name_of, Account, BucketState, Facts};
 use crate::doctor::fixes;
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
@@ -28,7 +28,20 @@ fn login_fix(f: &Facts) -> Fix {
     )
 }
 
+/// With `--hyperpod-cluster`, the credentials are judged by the describe call HP202 needs anyway
+/// (one aws process fewer); `sts get-caller-identity` runs only without one, or when that call
+/// fails, to tell a credentials problem from a missing cluster or a missing permission.
 pub fn identity(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+    if f.cfg.hyperpod_cluster.is_some() {
+        if let Ok(hp) = f.hyperpod() {
+            let account = Account::of_arn(&hp.cluster_arn)
+                .map(|a| format!("account {}", a.id))
+                .unwrap_or_else(|| "accepted".into());
+            return Ok(vec![Outcome::pass(format!(
+                "{account}: the credentials work (AWS answered `sagemaker describe-cluster`)"
+            ))]);
+        }
+    }
     match f.identity() {
         Ok(id) => Ok(vec![Outcome::pass(format!(
             "account {} as {}",
@@ -51,6 +64,24 @@ pub fn identity(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     }
 }
 
+/// An AWS CLI too old for a command answers `Invalid choice`: say which CLI that is.
+fn too_old(f: &Facts, text: &str, command: &str) -> Option<Outcome> {
+    if !text.to_ascii_lowercase().contains("invalid choice") {
+        return None;
+    }
+    let version = f
+        .tool_version(crate::tools::Tool::Aws)
+        .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+        .unwrap_or_else(|_| "unknown version".into());
+    Some(
+        Outcome::fail(format!(
+            "the AWS CLI ({version}) does not know `aws {command}`: it is older than the HyperPod API"
+        ))
+        .details(text.lines().map(str::to_string))
+        .fix(Fix::advice(crate::tools::Tool::Aws.install_hint())),
+    )
+}
+
 pub fn hyperpod(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let Some(name) = f.cfg.hyperpod_cluster.as_deref() else {
         return Ok(vec![Outcome::skip("no --hyperpod-cluster given")]);
@@ -59,6 +90,9 @@ pub fn hyperpod(f: &Facts) -> Result<Vec<Outcome>, Problem> {
         Ok(hp) => hp,
         Err(p) => {
             let text = p.0.to_string();
+            if let Some(o) = too_old(f, &text, "sagemaker describe-cluster") {
+                return Ok(vec![o]);
+            }
             if matches!(
                 crate::tools::aws::error_code(&text),
                 Some("ResourceNotFound" | "ResourceNotFoundException" | "ValidationException")
