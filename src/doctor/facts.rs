@@ -225,6 +225,16 @@ impl<'a> Facts<'a> {
     /// The version line a tool prints (the first line of its answer).
     pub fn tool_version(&self, tool: Tool) -> Shared<String> {
         self.versions.get(&tool.program(), || {
+            // `kubectl version -o json` (HP301's call) carries the client's version too.
+            if tool == Tool::Kubectl {
+                if let Some(v) = self.server().ok().and_then(|v| {
+                    v["clientVersion"]["gitVersion"]
+                        .as_str()
+                        .map(str::to_string)
+                }) {
+                    return Ok(v);
+                }
+            }
             let cmd = Cmd::new(
                 tool.program(),
                 format!("read the {} version", tool.program()),
