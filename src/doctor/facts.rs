@@ -435,13 +435,16 @@ impl<'a> Facts<'a> {
         })
     }
 
-    /// The kubeconfig as kubectl uses it (current context only).
+    /// The kubeconfig as kubectl uses it (current context only): the read the run's credential
+    /// makes (one process for both). Flattened, so it holds secrets: only names and the server
+    /// URL are read from it, nothing of it is printed.
     pub fn kubeconfig(&self) -> Shared<Value> {
         self.kubeconfig.get(|| {
-            self.ctx.runner.json(&self.kubectl(
-                "read the kubeconfig",
-                &["config", "view", "--minify", "-o", "json"],
-            ))
+            let k = &self.ctx.kube;
+            self.ctx.runner.json(
+                &exec::credential::view_cmd(k.kubeconfig.as_deref(), k.context.as_deref())
+                    .timeout(KUBE_TIMEOUT),
+            )
         })
     }
 

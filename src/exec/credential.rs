@@ -144,13 +144,20 @@ impl Credentials {
     }
 }
 
+/// `kubectl config view --minify --flatten -o json` for a kubeconfig and context: a kept read, so
+/// that whoever else needs the kubeconfig in the run (doctor's context checks) shares this one.
+pub fn view_cmd(kubeconfig: Option<&str>, context: Option<&str>) -> Cmd {
+    Cmd::new("kubectl", "read the kubeconfig")
+        .opt("--kubeconfig", kubeconfig)
+        .opt("--context", context)
+        .args(["config", "view", "--minify", "--flatten", "-o", "json"])
+        .reusable()
+}
+
 /// `kubectl config view --minify --flatten`: the one context, its cluster (certificate inline)
 /// and its user; `None` unless that user runs a plugin we know to be non-interactive.
 fn read_view(runner: &Runner, t: &KubeTarget) -> Option<Value> {
-    let cmd = Cmd::new("kubectl", "read the kubeconfig's credential plugin")
-        .opt("--kubeconfig", t.kubeconfig.as_deref())
-        .opt("--context", t.context.as_deref())
-        .args(["config", "view", "--minify", "--flatten", "-o", "json"]);
+    let cmd = view_cmd(t.kubeconfig.as_deref(), t.context.as_deref());
     let out = runner.run_unchecked(&cmd).ok()?;
     if !out.success() {
         return None;
