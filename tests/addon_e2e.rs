@@ -12,15 +12,7 @@ use serde_json::Value;
 const ADDON: &str = "amazon-sagemaker-hyperpod-inference";
 
 fn setup(sb: &Sandbox, extra: &[&str]) -> common::Run {
-    let mut args = vec![
-        "setup",
-        "--hyperpod-cluster",
-        sb.hyperpod_cluster.as_str(),
-        "--s3-bucket",
-        sb.bucket.as_str(),
-    ];
-    args.extend(extra);
-    sb.hyperpod(&args)
+    sb.hyperpod_on_cluster("setup", extra)
 }
 
 fn doctor(sb: &Sandbox) -> common::Run {
@@ -36,15 +28,8 @@ fn doctor(sb: &Sandbox) -> common::Run {
 }
 
 fn describe_addon(sb: &Sandbox, name: &str) -> Value {
-    sb.aws_json(&[
-        "eks",
-        "describe-addon",
-        "--cluster-name",
-        &sb.eks_cluster,
-        "--addon-name",
-        name,
-    ])["addon"]
-        .clone()
+    sb.describe_addon(name)
+        .unwrap_or_else(|| panic!("no add-on {name}"))
 }
 
 /// The `sub` subjects a role's trust policy admits.
@@ -71,17 +56,7 @@ fn trusted_subjects(sb: &Sandbox, role: &str) -> Vec<String> {
 
 /// No Helm release of the operator chart (its storage Secrets).
 fn assert_no_helm_release(sb: &Sandbox) {
-    let s = sb.with_direct_kubeconfig(|| {
-        sb.kubectl_json(&[
-            "get",
-            "secrets",
-            "-n",
-            "kube-system",
-            "-l",
-            "owner=helm,name=hyperpod-inference-operator",
-        ])
-    });
-    assert_eq!(s["items"], serde_json::json!([]), "{s}");
+    assert_eq!(sb.helm_release_records(), Vec::<Value>::new());
 }
 
 #[test]
