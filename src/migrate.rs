@@ -10,6 +10,20 @@
 //! deleted with `--preserve`, `helm rollback` to the deployed revision) while the cluster's lock
 //! is still held, and the error says so. Re-running after a success makes no change; after a
 //! failure it resumes.
+//!
+//! ```no_run
+//! use kubectl_hyperpod::{migrate::Migration, setup::SetupConfig, Ctx};
+//!
+//! let ctx = Ctx::new(Some("us-west-2".into()), None);
+//! let config = SetupConfig::new("my-hyperpod-cluster", "us-west-2", "my-tls-cert-bucket").unwrap();
+//! let migration = Migration::new(&ctx, config);
+//! let planned = migration.plan().unwrap(); // read-only: what would change
+//! for step in &planned.plan.steps {
+//!     println!("{} {}", step.id, step.check.state.label());
+//! }
+//! let done = migration.apply(&planned).unwrap();
+//! println!("changed: {}", done.report.map(|r| r.changed).unwrap_or(false));
+//! ```
 
 use crate::error::{Error, Result};
 use crate::plan::{Plan, State};
@@ -101,5 +115,53 @@ fn refuse_nothing_to_migrate(plan: &Plan) -> Result<()> {
     match nothing {
         Some(n) => Err(Error::invalid("--hyperpod-cluster", n.clone())),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The offline plan (no call): the Helm Deployments go before the add-ons that take over
+    /// what Helm holds, the record only after verification, and nothing uninstalls the chart.
+    #[test]
+    fn the_offline_plan_orders_the_migration_and_never_uninstalls() {
+        let mut ctx = Ctx::new(Some("us-west-2".into()), None);
+        ctx.dry_run = true;
+        let mut c = SetupConfig::new("hp", "us-west-2", "bucket").unwrap();
+        c.offline = true;
+        let planned = Migration::new(&ctx, c).plan().unwrap();
+        assert_eq!(planned.method, OperatorMethod::Addon);
+        let step = |id: &str| {
+            planned
+                .plan
+                .steps
+                .iter()
+                .find(|s| s.id == id)
+                .unwrap_or_else(|| panic!("no step {id}"))
+        };
+        for after_workloads in ["metrics-server-addon", "inference-operator"] {
+            assert!(
+                step(after_workloads).depends_on.contains(&"helm-workloads"),
+                "{after_workloads}"
+            );
+        }
+        for before in [
+            "execution-role",
+            "s3-csi-addon",
+            "fsx-csi-addon",
+            "cert-manager-addon",
+        ] {
+            assert!(
+                step("helm-workloads").depends_on.contains(&before),
+                "{before}"
+            );
+        }
+        assert_eq!(step("helm-leftovers").depends_on, ["verify"]);
+        assert_eq!(step("helm-release-record").depends_on, ["helm-leftovers"]);
+        assert!(planned.plan.steps.iter().all(|s| s.id != "test-deployment"));
+        let text = serde_json::to_string(&planned.plan).unwrap();
+        assert!(!text.contains("\"uninstall\""), "{text}");
+        assert!(text.contains("\"OVERWRITE\""), "{text}");
     }
 }

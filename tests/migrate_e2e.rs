@@ -120,6 +120,7 @@ fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restor
     };
     assert_eq!(step(&plan, "helm-workloads")["state"], "present");
     assert_eq!(step(&plan, "helm-release-record")["state"], "present");
+    assert_eq!(step(&plan, "helm-leftovers")["state"], "present");
     assert!(
         !plan.to_string().contains("\"uninstall\""),
         "never helm uninstall: {plan}"
@@ -167,6 +168,32 @@ fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restor
         assert!(!ks.contains(&d.to_string()), "{d} left: {ks:?}");
     }
     assert_eq!(sb.helm_release_records(), Vec::<Value>::new());
+    // What the release still owned is gone (as an uninstall would remove it), but its CRDs and
+    // namespace: the Helm operator's ServiceAccount, KEDA's APIService, the ALB's webhook.
+    let left = sb.with_direct_kubeconfig(|| {
+        sb.kubectl_json(&[
+            "get",
+            "serviceaccounts,apiservices,validatingwebhookconfigurations,clusterroles,customresourcedefinitions,namespaces",
+            "-A",
+            "-l",
+            "app.kubernetes.io/managed-by=Helm",
+        ])
+    });
+    let left: Vec<String> = left["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| {
+            o["metadata"]["annotations"]["meta.helm.sh/release-name"]
+                == "hyperpod-inference-operator"
+        })
+        .map(|o| format!("{} {}", jstr(o, "kind"), jstr(o, "metadata.name")))
+        .collect();
+    assert!(
+        left.iter()
+            .all(|o| o.starts_with("CustomResourceDefinition ") || o.starts_with("Namespace ")),
+        "{left:?}"
+    );
     for (m, uid) in ["model-a", "model-b"].iter().zip(&uids) {
         assert_eq!(model(&sb, m), (uid.clone(), "DeploymentComplete".into()));
     }

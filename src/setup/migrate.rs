@@ -11,7 +11,11 @@
 //!   in place and before the metrics-server and operator add-ons are created with
 //!   `--resolve-conflicts OVERWRITE` (they take over the CRDs, the namespace and metrics-server's
 //!   APIService from Helm; the models stay, with their uid);
-//! * `helm-release-record`: once the add-on is verified, the release's storage Secrets are
+//! * `helm-leftovers`: once the add-on is verified, what the release still owns and the add-on did
+//!   not take over (RBAC, Services, webhook configurations that would point at Services nothing
+//!   serves, KEDA's APIService ...) is deleted, as an uninstall would, but never a CRD or a
+//!   namespace;
+//! * `helm-release-record`: then the release's storage Secrets are
 //!   removed (the objects stay). Left in place, the record would still list the CRDs: a later
 //!   `helm uninstall` would delete the add-on's CRDs and every model, and `helm upgrade` would
 //!   bring the second operator back.
@@ -195,6 +199,154 @@ fn workload_actions(kube: &KubeOpts, present: &[(&str, &str)]) -> Vec<Action> {
     scale
 }
 
+/// Kinds of the release never deleted with its leftovers: the CRDs (every model goes with them)
+/// and the namespaces (the add-on runs in `hyperpod-inference-system`).
+const KEPT_KINDS: [&str; 2] = ["CustomResourceDefinition", "Namespace"];
+
+/// `kind.group` as kubectl names a resource type (`Deployment.apps`, `Service`).
+fn resource_type(api_version: &str, kind: &str) -> String {
+    match api_version.split_once('/') {
+        Some((group, _)) => format!("{kind}.{group}"),
+        None => kind.to_string(),
+    }
+}
+
+/// The release's objects (kind, name) from its manifest, as `helm get manifest` prints them.
+fn manifest_objects(text: &str) -> Vec<(String, String, String)> {
+    use serde::Deserialize;
+    let mut out = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let Ok(v) = Value::deserialize(doc) else {
+            continue;
+        };
+        let (Some(api), Some(kind), Some(name)) = (
+            str_at(&v, "/apiVersion"),
+            str_at(&v, "/kind"),
+            str_at(&v, "/metadata/name"),
+        ) else {
+            continue;
+        };
+        out.push((api.to_string(), kind.to_string(), name.to_string()));
+    }
+    out
+}
+
+/// `helm-leftovers`: once the add-on runs, the objects the chart made that still belong to the
+/// release (its ownership annotations, `app.kubernetes.io/managed-by` not taken over by EKS):
+/// RBAC, Services, the operator's and the ALB controller's webhook configurations (which would
+/// point at Services nothing serves any more), KEDA's APIService ... are deleted, as an uninstall
+/// would, but never a CRD or a namespace.
+pub(super) fn helm_leftovers_check(env: &StepEnv) -> Result<Check> {
+    if env.offline {
+        return Ok(Check::new(State::Info, vec![])
+            .note("not checked offline: what the release still owns, but its CRDs and namespaces, is deleted"));
+    }
+    if release_records(env.ctx, &env.kube)?.is_empty() {
+        return Ok(Check::satisfied().note("no Helm release left"));
+    }
+    let manifest = env.ctx.runner.run(&env.kube.helm(
+        format!("read the manifest of the Helm release {HELM_RELEASE}"),
+        &[
+            "get",
+            "manifest",
+            HELM_RELEASE,
+            "--namespace",
+            HELM_NAMESPACE,
+        ],
+    ))?;
+    let objects: Vec<(String, String, String)> = manifest_objects(&manifest.stdout)
+        .into_iter()
+        .filter(|(_, kind, _)| !KEPT_KINDS.contains(&kind.as_str()))
+        .collect();
+    let mut types: Vec<String> = objects
+        .iter()
+        .map(|(api, kind, _)| resource_type(api, kind))
+        .collect();
+    types.sort();
+    types.dedup();
+    if types.is_empty() {
+        return Ok(Check::satisfied().note("the release has nothing but CRDs and namespaces"));
+    }
+    let joined = types.join(",");
+    let live: Value = env.ctx.runner.json(&env.kube.kubectl(
+        "list what the Helm release still owns",
+        &[
+            "get",
+            &joined,
+            "--all-namespaces",
+            "-l",
+            "app.kubernetes.io/managed-by=Helm",
+            "-o",
+            "json",
+            "--ignore-not-found",
+        ],
+    ))?;
+    // (namespace or "", "kind.group/name")
+    let mut owned: Vec<(String, String)> = Vec::new();
+    for item in live["items"].as_array().into_iter().flatten() {
+        let release = str_at(item, "/metadata/annotations/meta.helm.sh~1release-name");
+        let release_ns = str_at(
+            item,
+            "/metadata/annotations/meta.helm.sh~1release-namespace",
+        );
+        let (Some(api), Some(kind), Some(name)) = (
+            str_at(item, "/apiVersion"),
+            str_at(item, "/kind"),
+            str_at(item, "/metadata/name"),
+        ) else {
+            continue;
+        };
+        let in_manifest = objects.iter().any(|(_, k, n)| k == kind && n == name);
+        if release != Some(HELM_RELEASE) || release_ns != Some(HELM_NAMESPACE) || !in_manifest {
+            continue;
+        }
+        let ns = str_at(item, "/metadata/namespace")
+            .unwrap_or("")
+            .to_string();
+        owned.push((ns, format!("{}/{name}", resource_type(api, kind))));
+    }
+    if owned.is_empty() {
+        return Ok(Check::satisfied()
+            .note("nothing of the Helm release is left but its CRDs and namespaces"));
+    }
+    owned.sort();
+    let mut namespaces: Vec<&str> = owned.iter().map(|(ns, _)| ns.as_str()).collect();
+    namespaces.dedup();
+    let mut actions = Vec::new();
+    for ns in namespaces {
+        let refs: Vec<&str> = owned
+            .iter()
+            .filter(|(n, _)| n == ns)
+            .map(|(_, r)| r.as_str())
+            .collect();
+        let mut args = vec!["delete"];
+        args.extend(&refs);
+        args.push("--ignore-not-found");
+        let place = if ns.is_empty() {
+            "cluster-wide".to_string()
+        } else {
+            args.extend(["-n", ns]);
+            format!("in {ns}")
+        };
+        actions.push(Action::new(
+            format!(
+                "delete {} object(s) of the Helm release {place}",
+                refs.len()
+            ),
+            env.kube
+                .kubectl(
+                    format!("delete what the Helm release {HELM_RELEASE} still owns {place}"),
+                    &args,
+                )
+                .mutating(),
+        ));
+    }
+    Ok(Check::new(State::Present, actions).note(format!(
+        "{} object(s) the Helm release still owns and the add-on did not take over (its CRDs and namespaces stay)",
+        owned.len()
+    )))
+}
+
 /// `helm-release-record`: the release's storage Secrets removed once the add-on runs (every
 /// object stays).
 pub(super) fn release_record_check(env: &StepEnv) -> Result<Check> {
@@ -334,6 +486,15 @@ mod tests {
         ];
         assert_eq!(deployed_revision(&records).as_deref(), Some("2"));
         assert_eq!(deployed_revision(&[rec("1", "failed")]), None);
+    }
+
+    #[test]
+    fn the_manifest_names_kinds_as_kubectl_does() {
+        let text = "---\n# Source: x\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n---\n";
+        let objs = manifest_objects(text);
+        assert_eq!(objs.len(), 2);
+        assert_eq!(resource_type(&objs[0].0, &objs[0].1), "Deployment.apps");
+        assert_eq!(resource_type(&objs[1].0, &objs[1].1), "Service");
     }
 
     #[test]

@@ -382,9 +382,15 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
     ));
     if c.migrating {
         steps.push(StepDef::new(
-            "helm-release-record",
-            format!("the Helm release record of {HELM_RELEASE} removed (every object kept)"),
+            "helm-leftovers",
+            format!("what the Helm release {HELM_RELEASE} still owns, but its CRDs and namespaces, deleted"),
             &["verify"],
+            migrate::helm_leftovers_check,
+        ));
+        steps.push(StepDef::new(
+            "helm-release-record",
+            format!("the Helm release record of {HELM_RELEASE} removed"),
+            &["helm-leftovers"],
             migrate::release_record_check,
         ));
     }
