@@ -3,8 +3,8 @@
 //! `--resolve-conflicts OVERWRITE`; a migration whose add-on fails (injected), which restores the
 //! Helm operator and exits non-zero with the health issue; the migration that then succeeds
 //! (the add-on ACTIVE, no Helm workload or release record left, both models still there with
-//! their uid and DeploymentComplete); a second run that changes nothing; doctor clean. Bad input
-//! is refused before any call. One emulated cloud for the whole file (tests/common).
+//! their uid and DeploymentComplete); a second run that changes nothing; doctor clean; teardown
+//! back to the cluster as it was. Bad input is refused before any call. One emulated cloud for the whole file (tests/common).
 
 mod common;
 
@@ -57,6 +57,7 @@ fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restor
     let started = std::time::Instant::now();
     let sb = cloud().sandbox_with(Profile::Fresh);
     sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.3}));
+    let before = sb.snapshot();
     sb.hyperpod_on_cluster(
         "setup",
         &["--method", "helm", "--skip-test-deployment", "--yes"],
@@ -206,6 +207,22 @@ fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restor
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
     let d = sb.hyperpod_on_cluster("doctor", &["-o", "json"]);
     assert_eq!(d.code, 0, "{}", d.describe());
+
+    // Teardown takes the migrated cluster for the add-on install it is.
+    sb.hyperpod(&[
+        "teardown",
+        "--hyperpod-cluster",
+        &sb.hyperpod_cluster,
+        "--delete-models",
+        "--delete-oidc-provider",
+        "--yes",
+    ])
+    .success();
+    assert_eq!(
+        sb.snapshot(),
+        before,
+        "teardown did not restore the cluster"
+    );
     eprintln!("migrate e2e: {:?}", started.elapsed());
 }
 

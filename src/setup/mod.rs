@@ -412,7 +412,7 @@ impl<'a> Setup<'a> {
                 self.ctx,
                 kube,
                 tmp,
-                "setup",
+                if c.migrating { "migrate" } else { "setup" },
                 c.force_unlock,
             )?)
         };

@@ -1125,6 +1125,21 @@ def addon_objects(rec: dict) -> list[dict]:
             keda_role = (((keda.get("auth") or {}).get("aws") or {}).get("irsa") or {}).get("roleArn")
             objs.append(_sa("keda-operator", ns, keda_role))
             objs.append(_deployment("keda-operator", ns, {"app": "keda-operator", **managed}, "keda-operator"))
+            # The KEDA the add-on bundles brings its CRDs (a Helm install's are taken over with
+            # OVERWRITE, and go with the add-on).
+            for group, plural, kind, cluster_scoped in (
+                ("keda.sh", "scaledobjects", "ScaledObject", False),
+                ("keda.sh", "scaledjobs", "ScaledJob", False),
+                ("keda.sh", "triggerauthentications", "TriggerAuthentication", False),
+                ("keda.sh", "clustertriggerauthentications", "ClusterTriggerAuthentication", True),
+                ("eventing.keda.sh", "cloudeventsources", "CloudEventSource", False),
+                ("eventing.keda.sh", "clustercloudeventsources", "ClusterCloudEventSource", True),
+            ):
+                crd = _crd(group, plural, kind, "v1alpha1")
+                crd["metadata"]["labels"] = dict(managed)
+                if cluster_scoped:
+                    crd["spec"]["scope"] = "Cluster"
+                objs.append(crd)
         alb = cfg.get("alb") if isinstance(cfg.get("alb"), dict) else {}
         if alb.get("enabled", True):
             sa_cfg = alb.get("serviceAccount") or {}
