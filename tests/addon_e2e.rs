@@ -131,19 +131,7 @@ fn the_add_on_method_sets_up_a_new_cluster_serves_a_model_and_comes_back_as_it_w
     assert_eq!(d.code, 0, "{}", d.describe());
     sb.hyperpod(&["delete", "bert", "--yes"]).success();
 
-    sb.hyperpod(&[
-        "teardown",
-        "--hyperpod-cluster",
-        hp,
-        "--delete-oidc-provider",
-        "--yes",
-    ])
-    .success();
-    assert_eq!(
-        sb.snapshot(),
-        before,
-        "teardown did not restore the cluster"
-    );
+    sb.teardown_restores(&before, &[]);
     eprintln!("add-on e2e on fresh: {:?}", started.elapsed());
 }
 

@@ -209,20 +209,7 @@ fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restor
     assert_eq!(d.code, 0, "{}", d.describe());
 
     // Teardown takes the migrated cluster for the add-on install it is.
-    sb.hyperpod(&[
-        "teardown",
-        "--hyperpod-cluster",
-        &sb.hyperpod_cluster,
-        "--delete-models",
-        "--delete-oidc-provider",
-        "--yes",
-    ])
-    .success();
-    assert_eq!(
-        sb.snapshot(),
-        before,
-        "teardown did not restore the cluster"
-    );
+    sb.teardown_restores(&before, &["--delete-models"]);
     eprintln!("migrate e2e: {:?}", started.elapsed());
 }
 
