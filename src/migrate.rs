@@ -70,6 +70,16 @@ impl<'a> Migration<'a> {
                 // Nothing more may start; the next run resumes.
                 return e;
             }
+            if let Error::Step { step, .. } = &e {
+                if AFTER_VERIFY.contains(&step.as_str()) {
+                    // The add-on runs and was verified: only the Helm leftovers are not cleaned
+                    // up yet, which the next run does. Nothing to undo.
+                    return Error::failed(
+                        format!("{e}\nThe operator runs as the EKS add-on (verified); only the Helm install's leftovers remain."),
+                        Some("run `kubectl hyperpod migrate --to addon --hyperpod-cluster NAME --s3-bucket BUCKET` again to finish".into()),
+                    );
+                }
+            }
             match crate::setup::migrate::restore(self.ctx, kube, &eks, timeout) {
                 Ok(None) => e,
                 Ok(Some(done)) => Error::failed(
@@ -104,6 +114,9 @@ impl<'a> Migration<'a> {
         self.apply(&planned)
     }
 }
+
+/// The steps after the add-on was verified: a failure there undoes nothing.
+const AFTER_VERIFY: [&str; 2] = ["helm-leftovers", "helm-release-record"];
 
 fn refuse_nothing_to_migrate(plan: &Plan) -> Result<()> {
     let nothing = plan
