@@ -152,8 +152,29 @@ fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restor
         assert_eq!(model(&sb, m), (uid.clone(), "DeploymentComplete".into()));
     }
 
-    // Fixed: the migration resumes and completes.
+    // Fixed: the migration resumes. A failure after the add-on was verified (removing the
+    // release record) undoes nothing; the next run finishes.
     sb.addon_config(json!({"failures": {}}));
+    let late = sb.hyperpod_with(
+        &[
+            "migrate",
+            "--hyperpod-cluster",
+            &sb.hyperpod_cluster,
+            "--s3-bucket",
+            &sb.bucket,
+            "--to",
+            "addon",
+            "--yes",
+        ],
+        &[(
+            "HP_FAIL_MATCH",
+            "delete secret -n kube-system -l owner=helm",
+        )],
+    );
+    assert_eq!(late.code, 1, "{}", late.describe());
+    late.stderr_has(&["The operator runs as the EKS add-on (verified)"]);
+    assert_eq!(describe_addon(&sb, ADDON).unwrap()["status"], "ACTIVE");
+    assert!(!sb.helm_release_records().is_empty());
     migrate(&sb, &["--to", "addon", "--yes"]).success();
     eprintln!("migration: {:?}", started.elapsed());
     let addon = describe_addon(&sb, ADDON).unwrap();
