@@ -1277,4 +1277,37 @@ fn a_degraded_operator_add_on_next_to_the_helm_install_is_half_migrated_with_its
             "metrics-server is not installed",
         ],
     );
+
+    // Neither operator while the CRDs are there (a migration stopped after removing the Helm
+    // Deployments, its restore failed): the migration is the repair.
+    let eks = sb.eks_cluster.clone();
+    let addon = [
+        "--cluster-name",
+        eks.as_str(),
+        "--addon-name",
+        "amazon-sagemaker-hyperpod-inference",
+    ];
+    ok(sb.aws(&[&["eks", "delete-addon"][..], &addon, &["--preserve"]].concat()));
+    ok(sb.aws(&[&["eks", "wait", "addon-deleted"][..], &addon].concat()));
+    ok(sb.kubectl(&[
+        "delete",
+        "deployment",
+        "hyperpod-inference-operator-controller-manager",
+        "hyperpod-inference-controller-manager",
+        "-n",
+        "hyperpod-inference-system",
+    ]));
+    let doc = doctor_json(&sb, &[], 1);
+    let neither = failed(
+        &doc,
+        "HP606",
+        None,
+        &["no inference operator runs", "the inference CRDs exist"],
+    );
+    assert!(
+        fix_shell(neither)
+            .join("\n")
+            .contains("kubectl hyperpod migrate --to addon"),
+        "{neither}"
+    );
 }
