@@ -18,6 +18,7 @@ pub mod error;
 pub mod exec;
 pub mod input;
 pub mod install;
+pub mod migrate;
 pub mod plan;
 pub mod render;
 pub mod setup;

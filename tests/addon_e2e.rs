@@ -12,15 +12,7 @@ use serde_json::Value;
 const ADDON: &str = "amazon-sagemaker-hyperpod-inference";
 
 fn setup(sb: &Sandbox, extra: &[&str]) -> common::Run {
-    let mut args = vec![
-        "setup",
-        "--hyperpod-cluster",
-        sb.hyperpod_cluster.as_str(),
-        "--s3-bucket",
-        sb.bucket.as_str(),
-    ];
-    args.extend(extra);
-    sb.hyperpod(&args)
+    sb.hyperpod_on_cluster("setup", extra)
 }
 
 fn doctor(sb: &Sandbox) -> common::Run {
@@ -36,15 +28,8 @@ fn doctor(sb: &Sandbox) -> common::Run {
 }
 
 fn describe_addon(sb: &Sandbox, name: &str) -> Value {
-    sb.aws_json(&[
-        "eks",
-        "describe-addon",
-        "--cluster-name",
-        &sb.eks_cluster,
-        "--addon-name",
-        name,
-    ])["addon"]
-        .clone()
+    sb.describe_addon(name)
+        .unwrap_or_else(|| panic!("no add-on {name}"))
 }
 
 /// The `sub` subjects a role's trust policy admits.
@@ -71,17 +56,7 @@ fn trusted_subjects(sb: &Sandbox, role: &str) -> Vec<String> {
 
 /// No Helm release of the operator chart (its storage Secrets).
 fn assert_no_helm_release(sb: &Sandbox) {
-    let s = sb.with_direct_kubeconfig(|| {
-        sb.kubectl_json(&[
-            "get",
-            "secrets",
-            "-n",
-            "kube-system",
-            "-l",
-            "owner=helm,name=hyperpod-inference-operator",
-        ])
-    });
-    assert_eq!(s["items"], serde_json::json!([]), "{s}");
+    assert_eq!(sb.helm_release_records(), Vec::<Value>::new());
 }
 
 #[test]
@@ -156,19 +131,7 @@ fn the_add_on_method_sets_up_a_new_cluster_serves_a_model_and_comes_back_as_it_w
     assert_eq!(d.code, 0, "{}", d.describe());
     sb.hyperpod(&["delete", "bert", "--yes"]).success();
 
-    sb.hyperpod(&[
-        "teardown",
-        "--hyperpod-cluster",
-        hp,
-        "--delete-oidc-provider",
-        "--yes",
-    ])
-    .success();
-    assert_eq!(
-        sb.snapshot(),
-        before,
-        "teardown did not restore the cluster"
-    );
+    sb.teardown_restores(&before, &[]);
     eprintln!("add-on e2e on fresh: {:?}", started.elapsed());
 }
 

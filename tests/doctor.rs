@@ -1252,3 +1252,112 @@ fn bench_doctor_wall_time() {
     }
     common::set_aws_latency(0.0);
 }
+
+#[test]
+fn a_degraded_operator_add_on_next_to_the_helm_install_is_half_migrated_with_its_repair() {
+    let sb = sandbox();
+    healthy(&sb);
+    // The add-on created over the running Helm install (a migration that stopped half-way),
+    // and EKS reports it DEGRADED.
+    sb.addon_config(json!({"failures": {"amazon-sagemaker-hyperpod-inference": {"status": "DEGRADED", "issues": [
+        {"code": "AccessDenied", "message": "executionRoleArn: role cannot be assumed",
+         "resourceIds": ["arn:aws:iam::123456789012:role/x"]}]}}}));
+    let cfg = json!({
+        "executionRoleArn": role_arn(&sb, &format!("SageMakerHyperPodInference-{}", sb.hyperpod_cluster)),
+        "tlsCertificateS3Bucket": sb.bucket,
+    })
+    .to_string();
+    sb.start_addon(
+        "amazon-sagemaker-hyperpod-inference",
+        &[
+            "--resolve-conflicts",
+            "OVERWRITE",
+            "--configuration-values",
+            &cfg,
+        ],
+    )
+    .success();
+    sb.aws(&[
+        "eks",
+        "describe-addon",
+        "--cluster-name",
+        &sb.eks_cluster,
+        "--addon-name",
+        "amazon-sagemaker-hyperpod-inference",
+    ])
+    .success();
+    let doc = doctor_json(&sb, &[], 1);
+    let half = failed(
+        &doc,
+        "HP606",
+        None,
+        &["half-migrated", "two inference operators"],
+    );
+    let fix = fix_shell(half).join("\n");
+    assert!(
+        fix.contains(&format!(
+            "kubectl hyperpod migrate --to addon --hyperpod-cluster {} --s3-bucket {}",
+            sb.hyperpod_cluster, sb.bucket
+        )),
+        "{half}"
+    );
+    let health = failed(
+        &doc,
+        "HP607",
+        None,
+        &["is DEGRADED", "AccessDenied: executionRoleArn: role cannot be assumed (resources: arn:aws:iam::123456789012:role/x)"],
+    );
+    assert!(
+        health["details"].to_string().contains("HP402 checks each"),
+        "{health}"
+    );
+    assert!(
+        fix_shell(health)
+            .join("\n")
+            .contains("kubectl hyperpod setup --method addon"),
+        "{health}"
+    );
+    // The Helm install made no metrics-server or FSx add-on: the add-on's dependencies are short.
+    failed(
+        &doc,
+        "HP608",
+        None,
+        &[
+            "aws-fsx-csi-driver is not installed",
+            "metrics-server is not installed",
+        ],
+    );
+
+    // Neither operator while the CRDs are there (a migration stopped after removing the Helm
+    // Deployments, its restore failed): the migration is the repair.
+    let eks = sb.eks_cluster.clone();
+    let addon = [
+        "--cluster-name",
+        eks.as_str(),
+        "--addon-name",
+        "amazon-sagemaker-hyperpod-inference",
+    ];
+    ok(sb.aws(&[&["eks", "delete-addon"][..], &addon, &["--preserve"]].concat()));
+    ok(sb.aws(&[&["eks", "wait", "addon-deleted"][..], &addon].concat()));
+    ok(sb.kubectl(&[
+        "delete",
+        "deployment",
+        "hyperpod-inference-operator-controller-manager",
+        "hyperpod-inference-controller-manager",
+        "-n",
+        "hyperpod-inference-system",
+    ]));
+    let doc = doctor_json(&sb, &[], 1);
+    let neither = failed(
+        &doc,
+        "HP606",
+        None,
+        &["no inference operator runs", "the inference CRDs exist"],
+    );
+    assert!(
+        fix_shell(neither)
+            .join("\n")
+            .contains("kubectl hyperpod migrate --to addon"),
+        "{neither}"
+    );
+}

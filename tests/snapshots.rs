@@ -445,16 +445,16 @@ fn every_template_rendered() {
 
 /// `setup --dry-run --offline` with `flags`, untouched by the environment's AWS and chart settings.
 fn setup_offline_cmd(flags: &[&str]) -> Process {
+    offline_cmd(&["setup"], flags)
+}
+
+/// `<command> --hyperpod-cluster my-hp ... --dry-run --offline <flags>` (setup, migrate).
+fn offline_cmd(command: &[&str], flags: &[&str]) -> Process {
     let mut cmd = Process::new(env!("CARGO_BIN_EXE_kubectl-hyperpod"));
-    cmd.args([
-        "setup",
-        "--hyperpod-cluster",
-        "my-hp",
-        "--region",
-        "us-west-2",
-    ])
-    .args(["--s3-bucket", "my-tls-bucket", "--dry-run", "--offline"])
-    .args(flags);
+    cmd.args(command)
+        .args(["--hyperpod-cluster", "my-hp", "--region", "us-west-2"])
+        .args(["--s3-bucket", "my-tls-bucket", "--dry-run", "--offline"])
+        .args(flags);
     for var in [
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
@@ -708,5 +708,27 @@ fn doctor_report_text_and_json() {
             )])
             .render_text(&|_, mark| mark.to_string()),
         ),
+    ]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// migrate --to addon --dry-run --offline
+
+#[test]
+fn migrate_offline_plan() {
+    let run = |flags: &[&str]| {
+        let out = offline_cmd(&["migrate", "--to", "addon"], flags)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "migrate {flags:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_all(vec![
+        ("migrate_plan_text".into(), run(&[])),
+        ("migrate_plan".into(), run(&["-o", "json"])),
     ]);
 }

@@ -6,6 +6,7 @@ pub mod deploy;
 mod deploy_features;
 mod deploy_kinds;
 pub mod doctor;
+pub mod migrate;
 pub mod misc;
 pub mod plan_ui;
 pub mod setup;
@@ -114,6 +115,9 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Undo setup: remove what setup created, in the right order
     Teardown(teardown::TeardownArgs),
+    /// Move the inference operator from its Helm install onto the EKS add-on, keeping every model
+    #[command(after_help = migrate::EXAMPLES)]
+    Migrate(migrate::MigrateArgs),
     /// Print the version of the plugin and of the tools it found
     Version(misc::VersionArgs),
     /// Print a shell completion script
@@ -185,6 +189,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Invoke(a) => deploy::invoke(a, &ctx),
         Command::Doctor(a) => doctor::run(a, &ctx),
         Command::Teardown(a) => teardown::run(a, &ctx),
+        Command::Migrate(a) => migrate::run(a, &ctx),
         Command::Version(a) => misc::version(a, &ctx),
         Command::Completion(a) => misc::completion(a, &ctx),
         Command::Man(a) => misc::man(a, &ctx),

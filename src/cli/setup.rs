@@ -160,6 +160,17 @@ pub fn run(args: SetupArgs, ctx: &Ctx) -> Result<i32> {
 }
 
 fn print_outcome(ctx: &Ctx, o: &SetupOutcome) -> Result<()> {
+    print_outcome_as(ctx, o, &plan_ui::SETUP, "Roles:")
+}
+
+/// Setup's outcome (and a migration's, which is a setup plan) with `w`'s words; `heading` over
+/// the role ARNs in text.
+pub(super) fn print_outcome_as(
+    ctx: &Ctx,
+    o: &SetupOutcome,
+    w: &plan_ui::Words,
+    heading: &str,
+) -> Result<()> {
     let shared = plan_ui::PlanView {
         hyperpod_cluster: &o.hyperpod_cluster,
         facts: &o.facts,
@@ -168,8 +179,8 @@ fn print_outcome(ctx: &Ctx, o: &SetupOutcome) -> Result<()> {
         blocked: &[],
     };
     let fields = vec![("roles", json!(o.roles))];
-    plan_ui::print_outcome(&ctx.ui, &plan_ui::SETUP, &shared, fields, || {
-        let mut s = "Roles:\n".to_string();
+    plan_ui::print_outcome(&ctx.ui, w, &shared, fields, || {
+        let mut s = format!("{heading}\n");
         for (k, v) in roles_table(&o.roles) {
             s.push_str(&format!("  {k:<26} {v}\n"));
         }

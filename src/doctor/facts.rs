@@ -177,6 +177,7 @@ pub struct Facts<'a> {
     bucket: Lazy<BucketState>,
     addons: Lazy<Vec<String>>,
     addon_roles: Lazy<Vec<(RoleId, String)>>,
+    described_addons: Memo<String, Option<aws::Addon>>,
     server: Lazy<Value>,
     kubeconfig: Lazy<Value>,
     cluster: Lazy<ClusterObjects>,
@@ -201,6 +202,7 @@ impl<'a> Facts<'a> {
             bucket: Lazy::default(),
             addons: Lazy::default(),
             addon_roles: Lazy::default(),
+            described_addons: Memo::default(),
             server: Lazy::default(),
             kubeconfig: Lazy::default(),
             cluster: Lazy::default(),
@@ -404,24 +406,36 @@ impl<'a> Facts<'a> {
         })
     }
 
+    /// One EKS add-on as `describe-addon` tells it; None when `list-addons` does not list it
+    /// (then without a call of its own). Each add-on is described once per run.
+    pub fn addon(&self, addon: &str) -> Shared<Option<aws::Addon>> {
+        self.described_addons.get(&addon.to_string(), || {
+            let listed = self.addons().map_err(|p| clone_err(&p))?;
+            if !listed.iter().any(|n| n == addon) {
+                return Ok(None);
+            }
+            let name = self.eks_name().map_err(|p| clone_err(&p))?;
+            aws::describe_addon(&self.ctx.runner, &self.ctx.aws, &name, addon)
+        })
+    }
+
     /// The role names of the operator add-on's install (its configuration, its S3 CSI add-on's
     /// role); none when the operator is not the add-on.
     pub fn addon_roles(&self) -> Shared<Vec<(RoleId, String)>> {
         self.addon_roles.get(|| {
-            let listed = self.addons().map_err(|p| clone_err(&p))?;
-            if !listed.iter().any(|n| n == OPERATOR_ADDON) {
-                return Ok(Vec::new());
-            }
-            let name = self.eks_name().map_err(|p| clone_err(&p))?;
-            let read =
-                |addon: &str| aws::describe_addon(&self.ctx.runner, &self.ctx.aws, &name, addon);
-            let Some(operator) = read(OPERATOR_ADDON)? else {
+            let Some(operator) = self
+                .addon(OPERATOR_ADDON)
+                .map_err(|p| clone_err(&p))?
+                .as_ref()
+                .clone()
+            else {
                 return Ok(Vec::new());
             };
-            let s3 = match listed.iter().any(|n| n == S3_CSI_ADDON) {
-                true => read(S3_CSI_ADDON)?,
-                false => None,
-            };
+            let s3 = self
+                .addon(S3_CSI_ADDON)
+                .map_err(|p| clone_err(&p))?
+                .as_ref()
+                .clone();
             Ok(installed::installed_roles(&operator, s3.as_ref(), None))
         })
     }

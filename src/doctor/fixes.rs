@@ -25,7 +25,15 @@ fn kubectl(f: &Facts, args: &[&str]) -> Cmd {
 /// `kubectl hyperpod setup ...` with what doctor knows: setup checks every step and redoes only
 /// what is missing or drifted.
 pub fn setup_cmd(f: &Facts) -> Cmd {
-    let mut c = Cmd::new("kubectl", "re-run setup").args(["hyperpod", "setup"]);
+    hyperpod_cmd(f, "re-run setup", &["setup"])
+}
+
+/// kubectl-hyperpod `<words> --hyperpod-cluster C --s3-bucket B [global flags] --yes`: a
+/// command of this plugin that needs the cluster and the TLS bucket (setup, migrate).
+pub fn hyperpod_cmd(f: &Facts, purpose: &str, words: &[&str]) -> Cmd {
+    let mut c = Cmd::new("kubectl", purpose)
+        .arg("hyperpod")
+        .args(words.iter().map(|w| w.to_string()));
     c = c.args([
         "--hyperpod-cluster",
         f.cfg

@@ -568,6 +568,21 @@ const ADDON_ADDONS: &[AddonDef] = &[
     },
 ];
 
+/// The dependency add-ons of the operator add-on and the lowest version of each it accepts.
+pub fn operator_addon_dependencies() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ADDON_ADDONS
+        .iter()
+        .filter_map(|a| a.min_version.map(|v| (a.name, v)))
+}
+
+/// Version numbers of an add-on version (`v1.14.1-eksbuild.1` -> [1, 14, 1, 1]), for ordering.
+pub fn version_key(v: &str) -> Vec<u64> {
+    v.split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 /// The Helm release of the operator chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Release {

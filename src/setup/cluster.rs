@@ -190,13 +190,7 @@ pub(super) fn namespaces_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check
     Ok(Check::merge(parts))
 }
 
-/// Version numbers of an add-on version (`v1.14.1-eksbuild.1` -> [1, 14, 1, 1]), for ordering.
-fn version_key(v: &str) -> Vec<u64> {
-    v.split(|c: char| !c.is_ascii_digit())
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| p.parse().ok())
-        .collect()
-}
+use crate::install::version_key;
 
 /// An EKS add-on of the installation: created (tagged as ours) if missing; its role, status and
 /// (for the add-on method's dependencies) version corrected when they differ.

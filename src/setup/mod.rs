@@ -7,6 +7,7 @@
 mod addon;
 mod cluster;
 pub mod iam;
+pub mod migrate;
 mod operator;
 mod pending;
 mod preflight;
@@ -119,6 +120,10 @@ pub struct SetupConfig {
     pub offline: bool,
     /// Deadline for each wait (add-on, helm --wait, test model).
     pub wait_timeout: Duration,
+    /// The add-on method's plan as a migration from a Helm install (set by
+    /// [`crate::migrate::Migration`]): the Helm Deployments removed before the add-on is created,
+    /// the release record after it is verified; a Helm release does not block it.
+    pub migrating: bool,
     /// From the global flags: the kubeconfig file, and a context chosen by the user.
     pub kubeconfig: Option<String>,
     pub user_context: Option<String>,
@@ -148,6 +153,7 @@ impl SetupConfig {
             names: NameOverrides::default(),
             offline: false,
             wait_timeout: Duration::from_secs(900),
+            migrating: false,
             kubeconfig: None,
             user_context: None,
         })
@@ -310,6 +316,12 @@ impl<'a> Setup<'a> {
                 Tool::Kubectl,
                 "create namespaces and ServiceAccounts and verify the install",
             ));
+            if self.config.migrating {
+                t.push((
+                    Tool::Helm,
+                    "restore the Helm install when the migration fails",
+                ));
+            }
             if method == Some(OperatorMethod::Helm) {
                 t.push((Tool::Helm, "install the inference operator chart"));
                 if matches!(self.config.chart, ChartSource::Git { .. }) {
@@ -370,6 +382,16 @@ impl<'a> Setup<'a> {
     /// Executes a plan made by [`Setup::plan`] (with the same configuration): each step checks
     /// again right before it acts. Returns the outcome with its report.
     pub fn apply(&self, planned: &SetupOutcome) -> Result<SetupOutcome> {
+        self.apply_then(planned, &|_, e| e)
+    }
+
+    /// [`Setup::apply`], with `on_failure` given the cluster access and the error of a failed
+    /// run while the cluster's lock is still held (a migration restores the Helm install there).
+    pub(crate) fn apply_then(
+        &self,
+        planned: &SetupOutcome,
+        on_failure: &dyn Fn(&KubeOpts, Error) -> Error,
+    ) -> Result<SetupOutcome> {
         refuse_blocked(&planned.plan)?;
         let c = &self.config;
         let install = self.installation(planned.method, planned.names.clone());
@@ -390,7 +412,7 @@ impl<'a> Setup<'a> {
                 self.ctx,
                 kube,
                 tmp,
-                "setup",
+                if c.migrating { "migrate" } else { "setup" },
                 c.force_unlock,
             )?)
         };
@@ -406,7 +428,7 @@ impl<'a> Setup<'a> {
         };
         let (report, err) = plan::execute(&defs, &planned.plan, &exec_env);
         if let Some(e) = err {
-            return Err(e);
+            return Err(on_failure(&exec_env.kube, e));
         }
         let mut outcome = planned.clone();
         outcome.report = Some(report);

@@ -1,7 +1,7 @@
 //! What the cluster already has that the install method cannot live with, found while planning
 //! so that a real run refuses before its first change (the step is `blocked`, its notes say what
 //! and the way out). The add-on method refuses only an operator that Helm installed (the way out
-//! is `migrate`); the Helm method refuses:
+//! is the `migrate --to addon` command); the Helm method refuses:
 //!
 //! * the operator already installed as the EKS add-on (the HyperPod console's inference feature):
 //!   a second operator from the chart would fight it;
@@ -105,22 +105,7 @@ fn operator_addon(env: &StepEnv, inp: &SetupInputs) -> Result<Option<String>> {
 /// The operator installed by Helm (the release's storage Secret, read with kubectl: the add-on
 /// method does not need helm): `Some(description)`.
 fn operator_release(env: &StepEnv) -> Result<Option<String>> {
-    let selector = format!("owner=helm,name={HELM_RELEASE}");
-    let list = env.kube.kubectl(
-        "list the operator chart's Helm release records",
-        &[
-            "get",
-            "secrets",
-            "-n",
-            HELM_NAMESPACE,
-            "-l",
-            &selector,
-            "-o",
-            "json",
-        ],
-    );
-    let v: serde_json::Value = env.ctx.runner.json(&list)?;
-    if let Some(r) = v["items"].as_array().and_then(|a| a.last()) {
+    if let Some(r) = super::migrate::release_records(env.ctx, &env.kube)?.last() {
         return Ok(Some(format!(
             "Helm release {HELM_NAMESPACE}/{HELM_RELEASE} ({})",
             str_at(r, "/metadata/labels/status").unwrap_or("status unknown")
@@ -144,8 +129,9 @@ fn addon_method_check(env: &StepEnv) -> Result<Check> {
     };
     Ok(Check::new(State::Blocked, vec![]).note(format!(
         "the inference operator is already installed by Helm ({found}); the add-on would install a second operator. \
-         Moving a Helm install onto the add-on without losing a model is not automated yet (a `migrate` command is planned); \
-         until then manage it with setup's `--method helm` (the default on this cluster). Do not `helm uninstall` it: that deletes the inference CRDs and every model"
+         Move the Helm install onto the add-on, keeping every model, with \
+         `kubectl hyperpod migrate --to addon --hyperpod-cluster NAME --s3-bucket BUCKET`, or keep managing it with setup's `--method helm` \
+         (the default on this cluster). Do not `helm uninstall` it: that deletes the inference CRDs and every model"
     )))
 }
 

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::iam::{self, RoleSpec};
-use super::{addon, cluster, operator, preflight, SetupConfig};
+use super::{addon, cluster, migrate, operator, preflight, SetupConfig};
 use crate::deploy::spec::JumpStartInput;
 use crate::error::Result;
 use crate::install::documents::{self, AddonConfiguration, Labels, OperatorValues, PolicyContext};
@@ -236,7 +236,13 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
             Method::Addon => "what the cluster already has: an operator installed by Helm",
         },
         &["kubeconfig"],
-        move |env| preflight::check(env, inp),
+        move |env| {
+            if c.migrating {
+                migrate::preflight_check(env, inp)
+            } else {
+                preflight::check(env, inp)
+            }
+        },
     ));
     let sa_step = |def: &'static crate::install::ServiceAccountDef| {
         StepDef::new(
@@ -273,6 +279,25 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
     for def in install.service_accounts().filter(|s| s.addon.is_some()) {
         steps.push(sa_step(def));
     }
+    if c.migrating {
+        // The Helm install's Deployments go once the new roles and the dependency add-ons it
+        // does not collide with are in place; metrics-server's add-on and the operator's come
+        // after (they take over what Helm's own metrics-server and CRDs hold).
+        let mut deps = operator_deps.clone();
+        deps.extend(
+            install
+                .addons()
+                .filter(|a| a.name != METRICS_SERVER_ADDON)
+                .map(|a| a.step),
+        );
+        steps.push(StepDef::new(
+            "helm-workloads",
+            "the Helm install's Deployments scaled to 0 and deleted (not helm uninstall: the CRDs and models stay)",
+            &deps,
+            migrate::helm_workloads_check,
+        ));
+        operator_deps.push("helm-workloads");
+    }
     for addon in install.addons() {
         let mut deps: Vec<&str> = addon
             .role
@@ -281,6 +306,9 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
             .collect();
         if deps.is_empty() {
             deps.push("kubeconfig");
+        }
+        if c.migrating && addon.name == METRICS_SERVER_ADDON {
+            deps.push("helm-workloads");
         }
         deps.extend(
             install
@@ -352,6 +380,20 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
         &[verify_after],
         move |env| super::verify::verify_check(env, inp),
     ));
+    if c.migrating {
+        steps.push(StepDef::new(
+            "helm-leftovers",
+            format!("what the Helm release {HELM_RELEASE} still owns, but its CRDs and namespaces, deleted"),
+            &["verify"],
+            migrate::helm_leftovers_check,
+        ));
+        steps.push(StepDef::new(
+            "helm-release-record",
+            format!("the Helm release record of {HELM_RELEASE} removed"),
+            &["helm-leftovers"],
+            migrate::release_record_check,
+        ));
+    }
     if !c.skip_test_deployment {
         let mut t = StepDef::new(
             "test-deployment",

@@ -117,6 +117,63 @@ impl Sandbox {
         self.hyperpod_with(args, &[])
     }
 
+    /// `kubectl hyperpod <command> --hyperpod-cluster <this cluster> --s3-bucket <this bucket>
+    /// <extra>` (setup, migrate).
+    pub fn hyperpod_on_cluster(&self, command: &str, extra: &[&str]) -> Run {
+        let mut args = vec![
+            command,
+            "--hyperpod-cluster",
+            self.hyperpod_cluster.as_str(),
+            "--s3-bucket",
+            self.bucket.as_str(),
+        ];
+        args.extend(extra);
+        self.hyperpod(&args)
+    }
+
+    /// `aws eks describe-addon` of this cluster's add-on `name`: its `addon` object, or None
+    /// when EKS does not know it.
+    pub fn describe_addon(&self, name: &str) -> Option<Value> {
+        let r = self.aws(&[
+            "eks",
+            "describe-addon",
+            "--cluster-name",
+            &self.eks_cluster,
+            "--addon-name",
+            name,
+        ]);
+        (r.code == 0).then(|| r.json()["addon"].clone())
+    }
+
+    /// The storage Secrets of the operator chart's Helm release (its record), read directly.
+    pub fn helm_release_records(&self) -> Vec<Value> {
+        let s = self.with_direct_kubeconfig(|| {
+            self.kubectl_json(&[
+                "get",
+                "secrets",
+                "-n",
+                "kube-system",
+                "-l",
+                "owner=helm,name=hyperpod-inference-operator",
+            ])
+        });
+        s["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// `aws eks create-addon` of add-on `name` on this cluster, not waited for.
+    pub fn start_addon(&self, name: &str, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "eks",
+            "create-addon",
+            "--cluster-name",
+            &self.eks_cluster,
+            "--addon-name",
+            name,
+        ];
+        args.extend(extra);
+        self.aws(&args)
+    }
+
     /// Like [`Sandbox::hyperpod`], with extra environment variables (e.g. HP_FAIL_MATCH).
     pub fn hyperpod_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Run {
         let exe = PathBuf::from(env!("CARGO_BIN_EXE_kubectl-hyperpod"));
@@ -207,16 +264,7 @@ impl Sandbox {
 
     /// Creates an EKS add-on with the real aws CLI (not recorded) and waits until it is ACTIVE.
     pub fn create_addon(&self, name: &str, extra: &[&str]) {
-        let mut args = vec![
-            "eks",
-            "create-addon",
-            "--cluster-name",
-            &self.eks_cluster,
-            "--addon-name",
-            name,
-        ];
-        args.extend(extra);
-        self.aws(&args).success();
+        self.start_addon(name, extra).success();
         self.aws(&[
             "eks",
             "wait",

@@ -136,6 +136,26 @@ impl Sandbox {
         r.json()["items"].as_array().cloned().unwrap_or_default()
     }
 
+    /// `teardown --hyperpod-cluster <this cluster> --delete-oidc-provider --yes <extra>`, then
+    /// asserts that the cluster is as [`Sandbox::snapshot`] saw it `before`.
+    #[track_caller]
+    pub fn teardown_restores(&self, before: &Value, extra: &[&str]) {
+        let mut args = vec![
+            "teardown",
+            "--hyperpod-cluster",
+            self.hyperpod_cluster.as_str(),
+            "--delete-oidc-provider",
+            "--yes",
+        ];
+        args.extend(extra);
+        self.hyperpod(&args).success();
+        assert_eq!(
+            &self.snapshot(),
+            before,
+            "teardown did not restore the cluster"
+        );
+    }
+
     /// Everything setup and teardown could touch that belongs to this sandbox, as one comparable
     /// value: IAM roles, policies and OIDC providers of this cluster (with tags, trust and
     /// policies), add-ons, and listings (with labels, annotations and finalizers) of the

@@ -697,6 +697,8 @@ class EksAddonApi:
         if name in store and store[name]["status"] != "DELETING":
             raise in_use("Addon already exists.", clusterName=cluster, addonName=name)
         self._validate_resolve(body.get("resolveConflicts"))
+        if body.get("resolveConflicts") == "PRESERVE":
+            raise invalid("Resolve conflicts option preserve is not supported for operation CreateAddon")
         self._validate_role(body.get("serviceAccountRoleArn"))
         config_text = body.get("configurationValues")
         self._validate_config(name, config_text, cluster)
@@ -728,6 +730,22 @@ class EksAddonApi:
         rec["_since"] = time.monotonic()
         rec["_reads"] = 0
         failure = self._expected_failure(key, store, name, config_text)
+        if failure is None and body.get("resolveConflicts") != "OVERWRITE" and ADDONS.config(key).get("pushKubeObjects"):
+            # EKS applies the add-on's objects server-side: fields another manager owns (a Helm
+            # install of the same components) are conflicts unless OVERWRITE is asked for.
+            conflicts = addon_conflicts(cluster, rec)
+            if conflicts:
+                failure = {
+                    "status": "CREATE_FAILED",
+                    "issues": [
+                        {
+                            "code": "ConfigurationConflict",
+                            "message": "Conflicts found when trying to apply. Will not continue due to resolve conflicts mode. Conflicts:\n"
+                            + "\n".join(conflicts),
+                            "resourceIds": None,
+                        }
+                    ],
+                }
         if failure:
             rec["_target"] = failure["status"]
             rec["_issues"] = failure["issues"]
@@ -1107,6 +1125,21 @@ def addon_objects(rec: dict) -> list[dict]:
             keda_role = (((keda.get("auth") or {}).get("aws") or {}).get("irsa") or {}).get("roleArn")
             objs.append(_sa("keda-operator", ns, keda_role))
             objs.append(_deployment("keda-operator", ns, {"app": "keda-operator", **managed}, "keda-operator"))
+            # The KEDA the add-on bundles brings its CRDs (a Helm install's are taken over with
+            # OVERWRITE, and go with the add-on).
+            for group, plural, kind, cluster_scoped in (
+                ("keda.sh", "scaledobjects", "ScaledObject", False),
+                ("keda.sh", "scaledjobs", "ScaledJob", False),
+                ("keda.sh", "triggerauthentications", "TriggerAuthentication", False),
+                ("keda.sh", "clustertriggerauthentications", "ClusterTriggerAuthentication", True),
+                ("eventing.keda.sh", "cloudeventsources", "CloudEventSource", False),
+                ("eventing.keda.sh", "clustercloudeventsources", "ClusterCloudEventSource", True),
+            ):
+                crd = _crd(group, plural, kind, "v1alpha1")
+                crd["metadata"]["labels"] = dict(managed)
+                if cluster_scoped:
+                    crd["spec"]["scope"] = "Cluster"
+                objs.append(crd)
         alb = cfg.get("alb") if isinstance(cfg.get("alb"), dict) else {}
         if alb.get("enabled", True):
             sa_cfg = alb.get("serviceAccount") or {}
@@ -1139,6 +1172,53 @@ def _kube_request(method: str, path: str, body: object | None = None) -> None:
             log(f"kube {method} {path}: HTTP {e.code} {e.read()[:300]!r}")
     except Exception as e:
         log(f"kube {method} {path}: {e!r}")
+
+
+def _kube_objects(cluster: str) -> list[dict] | None:
+    """Every object of the emulated cluster (None when the kube emulator cannot be read)."""
+    if not KUBE_URL:
+        return None
+    req = urllib.request.Request(KUBE_URL + f"/clusters/{cluster}/_emulator/objects", method="GET")
+    req.add_header("Authorization", "Bearer aws-emulator")
+    try:
+        with urllib.request.urlopen(req, context=_kube_ssl_context(), timeout=10) as r:
+            return json.loads(r.read()).get("items") or []
+    except Exception as e:
+        log(f"kube GET objects of {cluster}: {e!r}")
+        return None
+
+
+def _group_of(api_version: str) -> str:
+    return api_version.split("/", 1)[0] if "/" in api_version else ""
+
+
+def addon_conflicts(cluster: str, rec: dict) -> list[str]:
+    """What EKS's server-side apply of the add-on would conflict on: objects the add-on installs
+    that already exist with fields another manager owns (Helm's ownership metadata, or a
+    `app.kubernetes.io/managed-by` other than EKS). EKS reports each as
+    `<Kind>.<group> <name> - <field>`; without `--resolve-conflicts OVERWRITE` create-addon fails."""
+    existing = _kube_objects(cluster)
+    if not existing:
+        return []
+    index = {}
+    for o in existing:
+        md = o.get("metadata") or {}
+        index[(o.get("kind"), md.get("namespace") or "", md.get("name"))] = o
+    out = []
+    for obj in addon_objects(rec):
+        md = obj["metadata"]
+        have = index.get((obj["kind"], md.get("namespace") or "", md["name"]))
+        if have is None:
+            continue
+        hmd = have.get("metadata") or {}
+        manager = (hmd.get("labels") or {}).get("app.kubernetes.io/managed-by")
+        group = _group_of(obj["apiVersion"])
+        what = f"{obj['kind']}.{group}" if group else obj["kind"]
+        if (hmd.get("annotations") or {}).get("meta.helm.sh/release-name"):
+            out.append(f"{what} {md['name']} - .metadata.annotations.meta.helm.sh/release-name")
+        elif manager and manager != "EKS":
+            out.append(f"{what} {md['name']} - .metadata.labels.app.kubernetes.io/managed-by")
+    return out
 
 
 def push_addon_objects(cluster: str, rec: dict) -> None:

@@ -201,12 +201,12 @@ pub fn install_method(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     ));
     match (helm, addon) {
         (true, true) => Ok(vec![Outcome::fail(format!(
-            "two inference operators: the EKS add-on {OPERATOR_ADDON} and the Helm release {HELM_RELEASE}"
+            "half-migrated: two inference operators, the EKS add-on {OPERATOR_ADDON} and the Helm release {HELM_RELEASE}'s Deployment {OPERATOR_NAMESPACE}/{OPERATOR_DEPLOYMENT}"
         ))
-        .fix(Fix::advice(format!(
-            "keep one: kubectl hyperpod teardown removes setup's Helm release (models stay only with --keep-models), \
-             or aws eks delete-addon --cluster-name {eks} --addon-name {OPERATOR_ADDON}"
-        )))]),
+        .fix(migrate_fix(
+            f,
+            "finish the move onto the add-on: the migration removes the Helm install's Deployments (never helm uninstall: the CRDs and models stay) and its release record",
+        ))]),
         (false, true) => Ok(vec![Outcome::pass(format!(
             "the operator is installed by the EKS add-on {OPERATOR_ADDON}"
         ))
@@ -214,6 +214,27 @@ pub fn install_method(f: &Facts) -> Result<Vec<Outcome>, Problem> {
         (true, false) => Ok(vec![Outcome::pass(format!(
             "the operator is installed by the Helm release {HELM_NAMESPACE}/{HELM_RELEASE}"
         ))]),
+        (false, false) if !inference_leftovers(f).is_empty() => {
+            let what = inference_leftovers(f);
+            // The Helm install's ServiceAccount outlives its Deployments: a migration stopped
+            // between removing them and the add-on (the restore failed too).
+            let helm_left = objs
+                .serviceaccount(OPERATOR_SA.namespace, OPERATOR_SA.name)
+                .is_some();
+            let fix = if helm_left {
+                migrate_fix(
+                    f,
+                    "the Helm install's Deployments are gone (a migration stopped half-way): the migration resumes and installs the add-on",
+                )
+            } else {
+                addon_setup_fix(f, "install the operator as the EKS add-on: it takes the CRDs over and the models stay")
+            };
+            Ok(vec![Outcome::fail(format!(
+                "no inference operator runs (neither the Helm release's Deployment nor the EKS add-on), but {}: nothing acts on the models",
+                what.join(" and ")
+            ))
+            .fix(fix)])
+        }
         (false, false) => {
             let other = objs.deployments.iter().find(|d| {
                 d["metadata"]["labels"]["app.kubernetes.io/name"] == "metrics-server"
@@ -234,6 +255,175 @@ pub fn install_method(f: &Facts) -> Result<Vec<Outcome>, Problem> {
             }])
         }
     }
+}
+
+/// What of the operator's is on the cluster without an operator: its CRDs, models.
+fn inference_leftovers(f: &Facts) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(crds) = f.crds() {
+        if INFERENCE_CRDS.iter().any(|c| crds.contains(*c)) {
+            out.push("the inference CRDs exist".to_string());
+        }
+    }
+    if let Ok(models) = f.models() {
+        if !models.is_empty() {
+            out.push(format!("{} model(s)", models.len()));
+        }
+    }
+    out
+}
+
+/// `kubectl hyperpod migrate --to addon --hyperpod-cluster NAME --s3-bucket BUCKET`.
+fn migrate_fix(f: &Facts, summary: &str) -> Fix {
+    Fix::manual(
+        summary,
+        vec![fixes::hyperpod_cmd(
+            f,
+            "move the operator onto the EKS add-on",
+            &["migrate", "--to", "addon"],
+        )],
+    )
+}
+
+/// `kubectl hyperpod setup --method addon --hyperpod-cluster NAME --s3-bucket BUCKET`.
+fn addon_setup_fix(f: &Facts, summary: &str) -> Fix {
+    Fix::manual(
+        summary,
+        vec![fixes::hyperpod_cmd(
+            f,
+            "set up the operator as the EKS add-on",
+            &["setup", "--method", "addon"],
+        )],
+    )
+}
+
+/// What to do about one health issue of the operator add-on, by its code.
+fn issue_advice(code: &str, helm_left: bool) -> &'static str {
+    match code {
+        "AccessDenied" | "InsufficientPermissions" => {
+            "a role the configuration names does not exist, is misnamed or does not trust the add-on's ServiceAccount (HP402 checks each): setup --method addon corrects the roles and updates the add-on"
+        }
+        "ConfigurationConflict" if helm_left => {
+            "objects the add-on installs belong to the Helm install: the migration removes its Deployments and re-creates the add-on with --resolve-conflicts OVERWRITE"
+        }
+        "ConfigurationConflict" => {
+            "objects the add-on installs belong to another install: setup --method addon re-creates the add-on with --resolve-conflicts OVERWRITE"
+        }
+        _ => "setup --method addon checks the roles and the dependency add-ons and updates the add-on",
+    }
+}
+
+/// HP607: the operator add-on's status and health issues, each with what to do.
+pub fn operator_addon(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+    let Some(a) = f.addon(OPERATOR_ADDON)?.as_ref().clone() else {
+        return Ok(vec![Outcome::pass(format!(
+            "the operator is not installed as the EKS add-on {OPERATOR_ADDON}"
+        ))]);
+    };
+    let status = a.status.clone().unwrap_or_else(|| "UNKNOWN".into());
+    let version = a.addon_version.clone().unwrap_or_default();
+    let issues = a.health_issues();
+    if status == "ACTIVE" && issues.is_empty() {
+        return Ok(vec![Outcome::pass(format!(
+            "EKS add-on {OPERATOR_ADDON} {version} is ACTIVE"
+        ))]);
+    }
+    if matches!(status.as_str(), "CREATING" | "UPDATING" | "DELETING") {
+        return Ok(vec![Outcome::warn(format!(
+            "EKS add-on {OPERATOR_ADDON} {version} is {status}"
+        ))
+        .fix(Fix::advice("wait for EKS to finish, then run doctor again"))]);
+    }
+    let helm_left = f
+        .cluster()
+        .map(|o| {
+            o.deployments.iter().any(|d| {
+                workloads::name(d) == OPERATOR_DEPLOYMENT
+                    && workloads::namespace(d) == OPERATOR_NAMESPACE
+            })
+        })
+        .unwrap_or(false);
+    let codes: Vec<String> = a
+        .health
+        .as_ref()
+        .and_then(|h| h["issues"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|i| i["code"].as_str().unwrap_or("Unknown").to_string())
+        .collect();
+    let mut details: Vec<String> = issues.iter().map(|i| format!("health issue {i}")).collect();
+    let mut seen = Vec::new();
+    for c in &codes {
+        let advice = issue_advice(c, helm_left);
+        if !seen.contains(&advice) {
+            seen.push(advice);
+            details.push(format!("{c}: {advice}"));
+        }
+    }
+    let finding = format!(
+        "EKS add-on {OPERATOR_ADDON} {version} is {status}{}",
+        match issues.first() {
+            Some(i) => format!(": {i}"),
+            None => String::new(),
+        }
+    );
+    let fix = if helm_left && codes.iter().any(|c| c == "ConfigurationConflict") {
+        migrate_fix(
+            f,
+            "move the Helm install out of the add-on's way and re-create the add-on",
+        )
+    } else {
+        addon_setup_fix(f, "correct what the issues name and update the add-on")
+    };
+    Ok(vec![Outcome::fail(finding).details(details).fix(fix)])
+}
+
+/// HP608: the operator add-on's dependency add-ons: there, not failed, at or above the versions
+/// AWS names. Only on an add-on install (no call otherwise).
+pub fn dependency_addons(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+    if f.addon(OPERATOR_ADDON)?.is_none() {
+        return Ok(vec![Outcome::pass(
+            "not an add-on install: the operator add-on's dependencies do not apply",
+        )]);
+    }
+    let mut wrong = Vec::new();
+    let mut fine = Vec::new();
+    for (name, min) in crate::install::operator_addon_dependencies() {
+        match f.addon(name)?.as_ref() {
+            None => wrong.push(format!("{name} is not installed (needs {min} or later)")),
+            Some(a) => {
+                let status = a.status.as_deref().unwrap_or("UNKNOWN");
+                let have = a.addon_version.as_deref().unwrap_or("");
+                if matches!(
+                    status,
+                    "CREATE_FAILED" | "DEGRADED" | "UPDATE_FAILED" | "DELETING" | "DELETE_FAILED"
+                ) {
+                    let why = a
+                        .health_issues()
+                        .first()
+                        .map(|i| format!(": {i}"))
+                        .unwrap_or_default();
+                    wrong.push(format!("{name} {have} is {status}{why}"));
+                } else if crate::install::version_key(have) < crate::install::version_key(min) {
+                    wrong.push(format!(
+                        "{name} is at {have}; the operator add-on needs {min} or later"
+                    ));
+                } else {
+                    fine.push(format!("{name} {have}"));
+                }
+            }
+        }
+    }
+    if wrong.is_empty() {
+        return Ok(vec![Outcome::pass(format!(
+            "{} (at or above the versions AWS names)",
+            fine.join(", ")
+        ))]);
+    }
+    Ok(vec![Outcome::fail(wrong.join("; ")).fix(addon_setup_fix(
+        f,
+        "install or update the dependency add-ons (setup --method addon creates the missing ones and updates older ones)",
+    ))])
 }
 
 #[cfg(test)]

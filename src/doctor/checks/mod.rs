@@ -173,6 +173,20 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<CheckDef<'static>>> {
             &["HP301"],
             addons::install_method,
         ));
+        c.push(CheckDef::new(
+            "HP607",
+            AddOns,
+            "operator add-on status and health",
+            &["HP203"],
+            addons::operator_addon,
+        ));
+        c.push(CheckDef::new(
+            "HP608",
+            AddOns,
+            "the operator add-on's dependency add-ons",
+            &["HP203"],
+            addons::dependency_addons,
+        ));
     }
     c.push(CheckDef::new(
         "HP701",
