@@ -118,17 +118,10 @@ fn operator_release_check(env: &StepEnv, inp: &SetupInputs, values: Value) -> Re
         actions.insert(actions.len() - 1, fix);
         note
     });
-    let getv = env.kube.helm(
+    let getv = env.kube.helm_values(
         "read the operator's helm values",
-        &[
-            "get",
-            "values",
-            HELM_RELEASE,
-            "--namespace",
-            HELM_NAMESPACE,
-            "-o",
-            "json",
-        ],
+        HELM_RELEASE,
+        HELM_NAMESPACE,
     );
     let current: Value = env.ctx.runner.json(&getv)?;
     let diffs = value_diffs("", &values, &current);
