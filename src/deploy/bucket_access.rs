@@ -66,7 +66,10 @@ pub fn csi_service_account(ctx: &Ctx) -> Result<Option<Value>> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
     Readable,
-    /// No S3 CSI driver ServiceAccount, or it names no role (or a role that does not exist).
+    /// Not known: no S3 CSI driver ServiceAccount, or one that names no IAM role (installed
+    /// some other way, e.g. with EKS Pod Identity). Said, not refused.
+    Unchecked(String),
+    /// The ServiceAccount names a role that does not exist.
     NoRole(String),
     /// The role exists; these requests are not allowed.
     Denied {
@@ -197,15 +200,16 @@ fn parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> Result<T> + Send + '_>>) -> R
 /// evaluates the bucket's requests.
 pub fn role_can_read(ctx: &Ctx, sa: Option<&Value>, b: &ModelBucket) -> Result<Access> {
     let Some(sa) = sa else {
-        return Ok(Access::NoRole(format!(
-            "the cluster has no S3 CSI driver ServiceAccount {}/{}",
-            S3_CSI_SA.namespace, S3_CSI_SA.name
+        return Ok(Access::Unchecked(format!(
+            "bucket {} was not checked: the cluster has no S3 CSI driver ServiceAccount {}/{} \
+             (`kubectl hyperpod doctor` checks the driver)",
+            b.bucket, S3_CSI_SA.namespace, S3_CSI_SA.name
         )));
     };
     let Some(arn) = str_at(sa, "/metadata/annotations/eks.amazonaws.com~1role-arn") else {
-        return Ok(Access::NoRole(format!(
-            "ServiceAccount {}/{} names no IAM role",
-            S3_CSI_SA.namespace, S3_CSI_SA.name
+        return Ok(Access::Unchecked(format!(
+            "bucket {} was not checked: ServiceAccount {}/{} names no IAM role",
+            b.bucket, S3_CSI_SA.namespace, S3_CSI_SA.name
         )));
     };
     let role = role_name(arn).to_string();
@@ -327,16 +331,18 @@ fn tls_bucket(ctx: &Ctx, eks_cluster: Option<&str>) -> Option<String> {
     Some(bucket.trim_start_matches("s3://").to_string())
 }
 
-/// Refuses the model when the driver cannot read its bucket, with the command that grants it.
+/// Refuses the model when the driver cannot read its bucket, with the command that grants it;
+/// returns the note of a bucket it could not check.
 pub fn judge(
     ctx: &Ctx,
     b: &ModelBucket,
     access: Access,
     hyperpod_cluster: Option<&str>,
     eks_cluster: Option<&str>,
-) -> Result<()> {
+) -> Result<Option<String>> {
     let (why, iam_only) = match access {
-        Access::Readable => return Ok(()),
+        Access::Readable => return Ok(None),
+        Access::Unchecked(note) => return Ok(Some(note)),
         Access::NoRole(why) => (why, ""),
         Access::Denied { role, missing } => (
             format!(
@@ -349,11 +355,17 @@ pub fn judge(
     let cluster = hyperpod_cluster.unwrap_or("<hyperpod-cluster>");
     let tls = tls_bucket(ctx, eks_cluster).unwrap_or_else(|| "<tls-bucket>".into());
     let bucket = &b.bucket;
+    let region = ctx
+        .aws
+        .region
+        .as_deref()
+        .map(|r| format!(" --region {r}"))
+        .unwrap_or_default();
     Err(Error::invalid(
         "--s3-bucket",
         format!(
             "the model's files in bucket {bucket} cannot be mounted: {why}; grant it with \
-             `kubectl hyperpod setup --hyperpod-cluster {cluster} --s3-bucket {tls} --model-bucket {bucket}{iam_only}` \
+             `kubectl hyperpod setup --hyperpod-cluster {cluster} --s3-bucket {tls} --model-bucket {bucket}{iam_only}{region}` \
              (or pass --skip-placement-check)"
         ),
     ))

@@ -345,13 +345,13 @@ pub fn check(
     };
     judge(kind, resource, &facts, &req.flag)?;
     if let (Some(b), Some(verdict)) = (&bucket, access?) {
-        super::bucket_access::judge(
+        notes.extend(super::bucket_access::judge(
             ctx,
             b,
             verdict,
             facts.groups.as_ref().map(|g| g.0.as_str()),
             eks_cluster.as_deref(),
-        )?;
+        )?);
     }
     Ok(notes)
 }

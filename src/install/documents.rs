@@ -152,6 +152,34 @@ pub fn addon_schema_problems(v: &Value) -> Vec<String> {
     out
 }
 
+/// The model buckets' read policy (`iam/s3-model-buckets.json.j2`): every bucket granted.
+#[derive(Debug, Serialize)]
+pub struct ModelBucketsContext<'a> {
+    pub buckets: &'a [String],
+}
+
+impl ModelBucketsContext<'_> {
+    pub fn render(&self) -> Result<Value> {
+        render::render_json("iam/s3-model-buckets.json.j2", self)
+    }
+
+    /// The buckets a policy document (as rendered from the template) grants, in order.
+    pub fn granted(doc: &Value) -> Vec<String> {
+        doc["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["Sid"] == "ModelBucketList")
+            .flat_map(|s| s["Resource"].as_array().cloned().unwrap_or_default())
+            .filter_map(|r| {
+                r.as_str()
+                    .and_then(|r| r.strip_prefix("arn:aws:s3:::"))
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+}
+
 /// The permission policies (`iam/operator-permissions.json.j2`, `iam/s3-mountpoint.json.j2`,
 /// `iam/keda-permissions.json.j2`, `iam/alb-controller-v2.13.0.json`, `iam/tls-bucket.json.j2`):
 /// all take the same input,
