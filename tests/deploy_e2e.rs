@@ -615,12 +615,12 @@ fn a_model_the_cluster_cannot_place_is_refused_before_it_is_created() {
         "ml.p4d.24xlarge: the cluster has no node of that type",
         "ml.p4d.24xlarge: JumpStart model huggingface-eqa-bert-base-cased does not support it",
         "ml.c5.2xlarge (1 node(s), no GPU)",
-        "ml.g5.xlarge (1 node(s), 1 GPU(s) per node)",
+        "ml.g5.8xlarge (1 node(s), 1 GPU(s) per node)",
         "--skip-placement-check",
     ]);
-    // The profile's GPU group is not among the choices: the model does not support it.
+    // ml.g5.24xlarge has nodes, but the model does not support it: not a choice.
     assert!(
-        !run.stderr.contains("ml.g5.8xlarge (1 node(s)"),
+        !run.stderr.contains("ml.g5.24xlarge ("),
         "{}",
         run.describe()
     );
@@ -686,12 +686,19 @@ fn jumpstart_placement_follows_the_instance_groups_and_the_models_types() {
         ),
         "the cluster can place it on ml.c5.2xlarge (1 node(s), no GPU)",
     ]);
-    // A type the cluster has but the model does not support.
-    let unsupported = run_js("ml.g5.8xlarge");
+    // A type the cluster has but the model does not support: an LLM on the CPU group.
+    let mut a = js("ml.c5.2xlarge");
+    let i = a
+        .iter()
+        .position(|x| x == "huggingface-eqa-bert-base-cased")
+        .unwrap();
+    a[i] = "meta-textgeneration-llama-3-8b".into();
+    a.push("--accept-eula".into());
+    let unsupported = sb.hyperpod(&a.iter().map(String::as_str).collect::<Vec<_>>());
     unsupported.exits(2).stderr_has(&[
-        "ml.g5.8xlarge: JumpStart model huggingface-eqa-bert-base-cased does not support it",
-        "huggingface-eqa-bert-base-cased supports ml.m5.large, ml.m5.xlarge",
-        "ml.c5.2xlarge",
+        "ml.c5.2xlarge: JumpStart model meta-textgeneration-llama-3-8b does not support it",
+        "meta-textgeneration-llama-3-8b supports ml.g5.2xlarge, ml.g5.4xlarge, ml.g5.8xlarge",
+        "the cluster can place it on ml.g5.8xlarge (1 node(s), 1 GPU(s) per node)",
     ]);
     assert!(
         !unsupported.stderr.contains("not an instance group"),

@@ -265,12 +265,18 @@ fn aws_eks_sagemaker_s3_cloudwatch() {
             name,
         ])
     };
-    let bert = hub("huggingface-eqa-bert-base-cased");
-    let doc: Value =
-        serde_json::from_str(bert.json()["HubContentDocument"].as_str().unwrap()).unwrap();
-    let types = doc["SupportedInferenceInstanceTypes"].as_array().unwrap();
-    assert!(types.contains(&json!("ml.c5.2xlarge")), "{doc}");
-    assert!(!types.contains(&json!("ml.g5.8xlarge")), "{doc}");
+    let types = |name: &str| -> Vec<Value> {
+        let doc: Value =
+            serde_json::from_str(hub(name).json()["HubContentDocument"].as_str().unwrap()).unwrap();
+        doc["SupportedInferenceInstanceTypes"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let bert = types("huggingface-eqa-bert-base-cased");
+    assert!(bert.contains(&json!("ml.c5.2xlarge")) && bert.contains(&json!("ml.g5.8xlarge")));
+    let llama = types("meta-textgeneration-llama-3-8b");
+    assert!(!llama.contains(&json!("ml.c5.2xlarge")) && llama.contains(&json!("ml.g5.8xlarge")));
     hub("no-such-model").exits(255).stderr_has(&[
         "An error occurred (ResourceNotFound) when calling the DescribeHubContent operation",
     ]);

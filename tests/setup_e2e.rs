@@ -705,6 +705,17 @@ fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
     // A cluster without a device plugin of its own, so that setup applies the guide's.
     let sb = cloud().sandbox_with(Profile::Bare);
     sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
+    // The node of the profile's one instance group (ml.g5.8xlarge), for the test model: setup
+    // checks that it can be placed before it creates it.
+    sb.kube_objects(serde_json::json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "hyperpod-i-g5", "labels": {
+            "node.kubernetes.io/instance-type": "ml.g5.8xlarge",
+            "sagemaker.amazonaws.com/node-health-status": "Schedulable"}},
+        "status": {"allocatable": {"cpu": "32", "nvidia.com/gpu": "1"},
+                   "conditions": [{"type": "Ready", "status": "True"}]},
+    }));
+    let test_type = ["--test-instance-type", "ml.g5.8xlarge"];
     let hp = sb.hyperpod_cluster.clone();
     // One injection point per mutating step. Steps of one wave run at the same time, so each run
     // injects a failure into every step of the next wave: all of them must fail, be named, and
@@ -777,7 +788,7 @@ fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
             .join("\n");
         let r = run_setup(
             &sb,
-            &["--yes", "--timeout", "60s"],
+            &["--yes", "--timeout", "60s", test_type[0], test_type[1]],
             &[("HP_FAIL_MATCH", patterns.as_str())],
         );
         assert_eq!(r.code, 4, "a failed command exits 4:\n{}", r.describe());
@@ -794,7 +805,7 @@ fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
             r.describe()
         );
     }
-    let done = run_setup(&sb, &["--yes"], &[]);
+    let done = run_setup(&sb, &["--yes", test_type[0], test_type[1]], &[]);
     done.success();
     assert_set_up(&sb);
     // No duplicates: one OIDC provider for the issuer, one version of each policy.
@@ -814,7 +825,7 @@ fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
         "the test model left by the failed run was not removed"
     );
     sb.clear_tool_log();
-    run_setup(&sb, &["--yes"], &[]).success();
+    run_setup(&sb, &["--yes", test_type[0], test_type[1]], &[]).success();
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 }
 
@@ -1175,8 +1186,32 @@ fn granting_command(stderr: &str) -> Vec<String> {
 fn a_model_bucket_the_csi_role_cannot_read_is_refused_with_the_setup_command_that_grants_it() {
     let sb = cloud().sandbox();
     sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
-    run_setup(&sb, &["--yes", "--skip-test-deployment"], &[]).success();
     let hp = &sb.hyperpod_cluster;
+    // Setup's test model gets deploy's placement check before it is created: here an instance
+    // type the HyperPod cluster has no instance group of. The rest of the setup is done.
+    let setup = run_setup(
+        &sb,
+        &["--yes", "--test-instance-type", "ml.g5.2xlarge"],
+        &[],
+    );
+    setup.exits(2).stderr_has(&[
+        "step test-deployment",
+        "invalid --test-instance-type",
+        &format!("ml.g5.2xlarge: not an instance group of HyperPod cluster {hp}"),
+        "the cluster can place it on ml.c5.2xlarge (1 node(s), no GPU), ml.g5.8xlarge",
+        "--skip-test-deployment",
+    ]);
+    assert!(
+        test_model(&sb).is_none(),
+        "the unplaceable test model was created"
+    );
+    assert!(
+        !sb.tool_log_lines()
+            .iter()
+            .any(|l| l.contains("kubectl-hyperpod-test-deployment")),
+        "{}",
+        sb.tool_log_lines().join("\n")
+    );
     let models = format!("{}-models", sb.bucket);
     let deploy = |bucket: &str| {
         sb.hyperpod(&[

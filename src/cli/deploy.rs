@@ -327,8 +327,11 @@ pub fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
         let req = crate::deploy::placement::PlacementRequest {
             hyperpod_cluster: a.hyperpod_cluster.clone(),
             flag,
+            skip_hint: None,
         };
-        for note in crate::deploy::placement::check(ctx, checked.kind, &checked.resource, &req)? {
+        for note in
+            crate::deploy::placement::check(ctx, &ctx.kube, checked.kind, &checked.resource, &req)?
+        {
             ctx.ui.warn(&note);
         }
     }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::install::names::S3_CSI_SA;
 use crate::tools::aws::{self, policy_document};
-use crate::tools::kube::str_at;
+use crate::tools::kube::{str_at, KubeOpts};
 use crate::Ctx;
 
 /// An S3 model's bucket and the key prefix of its files (`modelLocation`).
@@ -53,8 +53,8 @@ pub fn model_bucket(resource: &Value) -> Option<ModelBucket> {
 }
 
 /// The S3 CSI driver's ServiceAccount, if there is one.
-pub fn csi_service_account(ctx: &Ctx) -> Result<Option<Value>> {
-    ctx.kube.get(
+pub fn csi_service_account(ctx: &Ctx, kube: &KubeOpts) -> Result<Option<Value>> {
+    kube.get(
         &ctx.runner,
         "serviceaccount",
         S3_CSI_SA.name,
@@ -302,9 +302,9 @@ pub fn role_can_read(ctx: &Ctx, sa: Option<&Value>, b: &ModelBucket) -> Result<A
 
 /// The operator's TLS bucket, as setup gave it (for the setup command of the error): the Helm
 /// release's values, else the EKS add-on's configuration. Read only when the check fails.
-fn tls_bucket(ctx: &Ctx, eks_cluster: Option<&str>) -> Option<String> {
+fn tls_bucket(ctx: &Ctx, kube: &KubeOpts, eks_cluster: Option<&str>) -> Option<String> {
     use crate::install::names::{HELM_NAMESPACE, HELM_RELEASE};
-    let helm = ctx.kube.helm_values(
+    let helm = kube.helm_values(
         "read the operator's Helm values (its TLS bucket)",
         HELM_RELEASE,
         HELM_NAMESPACE,
@@ -335,6 +335,7 @@ fn tls_bucket(ctx: &Ctx, eks_cluster: Option<&str>) -> Option<String> {
 /// returns the note of a bucket it could not check.
 pub fn judge(
     ctx: &Ctx,
+    kube: &KubeOpts,
     b: &ModelBucket,
     access: Access,
     hyperpod_cluster: Option<&str>,
@@ -353,7 +354,7 @@ pub fn judge(
         ),
     };
     let cluster = hyperpod_cluster.unwrap_or("<hyperpod-cluster>");
-    let tls = tls_bucket(ctx, eks_cluster).unwrap_or_else(|| "<tls-bucket>".into());
+    let tls = tls_bucket(ctx, kube, eks_cluster).unwrap_or_else(|| "<tls-bucket>".into());
     let bucket = &b.bucket;
     let region = ctx
         .aws

@@ -16,7 +16,7 @@ use super::kind::ModelKind;
 use crate::error::{Error, Result};
 use crate::install::names::OPERATOR_NAMESPACE;
 use crate::tools::aws;
-use crate::tools::kube::str_at;
+use crate::tools::kube::{str_at, KubeOpts};
 use crate::Ctx;
 
 /// What the cluster offers of one instance type.
@@ -158,6 +158,20 @@ pub fn group_types(answer: &Value) -> Vec<String> {
 /// Whether one replica of `kind`/`resource` can be placed, given what is known; the error lists
 /// the choices. `flag` names what the user set (`--instance-type`, or the file).
 pub fn judge(kind: ModelKind, resource: &Value, facts: &Facts, flag: &str) -> Result<()> {
+    judge_with(kind, resource, facts, flag, SKIP_HINT)
+}
+
+/// The way out `judge`'s error names for `deploy`.
+pub const SKIP_HINT: &str = "or pass --skip-placement-check if nodes are on their way";
+
+/// [`judge`], with the way out of the caller (setup's test model has its own).
+pub fn judge_with(
+    kind: ModelKind,
+    resource: &Value,
+    facts: &Facts,
+    flag: &str,
+    skip_hint: &str,
+) -> Result<()> {
     let (want, gpus) = wanted(kind, resource);
     if want.is_empty() {
         return Ok(());
@@ -226,11 +240,7 @@ pub fn judge(kind: ModelKind, resource: &Value, facts: &Facts, flag: &str) -> Re
     });
     Err(Error::invalid(
         flag,
-        format!(
-            "{}; {} (or pass --skip-placement-check if nodes are on their way)",
-            why.join("; "),
-            lists.join("; ")
-        ),
+        format!("{}; {} ({skip_hint})", why.join("; "), lists.join("; ")),
     ))
 }
 
@@ -250,6 +260,8 @@ pub struct PlacementRequest {
     pub hyperpod_cluster: Option<String>,
     /// What the user set the instance type with, for the error.
     pub flag: String,
+    /// The way out the error names [default: `SKIP_HINT`, deploy's].
+    pub skip_hint: Option<String>,
 }
 
 /// What the check could not look at, for the user (e.g. no HyperPod cluster known).
@@ -258,8 +270,11 @@ pub type Notes = Vec<String>;
 /// Reads what the check needs (nodes; the recorded HyperPod cluster; the model's hub content;
 /// the S3 CSI driver's ServiceAccount for an S3 model, all at once; then the cluster's instance
 /// groups and the role's policies) and judges the resource. Returns notes on skipped parts.
+/// `kube`: the cluster to read (deploy's is `ctx.kube`; setup may read through a temporary
+/// kubeconfig).
 pub fn check(
     ctx: &Ctx,
+    kube: &KubeOpts,
     kind: ModelKind,
     resource: &Value,
     req: &PlacementRequest,
@@ -276,10 +291,10 @@ pub fn check(
     };
     let bucket = super::bucket_access::model_bucket(resource);
     let (nodes, recorded, hub, sa) = std::thread::scope(|s| {
-        let nodes = s.spawn(|| ctx.kube.list(&ctx.runner, "nodes", None, None));
+        let nodes = s.spawn(|| kube.list(&ctx.runner, "nodes", None, None));
         let recorded = s.spawn(|| match &req.hyperpod_cluster {
             Some(_) => Ok(None),
-            None => recorded_cluster(ctx),
+            None => recorded_cluster(ctx, kube),
         });
         let hub = s.spawn(|| {
             js_model
@@ -290,7 +305,7 @@ pub fn check(
         let sa = s.spawn(|| {
             bucket
                 .as_ref()
-                .map(|_| super::bucket_access::csi_service_account(ctx))
+                .map(|_| super::bucket_access::csi_service_account(ctx, kube))
                 .transpose()
         });
         (join(nodes), join(recorded), join(hub), join(sa))
@@ -343,10 +358,17 @@ pub fn check(
         groups,
         model,
     };
-    judge(kind, resource, &facts, &req.flag)?;
+    judge_with(
+        kind,
+        resource,
+        &facts,
+        &req.flag,
+        req.skip_hint.as_deref().unwrap_or(SKIP_HINT),
+    )?;
     if let (Some(b), Some(verdict)) = (&bucket, access?) {
         notes.extend(super::bucket_access::judge(
             ctx,
+            kube,
             b,
             verdict,
             facts.groups.as_ref().map(|g| g.0.as_str()),
@@ -362,10 +384,8 @@ fn join<T>(h: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
 }
 
 /// The HyperPod cluster setup recorded on the namespace it created (Helm method).
-fn recorded_cluster(ctx: &Ctx) -> Result<Option<String>> {
-    let ns = ctx
-        .kube
-        .get(&ctx.runner, "namespace", OPERATOR_NAMESPACE, None)?;
+fn recorded_cluster(ctx: &Ctx, kube: &KubeOpts) -> Result<Option<String>> {
+    let ns = kube.get(&ctx.runner, "namespace", OPERATOR_NAMESPACE, None)?;
     Ok(ns.and_then(|n| {
         n["metadata"]["annotations"][crate::marks::ANNOTATION_CLUSTER]
             .as_str()
@@ -374,10 +394,14 @@ fn recorded_cluster(ctx: &Ctx) -> Result<Option<String>> {
 }
 
 fn describe_cluster(ctx: &Ctx, name: &str) -> Result<Value> {
-    let cmd = ctx.aws.cmd(
-        format!("read HyperPod cluster {name}'s instance groups"),
-        &["sagemaker", "describe-cluster", "--cluster-name", name],
-    );
+    let cmd = ctx
+        .aws
+        .cmd(
+            format!("read HyperPod cluster {name}'s instance groups"),
+            &["sagemaker", "describe-cluster", "--cluster-name", name],
+        )
+        // Setup resolved the cluster with the same read.
+        .reusable();
     match aws::read_opt::<Value>(&ctx.runner, &cmd)? {
         Some(v) => Ok(v),
         None => Err(Error::invalid(

@@ -310,4 +310,21 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn the_model_buckets_policy_reads_back_its_buckets() {
+        let buckets = vec!["models-a".to_string(), "models.b".to_string()];
+        let doc = ModelBucketsContext { buckets: &buckets }.render().unwrap();
+        assert_eq!(ModelBucketsContext::granted(&doc), buckets);
+        let reads = crate::deploy::bucket_access::ModelBucket {
+            bucket: "models.b".into(),
+            prefix: "llama".into(),
+        };
+        assert!(crate::deploy::bucket_access::missing(&[doc], &reads).is_empty());
+        // Another policy (the guide's S3 one) grants no model bucket by this reading.
+        let other = PolicyContext { bucket: "tls" }
+            .render("iam/s3-mountpoint.json.j2")
+            .unwrap();
+        assert!(ModelBucketsContext::granted(&other).is_empty());
+    }
 }

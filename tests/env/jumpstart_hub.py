@@ -6,9 +6,9 @@ hosted on (`DefaultInferenceInstanceType` is one of them). An unknown hub or con
 `ResourceNotFound` (SageMaker's code, without "Exception"), HTTP 400.
 
 The public hub `SageMakerPublicHub` holds the models the tests, README and docs use. Their
-instance-type lists are modelling choices in the spirit of the real ones (BERT: CPU and small
-GPU types, not ml.g5.8xlarge; the LLMs: GPU types only), chosen so that the `fresh` profile's
-instance groups (ml.g5.8xlarge, ml.c5.2xlarge) give a type each model refuses. Private hubs and
+instance-type lists are modelling choices in the spirit of the real ones (BERT: CPU and single
+GPU types, not multi-GPU ones; the LLMs: GPU types only), so that on the `fresh` profile
+(ml.g5.8xlarge, ml.c5.2xlarge) BERT fits both groups and an LLM refuses ml.c5.2xlarge. Private hubs and
 their contents are added with the `PUT /_hp/hubs/<hub>/<content>` hook (hub_put below).
 """
 
@@ -21,7 +21,8 @@ import time
 PUBLIC_HUB = "SageMakerPublicHub"
 
 _BERT = ["ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.c5.xlarge", "ml.c5.2xlarge",
-         "ml.g4dn.xlarge", "ml.g5.xlarge", "ml.g5.2xlarge", "ml.p3.2xlarge"]
+         "ml.g4dn.xlarge", "ml.g5.xlarge", "ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge",
+         "ml.p3.2xlarge"]
 _LLM_8B = ["ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.12xlarge", "ml.g5.16xlarge",
            "ml.g5.24xlarge", "ml.g5.48xlarge", "ml.g6.12xlarge", "ml.p4d.24xlarge", "ml.p5.48xlarge"]
 
