@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::kind::ModelKind;
 use crate::error::{Error, Result};
+use crate::exec::Cmd;
 use crate::install::names::OPERATOR_NAMESPACE;
 use crate::tools::aws;
 use crate::tools::kube::{str_at, KubeOpts};
@@ -336,7 +337,14 @@ pub fn check(
         });
         (join(described), join(access))
     });
-    let described = described?;
+    let described = match described? {
+        Some(Err(note)) => {
+            notes.push(note);
+            None
+        }
+        Some(Ok(d)) => Some(d),
+        None => None,
+    };
     let eks_cluster = described
         .as_ref()
         .and_then(|d| str_at(d, "/Orchestrator/Eks/ClusterArn"))
@@ -344,7 +352,8 @@ pub fn check(
         .map(str::to_string);
     let groups = match (cluster, described) {
         (Some(c), Some(answer)) => Some((c.clone(), group_types(&answer))),
-        _ => {
+        (Some(_), None) => None,
+        (None, _) => {
             notes.push(
                 "the HyperPod cluster's instance groups were not checked: give --hyperpod-cluster \
                  (or run setup, which records it on the cluster)"
@@ -393,7 +402,24 @@ fn recorded_cluster(ctx: &Ctx, kube: &KubeOpts) -> Result<Option<String>> {
     }))
 }
 
-fn describe_cluster(ctx: &Ctx, name: &str) -> Result<Value> {
+/// A read whose refusal (no permission) is a note, not a failure: the check is skipped, said.
+fn read_or_note(ctx: &Ctx, cmd: &Cmd) -> Result<std::result::Result<Option<Value>, String>> {
+    let out = ctx.runner.run_unchecked(cmd)?;
+    if out.success() {
+        return crate::exec::parse_json(cmd, &out.stdout).map(|v| Ok(Some(v)));
+    }
+    if aws::is_not_found(&out) {
+        return Ok(Ok(None));
+    }
+    match aws::error_code(&out.stderr) {
+        Some(code) if code.contains("AccessDenied") || code.contains("Unauthorized") => Ok(Err(
+            format!("could not {} ({code}): not checked", cmd.purpose),
+        )),
+        _ => Err(crate::exec::command_error(cmd, &out)),
+    }
+}
+
+fn describe_cluster(ctx: &Ctx, name: &str) -> Result<std::result::Result<Value, String>> {
     let cmd = ctx
         .aws
         .cmd(
@@ -402,9 +428,10 @@ fn describe_cluster(ctx: &Ctx, name: &str) -> Result<Value> {
         )
         // Setup resolved the cluster with the same read.
         .reusable();
-    match aws::read_opt::<Value>(&ctx.runner, &cmd)? {
-        Some(v) => Ok(v),
-        None => Err(Error::invalid(
+    match read_or_note(ctx, &cmd)? {
+        Err(note) => Ok(Err(note)),
+        Ok(Some(v)) => Ok(Ok(v)),
+        Ok(None) => Err(Error::invalid(
             "--hyperpod-cluster",
             format!(
                 "there is no HyperPod cluster {name} in region {}",
@@ -437,7 +464,11 @@ fn hub_content(
             model_id,
         ],
     );
-    let Some(answer) = aws::read_opt::<Value>(&ctx.runner, &cmd)? else {
+    let answer = match read_or_note(ctx, &cmd)? {
+        Err(note) => return Ok(Some(Err(note))),
+        Ok(answer) => answer,
+    };
+    let Some(answer) = answer else {
         if hub != PUBLIC_HUB {
             // A private hub may hold the model as a reference to the public one.
             return Ok(Some(Err(format!(
