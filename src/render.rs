@@ -24,6 +24,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/iam/s3-mountpoint.json.j2"),
     ),
     (
+        "iam/s3-model-buckets.json.j2",
+        include_str!("../templates/iam/s3-model-buckets.json.j2"),
+    ),
+    (
         "iam/keda-permissions.json.j2",
         include_str!("../templates/iam/keda-permissions.json.j2"),
     ),

@@ -613,10 +613,17 @@ fn a_model_the_cluster_cannot_place_is_refused_before_it_is_created() {
     run.exits(2).stderr_has(&[
         "--instance-type",
         "ml.p4d.24xlarge: the cluster has no node of that type",
+        "ml.p4d.24xlarge: JumpStart model huggingface-eqa-bert-base-cased does not support it",
         "ml.c5.2xlarge (1 node(s), no GPU)",
         "ml.g5.8xlarge (1 node(s), 1 GPU(s) per node)",
         "--skip-placement-check",
     ]);
+    // ml.g5.24xlarge has nodes, but the model does not support it: not a choice.
+    assert!(
+        !run.stderr.contains("ml.g5.24xlarge ("),
+        "{}",
+        run.describe()
+    );
     // Too many GPUs for the type's nodes.
     let mut custom: Vec<&str> = GUIDE_CUSTOM.to_vec();
     let i = custom.iter().position(|a| *a == "--gpus").unwrap();
@@ -638,6 +645,91 @@ fn a_model_the_cluster_cannot_place_is_refused_before_it_is_created() {
     // Skipped on request: the model is created (and the stand-in operator completes it).
     sb.hyperpod(&with(&args, &["--skip-placement-check"]))
         .success();
+}
+
+/// On a new HyperPod cluster (`fresh`: instance groups ml.g5.8xlarge and ml.c5.2xlarge), a
+/// JumpStart model is checked against the HyperPod cluster's instance groups (describe-cluster)
+/// and the types the model supports (describe-hub-content), each read once, before anything is
+/// applied; the refusals list the valid choices.
+#[test]
+fn jumpstart_placement_follows_the_instance_groups_and_the_models_types() {
+    let sb = cloud().sandbox();
+    sb.write_direct_kubeconfig();
+    for crd in reference_crds() {
+        sb.kubectl(&["apply", "-f", crd.to_str().unwrap()])
+            .success();
+    }
+    sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
+    let js = |t: &'static str| -> Vec<String> {
+        let mut a: Vec<String> = GUIDE_JUMPSTART.iter().map(|s| s.to_string()).collect();
+        let i = a.iter().position(|x| x == "ml.c5.2xlarge").unwrap();
+        a[i] = t.into();
+        a.extend(["--hyperpod-cluster".into(), sb.hyperpod_cluster.clone()]);
+        a
+    };
+    let run_js = |t: &'static str| {
+        let a = js(t);
+        sb.hyperpod(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    sb.clear_tool_log();
+    // A type the model supports but the cluster has no instance group of.
+    let lacks = run_js("ml.g5.2xlarge");
+    lacks.exits(2).stderr_has(&[
+        "invalid --instance-type",
+        &format!(
+            "ml.g5.2xlarge: not an instance group of HyperPod cluster {}",
+            sb.hyperpod_cluster
+        ),
+        &format!(
+            "HyperPod cluster {}'s instance groups are ml.c5.2xlarge, ml.g5.8xlarge",
+            sb.hyperpod_cluster
+        ),
+        "the cluster can place it on ml.c5.2xlarge (1 node(s), no GPU)",
+    ]);
+    // A type the cluster has but the model does not support: an LLM on the CPU group.
+    let mut a = js("ml.c5.2xlarge");
+    let i = a
+        .iter()
+        .position(|x| x == "huggingface-eqa-bert-base-cased")
+        .unwrap();
+    a[i] = "meta-textgeneration-llama-3-8b".into();
+    a.push("--accept-eula".into());
+    let unsupported = sb.hyperpod(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    unsupported.exits(2).stderr_has(&[
+        "ml.c5.2xlarge: JumpStart model meta-textgeneration-llama-3-8b does not support it",
+        "meta-textgeneration-llama-3-8b supports ml.g5.2xlarge, ml.g5.4xlarge, ml.g5.8xlarge",
+        "the cluster can place it on ml.g5.8xlarge (1 node(s), 1 GPU(s) per node)",
+    ]);
+    assert!(
+        !unsupported.stderr.contains("not an instance group"),
+        "{}",
+        unsupported.describe()
+    );
+    let log = sb.tool_log_lines();
+    assert!(
+        !log.iter().any(|l| l.contains(" apply")),
+        "applied although unplaceable:\n{}",
+        log.join("\n")
+    );
+    // Per run: one read each of the nodes, the instance groups and the model's types.
+    for what in ["get nodes", "describe-cluster", "describe-hub-content"] {
+        assert_eq!(count(&log, what), 2, "{what}:\n{}", log.join("\n"));
+    }
+    // An unknown public model is refused by name.
+    let mut a = js("ml.c5.2xlarge");
+    let i = a
+        .iter()
+        .position(|x| x == "huggingface-eqa-bert-base-cased")
+        .unwrap();
+    a[i] = "huggingface-eqa-no-such-model".into();
+    sb.hyperpod(&a.iter().map(String::as_str).collect::<Vec<_>>())
+        .exits(2)
+        .stderr_has(&[
+            "--model-id",
+            "public hub has no model huggingface-eqa-no-such-model",
+        ]);
+    // The type both allow deploys.
+    run_js("ml.c5.2xlarge").success();
 }
 
 /// Flag combinations: each renders a resource that the CRD schema accepts (checked by the

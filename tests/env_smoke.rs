@@ -220,6 +220,66 @@ fn aws_eks_sagemaker_s3_cloudwatch() {
         &sb.hyperpod_cluster,
     ]);
     assert!(!nodes["ClusterNodeSummaries"].as_array().unwrap().is_empty());
+    // The instance groups describe-cluster returns are the ones the profile's nodes come from.
+    let d = sb.aws_json(&[
+        "sagemaker",
+        "describe-cluster",
+        "--cluster-name",
+        &sb.hyperpod_cluster,
+    ]);
+    let mut groups: Vec<String> = d["InstanceGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["InstanceType"].as_str().unwrap().to_string())
+        .collect();
+    groups.sort();
+    sb.write_direct_kubeconfig();
+    let kn = sb.kubectl_json(&["get", "nodes"]);
+    let mut node_types: Vec<String> = kn["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            n["metadata"]["labels"]["node.kubernetes.io/instance-type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    node_types.sort();
+    node_types.dedup();
+    assert_eq!(groups, node_types, "{d}");
+    assert_eq!(groups, ["ml.c5.2xlarge", "ml.g5.8xlarge"]);
+
+    // JumpStart's public hub: the document is a JSON string; unknown models are ResourceNotFound.
+    let hub = |name: &str| {
+        sb.aws(&[
+            "sagemaker",
+            "describe-hub-content",
+            "--hub-name",
+            "SageMakerPublicHub",
+            "--hub-content-type",
+            "Model",
+            "--hub-content-name",
+            name,
+        ])
+    };
+    let types = |name: &str| -> Vec<Value> {
+        let doc: Value =
+            serde_json::from_str(hub(name).json()["HubContentDocument"].as_str().unwrap()).unwrap();
+        doc["SupportedInferenceInstanceTypes"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let bert = types("huggingface-eqa-bert-base-cased");
+    assert!(bert.contains(&json!("ml.c5.2xlarge")) && bert.contains(&json!("ml.g5.8xlarge")));
+    let llama = types("meta-textgeneration-llama-3-8b");
+    assert!(!llama.contains(&json!("ml.c5.2xlarge")) && llama.contains(&json!("ml.g5.8xlarge")));
+    hub("no-such-model").exits(255).stderr_has(&[
+        "An error occurred (ResourceNotFound) when calling the DescribeHubContent operation",
+    ]);
 
     sb.aws(&["s3api", "head-bucket", "--bucket", &sb.bucket])
         .success();

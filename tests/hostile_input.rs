@@ -568,6 +568,7 @@ fn bad_values_are_refused_naming_the_flag_before_any_call() {
         (&["--values", "name.yaml"], "--values"),
         (&["--values", "dup.yaml"], "--values"),
         (&["--tag", "team=ml"], "--tag"),
+        (&["--hyperpod-cluster", "bad_name!"], "--hyperpod-cluster"),
     ];
     let custom: Vec<(&[&str], &str)> = vec![
         (&["--hf-model-id", "meta llama"], "--hf-model-id"),

@@ -705,6 +705,17 @@ fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
     // A cluster without a device plugin of its own, so that setup applies the guide's.
     let sb = cloud().sandbox_with(Profile::Bare);
     sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
+    // The node of the profile's one instance group (ml.g5.8xlarge), for the test model: setup
+    // checks that it can be placed before it creates it.
+    sb.kube_objects(serde_json::json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "hyperpod-i-g5", "labels": {
+            "node.kubernetes.io/instance-type": "ml.g5.8xlarge",
+            "sagemaker.amazonaws.com/node-health-status": "Schedulable"}},
+        "status": {"allocatable": {"cpu": "32", "nvidia.com/gpu": "1"},
+                   "conditions": [{"type": "Ready", "status": "True"}]},
+    }));
+    let test_type = ["--test-instance-type", "ml.g5.8xlarge"];
     let hp = sb.hyperpod_cluster.clone();
     // One injection point per mutating step. Steps of one wave run at the same time, so each run
     // injects a failure into every step of the next wave: all of them must fail, be named, and
@@ -777,7 +788,7 @@ fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
             .join("\n");
         let r = run_setup(
             &sb,
-            &["--yes", "--timeout", "60s"],
+            &["--yes", "--timeout", "60s", test_type[0], test_type[1]],
             &[("HP_FAIL_MATCH", patterns.as_str())],
         );
         assert_eq!(r.code, 4, "a failed command exits 4:\n{}", r.describe());
@@ -794,7 +805,7 @@ fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
             r.describe()
         );
     }
-    let done = run_setup(&sb, &["--yes"], &[]);
+    let done = run_setup(&sb, &["--yes", test_type[0], test_type[1]], &[]);
     done.success();
     assert_set_up(&sb);
     // No duplicates: one OIDC provider for the issuer, one version of each policy.
@@ -814,7 +825,7 @@ fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
         "the test model left by the failed run was not removed"
     );
     sb.clear_tool_log();
-    run_setup(&sb, &["--yes"], &[]).success();
+    run_setup(&sb, &["--yes", test_type[0], test_type[1]], &[]).success();
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 }
 
@@ -923,6 +934,29 @@ fn bad_input_is_rejected_before_any_command_runs() {
         (
             vec!["--hyperpod-cluster", "hp", "--s3-bucket", "Bad..Bucket"],
             "invalid --s3-bucket",
+        ),
+        (
+            vec![
+                "--hyperpod-cluster",
+                "hp",
+                "--s3-bucket",
+                "ok-bucket",
+                "--model-bucket",
+                "Models_Bucket",
+            ],
+            "invalid --model-bucket",
+        ),
+        (
+            vec![
+                "--hyperpod-cluster",
+                "hp",
+                "--s3-bucket",
+                "ok-bucket",
+                "--model-bucket",
+                "models",
+                "--skip-s3-csi",
+            ],
+            "--skip-s3-csi",
         ),
         (
             vec![
@@ -1154,4 +1188,178 @@ fn a_failing_test_model_stops_setup_at_once_with_the_diagnosis_and_a_rerun_tests
         test_model(&sb).is_some(),
         "the timed-out test model was removed"
     );
+}
+
+/// The command between backquotes after `grant it with` in a refusal, as argv (without `kubectl
+/// hyperpod`).
+fn granting_command(stderr: &str) -> Vec<String> {
+    let start = stderr.find("`kubectl hyperpod setup ").expect(stderr) + 1;
+    let end = stderr[start..].find('`').expect(stderr) + start;
+    stderr[start..end]
+        .split_whitespace()
+        .skip(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// An S3 custom model whose bucket the S3 CSI driver's role cannot read is refused before it is
+/// created, with the setup command that grants it (`--model-bucket`); after that command the same
+/// deploy passes. Grants add up (a second bucket keeps the first); teardown removes the policy.
+#[test]
+fn a_model_bucket_the_csi_role_cannot_read_is_refused_with_the_setup_command_that_grants_it() {
+    let sb = cloud().sandbox();
+    sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
+    let hp = &sb.hyperpod_cluster;
+    // Setup's test model gets deploy's placement check before it is created: here an instance
+    // type the HyperPod cluster has no instance group of. The rest of the setup is done.
+    let setup = run_setup(
+        &sb,
+        &["--yes", "--test-instance-type", "ml.g5.2xlarge"],
+        &[],
+    );
+    setup.exits(2).stderr_has(&[
+        "step test-deployment",
+        "invalid --test-instance-type",
+        &format!("ml.g5.2xlarge: not an instance group of HyperPod cluster {hp}"),
+        "the cluster can place it on ml.c5.2xlarge (1 node(s), no GPU), ml.g5.8xlarge",
+        "--skip-test-deployment",
+    ]);
+    assert!(
+        test_model(&sb).is_none(),
+        "the unplaceable test model was created"
+    );
+    assert!(
+        !sb.tool_log_lines()
+            .iter()
+            .any(|l| l.contains("kubectl-hyperpod-test-deployment")),
+        "{}",
+        sb.tool_log_lines().join("\n")
+    );
+    let models = format!("{}-models", sb.bucket);
+    let deploy = |bucket: &str| {
+        sb.hyperpod(&[
+            "deploy",
+            "custom",
+            "--name",
+            "s3-model",
+            "--model-name",
+            "llama",
+            "--instance-type",
+            "ml.g5.8xlarge",
+            "--model-source",
+            "s3",
+            "--s3-bucket",
+            bucket,
+            "--s3-region",
+            &sb.region,
+            "--model-location",
+            "llama/8b",
+            "--image",
+            "763104351884.dkr.ecr.us-west-2.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu124",
+            "--container-port",
+            "8000",
+            "--gpus",
+            "1",
+        ])
+    };
+    sb.clear_tool_log();
+    let refused = deploy(&models);
+    refused.exits(2).stderr_has(&[
+        "invalid --s3-bucket",
+        &format!("the S3 CSI driver's role SM_HP_S3_CSI_ROLE-{hp} may not read it"),
+        &format!("no s3:ListBucket on arn:aws:s3:::{models}"),
+        &format!(
+            "`kubectl hyperpod setup --hyperpod-cluster {hp} --s3-bucket {} --model-bucket {models} --iam-only --region {}`",
+            sb.bucket, sb.region
+        ),
+    ]);
+    let log = sb.tool_log_lines();
+    assert!(
+        !log.iter().any(|l| l.contains(" apply")),
+        "applied although unreadable:\n{}",
+        log.join("\n")
+    );
+    // The role's policies were read once each.
+    for what in ["list-attached-role-policies", "list-role-policies"] {
+        assert_eq!(
+            log.iter().filter(|l| l.contains(what)).count(),
+            1,
+            "{what}:\n{}",
+            log.join("\n")
+        );
+    }
+    // The setup bucket itself is readable (the guide's S3 policy grants it).
+    deploy(&sb.bucket).success();
+    sb.hyperpod(&["delete", "s3-model"]).success();
+
+    // The printed command, as printed (plus --yes: no terminal here), grants it.
+    let mut grant = granting_command(&refused.stderr);
+    grant.push("--yes".into());
+    let g: Vec<&str> = grant.iter().map(String::as_str).collect();
+    sb.hyperpod(&g).success();
+    let policy_arn = format!(
+        "arn:aws:iam::{}:policy/S3ModelBucketReadPolicy-{hp}",
+        sb.account
+    );
+    let attached = sb.aws_json(&[
+        "iam",
+        "list-attached-role-policies",
+        "--role-name",
+        &format!("SM_HP_S3_CSI_ROLE-{hp}"),
+    ]);
+    assert!(
+        attached["AttachedPolicies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["PolicyArn"] == policy_arn.as_str()),
+        "{attached}"
+    );
+    let tags = sb.aws_json(&["iam", "list-policy-tags", "--policy-arn", &policy_arn]);
+    assert!(
+        tags["Tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["Key"] == "managed-by" && t["Value"] == "kubectl-hyperpod"),
+        "{tags}"
+    );
+    deploy(&models)
+        .success()
+        .stdout_has(&["DeploymentComplete"]);
+
+    // A second bucket is added to the first; a re-run without --model-bucket keeps both.
+    let more = format!("{}-more", sb.bucket);
+    run_setup(
+        &sb,
+        &[
+            "--model-bucket",
+            &format!("s3://{more}"),
+            "--iam-only",
+            "--yes",
+        ],
+        &[],
+    )
+    .success();
+    run_setup(&sb, &["--iam-only", "--yes"], &[])
+        .success()
+        .stdout_has(&["Everything is already in place"]);
+    let v = sb.aws_json(&["iam", "get-policy", "--policy-arn", &policy_arn]);
+    let doc = sb.aws_json(&[
+        "iam",
+        "get-policy-version",
+        "--policy-arn",
+        &policy_arn,
+        "--version-id",
+        v["Policy"]["DefaultVersionId"].as_str().unwrap(),
+    ]);
+    let text = doc["PolicyVersion"]["Document"].to_string();
+    for b in [&models, &more] {
+        assert!(text.contains(&format!("arn:aws:s3:::{b}/*")), "{b}: {text}");
+    }
+    sb.hyperpod(&["delete", "s3-model"]).success();
+    sb.hyperpod(&["teardown", "--hyperpod-cluster", hp, "--yes"])
+        .success();
+    sb.aws(&["iam", "get-policy", "--policy-arn", &policy_arn])
+        .exits(255);
 }

@@ -18,8 +18,8 @@ use kubectl_hyperpod::deploy::spec::{
 };
 use kubectl_hyperpod::doctor::{CheckResult, Fix, FixCommand, Group, Report, Status};
 use kubectl_hyperpod::install::documents::{
-    self, AddonConfiguration, DevicePluginContext, NamespaceContext, OperatorValues, PolicyContext,
-    ServiceAccountContext,
+    self, AddonConfiguration, DevicePluginContext, ModelBucketsContext, NamespaceContext,
+    OperatorValues, PolicyContext, ServiceAccountContext,
 };
 use kubectl_hyperpod::install::trust::{trust_policy, Oidc};
 use kubectl_hyperpod::ui::{to_json, to_yaml};
@@ -254,6 +254,15 @@ fn every_template_rendered() {
             policy("iam/s3-mountpoint.json.j2"),
         ),
         (
+            "template_s3_model_buckets",
+            json_doc(
+                ModelBucketsContext {
+                    buckets: &["my-models".into(), "team-b-models".into()],
+                }
+                .render(),
+            ),
+        ),
+        (
             "template_keda_permissions",
             policy("iam/keda-permissions.json.j2"),
         ),
@@ -404,6 +413,7 @@ fn every_template_rendered() {
             "template_operator_permissions",
         ),
         ("iam/s3-mountpoint.json.j2", "template_s3_mountpoint"),
+        ("iam/s3-model-buckets.json.j2", "template_s3_model_buckets"),
         ("iam/keda-permissions.json.j2", "template_keda_permissions"),
         ("iam/tls-bucket.json.j2", "template_tls_bucket"),
         (
@@ -507,6 +517,16 @@ fn setup_offline_plans() {
             &["--method", "addon", "--enable-jumpstart-gated"],
         ),
         ("setup_plan_iam_only", &["--iam-only"]),
+        (
+            "setup_plan_iam_only_model_buckets",
+            &[
+                "--iam-only",
+                "--model-bucket",
+                "my-models",
+                "--model-bucket",
+                "s3://team-b-models",
+            ],
+        ),
         (
             "setup_plan_fsx_and_gated",
             &["--install-fsx-csi", "--enable-jumpstart-gated"],

@@ -126,9 +126,15 @@ pub struct DeployArgs {
     /// How long to wait: 900, 900s, 15m, 1h [default: the resource's maxDeployTimeInSeconds, 3600]
     #[arg(long, global = true, value_name = "DURATION")]
     pub timeout: Option<String>,
-    /// Do not check that the cluster has schedulable nodes of the instance type with enough GPUs
+    /// Do not check, before creating the model, that its instance type is one of the HyperPod
+    /// cluster's instance groups, one the JumpStart model supports and one with schedulable nodes
+    /// with enough GPUs, nor that the S3 CSI driver's role can read an S3 model's bucket
     #[arg(long, global = true)]
     pub skip_placement_check: bool,
+    /// HyperPod cluster whose instance groups the placement check uses [default: the one setup
+    /// recorded on the cluster; without either, the instance groups are not checked]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub hyperpod_cluster: Option<String>,
     /// With --dry-run: render and validate only, with no tool and no cluster at all
     #[arg(long, global = true)]
     pub offline: bool,
@@ -297,11 +303,20 @@ pub fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
             "only goes with --dry-run (a deploy needs the cluster)",
         ));
     }
+    if let Some(c) = &a.hyperpod_cluster {
+        validate::hyperpod_cluster_name("--hyperpod-cluster", c)?;
+    }
     if !a.skip_placement_check && !a.offline {
-        require(&[(
-            Tool::Kubectl,
-            "read the cluster's nodes (--skip-placement-check skips it)",
-        )])?;
+        require(&[
+            (
+                Tool::Kubectl,
+                "read the cluster's nodes (--skip-placement-check skips it)",
+            ),
+            (
+                Tool::Aws,
+                "read the instance groups and the model's instance types (--skip-placement-check skips it)",
+            ),
+        ])?;
         let flag = match (&a.kind, &a.file) {
             (Some(DeployKind::Custom(c)), _) if !c.instance_types.is_empty() => {
                 "--instance-types".to_string()
@@ -309,7 +324,16 @@ pub fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
             (Some(_), _) => "--instance-type".to_string(),
             (None, f) => format!("the instance type in {}", f.as_deref().unwrap_or("-")),
         };
-        crate::deploy::placement::check(ctx, checked.kind, &checked.resource, &flag)?;
+        let req = crate::deploy::placement::PlacementRequest {
+            hyperpod_cluster: a.hyperpod_cluster.clone(),
+            flag,
+            skip_hint: None,
+        };
+        for note in
+            crate::deploy::placement::check(ctx, &ctx.kube, checked.kind, &checked.resource, &req)?
+        {
+            ctx.ui.warn(&note);
+        }
     }
     if ctx.dry_run {
         let yaml = crate::ui::to_yaml(&checked.resource)?;

@@ -81,6 +81,10 @@ pub struct SetupArgs {
     /// Do not set up the Mountpoint for S3 CSI driver (policy, role, ServiceAccount, add-on)
     #[arg(long)]
     pub skip_s3_csi: bool,
+    /// Let the S3 CSI driver's role read models from this bucket (repeatable; name or s3://name);
+    /// added to the buckets earlier runs granted
+    #[arg(long, value_name = "BUCKET", conflicts_with = "skip_s3_csi")]
+    pub model_bucket: Vec<String>,
     /// Local inference-operator chart directory [default: $HP_CHART_DIR, else the pinned public chart fetched with git]
     #[arg(long, value_name = "DIR")]
     pub chart: Option<String>,
@@ -136,6 +140,12 @@ impl SetupArgs {
         c.test_instance_type = self.test_instance_type.clone();
         c.install_nvidia_plugin = !self.skip_nvidia_plugin;
         c.install_s3_csi = !self.skip_s3_csi;
+        for b in &self.model_bucket {
+            let b = crate::validate::bucket_name("--model-bucket", b)?;
+            if !c.model_buckets.contains(&b) {
+                c.model_buckets.push(b);
+            }
+        }
         c.offline = self.offline;
         c.wait_timeout = self.timeout;
         let env_chart = std::env::var(crate::setup::CHART_DIR_ENV)

@@ -24,6 +24,7 @@
 //! ```
 
 pub mod apply;
+pub mod bucket_access;
 pub mod check;
 pub mod cluster;
 pub mod delete;

@@ -1,8 +1,12 @@
 //! The placement check, before a model is created: its instance type (or one of its
-//! `instanceTypes`) must be one the cluster has a schedulable node of, with enough allocatable
-//! GPUs for one replica. Otherwise the operator accepts the model and it waits, unplaceable,
-//! until its deadline. Read from the resource as it will be applied (flags, `--values`, `--set`
-//! or `-f`), and from one `kubectl get nodes`. Skipped with `--skip-placement-check`.
+//! `instanceTypes`) must be one of the HyperPod cluster's instance groups (`sagemaker
+//! describe-cluster`), for a JumpStart model one the model supports (`sagemaker
+//! describe-hub-content`: the public hub, or the model's `modelHubName`), and one the cluster
+//! has a schedulable node of, with enough allocatable GPUs for one replica. Otherwise the
+//! operator accepts the model and it waits, unplaceable, until its deadline. Read from the
+//! resource as it will be applied (flags, `--values`, `--set` or `-f`); the reads run in
+//! parallel, one each. An S3-sourced custom model's bucket is checked too (`bucket_access`).
+//! Skipped with `--skip-placement-check`.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +14,10 @@ use serde_json::Value;
 
 use super::kind::ModelKind;
 use crate::error::{Error, Result};
-use crate::tools::kube::str_at;
+use crate::exec::Cmd;
+use crate::install::names::OPERATOR_NAMESPACE;
+use crate::tools::aws;
+use crate::tools::kube::{str_at, KubeOpts};
 use crate::Ctx;
 
 /// What the cluster offers of one instance type.
@@ -97,37 +104,128 @@ pub fn wanted(kind: ModelKind, resource: &Value) -> (Vec<String>, i64) {
     (types, gpus)
 }
 
-/// Whether one replica of `kind`/`resource` can be placed on `types`; the error lists the
-/// choices. `flag` names what the user set (`--instance-type`, or the file).
-pub fn judge(kind: ModelKind, resource: &Value, types: &[NodeType], flag: &str) -> Result<()> {
+/// The public JumpStart hub: where `describe-hub-content` looks unless the model names its own.
+pub const PUBLIC_HUB: &str = "SageMakerPublicHub";
+
+/// The instance types a JumpStart model can be hosted on (its hub content document).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelTypes {
+    pub model_id: String,
+    pub hub: String,
+    pub supported: Vec<String>,
+}
+
+/// What the placement check knows of the cluster and the model; `None` = not known (skipped).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub nodes: Vec<NodeType>,
+    /// The HyperPod cluster and its instance groups' types.
+    pub groups: Option<(String, Vec<String>)>,
+    pub model: Option<ModelTypes>,
+}
+
+/// `SupportedInferenceInstanceTypes` of a `describe-hub-content` answer, whose
+/// `HubContentDocument` is a JSON document in a string.
+pub fn hub_supported_types(answer: &Value) -> std::result::Result<Vec<String>, String> {
+    let doc = answer["HubContentDocument"]
+        .as_str()
+        .ok_or("no HubContentDocument string")?;
+    let doc: Value =
+        serde_json::from_str(doc).map_err(|e| format!("HubContentDocument is not JSON: {e}"))?;
+    let types = doc["SupportedInferenceInstanceTypes"]
+        .as_array()
+        .ok_or("HubContentDocument has no SupportedInferenceInstanceTypes list")?;
+    Ok(types
+        .iter()
+        .filter_map(|t| t.as_str().map(str::to_string))
+        .collect())
+}
+
+/// The instance types of a `sagemaker describe-cluster` answer's instance groups, sorted, once each.
+pub fn group_types(answer: &Value) -> Vec<String> {
+    let mut t: Vec<String> = answer["InstanceGroups"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|g| g["InstanceType"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    t.sort();
+    t.dedup();
+    t
+}
+
+/// Whether one replica of `kind`/`resource` can be placed, given what is known; the error lists
+/// the choices. `flag` names what the user set (`--instance-type`, or the file).
+pub fn judge(kind: ModelKind, resource: &Value, facts: &Facts, flag: &str) -> Result<()> {
+    judge_with(kind, resource, facts, flag, SKIP_HINT)
+}
+
+/// The way out `judge`'s error names for `deploy`.
+pub const SKIP_HINT: &str = "or pass --skip-placement-check if nodes are on their way";
+
+/// [`judge`], with the way out of the caller (setup's test model has its own).
+pub fn judge_with(
+    kind: ModelKind,
+    resource: &Value,
+    facts: &Facts,
+    flag: &str,
+    skip_hint: &str,
+) -> Result<()> {
     let (want, gpus) = wanted(kind, resource);
     if want.is_empty() {
         return Ok(());
     }
+    let types = &facts.nodes;
     let fits = |t: &NodeType| t.schedulable > 0 && t.gpus >= gpus;
-    if want
-        .iter()
-        .any(|w| types.iter().any(|t| &t.instance_type == w && fits(t)))
-    {
+    let in_groups = |w: &String| facts.groups.as_ref().is_none_or(|(_, g)| g.contains(w));
+    let supported = |w: &String| facts.model.as_ref().is_none_or(|m| m.supported.contains(w));
+    let placeable = |w: &String| {
+        in_groups(w) && supported(w) && types.iter().any(|t| &t.instance_type == w && fits(t))
+    };
+    if want.iter().any(placeable) {
         return Ok(());
     }
-    let why: Vec<String> = want
-        .iter()
-        .map(|w| match types.iter().find(|t| &t.instance_type == w) {
-            None => format!("{w}: the cluster has no node of that type"),
-            Some(t) if t.schedulable == 0 => format!(
+    let mut why: Vec<String> = Vec::new();
+    for w in &want {
+        if let Some((cluster, _)) = facts.groups.as_ref().filter(|_| !in_groups(w)) {
+            why.push(format!(
+                "{w}: not an instance group of HyperPod cluster {cluster}"
+            ));
+        }
+        if let Some(m) = facts.model.as_ref().filter(|_| !supported(w)) {
+            why.push(format!(
+                "{w}: JumpStart model {} does not support it",
+                m.model_id
+            ));
+        }
+        match types.iter().find(|t| &t.instance_type == w) {
+            None => why.push(format!("{w}: the cluster has no node of that type")),
+            Some(t) if t.schedulable == 0 => why.push(format!(
                 "{w}: none of its {} node(s) is schedulable (unhealthy, cordoned or not Ready)",
                 t.unschedulable
-            ),
-            Some(t) => format!(
+            )),
+            Some(t) if t.gpus < gpus => why.push(format!(
                 "{w}: one replica needs {gpus} GPU(s), its nodes have at most {}",
                 t.gpus
-            ),
-        })
-        .collect();
+            )),
+            Some(_) => {}
+        }
+    }
+    let mut lists = Vec::new();
+    if let Some((cluster, g)) = &facts.groups {
+        lists.push(format!(
+            "HyperPod cluster {cluster}'s instance groups are {}",
+            or_none(g)
+        ));
+    }
+    if let Some(m) = &facts.model {
+        lists.push(format!("{} supports {}", m.model_id, or_none(&m.supported)));
+    }
     let choices: Vec<String> = types
         .iter()
-        .filter(|t| fits(t))
+        .filter(|t| fits(t) && in_groups(&t.instance_type) && supported(&t.instance_type))
         .map(|t| {
             let gpu = match t.gpus {
                 0 => "no GPU".to_string(),
@@ -136,24 +234,272 @@ pub fn judge(kind: ModelKind, resource: &Value, types: &[NodeType], flag: &str) 
             format!("{} ({} node(s), {gpu})", t.instance_type, t.schedulable)
         })
         .collect();
-    let choices = if choices.is_empty() {
+    lists.push(if choices.is_empty() {
         "the cluster has no schedulable node that fits".to_string()
     } else {
         format!("the cluster can place it on {}", choices.join(", "))
-    };
+    });
     Err(Error::invalid(
         flag,
-        format!(
-            "{}; {choices} (or pass --skip-placement-check if nodes are on their way)",
-            why.join("; ")
-        ),
+        format!("{}; {} ({skip_hint})", why.join("; "), lists.join("; ")),
     ))
 }
 
-/// Reads the cluster's nodes and judges the resource against them.
-pub fn check(ctx: &Ctx, kind: ModelKind, resource: &Value, flag: &str) -> Result<()> {
-    let nodes = ctx.kube.list(&ctx.runner, "nodes", None, None)?;
-    judge(kind, resource, &node_types(&nodes), flag)
+fn or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// What to check a resource against.
+#[derive(Debug, Clone, Default)]
+pub struct PlacementRequest {
+    /// The HyperPod cluster whose instance groups count; `None`: the one setup recorded on the
+    /// cluster (namespace `hyperpod-inference-system`'s annotation), else that part is skipped.
+    pub hyperpod_cluster: Option<String>,
+    /// What the user set the instance type with, for the error.
+    pub flag: String,
+    /// The way out the error names [default: `SKIP_HINT`, deploy's].
+    pub skip_hint: Option<String>,
+}
+
+/// What the check could not look at, for the user (e.g. no HyperPod cluster known).
+pub type Notes = Vec<String>;
+
+/// Reads what the check needs (nodes; the recorded HyperPod cluster; the model's hub content;
+/// the S3 CSI driver's ServiceAccount for an S3 model, all at once; then the cluster's instance
+/// groups and the role's policies) and judges the resource. Returns notes on skipped parts.
+/// `kube`: the cluster to read (deploy's is `ctx.kube`; setup may read through a temporary
+/// kubeconfig).
+pub fn check(
+    ctx: &Ctx,
+    kube: &KubeOpts,
+    kind: ModelKind,
+    resource: &Value,
+    req: &PlacementRequest,
+) -> Result<Notes> {
+    let mut notes = Notes::new();
+    let js_model = match kind {
+        ModelKind::JumpStartModel => str_at(resource, "/spec/model/modelId").map(|id| {
+            let hub = str_at(resource, "/spec/model/modelHubName")
+                .filter(|h| !h.is_empty())
+                .unwrap_or(PUBLIC_HUB);
+            (id.to_string(), hub.to_string())
+        }),
+        ModelKind::InferenceEndpointConfig => None,
+    };
+    let bucket = super::bucket_access::model_bucket(resource);
+    let (nodes, recorded, hub, sa) = std::thread::scope(|s| {
+        let nodes = s.spawn(|| kube.list(&ctx.runner, "nodes", None, None));
+        let recorded = s.spawn(|| match &req.hyperpod_cluster {
+            Some(_) => Ok(None),
+            None => recorded_cluster(ctx, kube),
+        });
+        let hub = s.spawn(|| {
+            js_model
+                .as_ref()
+                .map(|(id, hub)| hub_content(ctx, id, hub))
+                .transpose()
+        });
+        let sa = s.spawn(|| {
+            bucket
+                .as_ref()
+                .map(|_| super::bucket_access::csi_service_account(ctx, kube))
+                .transpose()
+        });
+        (join(nodes), join(recorded), join(hub), join(sa))
+    });
+    let nodes = nodes?;
+    let cluster = req.hyperpod_cluster.clone().or(recorded?);
+    let model = match hub?.flatten() {
+        Some(Ok(m)) => Some(m),
+        Some(Err(note)) => {
+            notes.push(note);
+            None
+        }
+        None => None,
+    };
+    let sa = sa?.flatten();
+    let (described, access) = std::thread::scope(|s| {
+        let described = s.spawn(|| {
+            cluster
+                .as_deref()
+                .map(|c| describe_cluster(ctx, c))
+                .transpose()
+        });
+        let access = s.spawn(|| {
+            bucket
+                .as_ref()
+                .map(|b| super::bucket_access::role_can_read(ctx, sa.as_ref(), b))
+                .transpose()
+        });
+        (join(described), join(access))
+    });
+    let described = match described? {
+        Some(Err(note)) => {
+            notes.push(note);
+            None
+        }
+        Some(Ok(d)) => Some(d),
+        None => None,
+    };
+    let eks_cluster = described
+        .as_ref()
+        .and_then(|d| str_at(d, "/Orchestrator/Eks/ClusterArn"))
+        .and_then(|a| a.rsplit('/').next())
+        .map(str::to_string);
+    let groups = match (cluster, described) {
+        (Some(c), Some(answer)) => Some((c.clone(), group_types(&answer))),
+        (Some(_), None) => None,
+        (None, _) => {
+            notes.push(
+                "the HyperPod cluster's instance groups were not checked: give --hyperpod-cluster \
+                 (or run setup, which records it on the cluster)"
+                    .into(),
+            );
+            None
+        }
+    };
+    let facts = Facts {
+        nodes: node_types(&nodes),
+        groups,
+        model,
+    };
+    judge_with(
+        kind,
+        resource,
+        &facts,
+        &req.flag,
+        req.skip_hint.as_deref().unwrap_or(SKIP_HINT),
+    )?;
+    if let (Some(b), Some(verdict)) = (&bucket, access?) {
+        notes.extend(super::bucket_access::judge(
+            ctx,
+            kube,
+            b,
+            verdict,
+            facts.groups.as_ref().map(|g| g.0.as_str()),
+            eks_cluster.as_deref(),
+        )?);
+    }
+    Ok(notes)
+}
+
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
+    h.join()
+        .unwrap_or_else(|_| Err(Error::failed("a placement read panicked", None)))
+}
+
+/// The HyperPod cluster setup recorded on the namespace it created (Helm method).
+fn recorded_cluster(ctx: &Ctx, kube: &KubeOpts) -> Result<Option<String>> {
+    let ns = kube.get(&ctx.runner, "namespace", OPERATOR_NAMESPACE, None)?;
+    Ok(ns.and_then(|n| {
+        n["metadata"]["annotations"][crate::marks::ANNOTATION_CLUSTER]
+            .as_str()
+            .map(str::to_string)
+    }))
+}
+
+/// A read whose refusal (no permission) is a note, not a failure: the check is skipped, said.
+fn read_or_note(ctx: &Ctx, cmd: &Cmd) -> Result<std::result::Result<Option<Value>, String>> {
+    let out = ctx.runner.run_unchecked(cmd)?;
+    if out.success() {
+        return crate::exec::parse_json(cmd, &out.stdout).map(|v| Ok(Some(v)));
+    }
+    if aws::is_not_found(&out) {
+        return Ok(Ok(None));
+    }
+    match aws::error_code(&out.stderr) {
+        Some(code) if code.contains("AccessDenied") || code.contains("Unauthorized") => Ok(Err(
+            format!("could not {} ({code}): not checked", cmd.purpose),
+        )),
+        _ => Err(crate::exec::command_error(cmd, &out)),
+    }
+}
+
+fn describe_cluster(ctx: &Ctx, name: &str) -> Result<std::result::Result<Value, String>> {
+    let cmd = ctx
+        .aws
+        .cmd(
+            format!("read HyperPod cluster {name}'s instance groups"),
+            &["sagemaker", "describe-cluster", "--cluster-name", name],
+        )
+        // Setup resolved the cluster with the same read.
+        .reusable();
+    match read_or_note(ctx, &cmd)? {
+        Err(note) => Ok(Err(note)),
+        Ok(Some(v)) => Ok(Ok(v)),
+        Ok(None) => Err(Error::invalid(
+            "--hyperpod-cluster",
+            format!(
+                "there is no HyperPod cluster {name} in region {}",
+                ctx.aws
+                    .region
+                    .as_deref()
+                    .unwrap_or("(the AWS CLI's default)")
+            ),
+        )),
+    }
+}
+
+/// The model's supported instance types; `Err(note)` when the hub answers but not usefully
+/// (a private hub that holds the model as a reference, a document without the list).
+fn hub_content(
+    ctx: &Ctx,
+    model_id: &str,
+    hub: &str,
+) -> Result<Option<std::result::Result<ModelTypes, String>>> {
+    let cmd = ctx.aws.cmd(
+        format!("read JumpStart model {model_id}'s supported instance types"),
+        &[
+            "sagemaker",
+            "describe-hub-content",
+            "--hub-name",
+            hub,
+            "--hub-content-type",
+            "Model",
+            "--hub-content-name",
+            model_id,
+        ],
+    );
+    let answer = match read_or_note(ctx, &cmd)? {
+        Err(note) => return Ok(Some(Err(note))),
+        Ok(answer) => answer,
+    };
+    let Some(answer) = answer else {
+        if hub != PUBLIC_HUB {
+            // A private hub may hold the model as a reference to the public one.
+            return Ok(Some(Err(format!(
+                "hub {hub} has no Model {model_id}: its supported instance types were not checked"
+            ))));
+        }
+        return Err(Error::invalid(
+            "--model-id",
+            format!(
+                "SageMaker JumpStart's public hub has no model {model_id} in region {} \
+                 (or pass --skip-placement-check)",
+                ctx.aws
+                    .region
+                    .as_deref()
+                    .unwrap_or("(the AWS CLI's default)")
+            ),
+        ));
+    };
+    Ok(Some(match hub_supported_types(&answer) {
+        Ok(supported) if !supported.is_empty() => Ok(ModelTypes {
+            model_id: model_id.to_string(),
+            hub: hub.to_string(),
+            supported,
+        }),
+        Ok(_) => Err(format!(
+            "{model_id}'s hub content lists no supported instance types: not checked"
+        )),
+        Err(e) => Err(format!(
+            "{model_id}'s supported instance types were not checked: {e}"
+        )),
+    }))
 }
 
 #[cfg(test)]
@@ -175,7 +521,14 @@ mod tests {
         })
     }
 
-    fn cluster() -> Vec<NodeType> {
+    fn cluster() -> Facts {
+        Facts {
+            nodes: cluster_nodes(),
+            ..Default::default()
+        }
+    }
+
+    fn cluster_nodes() -> Vec<NodeType> {
         node_types(&[
             node("ml.g5.8xlarge", Some("1"), "Schedulable", true),
             node("ml.c5.2xlarge", None, "Schedulable", true),
@@ -238,5 +591,78 @@ mod tests {
         .unwrap();
         // No type asked for (the operator picks): nothing to judge.
         judge(k, &json!({"spec": {}}), &c, "-f").unwrap();
+    }
+
+    #[test]
+    fn instance_groups_and_the_models_types_narrow_the_choices() {
+        let k = ModelKind::JumpStartModel;
+        let facts = Facts {
+            nodes: cluster_nodes(),
+            groups: Some((
+                "hp".into(),
+                vec!["ml.c5.2xlarge".into(), "ml.g5.8xlarge".into()],
+            )),
+            model: Some(ModelTypes {
+                model_id: "bert".into(),
+                hub: PUBLIC_HUB.into(),
+                supported: vec!["ml.c5.2xlarge".into(), "ml.g5.2xlarge".into()],
+            }),
+        };
+        judge(k, &js("ml.c5.2xlarge"), &facts, "--instance-type").unwrap();
+        // A type the cluster lacks: its instance groups are listed.
+        let m = judge(k, &js("ml.g5.2xlarge"), &facts, "--instance-type")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            m.contains("ml.g5.2xlarge: not an instance group of HyperPod cluster hp"),
+            "{m}"
+        );
+        assert!(
+            m.contains("HyperPod cluster hp's instance groups are ml.c5.2xlarge, ml.g5.8xlarge"),
+            "{m}"
+        );
+        assert!(!m.contains("does not support"), "{m}");
+        // A type the cluster has but the model does not support: the model's types are listed,
+        // and the only placeable choice is the one both allow.
+        let e = judge(k, &js("ml.g5.8xlarge"), &facts, "--instance-type").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let m = e.to_string();
+        assert!(
+            m.contains("ml.g5.8xlarge: JumpStart model bert does not support it"),
+            "{m}"
+        );
+        assert!(
+            m.contains("bert supports ml.c5.2xlarge, ml.g5.2xlarge"),
+            "{m}"
+        );
+        assert!(
+            m.contains("the cluster can place it on ml.c5.2xlarge (1 node(s), no GPU)"),
+            "{m}"
+        );
+        assert!(!m.contains("ml.g5.8xlarge (1 node(s)"), "{m}");
+    }
+
+    #[test]
+    fn hub_content_documents_are_json_strings() {
+        let doc = json!({"DefaultInferenceInstanceType": "ml.m5.xlarge",
+            "SupportedInferenceInstanceTypes": ["ml.m5.xlarge", "ml.c5.2xlarge"]});
+        let answer = json!({"HubContentName": "bert", "HubContentDocument": doc.to_string()});
+        assert_eq!(
+            hub_supported_types(&answer).unwrap(),
+            ["ml.m5.xlarge", "ml.c5.2xlarge"]
+        );
+        // An object where a string belongs, no document, no list, broken JSON: said, not guessed.
+        assert!(hub_supported_types(&json!({"HubContentDocument": doc})).is_err());
+        assert!(hub_supported_types(&json!({})).is_err());
+        let no_list = json!({"HubContentDocument": "{\"Task\": \"eqa\"}"});
+        assert!(hub_supported_types(&no_list)
+            .unwrap_err()
+            .contains("SupportedInferenceInstanceTypes"));
+        assert!(hub_supported_types(&json!({"HubContentDocument": "{"})).is_err());
+        let groups = json!({"InstanceGroups": [
+            {"InstanceGroupName": "b", "InstanceType": "ml.g5.8xlarge"},
+            {"InstanceGroupName": "a", "InstanceType": "ml.c5.2xlarge"},
+            {"InstanceGroupName": "c", "InstanceType": "ml.g5.8xlarge"}]});
+        assert_eq!(group_types(&groups), ["ml.c5.2xlarge", "ml.g5.8xlarge"]);
     }
 }

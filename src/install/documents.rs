@@ -152,6 +152,34 @@ pub fn addon_schema_problems(v: &Value) -> Vec<String> {
     out
 }
 
+/// The model buckets' read policy (`iam/s3-model-buckets.json.j2`): every bucket granted.
+#[derive(Debug, Serialize)]
+pub struct ModelBucketsContext<'a> {
+    pub buckets: &'a [String],
+}
+
+impl ModelBucketsContext<'_> {
+    pub fn render(&self) -> Result<Value> {
+        render::render_json("iam/s3-model-buckets.json.j2", self)
+    }
+
+    /// The buckets a policy document (as rendered from the template) grants, in order.
+    pub fn granted(doc: &Value) -> Vec<String> {
+        doc["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["Sid"] == "ModelBucketList")
+            .flat_map(|s| s["Resource"].as_array().cloned().unwrap_or_default())
+            .filter_map(|r| {
+                r.as_str()
+                    .and_then(|r| r.strip_prefix("arn:aws:s3:::"))
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+}
+
 /// The permission policies (`iam/operator-permissions.json.j2`, `iam/s3-mountpoint.json.j2`,
 /// `iam/keda-permissions.json.j2`, `iam/alb-controller-v2.13.0.json`, `iam/tls-bucket.json.j2`):
 /// all take the same input,
@@ -281,5 +309,22 @@ mod tests {
                 "$.alb.enabled: boolean expected",
             ]
         );
+    }
+
+    #[test]
+    fn the_model_buckets_policy_reads_back_its_buckets() {
+        let buckets = vec!["models-a".to_string(), "models.b".to_string()];
+        let doc = ModelBucketsContext { buckets: &buckets }.render().unwrap();
+        assert_eq!(ModelBucketsContext::granted(&doc), buckets);
+        let reads = crate::deploy::bucket_access::ModelBucket {
+            bucket: "models.b".into(),
+            prefix: "llama".into(),
+        };
+        assert!(crate::deploy::bucket_access::missing(&[doc], &reads).is_empty());
+        // Another policy (the guide's S3 one) grants no model bucket by this reading.
+        let other = PolicyContext { bucket: "tls" }
+            .render("iam/s3-mountpoint.json.j2")
+            .unwrap();
+        assert!(ModelBucketsContext::granted(&other).is_empty());
     }
 }

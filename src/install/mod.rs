@@ -61,6 +61,8 @@ pub struct Options {
     pub s3_csi: bool,
     pub fsx_csi: bool,
     pub gated_models: bool,
+    /// Model buckets the S3 CSI driver's role may read (`setup --model-bucket`).
+    pub model_buckets: bool,
 }
 
 impl Options {
@@ -69,12 +71,14 @@ impl Options {
         s3_csi: true,
         fsx_csi: true,
         gated_models: true,
+        model_buckets: true,
     };
 
-    fn wants(&self, when: When) -> bool {
+    pub fn wants(&self, when: When) -> bool {
         match when {
             When::Always => true,
             When::S3Csi => self.s3_csi,
+            When::ModelBuckets => self.model_buckets,
             When::FsxCsi => self.fsx_csi,
             When::GatedModels => self.gated_models,
         }
@@ -88,6 +92,7 @@ pub enum When {
     S3Csi,
     FsxCsi,
     GatedModels,
+    ModelBuckets,
 }
 
 /// The IAM roles of an installation.
@@ -122,6 +127,8 @@ impl RoleId {
 pub enum PolicyId {
     Alb,
     S3,
+    /// Read access to the model buckets (`setup --model-bucket`), on the S3 CSI driver's role.
+    ModelBuckets,
 }
 
 /// Who a role's web-identity trust admits.
@@ -317,7 +324,10 @@ const S3_ROLE: RoleDef = RoleDef {
     subject: Subject::ServiceAccount(S3_CSI_SA),
     trust_sagemaker: false,
     inline: None,
-    managed: &[Managed::Ours(PolicyId::S3)],
+    managed: &[
+        Managed::Ours(PolicyId::S3),
+        Managed::Ours(PolicyId::ModelBuckets),
+    ],
     when: When::S3Csi,
     workload: Some(S3_CSI_WORKLOAD),
 };
@@ -448,7 +458,20 @@ const S3_POLICY: PolicyDef = PolicyDef {
     when: When::S3Csi,
 };
 
-const HELM_POLICIES: &[PolicyDef] = &[ALB_POLICY, S3_POLICY];
+/// The S3 CSI driver's read access to model buckets (`setup --model-bucket`): its own policy,
+/// so that it is there only when asked for, and grows (never shrinks) as buckets are added.
+const MODEL_BUCKETS_POLICY: PolicyDef = PolicyDef {
+    id: PolicyId::ModelBuckets,
+    step: "model-bucket-policy",
+    what: "S3 model bucket read policy",
+    flag: "--model-bucket",
+    prefix: "S3ModelBucketReadPolicy-",
+    description: "Mountpoint for Amazon S3 CSI driver: model buckets (kubectl-hyperpod)",
+    template: "iam/s3-model-buckets.json.j2",
+    when: When::ModelBuckets,
+};
+
+const HELM_POLICIES: &[PolicyDef] = &[ALB_POLICY, S3_POLICY, MODEL_BUCKETS_POLICY];
 
 const ADDON_POLICIES: &[PolicyDef] = &[
     ALB_POLICY,
@@ -456,6 +479,7 @@ const ADDON_POLICIES: &[PolicyDef] = &[
         when: When::Always,
         ..S3_POLICY
     },
+    MODEL_BUCKETS_POLICY,
 ];
 
 /// A ServiceAccount the installation creates (before the chart) and annotates with a role.
@@ -763,6 +787,7 @@ mod tests {
             s3_csi: false,
             fsx_csi: false,
             gated_models: false,
+            model_buckets: false,
         };
         let i = Installation::new(Method::Addon, none, names);
         let ids: Vec<RoleId> = i.roles().map(|r| r.id).collect();
@@ -808,6 +833,7 @@ mod tests {
             s3_csi: false,
             fsx_csi: false,
             gated_models: false,
+            model_buckets: false,
         };
         let i = Installation::new(Method::Helm, none, names.clone());
         let ids: Vec<RoleId> = i.roles().map(|r| r.id).collect();
@@ -817,6 +843,7 @@ mod tests {
         let all = Installation::new(Method::Helm, Options::ALL, names);
         assert_eq!(all.roles().count(), 6);
         assert_eq!(all.addons().count(), 3);
+        assert_eq!(all.policies().count(), 3, "ALB, S3, model buckets");
         assert_eq!(all.role_name(RoleId::Operator), "HyperpodInferenceRole-c");
     }
 }

@@ -124,6 +124,7 @@ pub struct NameOverrides {
     pub alb_policy: Option<String>,
     pub s3_role: Option<String>,
     pub s3_policy: Option<String>,
+    pub model_buckets_policy: Option<String>,
     pub keda_role: Option<String>,
     pub fsx_role: Option<String>,
     pub gated_role: Option<String>,
@@ -145,6 +146,7 @@ impl NameOverrides {
         match id {
             PolicyId::Alb => self.alb_policy.as_ref(),
             PolicyId::S3 => self.s3_policy.as_ref(),
+            PolicyId::ModelBuckets => self.model_buckets_policy.as_ref(),
         }
     }
 }
@@ -166,6 +168,7 @@ pub struct Names {
     pub alb_policy: IamName,
     pub s3_role: IamName,
     pub s3_policy: IamName,
+    pub model_buckets_policy: IamName,
     pub keda_role: IamName,
     pub fsx_role: IamName,
     pub gated_role: IamName,
@@ -209,6 +212,7 @@ impl Names {
             alb_policy: policy(PolicyId::Alb)?,
             s3_role: role(RoleId::S3Csi)?,
             s3_policy: policy(PolicyId::S3)?,
+            model_buckets_policy: policy(PolicyId::ModelBuckets)?,
             keda_role: role(RoleId::Keda)?,
             fsx_role: role(RoleId::FsxCsi)?,
             gated_role: role(RoleId::GatedModel)?,
@@ -230,6 +234,7 @@ impl Names {
         match id {
             PolicyId::Alb => &self.alb_policy,
             PolicyId::S3 => &self.s3_policy,
+            PolicyId::ModelBuckets => &self.model_buckets_policy,
         }
     }
 

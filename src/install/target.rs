@@ -68,15 +68,19 @@ pub fn resolve(ctx: &Ctx, hyperpod_cluster: &str, user_context: Option<&str>) ->
         &format!("Resolving HyperPod cluster {}...", hyperpod_cluster),
         true,
     );
-    let hp_cmd = ctx.aws.cmd(
-        format!("describe HyperPod cluster {}", hyperpod_cluster),
-        &[
-            "sagemaker",
-            "describe-cluster",
-            "--cluster-name",
-            hyperpod_cluster,
-        ],
-    );
+    let hp_cmd = ctx
+        .aws
+        .cmd(
+            format!("describe HyperPod cluster {}", hyperpod_cluster),
+            &[
+                "sagemaker",
+                "describe-cluster",
+                "--cluster-name",
+                hyperpod_cluster,
+            ],
+        )
+        // Kept: setup's test-model placement check reads the instance groups with the same call.
+        .reusable();
     // The account is the clusters' (their ARNs carry it): no `sts get-caller-identity`.
     let hp: HyperPodCluster = ctx.runner.json(&hp_cmd)?;
     let eks_arn = hp

@@ -204,6 +204,41 @@ fn attach(aws: &AwsOpts, role: &str, arn: &str) -> Action {
     )
 }
 
+/// A customer-managed policy's default document, or `None` when there is no such policy (or
+/// offline). The reads are kept for the run: one `list-policies` for every policy setup checks,
+/// not one `get-policy` each.
+pub fn current_policy(env: &StepEnv, name: &str, arn: &str) -> Result<Option<Value>> {
+    let aws = &env.ctx.aws;
+    let list = aws.cmd(
+        "list the account's customer-managed IAM policies",
+        &["iam", "list-policies", "--scope", "Local"],
+    );
+    let listed = env.aws_read(&list)?.unwrap_or(Value::Null);
+    let found = listed["Policies"]
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["Arn"] == arn));
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    let version = found["DefaultVersionId"]
+        .as_str()
+        .unwrap_or("v1")
+        .to_string();
+    let getv = aws.cmd(
+        format!("read the default version of IAM policy {name}"),
+        &[
+            "iam",
+            "get-policy-version",
+            "--policy-arn",
+            arn,
+            "--version-id",
+            &version,
+        ],
+    );
+    let current = env.aws_read(&getv)?.unwrap_or(Value::Null);
+    Ok(Some(current["PolicyVersion"]["Document"].clone()))
+}
+
 /// Checks a customer-managed policy: existence and its default version's document.
 pub fn policy_check(
     env: &StepEnv,
@@ -214,17 +249,7 @@ pub fn policy_check(
     tags: &[(String, String)],
 ) -> Result<Check> {
     let aws = &env.ctx.aws;
-    // One list for every policy setup checks (the read is kept for the run), not one
-    // `get-policy` each.
-    let list = aws.cmd(
-        "list the account's customer-managed IAM policies",
-        &["iam", "list-policies", "--scope", "Local"],
-    );
-    let listed = env.aws_read(&list)?.unwrap_or(Value::Null);
-    let found = listed["Policies"]
-        .as_array()
-        .and_then(|a| a.iter().find(|p| p["Arn"] == arn));
-    let Some(found) = found else {
+    let Some(current) = current_policy(env, name, arn)? else {
         return Ok(Check::new(
             State::Missing,
             vec![Action::new(
@@ -249,23 +274,7 @@ pub fn policy_check(
             .doc(name, doc)],
         ));
     };
-    let version = found["DefaultVersionId"]
-        .as_str()
-        .unwrap_or("v1")
-        .to_string();
-    let getv = aws.cmd(
-        format!("read the default version of IAM policy {name}"),
-        &[
-            "iam",
-            "get-policy-version",
-            "--policy-arn",
-            arn,
-            "--version-id",
-            &version,
-        ],
-    );
-    let current = env.aws_read(&getv)?.unwrap_or(Value::Null);
-    if same_policy(&current["PolicyVersion"]["Document"], doc) {
+    if same_policy(&current, doc) {
         return Ok(Check::satisfied());
     }
     let mut actions = Vec::new();

@@ -106,6 +106,9 @@ pub struct SetupConfig {
     pub iam_only: bool,
     pub install_nvidia_plugin: bool,
     pub install_s3_csi: bool,
+    /// Buckets the S3 CSI driver's role may read models from (`--model-bucket`), added to
+    /// those an earlier run granted (never removed but by teardown).
+    pub model_buckets: Vec<String>,
     pub install_fsx_csi: bool,
     pub enable_jumpstart_gated: bool,
     pub skip_test_deployment: bool,
@@ -144,6 +147,7 @@ impl SetupConfig {
             force_unlock: false,
             install_nvidia_plugin: true,
             install_s3_csi: true,
+            model_buckets: Vec::new(),
             install_fsx_csi: false,
             enable_jumpstart_gated: false,
             skip_test_deployment: false,
@@ -459,6 +463,7 @@ impl<'a> Setup<'a> {
                 s3_csi: c.install_s3_csi,
                 fsx_csi: c.install_fsx_csi,
                 gated_models: c.enable_jumpstart_gated,
+                model_buckets: !c.model_buckets.is_empty(),
             },
             names,
         )

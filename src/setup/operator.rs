@@ -9,6 +9,7 @@ use super::cluster::annotate_sa;
 use super::steps::SetupInputs;
 use super::ChartSource;
 use crate::deploy::kind::ModelKind;
+use crate::deploy::placement::{self, PlacementRequest};
 use crate::error::Result;
 use crate::exec::Cmd;
 use crate::install::names::*;
@@ -118,17 +119,10 @@ fn operator_release_check(env: &StepEnv, inp: &SetupInputs, values: Value) -> Re
         actions.insert(actions.len() - 1, fix);
         note
     });
-    let getv = env.kube.helm(
+    let getv = env.kube.helm_values(
         "read the operator's helm values",
-        &[
-            "get",
-            "values",
-            HELM_RELEASE,
-            "--namespace",
-            HELM_NAMESPACE,
-            "-o",
-            "json",
-        ],
+        HELM_RELEASE,
+        HELM_NAMESPACE,
     );
     let current: Value = env.ctx.runner.json(&getv)?;
     let diffs = value_diffs("", &values, &current);
@@ -194,6 +188,21 @@ pub(super) fn operator_sa_check(env: &StepEnv, inp: &SetupInputs) -> Result<Chec
 
 pub(super) fn test_deployment_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     let model = inp.test_model()?;
+    if env.executing && !env.offline {
+        // Deploy's placement check, before the test model is created: a type the cluster cannot
+        // place would only be found at the wait's deadline.
+        let req = PlacementRequest {
+            hyperpod_cluster: Some(inp.config.hyperpod_cluster.clone()),
+            flag: "--test-instance-type".into(),
+            skip_hint: Some(
+                "pick one with --test-instance-type, or pass --skip-test-deployment".into(),
+            ),
+        };
+        let kind = ModelKind::JumpStartModel;
+        for note in placement::check(env.ctx, &env.kube, kind, &model, &req)? {
+            env.ctx.ui.warn(&note);
+        }
+    }
     let secs = inp.config.wait_timeout.as_secs();
     let to = format!("--timeout={secs}s");
     let k = &env.kube;

@@ -8,15 +8,18 @@
 use serde_json::Value;
 
 use super::iam::{self, RoleSpec};
-use super::{addon, cluster, migrate, operator, preflight, SetupConfig};
+use super::{addon, cluster, migrate, operator, preflight, SetupConfig, StepEnv};
 use crate::deploy::spec::JumpStartInput;
 use crate::error::Result;
-use crate::install::documents::{self, AddonConfiguration, Labels, OperatorValues, PolicyContext};
+use crate::install::documents::{
+    self, AddonConfiguration, Labels, ModelBucketsContext, OperatorValues, PolicyContext,
+};
 use crate::install::names::*;
 use crate::install::target::Target;
 use crate::install::Method;
 use crate::install::{trust, Installation, Managed, PolicyDef, PolicyId, RoleDef, RoleId};
 use crate::plan::{Check, State, StepDef};
+use crate::tools::aws::policy_document;
 
 /// Everything the steps need, borrowed for the life of a plan and its execution.
 pub struct SetupInputs<'a> {
@@ -76,6 +79,7 @@ impl SetupInputs<'_> {
         let managed = def
             .managed
             .iter()
+            .filter(|m| self.wanted(m))
             .map(|m| match m {
                 Managed::Aws(arn) => arn.to_string(),
                 Managed::Ours(p) => self.policy_arn(*p),
@@ -92,9 +96,30 @@ impl SetupInputs<'_> {
         })
     }
 
-    /// A customer-managed policy's document.
-    pub fn policy_document(&self, def: &PolicyDef) -> Result<Value> {
-        self.policy_context().render(def.template)
+    /// Whether the installation wants a role's managed policy (ours have switches of their own).
+    fn wanted(&self, m: &Managed) -> bool {
+        match m {
+            Managed::Aws(_) => true,
+            Managed::Ours(p) => self.install.options.wants(self.install.policy(*p).when),
+        }
+    }
+
+    /// A customer-managed policy's document. The model buckets' grows: the buckets granted
+    /// before (read from the policy, a kept read) and those asked for now.
+    pub fn policy_document(&self, def: &PolicyDef, env: &StepEnv) -> Result<Value> {
+        if def.id != PolicyId::ModelBuckets {
+            return self.policy_context().render(def.template);
+        }
+        let name = self.install.policy_name(def.id);
+        let mut buckets = iam::current_policy(env, name, &self.policy_arn(def.id))?
+            .map(|d| ModelBucketsContext::granted(&policy_document(&d)))
+            .unwrap_or_default();
+        for b in &self.config.model_buckets {
+            if !buckets.contains(b) {
+                buckets.push(b.clone());
+            }
+        }
+        ModelBucketsContext { buckets: &buckets }.render()
     }
 
     /// The chart values setup installs with (guide Step 10), with the chart's cert-manager off:
@@ -196,7 +221,7 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
     // Each role, preceded by the customer-managed policies it attaches.
     for role in install.roles() {
         let mut deps = vec!["oidc-provider"];
-        for m in role.managed {
+        for m in role.managed.iter().filter(|m| inp.wanted(m)) {
             let Managed::Ours(pid) = m else { continue };
             let policy = install.policy(*pid);
             deps.push(policy.step);
@@ -209,7 +234,7 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
                         env,
                         install.policy_name(policy.id),
                         &inp.policy_arn(policy.id),
-                        &inp.policy_document(policy)?,
+                        &inp.policy_document(policy, env)?,
                         policy.description,
                         &inp.iam_tags(),
                     )

@@ -286,17 +286,10 @@ fn release_owner(env: &StepEnv, inp: &TeardownInputs) -> Result<Owner> {
     }
     // The namespace is gone (an uninstall that stopped half-way): the release is setup's when
     // it runs the operator as setup's role.
-    let values = env.kube.helm(
+    let values = env.kube.helm_values(
         "read the operator release's values",
-        &[
-            "get",
-            "values",
-            HELM_RELEASE,
-            "--namespace",
-            HELM_NAMESPACE,
-            "-o",
-            "json",
-        ],
+        HELM_RELEASE,
+        HELM_NAMESPACE,
     );
     let v: Value = env.ctx.runner.json(&values)?;
     let role = inp.names.operator_role.name.as_str();

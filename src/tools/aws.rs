@@ -40,6 +40,7 @@ pub fn is_not_found(out: &Output) -> bool {
             error_code(&out.stderr),
             Some(
                 "NoSuchEntity"
+                    | "ResourceNotFound"
                     | "ResourceNotFoundException"
                     | "NotFoundException"
                     | "NoSuchEntityException"

@@ -46,6 +46,14 @@ impl KubeOpts {
             .through(self.target())
     }
 
+    /// `helm get values RELEASE --namespace NS -o json`: the values a release was installed with.
+    pub fn helm_values(&self, purpose: impl Into<String>, release: &str, ns: &str) -> Cmd {
+        self.helm(
+            purpose,
+            &["get", "values", release, "--namespace", ns, "-o", "json"],
+        )
+    }
+
     /// `kubectl apply -f -` with the manifest on stdin.
     pub fn apply(&self, purpose: impl Into<String>, doc_name: &str, manifest: &Value) -> Cmd {
         self.kubectl(purpose, &["apply", "-f", "-", "-o", "json"])

@@ -27,7 +27,11 @@ What the extension adds to moto:
     the emulated cluster through the kube emulator's /_emulator/objects hook.
   * eks describe-cluster: a real moto VPC (+2 subnets) behind resourcesVpcConfig.vpcId,
     an OIDC issuer unique per cluster, endpoint/CA pointing at the kube emulator.
-  * sagemaker create/describe-cluster: Orchestrator (and NodeRecovery) kept and returned.
+  * sagemaker create/describe-cluster: Orchestrator (and NodeRecovery) kept and returned;
+    InstanceGroups[].InstanceType are the profile's groups, the same ones its nodes are made from.
+  * sagemaker describe-hub-content (jumpstart_hub.py): SageMakerPublicHub with the JumpStart models
+    the tests and docs use (HubContentDocument a JSON string with SupportedInferenceInstanceTypes),
+    private hubs added by a hook; ResourceNotFound for unknown hubs and contents.
   * Test hooks (plain HTTP JSON on the same port):
       GET|PUT /_hp/clusters/<eks-cluster>/addon-config   per-cluster add-on behaviour:
           {"readyAfterDescribes": 1, "readyAfterSeconds": 1.0,
@@ -38,6 +42,8 @@ What the extension adds to moto:
            (EKS cluster; HyperPod cluster with Orchestrator.Eks.ClusterArn; S3 bucket) and makes them
            look like the profile (profiles.py: bare (the default here), fresh, metrics-server, addon),
            returns {"eksClusterArn", "vpcId", "oidcIssuer", "hyperpodClusterArn", "bucket", "profile", ...}
+      PUT  /_hp/hubs/<hub>/<content>[?region=]  {"supportedInferenceInstanceTypes": [...]}: a model
+           in a private JumpStart hub (describe-hub-content --hub-name <hub>)
       GET  /_hp/health
       GET|PUT /_hp/latency  {"seconds": 0.0}: added before answering every AWS API request (not
            the hooks), outside the moto lock so concurrent requests wait together: a stand-in
@@ -73,6 +79,7 @@ from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import inference_addon  # noqa: E402  (tests/env/inference_addon.py: what EKS checks for the operator add-on)
+import jumpstart_hub  # noqa: E402  (tests/env/jumpstart_hub.py: SageMaker DescribeHubContent)
 import profiles  # noqa: E402  (tests/env/profiles.py: what a seeded cluster already has)
 from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,
@@ -1279,6 +1286,7 @@ class Front:
             return self.hook(Request(environ))(environ, start_response)
         if path.startswith("/moto-api/reset"):
             ADDONS.reset()
+            jumpstart_hub.reset()
         elif LATENCY["seconds"] > 0:
             time.sleep(LATENCY["seconds"])
         m = SIGV4_RX.search(environ.get("HTTP_AUTHORIZATION", ""))
@@ -1292,11 +1300,25 @@ class Front:
             resp = self.eks.handle(Request(environ), account, m.group(2))
             if resp is not None:
                 return resp(environ, start_response)
+        if m and environ.get("HTTP_X_AMZ_TARGET") == "SageMaker.DescribeHubContent":
+            return self.hub_content(Request(environ), m.group(2))(environ, start_response)
         # moto's backends are not safe under concurrent writes: parallel IAM creates have come
         # back with an empty body ("Unable to parse response ... invalid XML"). One request at a
         # time; the body is materialised inside the lock.
         with MOTO_LOCK:
             return list(self.moto_app(environ, start_response))
+
+    @staticmethod
+    def hub_content(req: Request, region: str) -> Response:
+        try:
+            params = json.loads(req.get_data(as_text=True) or "{}")
+            body, status = jumpstart_hub.describe_hub_content(params, DEFAULT_ACCOUNT_ID, region), 200
+        except jumpstart_hub.HubError as e:
+            body, status = e.body(), 400
+        except ValueError:
+            body, status = {"__type": "SerializationException", "message": "invalid JSON"}, 400
+        return Response(json.dumps(body), status=status, content_type="application/x-amz-json-1.1",
+                        headers={"x-amzn-RequestId": str(uuid.uuid4())})
 
     def hook(self, req: Request) -> Response:
         def js(obj: object, status: int = 200) -> Response:
@@ -1320,6 +1342,13 @@ class Front:
                 return js(seed(spec))
             except Exception as e:
                 return js({"error": f"seed failed: {e!r}"}, 500)
+        m = re.match(r"^/_hp/hubs/([^/]+)/([^/]+)$", req.path)
+        if m and req.method == "PUT":
+            try:
+                types = json.loads(req.get_data(as_text=True) or "{}")["supportedInferenceInstanceTypes"]
+                return js(jumpstart_hub.hub_put(req.args.get("region", "us-west-2"), m.group(1), m.group(2), types))
+            except (ValueError, KeyError, TypeError) as e:
+                return js({"error": f'body must be {{"supportedInferenceInstanceTypes": [...]}}: {e!r}'}, 400)
         m = re.match(r"^/_hp/clusters/([^/]+)/addon-config$", req.path)
         if m:
             account = req.args.get("account", DEFAULT_ACCOUNT_ID)
