@@ -11,7 +11,7 @@
 # 2. bench/doctor.sh (ratio 4's earlier benchmark, static-token kubeconfig) for the distant-region
 #    scenario (skip with HP_BENCH_DOCTOR_SH=0).
 # 3. Ratio 6: start-up wall time and peak memory of `kubectl hyperpod --help` and
-#    `deploy jumpstart --dry-run` vs `hyp --help` (PyPI sagemaker-hyperpod, installed into
+#    `deploy jumpstart --dry-run --offline` vs `hyp --help` (PyPI sagemaker-hyperpod, installed into
 #    target/bench/hyp-venv when absent; skipped with a message when that install fails).
 #
 # Knobs (environment): HP_BENCH_AWS_S (0.3: every AWS API request), HP_BENCH_KUBE_S (0.05: every
@@ -60,13 +60,19 @@ if [[ "${HP_BENCH_DOCTOR_SH:-1}" != 0 ]]; then
   bench/doctor.sh "$rounds" 300/100 | grep -v '^BENCH   call\|  call ' || true
 fi
 
-# Ratio 6: start-up. Wall time and the child's own peak RSS (wait4), median of 5 runs each.
+# Ratio 6: start-up. Wall time and the child's own peak RSS (wait4), median of 5 runs each, of
+# the release build (what users install; HP_BENCH_STARTUP_BIN to measure another).
+startup_bin="${HP_BENCH_STARTUP_BIN:-}"
+if [[ -z "$startup_bin" ]]; then
+  cargo build --quiet --release --bin kubectl-hyperpod
+  startup_bin="$PWD/target/release/kubectl-hyperpod"
+fi
 hyp="target/bench/hyp-venv/bin/hyp"
 if [[ ! -x "$hyp" ]]; then
   (python3 -m venv target/bench/hyp-venv && target/bench/hyp-venv/bin/pip install -q sagemaker-hyperpod) \
     >target/bench/hyp-install.log 2>&1 || echo "hyp: install of sagemaker-hyperpod failed (target/bench/hyp-install.log); ratio 6 has no hyp figure"
 fi
-python3 - "$bin" "$hyp" <<'EOF'
+python3 - "$startup_bin" "$hyp" <<'EOF'
 import os, statistics, subprocess, sys, time
 bin_, hyp = sys.argv[1], sys.argv[2]
 def run(argv, n=5):
@@ -81,9 +87,9 @@ def run(argv, n=5):
             return None
     return statistics.median(walls), min(walls), max(walls), statistics.median(rss)
 rows = [("kubectl hyperpod --help", [bin_, "--help"]),
-        ("kubectl hyperpod deploy jumpstart --dry-run",
+        ("kubectl hyperpod deploy jumpstart --dry-run --offline",
          [bin_, "deploy", "jumpstart", "--name", "m", "--model-id", "huggingface-eqa-bert-base-cased",
-          "--instance-type", "ml.c5.2xlarge", "--dry-run"])]
+          "--instance-type", "ml.c5.2xlarge", "--dry-run", "--offline"])]
 if os.access(hyp, os.X_OK):
     rows.append(("hyp --help", [hyp, "--help"]))
 res = {}
