@@ -164,29 +164,17 @@ fn assert_set_up(sb: &Sandbox) {
     assert!(inline["PolicyDocument"]
         .to_string()
         .contains(&format!("arn:aws:s3:::{}/*", sb.bucket)));
-    let attached = sb.aws_json(&[
-        "iam",
-        "list-attached-role-policies",
-        "--role-name",
-        &format!("HyperpodInferenceRole-{hp}"),
-    ]);
+    let attached = attached_policy_arns(sb, &format!("HyperpodInferenceRole-{hp}"));
     assert!(
-        attached
-            .to_string()
-            .contains("arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"),
-        "{attached}"
+        attached.contains(&"arn:aws:iam::aws:policy/AmazonSageMakerFullAccess".to_string()),
+        "{attached:?}"
     );
-    let alb_attached = sb.aws_json(&[
-        "iam",
-        "list-attached-role-policies",
-        "--role-name",
-        &format!("aws-load-balancer-controller-{hp}"),
-    ]);
+    let alb_attached = attached_policy_arns(sb, &format!("aws-load-balancer-controller-{hp}"));
     assert!(
         alb_attached
-            .to_string()
-            .contains(&format!("policy/AWSLoadBalancerControllerIAMPolicy-{hp}")),
-        "{alb_attached}"
+            .iter()
+            .any(|a| a.ends_with(&format!("policy/AWSLoadBalancerControllerIAMPolicy-{hp}"))),
+        "{alb_attached:?}"
     );
     let keda_inline = sb.aws_json(&[
         "iam",
@@ -409,6 +397,19 @@ fn assert_call_budget(log: &[String], budget: usize, what: &str) {
         aws.len(),
         log.join("\n")
     );
+}
+
+/// The ARNs of the managed policies attached to an IAM role.
+fn attached_policy_arns(sb: &Sandbox, role: &str) -> Vec<String> {
+    let v = sb.aws_json(&["iam", "list-attached-role-policies", "--role-name", role]);
+    v["AttachedPolicies"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p["PolicyArn"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[test]
@@ -1301,20 +1302,8 @@ fn a_model_bucket_the_csi_role_cannot_read_is_refused_with_the_setup_command_tha
         "arn:aws:iam::{}:policy/S3ModelBucketReadPolicy-{hp}",
         sb.account
     );
-    let attached = sb.aws_json(&[
-        "iam",
-        "list-attached-role-policies",
-        "--role-name",
-        &format!("SM_HP_S3_CSI_ROLE-{hp}"),
-    ]);
-    assert!(
-        attached["AttachedPolicies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["PolicyArn"] == policy_arn.as_str()),
-        "{attached}"
-    );
+    let attached = attached_policy_arns(&sb, &format!("SM_HP_S3_CSI_ROLE-{hp}"));
+    assert!(attached.contains(&policy_arn), "{attached:?}");
     let tags = sb.aws_json(&["iam", "list-policy-tags", "--policy-arn", &policy_arn]);
     assert!(
         tags["Tags"]
