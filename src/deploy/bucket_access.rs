@@ -8,6 +8,7 @@
 
 use serde_json::Value;
 
+use super::model::Model;
 use crate::error::{Error, Result};
 use crate::install::names::S3_CSI_SA;
 use crate::tools::aws::{self, policy_document};
@@ -38,17 +39,11 @@ impl ModelBucket {
 }
 
 /// The bucket of a model whose source is S3.
-pub fn model_bucket(resource: &Value) -> Option<ModelBucket> {
-    let src = &resource["spec"]["modelSourceConfig"];
-    if src["modelSourceType"] != "s3" {
-        return None;
-    }
-    let bucket = str_at(src, "/s3Storage/bucketName")?
-        .trim_start_matches("s3://")
-        .to_string();
+pub fn model_bucket(model: &Model) -> Option<ModelBucket> {
+    let src = model.s3_bucket()?;
     Some(ModelBucket {
-        bucket,
-        prefix: str_at(src, "/modelLocation").unwrap_or("").to_string(),
+        bucket: src.bucket.clone()?,
+        prefix: src.location.clone().unwrap_or_default(),
     })
 }
 
@@ -375,6 +370,7 @@ pub fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::kind::ModelKind;
     use serde_json::json;
 
     fn bucket() -> ModelBucket {
@@ -474,7 +470,7 @@ mod tests {
         let r = json!({"spec": {"modelSourceConfig": {"modelSourceType": "s3", "modelLocation": "m/",
             "s3Storage": {"bucketName": "s3://models", "region": "us-west-2"}}}});
         assert_eq!(
-            model_bucket(&r),
+            model_bucket(&Model::read_as(ModelKind::InferenceEndpointConfig, &r)),
             Some(ModelBucket {
                 bucket: "models".into(),
                 prefix: "m/".into()
@@ -482,6 +478,9 @@ mod tests {
         );
         assert_eq!(bucket().requests()[1].1, "arn:aws:s3:::models/llama/8b/*");
         let fsx = json!({"spec": {"modelSourceConfig": {"modelSourceType": "fsx"}}});
-        assert_eq!(model_bucket(&fsx), None);
+        assert_eq!(
+            model_bucket(&Model::read_as(ModelKind::InferenceEndpointConfig, &fsx)),
+            None
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! The two model resource kinds: their API names, embedded CRDs, and where each keeps the fields
-//! the commands show (model, instance type, SageMaker endpoint name).
+//! The two model resource kinds: their API names, embedded CRDs, and where each keeps the
+//! SageMaker endpoint name and environment (`model::Model` reads the rest).
 
 use std::sync::OnceLock;
 
@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::install::names::{ENDPOINT_CONFIGS_CRD, JUMPSTART_MODELS_CRD};
 
 pub const GROUP: &str = "inference.sagemaker.aws.amazon.com";
 pub const API_VERSION: &str = "inference.sagemaker.aws.amazon.com/v1";
@@ -35,12 +36,10 @@ impl ModelKind {
     }
 
     /// The fully qualified resource name, unambiguous for kubectl (`jumpstartmodels.<group>`).
-    pub fn resource(self) -> &'static str {
+    pub const fn resource(self) -> &'static str {
         match self {
-            ModelKind::JumpStartModel => "jumpstartmodels.inference.sagemaker.aws.amazon.com",
-            ModelKind::InferenceEndpointConfig => {
-                "inferenceendpointconfigs.inference.sagemaker.aws.amazon.com"
-            }
+            ModelKind::JumpStartModel => JUMPSTART_MODELS_CRD,
+            ModelKind::InferenceEndpointConfig => ENDPOINT_CONFIGS_CRD,
         }
     }
 
@@ -110,13 +109,6 @@ impl ModelKind {
         }
     }
 
-    pub fn model_pointer(self) -> &'static str {
-        match self {
-            ModelKind::JumpStartModel => "/spec/model/modelId",
-            ModelKind::InferenceEndpointConfig => "/spec/modelName",
-        }
-    }
-
     /// What the operator needs under `spec` (the fields the CRD requires once spec is there).
     pub fn spec_needs(self) -> &'static str {
         match self {
@@ -133,42 +125,6 @@ impl ModelKind {
         match self {
             ModelKind::JumpStartModel => "/spec/environmentVariables",
             ModelKind::InferenceEndpointConfig => "/spec/worker/environmentVariables",
-        }
-    }
-
-    /// The SageMaker endpoint name asked for, when one was (an empty name means none).
-    pub fn endpoint_name(self, obj: &Value) -> Option<String> {
-        obj.pointer(self.endpoint_pointer())
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    }
-
-    pub fn model(self, obj: &Value) -> Option<String> {
-        obj.pointer(self.model_pointer())
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    }
-
-    /// The instance type, or the candidates joined with `|` for `instanceTypes`.
-    pub fn instance_type(self, obj: &Value) -> Option<String> {
-        match self {
-            ModelKind::JumpStartModel => obj
-                .pointer("/spec/server/instanceType")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            ModelKind::InferenceEndpointConfig => {
-                if let Some(t) = obj.pointer("/spec/instanceType").and_then(Value::as_str) {
-                    return Some(t.to_string());
-                }
-                let list: Vec<&str> = obj
-                    .pointer("/spec/instanceTypes")
-                    .and_then(Value::as_array)?
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect();
-                (!list.is_empty()).then(|| list.join("|"))
-            }
         }
     }
 }

@@ -35,6 +35,7 @@ pub mod kind;
 pub mod list;
 pub mod logs;
 pub mod manifest;
+pub mod model;
 pub mod placement;
 pub mod schema;
 pub mod spec;

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::kind::ModelKind;
+use super::model::{node_gpus, node_instance_type, Model};
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
 use crate::install::names::OPERATOR_NAMESPACE;
@@ -36,7 +37,7 @@ pub struct NodeType {
 pub fn node_types(nodes: &[Value]) -> Vec<NodeType> {
     let mut by_type: BTreeMap<String, NodeType> = BTreeMap::new();
     for n in nodes {
-        let Some(t) = str_at(n, "/metadata/labels/node.kubernetes.io~1instance-type") else {
+        let Some(t) = node_instance_type(n) else {
             continue;
         };
         let e = by_type.entry(t.to_string()).or_insert_with(|| NodeType {
@@ -54,54 +55,13 @@ pub fn node_types(nodes: &[Value]) -> Vec<NodeType> {
         let cordoned = n["spec"]["unschedulable"] == true;
         if ready && !cordoned && health.is_none_or(|h| h == "Schedulable") {
             e.schedulable += 1;
-            let gpus = str_at(n, "/status/allocatable/nvidia.com~1gpu")
-                .and_then(|g| g.parse::<i64>().ok())
-                .unwrap_or(0);
+            let gpus = node_gpus(n);
             e.gpus = e.gpus.max(gpus);
         } else {
             e.unschedulable += 1;
         }
     }
     by_type.into_values().collect()
-}
-
-/// The instance types a resource asks for (in order) and the GPUs one replica needs.
-pub fn wanted(kind: ModelKind, resource: &Value) -> (Vec<String>, i64) {
-    let spec = &resource["spec"];
-    let types: Vec<String> = match kind {
-        ModelKind::JumpStartModel => str_at(spec, "/server/instanceType")
-            .map(|t| vec![t.to_string()])
-            .unwrap_or_default(),
-        ModelKind::InferenceEndpointConfig => {
-            let list: Vec<String> = spec["instanceTypes"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|t| t.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if list.is_empty() {
-                str_at(spec, "/instanceType")
-                    .map(|t| vec![t.to_string()])
-                    .unwrap_or_default()
-            } else {
-                list
-            }
-        }
-    };
-    let res = &spec["worker"]["resources"];
-    let gpus = ["requests", "limits"]
-        .iter()
-        .filter_map(|k| {
-            res[k]["nvidia.com/gpu"]
-                .as_str()
-                .and_then(|g| g.parse().ok())
-                .or(res[k]["nvidia.com/gpu"].as_i64())
-        })
-        .max()
-        .unwrap_or(0);
-    (types, gpus)
 }
 
 /// The public JumpStart hub: where `describe-hub-content` looks unless the model names its own.
@@ -173,7 +133,8 @@ pub fn judge_with(
     flag: &str,
     skip_hint: &str,
 ) -> Result<()> {
-    let (want, gpus) = wanted(kind, resource);
+    let model = Model::read_as(kind, resource);
+    let (want, gpus) = (model.instance_types, model.gpus);
     if want.is_empty() {
         return Ok(());
     }
@@ -281,16 +242,15 @@ pub fn check(
     req: &PlacementRequest,
 ) -> Result<Notes> {
     let mut notes = Notes::new();
+    let model = Model::read_as(kind, resource);
     let js_model = match kind {
-        ModelKind::JumpStartModel => str_at(resource, "/spec/model/modelId").map(|id| {
-            let hub = str_at(resource, "/spec/model/modelHubName")
-                .filter(|h| !h.is_empty())
-                .unwrap_or(PUBLIC_HUB);
-            (id.to_string(), hub.to_string())
+        ModelKind::JumpStartModel => model.model.as_ref().map(|id| {
+            let hub = model.hub.as_deref().unwrap_or(PUBLIC_HUB);
+            (id.clone(), hub.to_string())
         }),
         ModelKind::InferenceEndpointConfig => None,
     };
-    let bucket = super::bucket_access::model_bucket(resource);
+    let bucket = super::bucket_access::model_bucket(&model);
     let (nodes, recorded, hub, sa) = std::thread::scope(|s| {
         let nodes = s.spawn(|| kube.list(&ctx.runner, "nodes", None, None));
         let recorded = s.spawn(|| match &req.hyperpod_cluster {

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::kind::ModelKind;
+use super::model::Model;
 
 pub const COMPLETE: &str = "DeploymentComplete";
 pub const FAILED: &str = "DeploymentFailed";
@@ -60,13 +61,15 @@ impl ModelStatus {
             .as_deref()
             .and_then(crate::time::parse_rfc3339)
             .map(|t| (crate::time::now() - t).max(0));
+        let m = Model::read_as(kind, obj);
+        let instance_type = m.instance_type_text();
         ModelStatus {
             kind,
-            name: s(obj, "/metadata/name").unwrap_or_default(),
-            namespace: s(obj, "/metadata/namespace").unwrap_or_default(),
-            model: kind.model(obj),
-            instance_type: kind.instance_type(obj),
-            replicas: obj.pointer("/spec/replicas").and_then(Value::as_i64),
+            name: m.name,
+            namespace: m.namespace,
+            model: m.model,
+            instance_type,
+            replicas: m.replicas,
             ready_replicas: obj
                 .pointer("/status/deploymentStatus/status/readyReplicas")
                 .and_then(Value::as_i64),
@@ -74,7 +77,7 @@ impl ModelStatus {
                 .or_else(|| s(obj, "/status/state")),
             reason: s(obj, "/status/deploymentStatus/reason"),
             message: s(obj, "/status/deploymentStatus/message"),
-            endpoint_name: kind.endpoint_name(obj),
+            endpoint_name: m.endpoint_name,
             endpoint_state: s(obj, "/status/endpoints/sagemaker/state"),
             endpoint_arn: s(obj, "/status/endpoints/sagemaker/endpointArn"),
             generation: obj.pointer("/metadata/generation").and_then(Value::as_i64),

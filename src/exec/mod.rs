@@ -237,7 +237,9 @@ impl Runner {
         }
     }
 
-    fn run_once(&self, cmd: &Cmd) -> Result<Output> {
+    /// The duct expression of `cmd`, stderr captured, in a process group of its own; refuses a
+    /// mutating command under `--dry-run` and echoes the command under `--verbose`.
+    fn expression(&self, cmd: &Cmd) -> Result<duct::Expression> {
         if self.dry_run && cmd.mutating {
             return Err(Error::failed(
                 format!(
@@ -253,7 +255,6 @@ impl Runner {
         }
         let argv = self.argv_for(cmd);
         let mut expr = duct::cmd(&argv[0], &argv[1..])
-            .stdout_capture()
             .stderr_capture()
             .unchecked()
             .before_spawn(own_process_group);
@@ -264,6 +265,11 @@ impl Runner {
             Some(bytes) => expr.stdin_bytes(bytes.clone()),
             None => expr.stdin_null(),
         };
+        Ok(expr)
+    }
+
+    fn run_once(&self, cmd: &Cmd) -> Result<Output> {
+        let expr = self.expression(cmd)?.stdout_capture();
         let (handle, pids) = start(cmd, || {
             expr.start().map(|h| {
                 let pids = h.pids();
@@ -462,31 +468,7 @@ impl Runner {
     /// Starts a command and streams its stdout by lines; stderr is kept for the error message.
     /// Only for reading commands: a stream has no overall time-out, the caller keeps the deadline.
     pub fn stream(&self, cmd: &Cmd) -> Result<LineStream<'_>> {
-        if self.dry_run && cmd.mutating {
-            return Err(Error::failed(
-                format!(
-                    "internal error: refused to {} during --dry-run: `{}`",
-                    cmd.purpose,
-                    cmd.display()
-                ),
-                None,
-            ));
-        }
-        if self.verbose {
-            let _ = writeln!(std::io::stderr(), "+ {}", cmd.display());
-        }
-        let argv = self.argv_for(cmd);
-        let mut expr = duct::cmd(&argv[0], &argv[1..])
-            .stderr_capture()
-            .unchecked()
-            .before_spawn(own_process_group);
-        for (k, v) in &cmd.env {
-            expr = expr.env(k, v);
-        }
-        expr = match &cmd.stdin {
-            Some(bytes) => expr.stdin_bytes(bytes.clone()),
-            None => expr.stdin_null(),
-        };
+        let expr = self.expression(cmd)?;
         let (handle, pids) = start(cmd, || {
             expr.reader().map(|h| {
                 let pids = h.pids();

@@ -86,9 +86,13 @@ pub const OPERATOR_ADDON: &str = "amazon-sagemaker-hyperpod-inference";
 pub const ADDON_OPERATOR_DEPLOYMENT: &str = "hyperpod-inference-controller-manager";
 pub const NVIDIA_DAEMONSET: &str = "nvidia-device-plugin-daemonset";
 pub const NVIDIA_PLUGIN_VERSION: &str = "v0.14.5";
+/// The model resources' CRDs (`deploy::kind::ModelKind::resource`).
+pub const JUMPSTART_MODELS_CRD: &str = "jumpstartmodels.inference.sagemaker.aws.amazon.com";
+pub const ENDPOINT_CONFIGS_CRD: &str =
+    "inferenceendpointconfigs.inference.sagemaker.aws.amazon.com";
 pub const INFERENCE_CRDS: [&str; 3] = [
-    "jumpstartmodels.inference.sagemaker.aws.amazon.com",
-    "inferenceendpointconfigs.inference.sagemaker.aws.amazon.com",
+    JUMPSTART_MODELS_CRD,
+    ENDPOINT_CONFIGS_CRD,
     "sagemakerendpointregistrations.inference.sagemaker.aws.amazon.com",
 ];
 pub const CERT_MANAGER_CRDS: [&str; 2] = [

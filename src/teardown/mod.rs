@@ -379,7 +379,7 @@ fn stuck_models(env: &StepEnv) -> Vec<Stuck> {
             let kind = m["kind"].as_str().unwrap_or("JumpStartModel").to_string();
             let resource = crate::deploy::kind::ModelKind::from_kind(&kind)
                 .map(|k| k.resource())
-                .unwrap_or("jumpstartmodels.inference.sagemaker.aws.amazon.com");
+                .unwrap_or(crate::install::names::JUMPSTART_MODELS_CRD);
             let ns = m["metadata"]["namespace"]
                 .as_str()
                 .unwrap_or("default")

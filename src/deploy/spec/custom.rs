@@ -11,6 +11,7 @@ use super::rules::{
     replicas, s3_uri, url_path,
 };
 use super::{Autoscaling, EnvVar, Features, Overrides};
+use crate::deploy::model::GPU;
 use crate::error::{Error, Result};
 use crate::validate;
 
@@ -241,8 +242,8 @@ impl CustomInput {
                 ));
             }
             // GPUs are requested and limited alike: Kubernetes refuses anything else.
-            requests.insert("nvidia.com/gpu".into(), json!(g.to_string()));
-            limits.insert("nvidia.com/gpu".into(), json!(g.to_string()));
+            requests.insert(GPU.into(), json!(g.to_string()));
+            limits.insert(GPU.into(), json!(g.to_string()));
         }
         let mut resources = serde_json::Map::new();
         if !limits.is_empty() {
@@ -396,7 +397,7 @@ impl CustomInput {
                 }) && name
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
-                if !ok || matches!(name.as_str(), "nvidia.com/gpu") {
+                if !ok || name == GPU {
                     return Err(bad(
                         "--resource",
                         "NAME must be an extended resource such as vpc.amazonaws.com/efa or aws.amazon.com/neuron (GPUs: --gpus; cpu, memory: their flags)",

@@ -174,7 +174,7 @@ pub fn keda(f: &Facts) -> Result<Vec<Outcome>, Problem> {
 
 /// Used by models: whether a model reads from FSx.
 pub fn uses_fsx(m: &Value) -> bool {
-    models::source_type(m) == Some("fsx")
+    models::spec(m).source.is_some_and(|s| s.kind == "fsx")
 }
 
 /// HP606: which install method the cluster has. The EKS add-on (the HyperPod console's

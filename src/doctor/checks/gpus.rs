@@ -11,29 +11,9 @@ use crate::doctor::workloads::{self, WorkloadMatch};
 use crate::exec::Cmd;
 use crate::install::names::NVIDIA_DAEMONSET;
 
-pub const GPU: &str = "nvidia.com/gpu";
+pub use crate::deploy::model::{node_gpus, node_instance_type, quantity, GPU};
 
 pub const DEVICE_PLUGIN: WorkloadMatch = crate::install::DEVICE_PLUGIN_WORKLOAD;
-
-/// A Kubernetes quantity of whole devices ("4" or 4).
-pub fn quantity(v: &Value) -> i64 {
-    match v {
-        Value::Number(n) => n.as_i64().unwrap_or(0),
-        Value::String(s) => s.trim().parse().unwrap_or(0),
-        _ => 0,
-    }
-}
-
-pub fn node_gpus(n: &Value) -> i64 {
-    quantity(&n["status"]["allocatable"][GPU])
-}
-
-pub fn node_instance_type(n: &Value) -> Option<&str> {
-    let l = &n["metadata"]["labels"];
-    l["node.kubernetes.io/instance-type"]
-        .as_str()
-        .or_else(|| l["beta.kubernetes.io/instance-type"].as_str())
-}
 
 /// `ml.g5.12xlarge`, `p4d.24xlarge` ...: the NVIDIA GPU instance families (g*, p*).
 pub fn is_gpu_instance(t: &str) -> bool {
@@ -93,7 +73,7 @@ fn gpu_models(f: &Facts) -> Vec<String> {
     f.models()
         .map(|ms| {
             ms.iter()
-                .filter(|m| models::instance_type(m).is_some_and(is_gpu_instance))
+                .filter(|m| models::spec(m).instance_type().is_some_and(is_gpu_instance))
                 .map(workloads::ref_of)
                 .collect()
         })

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::gpus::{is_gpu_instance, node_gpus, node_instance_type, pod_gpus, GPU};
+use crate::deploy::kind::ModelKind;
+use crate::deploy::model::Model;
 use crate::doctor::facts::{Facts, NamespaceObjects};
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
@@ -15,49 +17,22 @@ use crate::install::OPERATOR_WORKLOAD;
 use crate::tools::kube::str_at;
 use crate::tools::pod::{self, PodProblem, Trouble};
 
-pub const JSM: &str = "jumpstartmodels.inference.sagemaker.aws.amazon.com";
-pub const IEC: &str = "inferenceendpointconfigs.inference.sagemaker.aws.amazon.com";
+pub const JSM: &str = ModelKind::JumpStartModel.resource();
+pub const IEC: &str = ModelKind::InferenceEndpointConfig.resource();
 
 /// The resource name kubectl needs for a model object.
 pub fn resource_of(m: &Value) -> &'static str {
-    if m["kind"].as_str() == Some("InferenceEndpointConfig") {
-        IEC
-    } else {
-        JSM
-    }
+    spec(m).kind.resource()
 }
 
-pub fn instance_type(m: &Value) -> Option<&str> {
-    str_at(m, "/spec/server/instanceType")
-        .or_else(|| str_at(m, "/spec/instanceType"))
-        .or_else(|| str_at(m, "/spec/instanceTypes/0"))
-}
-
-fn instance_type_patch(m: &Value, t: &str) -> Value {
-    if m["kind"].as_str() == Some("InferenceEndpointConfig") {
-        json!({"spec": {"instanceType": t}})
-    } else {
-        json!({"spec": {"server": {"instanceType": t}}})
-    }
-}
-
-pub fn replicas(m: &Value) -> i64 {
-    m["spec"]["replicas"].as_i64().unwrap_or(1)
+/// The model's spec, typed (an object of neither kind is read as a JumpStartModel).
+pub fn spec(m: &Value) -> Model {
+    Model::read(m).unwrap_or_else(|| Model::read_as(ModelKind::JumpStartModel, m))
 }
 
 pub fn state(m: &Value) -> Option<&str> {
     str_at(m, "/status/deploymentStatus/deploymentObjectOverallState")
         .or_else(|| str_at(m, "/status/state"))
-        .filter(|s| !s.is_empty())
-}
-
-pub fn source_type(m: &Value) -> Option<&str> {
-    str_at(m, "/spec/modelSourceConfig/modelSourceType")
-}
-
-fn endpoint_requested(m: &Value) -> Option<&str> {
-    str_at(m, "/spec/sageMakerEndpoint/name")
-        .or_else(|| str_at(m, "/spec/endpointName"))
         .filter(|s| !s.is_empty())
 }
 
@@ -215,14 +190,15 @@ fn gpu_fix(f: &Facts, m: &Value, pods: &[&Value]) -> Option<Fix> {
     let all = f.all_pods().ok()?;
     let free = free_gpus(&nodes, &all);
     let running = pods.iter().filter(|p| pod_ready(p)).count() as i64;
-    let want = instance_type(m);
-    Some(match gpu_plan(want, per_replica, replicas(m), running, &free) {
+    let model = spec(m);
+    let want = model.instance_type();
+    Some(match gpu_plan(want, per_replica, model.replica_count(), running, &free) {
         GpuPlan::InstanceType(t) => Fix::manual(
             format!(
                 "deploy on {t}, whose nodes have {per_replica} free GPUs per replica{}",
                 want.map(|w| format!(" ({w} has no room)")).unwrap_or_default()
             ),
-            vec![patch(f, m, &instance_type_patch(m, &t))],
+            vec![patch(f, m, &model.instance_type_patch(&t))],
         ),
         GpuPlan::Replicas(n) => Fix::manual(
             format!("run {n} replica{} (what the free GPUs hold) until more GPUs are free", if n > 1 { "s" } else { "" }),
@@ -383,7 +359,8 @@ pub fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
     let st = state(m);
     let out = match st {
         Some("DeploymentComplete") => {
-            let endpoint = endpoint_requested(m).map(|e| {
+            let model = spec(m);
+            let endpoint = model.endpoint_name.as_deref().map(|e| {
                 (
                     e,
                     str_at(m, "/status/endpoints/sagemaker/state").unwrap_or("not reported"),
@@ -404,7 +381,7 @@ pub fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
                 )),
                 (None, e) => Outcome::pass(format!(
                     "DeploymentComplete; {ready}/{} pods ready{}",
-                    replicas(m),
+                    model.replica_count(),
                     e.map(|(e, s)| format!("; SageMaker endpoint {e} {s}"))
                         .unwrap_or_default()
                 )),
@@ -627,13 +604,12 @@ mod tests {
             {"type": "A", "status": "False", "reason": "Old", "lastTransitionTime": "2026-01-01T00:00:00Z"},
             {"type": "B", "status": "True", "reason": "New", "message": "why", "lastTransitionTime": "2026-01-02T00:00:00Z"}]}});
         assert_eq!(reason(&c).unwrap(), "New: why");
-        assert_eq!(
-            instance_type(&json!({"spec": {"server": {"instanceType": "ml.g5.xlarge"}}})),
-            Some("ml.g5.xlarge")
-        );
-        assert_eq!(
-            instance_type(&json!({"spec": {"instanceType": "ml.p4d.24xlarge"}})),
-            Some("ml.p4d.24xlarge")
-        );
+        let js =
+            json!({"kind": "JumpStartModel", "spec": {"server": {"instanceType": "ml.g5.xlarge"}}});
+        assert_eq!(spec(&js).instance_type(), Some("ml.g5.xlarge"));
+        let iec =
+            json!({"kind": "InferenceEndpointConfig", "spec": {"instanceType": "ml.p4d.24xlarge"}});
+        assert_eq!(spec(&iec).instance_type(), Some("ml.p4d.24xlarge"));
+        assert_eq!(resource_of(&iec), IEC);
     }
 }
