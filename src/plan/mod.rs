@@ -210,10 +210,7 @@ pub struct StepEnv<'a> {
 impl StepEnv<'_> {
     /// Runs an AWS read whose "does not exist" is an answer: `None` then, and always offline.
     pub fn aws_read(&self, cmd: &Cmd) -> Result<Option<Value>> {
-        if self.offline {
-            return Ok(None);
-        }
-        aws::read_opt(&self.ctx.runner, &cmd.clone().reusable())
+        self.read_as(cmd)
     }
 
     /// [`aws_read`](Self::aws_read) with the answer typed (a `tools` answer type).
