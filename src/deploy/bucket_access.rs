@@ -11,7 +11,10 @@ use serde_json::Value;
 use super::model::Model;
 use crate::error::{Error, Result};
 use crate::install::names::S3_CSI_SA;
-use crate::tools::aws::{self, policy_document};
+use crate::tools::aws;
+use crate::tools::iam::{
+    self, policy_document, GetPolicy, GetPolicyVersion, ListAttached, ListRolePolicies, RolePolicy,
+};
 use crate::tools::kube::{str_at, KubeOpts};
 use crate::Ctx;
 
@@ -208,82 +211,66 @@ pub fn role_can_read(ctx: &Ctx, sa: Option<&Value>, b: &ModelBucket) -> Result<A
         )));
     };
     let role = role_name(arn).to_string();
-    let read = |purpose: String, args: Vec<String>| -> Result<Option<Value>> {
-        aws::read_opt::<Value>(&ctx.runner, &ctx.aws.cmd(purpose, &args))
-    };
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    let lists = parallel(vec![
-        Box::new(|| {
-            read(
-                format!("list IAM role {role}'s attached policies"),
-                s(&["iam", "list-attached-role-policies", "--role-name", &role]),
+    let (runner, opts) = (&ctx.runner, &ctx.aws);
+    let (attached, inline) = std::thread::scope(|s| {
+        let attached = s.spawn(|| {
+            aws::read_opt::<ListAttached>(
+                runner,
+                &iam::list_attached_role_policies(
+                    opts,
+                    format!("list IAM role {role}'s attached policies"),
+                    &role,
+                ),
             )
-        }),
-        Box::new(|| {
-            read(
+        });
+        let inline = aws::read_opt::<ListRolePolicies>(
+            runner,
+            &iam::list_role_policies(
+                opts,
                 format!("list IAM role {role}'s inline policies"),
-                s(&["iam", "list-role-policies", "--role-name", &role]),
-            )
-        }),
-    ])?;
-    let (Some(attached), Some(inline)) = (&lists[0], &lists[1]) else {
+                &role,
+            ),
+        );
+        let attached = attached
+            .join()
+            .unwrap_or_else(|_| Err(Error::failed("an IAM read panicked", None)));
+        Ok::<_, Error>((attached?, inline?))
+    })?;
+    let (Some(attached), Some(inline)) = (attached, inline) else {
         return Ok(Access::NoRole(format!(
             "the S3 CSI driver's role {role} does not exist"
         )));
     };
     let mut jobs: Vec<Box<dyn FnOnce() -> Result<Option<Value>> + Send + '_>> = Vec::new();
-    for p in attached["AttachedPolicies"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let Some(parn) = p["PolicyArn"].as_str().map(str::to_string) else {
-            continue;
-        };
+    for p in attached.attached_policies {
+        let parn = p.policy_arn;
         jobs.push(Box::new(move || {
-            let Some(pol) = read(
-                format!("read IAM policy {parn}"),
-                s(&["iam", "get-policy", "--policy-arn", &parn]),
-            )?
+            let Some(pol) =
+                aws::read_opt::<GetPolicy>(runner, &iam::get_policy(opts, &parn, &parn))?
             else {
                 return Ok(None);
             };
-            let version = pol["Policy"]["DefaultVersionId"]
-                .as_str()
-                .unwrap_or("v1")
-                .to_string();
-            Ok(read(
+            let getv = iam::get_policy_version(
+                opts,
                 format!("read IAM policy {parn}'s document"),
-                s(&[
-                    "iam",
-                    "get-policy-version",
-                    "--policy-arn",
-                    &parn,
-                    "--version-id",
-                    &version,
-                ]),
-            )?
-            .map(|v| policy_document(&v["PolicyVersion"]["Document"])))
+                &parn,
+                &pol.policy.default_version_id,
+            );
+            Ok(aws::read_opt::<GetPolicyVersion>(runner, &getv)?
+                .map(|v| policy_document(&v.policy_version.document)))
         }));
     }
-    for n in inline["PolicyNames"].as_array().into_iter().flatten() {
-        let Some(name) = n.as_str().map(str::to_string) else {
-            continue;
-        };
+    for name in inline.policy_names {
         let role = role.clone();
         jobs.push(Box::new(move || {
-            Ok(read(
+            let get = iam::get_role_policy(
+                opts,
                 format!("read IAM role {role}'s inline policy {name}"),
-                s(&[
-                    "iam",
-                    "get-role-policy",
-                    "--role-name",
-                    &role,
-                    "--policy-name",
-                    &name,
-                ]),
-            )?
-            .map(|v| policy_document(&v["PolicyDocument"])))
+                &role,
+                &name,
+            );
+            Ok(aws::read_opt::<RolePolicy>(runner, &get)?
+                .map(|v| policy_document(&v.policy_document)))
         }));
     }
     let docs: Vec<Value> = parallel(jobs)?.into_iter().flatten().collect();

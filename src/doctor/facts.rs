@@ -16,7 +16,8 @@ use crate::exec::{self, Cmd};
 use crate::install::installed;
 use crate::install::names::{CERT_MANAGER_CRDS, INFERENCE_CRDS, OPERATOR_ADDON, S3_CSI_ADDON};
 use crate::install::RoleId;
-use crate::tools::aws::{self, CallerIdentity, DescribeEks, EksCluster, HyperPodCluster, Role};
+use crate::tools::aws::{self, CallerIdentity, DescribeEks, EksCluster, HyperPodCluster};
+use crate::tools::iam::{self, ListOidcProviders, ListRoles, Role};
 use crate::tools::kube;
 use crate::tools::Tool;
 use crate::Ctx;
@@ -119,12 +120,6 @@ impl ClusterObjects {
 pub struct NamespaceObjects {
     pub pods: Vec<Value>,
     pub events: Vec<Value>,
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-struct ListRoles {
-    #[serde(rename = "Roles")]
-    roles: Vec<Role>,
 }
 
 /// An AWS account and the partition it lives in (`aws`, `aws-cn`, `aws-us-gov`).
@@ -335,11 +330,11 @@ impl<'a> Facts<'a> {
 
     pub fn oidc_providers(&self) -> Shared<Vec<String>> {
         self.oidc_providers.get(|| {
-            let l: aws::ListOidcProviders = self.ctx.runner.json(&self.aws(
-                "list the IAM OIDC providers".into(),
-                &["iam", "list-open-id-connect-providers"],
-            ))?;
-            Ok(l.providers.into_iter().map(|p| p.arn).collect())
+            let l: ListOidcProviders = self
+                .ctx
+                .runner
+                .json(&iam::list_open_id_connect_providers(&self.ctx.aws).timeout(AWS_TIMEOUT))?;
+            Ok(l.arns())
         })
     }
 
@@ -347,11 +342,10 @@ impl<'a> Facts<'a> {
     /// instead of one process per role, which is what costs time here.
     pub fn roles(&self) -> Shared<HashMap<String, Role>> {
         self.roles.get(|| {
-            let l: ListRoles = self.ctx.runner.json(
-                &self
-                    .aws("list the IAM roles".into(), &["iam", "list-roles"])
-                    .timeout(AWS_TIMEOUT * 3),
-            )?;
+            let l: ListRoles = self
+                .ctx
+                .runner
+                .json(&iam::list_roles(&self.ctx.aws).timeout(AWS_TIMEOUT * 3))?;
             Ok(l.roles
                 .into_iter()
                 .map(|r| (r.role_name.clone(), r))

@@ -7,6 +7,7 @@ use super::facts::Facts;
 use super::report::Fix;
 use crate::exec::Cmd;
 use crate::install::trust::{self, Oidc};
+use crate::tools::iam;
 
 pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 pub const CERT_MANAGER_CRDS_URL: &str =
@@ -94,18 +95,8 @@ pub fn oidc_fix(f: &Facts, o: &Oidc) -> Fix {
     }
     Fix::automatic(
         format!("create the IAM OIDC provider for the cluster's issuer{also}"),
-        vec![aws(
-            f,
-            &[
-                "iam",
-                "create-open-id-connect-provider",
-                "--url",
-                &o.issuer,
-                "--client-id-list",
-                "sts.amazonaws.com",
-                "--tags",
-                &crate::tools::aws::iam_tags_arg(&tags),
-            ],
+        vec![iam::create_open_id_connect_provider(
+            &f.ctx.aws, "fix", &o.issuer, &tags,
         )],
     )
 }
@@ -120,17 +111,7 @@ pub fn trust_fix(
     automatic: bool,
 ) -> Option<Fix> {
     let doc = trust::trust_policy(o, sa_subject, false, trust_sagemaker).ok()?;
-    let cmd = aws(
-        f,
-        &[
-            "iam",
-            "update-assume-role-policy",
-            "--role-name",
-            role,
-            "--policy-document",
-            &doc.to_string(),
-        ],
-    );
+    let cmd = iam::update_assume_role_policy(&f.ctx.aws, "fix", role, &doc);
     let summary = format!("make role {role} trust exactly {sa_subject} of this cluster");
     Some(if automatic {
         Fix::automatic(summary, vec![cmd])

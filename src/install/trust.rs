@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::render;
-use crate::tools::aws::policy_document;
+use crate::tools::iam::{policy_document, OIDC_CLIENT_ID};
 
 /// The context of `iam/irsa-trust.json.j2`.
 #[derive(Serialize)]
@@ -205,7 +205,7 @@ pub fn judge_trust(doc: &Value, provider_arn: &str, host: &str, subject: &str) -
             }
         }
         if let Some(a) = &auds {
-            if !a.iter().any(|x| x == "sts.amazonaws.com") {
+            if !a.iter().any(|x| x == OIDC_CLIENT_ID) {
                 bad_aud = Some(a.join(", "));
                 continue;
             }

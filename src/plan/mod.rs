@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::error::{in_step, Error, Result};
 use crate::exec::Cmd;
 use crate::tools::aws;
+use crate::tools::iam;
 use crate::tools::kube::KubeOpts;
 use crate::ui::Ui;
 use crate::Ctx;
@@ -209,18 +210,23 @@ pub struct StepEnv<'a> {
 impl StepEnv<'_> {
     /// Runs an AWS read whose "does not exist" is an answer: `None` then, and always offline.
     pub fn aws_read(&self, cmd: &Cmd) -> Result<Option<Value>> {
+        self.read_as(cmd)
+    }
+
+    /// [`aws_read`](Self::aws_read) with the answer typed (a `tools` answer type).
+    pub(crate) fn read_as<T: serde::de::DeserializeOwned>(&self, cmd: &Cmd) -> Result<Option<T>> {
         if self.offline {
             return Ok(None);
         }
         aws::read_opt(&self.ctx.runner, &cmd.clone().reusable())
     }
 
-    /// `aws::get_role`, kept for the run (a check's read); `None` offline.
-    pub fn get_role(&self, name: &str) -> Result<Option<aws::Role>> {
+    /// `iam::read_role`, kept for the run (a check's read); `None` offline.
+    pub fn get_role(&self, name: &str) -> Result<Option<iam::Role>> {
         if self.offline {
             return Ok(None);
         }
-        aws::get_role_read(&self.ctx.runner, &self.ctx.aws, name, true)
+        iam::read_role(&self.ctx.runner, &self.ctx.aws, name, true)
     }
 
     /// `aws::describe_addon`, kept for the run (a check's read; waits read afresh); `None` offline.
@@ -233,7 +239,7 @@ impl StepEnv<'_> {
 
     /// Whether the account has the IAM OIDC identity provider `arn`.
     pub fn oidc_provider_exists(&self, arn: &str) -> Result<bool> {
-        Ok(aws::oidc_provider_arns(&self.ctx.runner, &self.ctx.aws)?
+        Ok(iam::oidc_provider_arns(&self.ctx.runner, &self.ctx.aws)?
             .iter()
             .any(|p| p == arn))
     }

@@ -6,9 +6,11 @@ use serde_json::Value;
 use crate::install::trust::{same_policy, trust_subjects, Oidc};
 
 use crate::error::Result;
-use crate::exec::Cmd;
 use crate::plan::{Action, Check, State, StepEnv};
-use crate::tools::aws::{iam_tags_arg, AwsOpts};
+use crate::tools::aws::AwsOpts;
+use crate::tools::iam::{
+    self, GetPolicyVersion, ListAttached, ListPolicies, ListPolicyVersions, RolePolicy,
+};
 
 /// A role as setup wants it.
 pub struct RoleSpec {
@@ -19,10 +21,6 @@ pub struct RoleSpec {
     pub inline: Option<(String, Value)>,
     pub managed: Vec<String>,
     pub tags: Vec<(String, String)>,
-}
-
-fn aws_cmd(aws: &AwsOpts, purpose: String, args: &[&str]) -> Cmd {
-    aws.cmd(purpose, args)
 }
 
 fn is_ours(tags: &Value) -> bool {
@@ -36,27 +34,10 @@ fn is_ours(tags: &Value) -> bool {
 pub fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
     let aws = &env.ctx.aws;
     let n = spec.name.as_str();
-    let trust_json = spec.trust.to_string();
     let Some(role) = env.get_role(n)? else {
         let mut actions = vec![Action::new(
             format!("create role {n}"),
-            aws_cmd(
-                aws,
-                format!("create IAM role {n}"),
-                &[
-                    "iam",
-                    "create-role",
-                    "--role-name",
-                    n,
-                    "--assume-role-policy-document",
-                    &trust_json,
-                    "--description",
-                    &spec.description,
-                    "--tags",
-                    &iam_tags_arg(&spec.tags),
-                ],
-            )
-            .mutating(),
+            iam::create_role(aws, n, &spec.trust, &spec.description, &spec.tags),
         )
         .doc(&format!("{n} trust policy"), &spec.trust)];
         if let Some((pname, doc)) = &spec.inline {
@@ -80,19 +61,12 @@ pub fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
             State::Drifted,
             vec![Action::new(
                 format!("correct the trust policy of {n}"),
-                aws_cmd(
+                iam::update_assume_role_policy(
                     aws,
                     format!("update the trust policy of IAM role {n}"),
-                    &[
-                        "iam",
-                        "update-assume-role-policy",
-                        "--role-name",
-                        n,
-                        "--policy-document",
-                        &trust_json,
-                    ],
-                )
-                .mutating(),
+                    n,
+                    &spec.trust,
+                ),
             )
             .doc(&format!("{n} trust policy"), &spec.trust)],
         );
@@ -108,24 +82,18 @@ pub fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
         parts.push(d);
     }
     if let Some((pname, doc)) = &spec.inline {
-        let get = aws_cmd(
+        let get = iam::get_role_policy(
             aws,
             format!("read inline policy {pname} of role {n}"),
-            &[
-                "iam",
-                "get-role-policy",
-                "--role-name",
-                n,
-                "--policy-name",
-                pname,
-            ],
+            n,
+            pname,
         );
-        match env.aws_read(&get)? {
+        match env.read_as::<RolePolicy>(&get)? {
             None => parts.push(
                 Check::new(State::Drifted, vec![put_inline(aws, n, pname, doc)])
                     .note(format!("inline policy {pname} is missing")),
             ),
-            Some(v) if !same_policy(&v["PolicyDocument"], doc) => parts.push(
+            Some(v) if !same_policy(&v.policy_document, doc) => parts.push(
                 Check::new(State::Drifted, vec![put_inline(aws, n, pname, doc)]).note(format!(
                     "inline policy {pname} differs from the expected document"
                 )),
@@ -134,15 +102,12 @@ pub fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
         }
     }
     if !spec.managed.is_empty() {
-        let list = aws_cmd(
-            aws,
-            format!("list policies attached to role {n}"),
-            &["iam", "list-attached-role-policies", "--role-name", n],
-        );
-        let attached = env.aws_read(&list)?.unwrap_or(Value::Null);
-        let arns: Vec<&str> = attached["AttachedPolicies"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|p| p["PolicyArn"].as_str()).collect())
+        let list =
+            iam::list_attached_role_policies(aws, format!("list policies attached to role {n}"), n);
+        let attached = env.read_as::<ListAttached>(&list)?;
+        let arns = attached
+            .as_ref()
+            .map(ListAttached::arns)
             .unwrap_or_default();
         for arn in &spec.managed {
             if !arns.contains(&arn.as_str()) {
@@ -168,20 +133,7 @@ fn show(v: &[String]) -> String {
 fn put_inline(aws: &AwsOpts, role: &str, pname: &str, doc: &Value) -> Action {
     Action::new(
         format!("put inline policy {pname}"),
-        aws.cmd(
-            format!("put inline policy {pname} on IAM role {role}"),
-            &[
-                "iam",
-                "put-role-policy",
-                "--role-name",
-                role,
-                "--policy-name",
-                pname,
-                "--policy-document",
-                &doc.to_string(),
-            ],
-        )
-        .mutating(),
+        iam::put_role_policy(aws, role, pname, doc),
     )
     .doc(pname, doc)
 }
@@ -189,18 +141,7 @@ fn put_inline(aws: &AwsOpts, role: &str, pname: &str, doc: &Value) -> Action {
 fn attach(aws: &AwsOpts, role: &str, arn: &str) -> Action {
     Action::new(
         format!("attach {}", arn.rsplit('/').next().unwrap_or(arn)),
-        aws.cmd(
-            format!("attach {arn} to IAM role {role}"),
-            &[
-                "iam",
-                "attach-role-policy",
-                "--role-name",
-                role,
-                "--policy-arn",
-                arn,
-            ],
-        )
-        .mutating(),
+        iam::attach_role_policy(aws, role, arn),
     )
 }
 
@@ -209,34 +150,23 @@ fn attach(aws: &AwsOpts, role: &str, arn: &str) -> Action {
 /// not one `get-policy` each.
 pub fn current_policy(env: &StepEnv, name: &str, arn: &str) -> Result<Option<Value>> {
     let aws = &env.ctx.aws;
-    let list = aws.cmd(
-        "list the account's customer-managed IAM policies",
-        &["iam", "list-policies", "--scope", "Local"],
-    );
-    let listed = env.aws_read(&list)?.unwrap_or(Value::Null);
-    let found = listed["Policies"]
-        .as_array()
-        .and_then(|a| a.iter().find(|p| p["Arn"] == arn));
+    let listed = env.read_as::<ListPolicies>(&iam::list_local_policies(aws))?;
+    let found = listed.and_then(|l| l.policies.into_iter().find(|p| p.arn == arn));
     let Some(found) = found else {
         return Ok(None);
     };
-    let version = found["DefaultVersionId"]
-        .as_str()
-        .unwrap_or("v1")
-        .to_string();
-    let getv = aws.cmd(
+    let getv = iam::get_policy_version(
+        aws,
         format!("read the default version of IAM policy {name}"),
-        &[
-            "iam",
-            "get-policy-version",
-            "--policy-arn",
-            arn,
-            "--version-id",
-            &version,
-        ],
+        arn,
+        &found.default_version_id,
     );
-    let current = env.aws_read(&getv)?.unwrap_or(Value::Null);
-    Ok(Some(current["PolicyVersion"]["Document"].clone()))
+    let current = env.read_as::<GetPolicyVersion>(&getv)?;
+    Ok(Some(
+        current
+            .map(|c| c.policy_version.document)
+            .unwrap_or(Value::Null),
+    ))
 }
 
 /// Checks a customer-managed policy: existence and its default version's document.
@@ -254,22 +184,7 @@ pub fn policy_check(
             State::Missing,
             vec![Action::new(
                 format!("create policy {name}"),
-                aws.cmd(
-                    format!("create IAM policy {name}"),
-                    &[
-                        "iam",
-                        "create-policy",
-                        "--policy-name",
-                        name,
-                        "--policy-document",
-                        &doc.to_string(),
-                        "--description",
-                        description,
-                        "--tags",
-                        &iam_tags_arg(tags),
-                    ],
-                )
-                .mutating(),
+                iam::create_policy(aws, name, doc, description, tags),
             )
             .doc(name, doc)],
         ));
@@ -279,61 +194,29 @@ pub fn policy_check(
     }
     let mut actions = Vec::new();
     // IAM keeps at most five versions; make room by deleting the oldest non-default one.
-    let listv = aws.cmd(
-        format!("list versions of IAM policy {name}"),
-        &["iam", "list-policy-versions", "--policy-arn", arn],
-    );
-    let versions = env.aws_read(&listv)?.unwrap_or(Value::Null);
-    let mut old: Vec<&str> = versions["Versions"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|v| v["IsDefaultVersion"] != true)
-                .filter_map(|v| v["VersionId"].as_str())
-                .collect()
-        })
+    let listv = iam::list_policy_versions(aws, name, arn);
+    let versions = env
+        .read_as::<ListPolicyVersions>(&listv)?
+        .map(|l| l.versions)
         .unwrap_or_default();
-    if versions["Versions"]
-        .as_array()
-        .map(|a| a.len())
-        .unwrap_or(0)
-        >= 5
-    {
+    let mut old: Vec<&str> = versions
+        .iter()
+        .filter(|v| !v.is_default_version)
+        .map(|v| v.version_id.as_str())
+        .collect();
+    if versions.len() >= 5 {
         old.sort_by_key(|v| v.trim_start_matches('v').parse::<u32>().unwrap_or(0));
         if let Some(oldest) = old.first() {
             actions.push(Action::new(
                 format!("delete old version {oldest} of {name}"),
-                aws.cmd(
-                    format!("delete version {oldest} of IAM policy {name}"),
-                    &[
-                        "iam",
-                        "delete-policy-version",
-                        "--policy-arn",
-                        arn,
-                        "--version-id",
-                        oldest,
-                    ],
-                )
-                .mutating(),
+                iam::delete_policy_version(aws, name, arn, oldest),
             ));
         }
     }
     actions.push(
         Action::new(
             format!("set a corrected default version of {name}"),
-            aws.cmd(
-                format!("create a new default version of IAM policy {name}"),
-                &[
-                    "iam",
-                    "create-policy-version",
-                    "--policy-arn",
-                    arn,
-                    "--policy-document",
-                    &doc.to_string(),
-                    "--set-as-default",
-                ],
-            )
-            .mutating(),
+            iam::create_policy_version(aws, name, arn, doc),
         )
         .doc(name, doc),
     );
@@ -351,20 +234,12 @@ pub fn oidc_check(env: &StepEnv, oidc: &Oidc, tags: &[(String, String)]) -> Resu
         State::Missing,
         vec![Action::new(
             "create the IAM OIDC provider".to_string(),
-            aws.cmd(
+            iam::create_open_id_connect_provider(
+                aws,
                 format!("create the IAM OIDC provider for {}", oidc.issuer),
-                &[
-                    "iam",
-                    "create-open-id-connect-provider",
-                    "--url",
-                    &oidc.issuer,
-                    "--client-id-list",
-                    "sts.amazonaws.com",
-                    "--tags",
-                    &iam_tags_arg(tags),
-                ],
-            )
-            .mutating(),
+                &oidc.issuer,
+                tags,
+            ),
         )],
     ))
 }

@@ -19,7 +19,7 @@ use crate::install::target::Target;
 use crate::install::Method;
 use crate::install::{trust, Installation, Managed, PolicyDef, PolicyId, RoleDef, RoleId};
 use crate::plan::{Check, State, StepDef};
-use crate::tools::aws::policy_document;
+use crate::tools::iam::policy_document;
 
 /// Everything the steps need, borrowed for the life of a plan and its execution.
 pub struct SetupInputs<'a> {

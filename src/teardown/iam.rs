@@ -1,12 +1,14 @@
 //! Teardown's IAM steps: roles (inline policies deleted, managed ones detached), customer-managed
 //! policies, and the cluster's OIDC provider — each only when it carries setup's tags.
 
-use serde_json::Value;
-
 use super::owned;
 use super::steps::{absent, kept, TeardownInputs, KEEP_MODELS};
 use crate::error::Result;
 use crate::plan::{Action, Check, State, StepEnv};
+use crate::tools::iam::{
+    self, GetPolicy, ListAttached, ListInstanceProfiles, ListPolicyVersions, ListRolePolicies,
+    OidcProvider, PolicyEntities,
+};
 
 fn iam_kept_reason(inp: &TeardownInputs) -> Option<&'static str> {
     if inp.config.keep_iam {
@@ -16,23 +18,6 @@ fn iam_kept_reason(inp: &TeardownInputs) -> Option<&'static str> {
     } else {
         None
     }
-}
-
-fn names_of<'v>(v: &'v Value, list: &str, field: &str) -> Vec<&'v str> {
-    v[list]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| {
-                    if field.is_empty() {
-                        x.as_str()
-                    } else {
-                        x[field].as_str()
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 pub(super) fn role_check(env: &StepEnv, inp: &TeardownInputs, name: &str) -> Result<Check> {
@@ -56,87 +41,50 @@ pub(super) fn role_check(env: &StepEnv, inp: &TeardownInputs, name: &str) -> Res
     if let Some(why) = iam_kept_reason(inp) {
         return Ok(kept(&what, why));
     }
-    let read = |purpose: String, args: &[&str]| -> Result<Value> {
-        Ok(env
-            .aws_read(&aws.cmd(purpose, args))?
-            .unwrap_or(Value::Null))
-    };
-    let inline = read(
-        format!("list inline policies of IAM role {name}"),
-        &["iam", "list-role-policies", "--role-name", name],
-    )?;
-    let attached = read(
-        format!("list policies attached to IAM role {name}"),
-        &["iam", "list-attached-role-policies", "--role-name", name],
-    )?;
-    let profiles = read(
-        format!("list instance profiles of IAM role {name}"),
-        &[
-            "iam",
-            "list-instance-profiles-for-role",
-            "--role-name",
+    let inline = env
+        .read_as::<ListRolePolicies>(&iam::list_role_policies(
+            aws,
+            format!("list inline policies of IAM role {name}"),
             name,
-        ],
-    )?;
+        ))?
+        .map(|l| l.policy_names)
+        .unwrap_or_default();
+    let attached = env.read_as::<ListAttached>(&iam::list_attached_role_policies(
+        aws,
+        format!("list policies attached to IAM role {name}"),
+        name,
+    ))?;
+    let profiles = env
+        .read_as::<ListInstanceProfiles>(&iam::list_instance_profiles_for_role(aws, name))?
+        .map(|l| l.instance_profiles)
+        .unwrap_or_default();
     let mut actions = Vec::new();
-    for p in names_of(&inline, "PolicyNames", "") {
+    for p in &inline {
         actions.push(Action::new(
             format!("delete inline policy {p}"),
-            aws.cmd(
-                format!("delete inline policy {p} of IAM role {name}"),
-                &[
-                    "iam",
-                    "delete-role-policy",
-                    "--role-name",
-                    name,
-                    "--policy-name",
-                    p,
-                ],
-            )
-            .mutating(),
+            iam::delete_role_policy(aws, name, p),
         ));
     }
-    for arn in names_of(&attached, "AttachedPolicies", "PolicyArn") {
+    for arn in attached
+        .as_ref()
+        .map(ListAttached::arns)
+        .unwrap_or_default()
+    {
         actions.push(Action::new(
             format!("detach {}", arn.rsplit('/').next().unwrap_or(arn)),
-            aws.cmd(
-                format!("detach {arn} from IAM role {name}"),
-                &[
-                    "iam",
-                    "detach-role-policy",
-                    "--role-name",
-                    name,
-                    "--policy-arn",
-                    arn,
-                ],
-            )
-            .mutating(),
+            iam::detach_role_policy(aws, name, arn),
         ));
     }
-    for p in names_of(&profiles, "InstanceProfiles", "InstanceProfileName") {
+    for p in &profiles {
+        let p = &p.instance_profile_name;
         actions.push(Action::new(
             format!("remove the role from instance profile {p}"),
-            aws.cmd(
-                format!("remove IAM role {name} from instance profile {p}"),
-                &[
-                    "iam",
-                    "remove-role-from-instance-profile",
-                    "--instance-profile-name",
-                    p,
-                    "--role-name",
-                    name,
-                ],
-            )
-            .mutating(),
+            iam::remove_role_from_instance_profile(aws, name, p),
         ));
     }
     actions.push(Action::new(
         format!("delete role {name}"),
-        aws.cmd(
-            format!("delete IAM role {name}"),
-            &["iam", "delete-role", "--role-name", name],
-        )
-        .mutating(),
+        iam::delete_role(aws, name),
     ));
     Ok(Check::new(State::Present, actions))
 }
@@ -157,14 +105,10 @@ pub(super) fn policy_check(env: &StepEnv, inp: &TeardownInputs, name: &str) -> R
     let aws = &env.ctx.aws;
     let arn = inp.policy_arn(name);
     let what = format!("IAM policy {name}");
-    let get = aws.cmd(
-        format!("read IAM policy {name}"),
-        &["iam", "get-policy", "--policy-arn", &arn],
-    );
-    let Some(found) = env.aws_read(&get)? else {
+    let Some(found) = env.read_as::<GetPolicy>(&iam::get_policy(aws, name, &arn))? else {
         return Ok(absent());
     };
-    let owner = owned::iam(&found["Policy"]["Tags"], inp.cluster());
+    let owner = owned::iam(&found.policy.tags_json(), inp.cluster());
     if !owner.is_ours() {
         return Ok(kept(&what, &owner.reason()));
     }
@@ -172,26 +116,25 @@ pub(super) fn policy_check(env: &StepEnv, inp: &TeardownInputs, name: &str) -> R
         return Ok(kept(&what, why));
     }
     let entities = env
-        .aws_read(&aws.cmd(
-            format!("list what IAM policy {name} is attached to"),
-            &["iam", "list-entities-for-policy", "--policy-arn", &arn],
-        ))?
-        .unwrap_or(Value::Null);
+        .read_as::<PolicyEntities>(&iam::list_entities_for_policy(aws, name, &arn))?
+        .unwrap_or_default();
     let mut users = Vec::new();
-    for r in names_of(&entities, "PolicyRoles", "RoleName") {
-        if !role_removed(env, inp, r)? {
-            users.push(format!("role {r}"));
+    for r in &entities.policy_roles {
+        if !role_removed(env, inp, &r.role_name)? {
+            users.push(format!("role {}", r.role_name));
         }
     }
     users.extend(
-        names_of(&entities, "PolicyUsers", "UserName")
-            .into_iter()
-            .map(|u| format!("user {u}")),
+        entities
+            .policy_users
+            .iter()
+            .map(|u| format!("user {}", u.user_name)),
     );
     users.extend(
-        names_of(&entities, "PolicyGroups", "GroupName")
-            .into_iter()
-            .map(|g| format!("group {g}")),
+        entities
+            .policy_groups
+            .iter()
+            .map(|g| format!("group {}", g.group_name)),
     );
     if !users.is_empty() {
         return Ok(kept(
@@ -203,42 +146,20 @@ pub(super) fn policy_check(env: &StepEnv, inp: &TeardownInputs, name: &str) -> R
         ));
     }
     let versions = env
-        .aws_read(&aws.cmd(
-            format!("list versions of IAM policy {name}"),
-            &["iam", "list-policy-versions", "--policy-arn", &arn],
-        ))?
-        .unwrap_or(Value::Null);
+        .read_as::<ListPolicyVersions>(&iam::list_policy_versions(aws, name, &arn))?
+        .map(|l| l.versions)
+        .unwrap_or_default();
     let mut actions = Vec::new();
-    for v in versions["Versions"].as_array().into_iter().flatten() {
-        if v["IsDefaultVersion"] == true {
-            continue;
-        }
-        let Some(id) = v["VersionId"].as_str() else {
-            continue;
-        };
+    for v in versions.iter().filter(|v| !v.is_default_version) {
+        let id = &v.version_id;
         actions.push(Action::new(
             format!("delete version {id} of {name}"),
-            aws.cmd(
-                format!("delete version {id} of IAM policy {name}"),
-                &[
-                    "iam",
-                    "delete-policy-version",
-                    "--policy-arn",
-                    &arn,
-                    "--version-id",
-                    id,
-                ],
-            )
-            .mutating(),
+            iam::delete_policy_version(aws, name, &arn, id),
         ));
     }
     actions.push(Action::new(
         format!("delete policy {name}"),
-        aws.cmd(
-            format!("delete IAM policy {name}"),
-            &["iam", "delete-policy", "--policy-arn", &arn],
-        )
-        .mutating(),
+        iam::delete_policy(aws, name, &arn),
     ));
     Ok(Check::new(State::Present, actions))
 }
@@ -256,17 +177,10 @@ pub(super) fn oidc_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
             "other workloads on the cluster may use it (pass --delete-oidc-provider to remove it)",
         ));
     }
-    let get = aws.cmd(
-        "read the cluster's IAM OIDC provider",
-        &[
-            "iam",
-            "get-open-id-connect-provider",
-            "--open-id-connect-provider-arn",
-            arn,
-        ],
-    );
-    let p = env.aws_read(&get)?.unwrap_or(Value::Null);
-    let owner = owned::iam(&p["Tags"], inp.cluster());
+    let p = env
+        .read_as::<OidcProvider>(&iam::get_open_id_connect_provider(aws, arn))?
+        .unwrap_or_default();
+    let owner = owned::iam(&p.tags_json(), inp.cluster());
     if !owner.is_ours() {
         return Ok(kept(&what, &owner.reason()));
     }
@@ -281,16 +195,7 @@ pub(super) fn oidc_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
     }
     c.actions.push(Action::new(
         "delete the IAM OIDC provider",
-        aws.cmd(
-            format!("delete the IAM OIDC provider {arn}"),
-            &[
-                "iam",
-                "delete-open-id-connect-provider",
-                "--open-id-connect-provider-arn",
-                arn,
-            ],
-        )
-        .mutating(),
+        iam::delete_open_id_connect_provider(aws, arn),
     ));
     Ok(c)
 }

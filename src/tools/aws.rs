@@ -124,103 +124,6 @@ pub struct DescribeEks {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Tag {
-    pub key: String,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Role {
-    pub role_name: String,
-    pub arn: String,
-    /// The CLI prints the URL-decoded document as a JSON object (sometimes a string).
-    pub assume_role_policy_document: Value,
-    #[serde(default)]
-    pub tags: Vec<Tag>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetRole {
-    pub role: Role,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RolePolicy {
-    pub policy_document: Value,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListRolePolicies {
-    pub policy_names: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct AttachedPolicy {
-    pub policy_arn: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListAttached {
-    pub attached_policies: Vec<AttachedPolicy>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ManagedPolicy {
-    pub arn: String,
-    pub default_version_id: String,
-    #[serde(default)]
-    pub tags: Vec<Tag>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetPolicy {
-    pub policy: ManagedPolicy,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PolicyVersion {
-    pub document: Value,
-    #[serde(default)]
-    pub version_id: String,
-    #[serde(default)]
-    pub is_default_version: bool,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetPolicyVersion {
-    pub policy_version: PolicyVersion,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListPolicyVersions {
-    pub versions: Vec<PolicyVersion>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct OidcProviderEntry {
-    #[serde(rename = "Arn")]
-    pub arn: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ListOidcProviders {
-    #[serde(rename = "OpenIDConnectProviderList")]
-    pub providers: Vec<OidcProviderEntry>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Addon {
     pub addon_name: String,
@@ -274,56 +177,6 @@ pub struct DescribeAddon {
     pub addon: Addon,
 }
 
-/// Policy documents may come back as a JSON object or as an (URL-encoded) string.
-pub fn policy_document(v: &Value) -> Value {
-    match v {
-        Value::String(s) => {
-            let decoded = percent_decode(s);
-            serde_json::from_str(&decoded).unwrap_or(Value::String(s.clone()))
-        }
-        other => other.clone(),
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The JSON form of `--tags` for IAM calls.
-pub fn iam_tags_arg(tags: &[(String, String)]) -> String {
-    let v: Vec<Value> = tags
-        .iter()
-        .map(|(k, v)| serde_json::json!({"Key": k, "Value": v}))
-        .collect();
-    Value::Array(v).to_string()
-}
-
-impl Role {
-    /// The trust policy as a JSON object.
-    pub fn trust(&self) -> Value {
-        policy_document(&self.assume_role_policy_document)
-    }
-
-    /// The tags as IAM prints them (`[{"Key": .., "Value": ..}]`).
-    pub fn tags_json(&self) -> Value {
-        serde_json::to_value(&self.tags).unwrap_or(Value::Null)
-    }
-}
-
 /// Runs a read whose "does not exist" is an answer: `Ok(None)`.
 pub fn read_opt<T: DeserializeOwned>(runner: &Runner, cmd: &Cmd) -> Result<Option<T>> {
     let out = runner.run_unchecked(cmd)?;
@@ -334,27 +187,6 @@ pub fn read_opt<T: DeserializeOwned>(runner: &Runner, cmd: &Cmd) -> Result<Optio
         return Ok(None);
     }
     Err(crate::exec::command_error(cmd, &out))
-}
-
-/// `aws iam get-role`: the role, or `None` when there is none of that name.
-pub fn get_role(runner: &Runner, aws: &AwsOpts, name: &str) -> Result<Option<Role>> {
-    get_role_read(runner, aws, name, false)
-}
-
-/// [`get_role`]; `reuse`: a plan check's read, kept for the run until something changes
-/// (see `exec::reads`), never for a poll.
-pub fn get_role_read(
-    runner: &Runner,
-    aws: &AwsOpts,
-    name: &str,
-    reuse: bool,
-) -> Result<Option<Role>> {
-    let mut cmd = aws.cmd(
-        format!("read IAM role {name}"),
-        &["iam", "get-role", "--role-name", name],
-    );
-    cmd.reusable = reuse;
-    Ok(read_opt::<GetRole>(runner, &cmd)?.map(|g| g.role))
 }
 
 /// `aws eks describe-addon`: the add-on, or `None` when the cluster does not have it. Always
@@ -391,16 +223,6 @@ pub fn describe_addon_read(
     Ok(read_opt::<DescribeAddon>(runner, &cmd)?.map(|d| d.addon))
 }
 
-/// `aws iam list-open-id-connect-providers`: the ARNs of the account's OIDC providers.
-pub fn oidc_provider_arns(runner: &Runner, aws: &AwsOpts) -> Result<Vec<String>> {
-    let cmd = aws.cmd(
-        "list the IAM OIDC providers",
-        &["iam", "list-open-id-connect-providers"],
-    );
-    let l: ListOidcProviders = runner.json(&cmd)?;
-    Ok(l.providers.into_iter().map(|p| p.arn).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,11 +232,5 @@ mod tests {
         let s = "\nAn error occurred (NoSuchEntity) when calling the GetRole operation: Role X not found\n";
         assert_eq!(error_code(s), Some("NoSuchEntity"));
         assert_eq!(error_code("boom"), None);
-    }
-
-    #[test]
-    fn url_encoded_documents_are_decoded() {
-        let v = policy_document(&Value::String("%7B%22a%22%3A1%7D".into()));
-        assert_eq!(v, serde_json::json!({"a": 1}));
     }
 }

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::install::names::*;
 use crate::install::trust::{judge_trust, trusts_service, Oidc, TrustVerdict};
 use crate::install::{role_def, role_defs, Method, RoleId, Subject, WorkloadMatch};
-use crate::tools::aws::policy_document;
+use crate::tools::iam::policy_document;
 use crate::tools::kube::str_at;
 
 /// A role and the ServiceAccount that should assume it.
