@@ -16,8 +16,8 @@ use super::kind::ModelKind;
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
 use crate::install::names::OPERATOR_NAMESPACE;
-use crate::tools::aws;
 use crate::tools::kube::{str_at, KubeOpts};
+use crate::tools::{aws, sagemaker};
 use crate::Ctx;
 
 /// What the cluster offers of one instance type.
@@ -420,14 +420,13 @@ fn read_or_note(ctx: &Ctx, cmd: &Cmd) -> Result<std::result::Result<Option<Value
 }
 
 fn describe_cluster(ctx: &Ctx, name: &str) -> Result<std::result::Result<Value, String>> {
-    let cmd = ctx
-        .aws
-        .cmd(
-            format!("read HyperPod cluster {name}'s instance groups"),
-            &["sagemaker", "describe-cluster", "--cluster-name", name],
-        )
-        // Setup resolved the cluster with the same read.
-        .reusable();
+    let cmd = sagemaker::describe_cluster(
+        &ctx.aws,
+        format!("read HyperPod cluster {name}'s instance groups"),
+        name,
+    )
+    // Setup resolved the cluster with the same read.
+    .reusable();
     match read_or_note(ctx, &cmd)? {
         Err(note) => Ok(Err(note)),
         Ok(Some(v)) => Ok(Ok(v)),
@@ -451,19 +450,7 @@ fn hub_content(
     model_id: &str,
     hub: &str,
 ) -> Result<Option<std::result::Result<ModelTypes, String>>> {
-    let cmd = ctx.aws.cmd(
-        format!("read JumpStart model {model_id}'s supported instance types"),
-        &[
-            "sagemaker",
-            "describe-hub-content",
-            "--hub-name",
-            hub,
-            "--hub-content-type",
-            "Model",
-            "--hub-content-name",
-            model_id,
-        ],
-    );
+    let cmd = sagemaker::describe_hub_content(&ctx.aws, hub, model_id);
     let answer = match read_or_note(ctx, &cmd)? {
         Err(note) => return Ok(Some(Err(note))),
         Ok(answer) => answer,

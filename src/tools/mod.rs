@@ -2,8 +2,10 @@
 //! forwarded, and owns the serde types of its tool's JSON (`pod`: reading kubectl's pods).
 
 pub mod aws;
+pub mod eks;
 pub mod kube;
 pub mod pod;
+pub mod sagemaker;
 
 use crate::error::{Error, MissingTool, Result};
 

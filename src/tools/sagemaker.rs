@@ -1,0 +1,99 @@
+//! The SageMaker API (`aws sagemaker ...`: HyperPod clusters, JumpStart hub content) and
+//! `aws sagemaker-runtime invoke-endpoint`, with the serde types of the answers.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::aws::AwsOpts;
+use crate::error::Result;
+use crate::exec::{Cmd, Runner};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HyperPodCluster {
+    pub cluster_arn: String,
+    pub cluster_name: String,
+    #[serde(default)]
+    pub cluster_status: Option<String>,
+    #[serde(default)]
+    pub orchestrator: Option<Orchestrator>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Orchestrator {
+    pub eks: Option<EksOrchestrator>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EksOrchestrator {
+    pub cluster_arn: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DescribeHyperPod {
+    #[serde(flatten)]
+    pub cluster: HyperPodCluster,
+}
+
+/// `aws sagemaker describe-cluster` (a HyperPod cluster).
+pub(crate) fn describe_cluster(aws: &AwsOpts, purpose: impl Into<String>, name: &str) -> Cmd {
+    aws.cmd(
+        purpose,
+        &["sagemaker", "describe-cluster", "--cluster-name", name],
+    )
+}
+
+/// Runs a [`describe_cluster`] command: the cluster.
+pub(crate) fn cluster(runner: &Runner, cmd: &Cmd) -> Result<HyperPodCluster> {
+    runner.json(cmd)
+}
+
+/// `aws sagemaker list-clusters`.
+pub(crate) fn list_clusters(aws: &AwsOpts, purpose: impl Into<String>) -> Cmd {
+    aws.cmd(purpose, &["sagemaker", "list-clusters"])
+}
+
+/// `aws sagemaker describe-hub-content` of a JumpStart model.
+pub(crate) fn describe_hub_content(aws: &AwsOpts, hub: &str, model_id: &str) -> Cmd {
+    aws.cmd(
+        format!("read JumpStart model {model_id}'s supported instance types"),
+        &[
+            "sagemaker",
+            "describe-hub-content",
+            "--hub-name",
+            hub,
+            "--hub-content-type",
+            "Model",
+            "--hub-content-name",
+            model_id,
+        ],
+    )
+}
+
+/// `aws sagemaker-runtime invoke-endpoint`. `fileb://` keeps the body out of argv and away from
+/// the CLI's own `file://` interpretation; the response goes to `response`.
+pub(crate) fn invoke_endpoint(
+    aws: &AwsOpts,
+    endpoint: &str,
+    content_type: &str,
+    body: &Path,
+    response: &Path,
+) -> Cmd {
+    aws.cmd(
+        format!("invoke the SageMaker endpoint {endpoint}"),
+        &[
+            "sagemaker-runtime".to_string(),
+            "invoke-endpoint".to_string(),
+            "--endpoint-name".to_string(),
+            endpoint.to_string(),
+            "--content-type".to_string(),
+            content_type.to_string(),
+            "--body".to_string(),
+            format!("fileb://{}", body.display()),
+            response.display().to_string(),
+        ],
+    )
+}
