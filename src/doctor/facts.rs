@@ -560,11 +560,7 @@ impl<'a> Facts<'a> {
 
 /// The EKS cluster name in a HyperPod cluster's orchestrator ARN.
 pub fn eks_name_of(hp: &HyperPodCluster) -> Option<String> {
-    let arn = &hp.orchestrator.as_ref()?.eks.as_ref()?.cluster_arn;
-    arn.rsplit('/')
-        .next()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+    hp.eks_cluster_name().map(str::to_string)
 }
 
 /// The items of a List (or the object itself when kubectl printed one object).

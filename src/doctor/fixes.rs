@@ -59,8 +59,7 @@ pub fn setup_fix(f: &Facts, summary: &str) -> Fix {
 pub fn oidc(f: &Facts) -> Option<Oidc> {
     let account = f.account().ok()?;
     let eks = f.eks().ok()?;
-    let issuer = eks.identity.as_ref()?.oidc.as_ref()?.issuer.clone()?;
-    let mut o = Oidc::new(&account.id, &issuer);
+    let mut o = Oidc::new(&account.id, eks.oidc_issuer()?);
     // Oidc::new writes the commercial partition; keep the account's (aws-cn, aws-us-gov).
     if account.partition != "aws" {
         let p = format!("arn:{}:", account.partition);

@@ -77,27 +77,24 @@ pub fn resolve(ctx: &Ctx, hyperpod_cluster: &str, user_context: Option<&str>) ->
     .reusable();
     // The account is the clusters' (their ARNs carry it): no `sts get-caller-identity`.
     let hp = sagemaker::cluster(&ctx.runner, &hp_cmd)?;
-    let eks_arn = hp
-        .orchestrator
-        .as_ref()
-        .and_then(|o| o.eks.as_ref())
-        .map(|e| e.cluster_arn.clone())
-        .ok_or_else(|| Error::failed(format!("HyperPod cluster {} is not orchestrated by EKS (no Orchestrator.Eks.ClusterArn)", hyperpod_cluster), Some("this plugin supports EKS-orchestrated HyperPod clusters only".into())))?;
+    let eks_arn = hp.eks_cluster_arn().ok_or_else(|| {
+        Error::failed(
+            format!(
+                "HyperPod cluster {} is not orchestrated by EKS (no Orchestrator.Eks.ClusterArn)",
+                hyperpod_cluster
+            ),
+            Some("this plugin supports EKS-orchestrated HyperPod clusters only".into()),
+        )
+    })?;
     let eks_name = eks_arn.rsplit('/').next().unwrap_or_default().to_string();
     validate::eks_cluster_name("Orchestrator.Eks.ClusterArn", &eks_name)?;
     let cluster = eks::cluster(&ctx.runner, &eks::describe_cluster(&ctx.aws, &eks_name))?;
     ctx.ui.status_done();
     let issuer = cluster
-        .identity
-        .as_ref()
-        .and_then(|i| i.oidc.as_ref())
-        .and_then(|o| o.issuer.clone())
+        .oidc_issuer()
+        .map(str::to_string)
         .ok_or_else(|| Error::failed(format!("EKS cluster {eks_name} has no OIDC issuer"), Some("IAM roles for service accounts need the cluster's OIDC issuer; check the cluster in the EKS console".into())))?;
-    let vpc_id = cluster
-        .resources_vpc_config
-        .as_ref()
-        .and_then(|v| v.vpc_id.clone())
-        .unwrap_or_default();
+    let vpc_id = cluster.vpc_id().unwrap_or_default().to_string();
     if vpc_id.is_empty() || vpc_id == "None" {
         return Err(Error::failed(format!("EKS cluster {eks_name} reports no VPC id"), Some("the load balancer controller needs the cluster's VPC (cluster.resourcesVpcConfig.vpcId)".into())));
     }

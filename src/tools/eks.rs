@@ -14,6 +14,9 @@ use crate::exec::{Cmd, Runner};
 pub struct EksCluster {
     pub name: String,
     pub arn: String,
+    /// The Kubernetes version (`1.31`).
+    #[serde(default)]
+    pub version: Option<String>,
     #[serde(default)]
     pub endpoint: Option<String>,
     #[serde(default)]
@@ -22,6 +25,18 @@ pub struct EksCluster {
     pub identity: Option<EksIdentity>,
     #[serde(default)]
     pub resources_vpc_config: Option<VpcConfig>,
+}
+
+impl EksCluster {
+    /// The OIDC issuer URL (`identity.oidc.issuer`).
+    pub fn oidc_issuer(&self) -> Option<&str> {
+        self.identity.as_ref()?.oidc.as_ref()?.issuer.as_deref()
+    }
+
+    /// The VPC id (`resourcesVpcConfig.vpcId`).
+    pub fn vpc_id(&self) -> Option<&str> {
+        self.resources_vpc_config.as_ref()?.vpc_id.as_deref()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

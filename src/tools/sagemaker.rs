@@ -9,6 +9,8 @@ use super::aws::AwsOpts;
 use crate::error::Result;
 use crate::exec::{Cmd, Runner};
 
+/// A HyperPod cluster as `aws sagemaker describe-cluster` tells it: the one answer setup,
+/// teardown, doctor and deploy's placement check all read.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct HyperPodCluster {
@@ -18,6 +20,46 @@ pub struct HyperPodCluster {
     pub cluster_status: Option<String>,
     #[serde(default)]
     pub orchestrator: Option<Orchestrator>,
+    #[serde(default)]
+    pub instance_groups: Vec<InstanceGroup>,
+}
+
+impl HyperPodCluster {
+    /// The ARN of the EKS cluster that orchestrates it (`Orchestrator.Eks.ClusterArn`).
+    pub fn eks_cluster_arn(&self) -> Option<&str> {
+        Some(
+            self.orchestrator
+                .as_ref()?
+                .eks
+                .as_ref()?
+                .cluster_arn
+                .as_str(),
+        )
+    }
+
+    /// The name of that EKS cluster (the ARN's last part), when there is one.
+    pub fn eks_cluster_name(&self) -> Option<&str> {
+        self.eks_cluster_arn()?
+            .rsplit('/')
+            .next()
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// One instance group of a HyperPod cluster.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InstanceGroup {
+    #[serde(default)]
+    pub instance_group_name: Option<String>,
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    /// The instances it has now.
+    #[serde(default)]
+    pub current_count: Option<i64>,
+    /// The instances it is meant to have.
+    #[serde(default)]
+    pub target_count: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -128,12 +128,7 @@ pub fn hyperpod(f: &Facts) -> Result<Vec<Outcome>, Problem> {
 pub fn eks(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let c = f.eks()?;
     let status = c.status.as_deref().unwrap_or("UNKNOWN");
-    let issuer = c
-        .identity
-        .as_ref()
-        .and_then(|i| i.oidc.as_ref())
-        .and_then(|o| o.issuer.clone());
-    let Some(issuer) = issuer else {
+    let Some(issuer) = c.oidc_issuer() else {
         return Ok(vec![Outcome::fail(format!(
             "EKS cluster {} ({status}) reports no OIDC issuer; IAM roles for service accounts cannot work",
             c.name
