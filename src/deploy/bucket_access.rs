@@ -300,7 +300,7 @@ fn tls_bucket(ctx: &Ctx, kube: &KubeOpts, eks_cluster: Option<&str>) -> Option<S
         .and_then(|v| v["tlsCertificateS3Bucket"].as_str().map(str::to_string));
     let bucket = from_helm.or_else(|| {
         let eks = eks_cluster?;
-        let addon = aws::describe_addon(
+        let addon = crate::tools::eks::addon(
             &ctx.runner,
             &ctx.aws,
             eks,

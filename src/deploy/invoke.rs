@@ -1,8 +1,6 @@
 //! `invoke`: send one request to a model's SageMaker endpoint (`aws sagemaker-runtime
 //! invoke-endpoint`), after checking the body and that the endpoint is in service.
 
-use std::path::Path;
-
 use serde::Serialize;
 use serde_json::Value;
 
@@ -11,8 +9,7 @@ use super::kind::ModelKind;
 use super::status::{ModelStatus, ENDPOINT_READY};
 use crate::error::{Error, Result};
 use crate::exec::private::PrivateDir;
-use crate::exec::Cmd;
-use crate::tools::aws::AwsOpts;
+use crate::tools::sagemaker;
 use crate::validate;
 use crate::Ctx;
 
@@ -101,31 +98,6 @@ pub fn arn_region(arn: &str) -> Option<&str> {
         .filter(|r| validate::region("endpointArn", r).is_ok())
 }
 
-/// The `aws sagemaker-runtime invoke-endpoint` call. `fileb://` keeps the body out of argv and
-/// away from the CLI's own `file://` interpretation; the response goes to `response`.
-pub fn invoke_cmd(
-    aws: &AwsOpts,
-    endpoint: &str,
-    content_type: &str,
-    body: &Path,
-    response: &Path,
-) -> Cmd {
-    aws.cmd(
-        format!("invoke the SageMaker endpoint {endpoint}"),
-        &[
-            "sagemaker-runtime".to_string(),
-            "invoke-endpoint".to_string(),
-            "--endpoint-name".to_string(),
-            endpoint.to_string(),
-            "--content-type".to_string(),
-            content_type.to_string(),
-            "--body".to_string(),
-            format!("fileb://{}", body.display()),
-            response.display().to_string(),
-        ],
-    )
-}
-
 /// Finds the model's endpoint, checks it is in service, and sends the request (checked with
 /// `InvokeRequest::check` first, by the caller).
 pub fn invoke(ctx: &Ctx, req: &InvokeRequest) -> Result<InvokeResult> {
@@ -164,7 +136,7 @@ pub fn invoke(ctx: &Ctx, req: &InvokeRequest) -> Result<InvokeResult> {
     let out_path = dir.write("response", b"", "create the response file")?;
     let mut aws = ctx.aws.clone();
     aws.region = region.clone();
-    let cmd = invoke_cmd(&aws, &endpoint, &req.content_type, &body_path, &out_path);
+    let cmd = sagemaker::invoke_endpoint(&aws, &endpoint, &req.content_type, &body_path, &out_path);
     let out = ctx.runner.run_unchecked(&cmd)?;
     if !out.success() {
         let code = crate::tools::aws::error_code(&out.stderr).unwrap_or("");
@@ -200,6 +172,8 @@ pub fn invoke(ctx: &Ctx, req: &InvokeRequest) -> Result<InvokeResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::aws::AwsOpts;
+    use std::path::Path;
 
     fn req(body: &str, ct: &str) -> InvokeRequest {
         InvokeRequest {
@@ -243,7 +217,7 @@ mod tests {
             region: Some("eu-west-1".into()),
             profile: None,
         };
-        let cmd = invoke_cmd(
+        let cmd = sagemaker::invoke_endpoint(
             &aws,
             "ep",
             "application/json",

@@ -19,6 +19,7 @@ use crate::exec::Cmd;
 use crate::install::names::OPERATOR_NAMESPACE;
 use crate::tools::aws;
 use crate::tools::kube::{str_at, KubeOpts};
+use crate::tools::sagemaker::{self, HyperPodCluster, InstanceGroup};
 use crate::Ctx;
 
 /// What the cluster offers of one instance type.
@@ -101,16 +102,12 @@ pub fn hub_supported_types(answer: &Value) -> std::result::Result<Vec<String>, S
         .collect())
 }
 
-/// The instance types of a `sagemaker describe-cluster` answer's instance groups, sorted, once each.
-pub fn group_types(answer: &Value) -> Vec<String> {
-    let mut t: Vec<String> = answer["InstanceGroups"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|g| g["InstanceType"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+/// The instance types of a HyperPod cluster's instance groups, sorted, once each.
+pub fn group_types(groups: &[InstanceGroup]) -> Vec<String> {
+    let mut t: Vec<String> = groups
+        .iter()
+        .filter_map(|g| g.instance_type.clone())
+        .collect();
     t.sort();
     t.dedup();
     t
@@ -307,11 +304,10 @@ pub fn check(
     };
     let eks_cluster = described
         .as_ref()
-        .and_then(|d| str_at(d, "/Orchestrator/Eks/ClusterArn"))
-        .and_then(|a| a.rsplit('/').next())
+        .and_then(|d| d.eks_cluster_name())
         .map(str::to_string);
     let groups = match (cluster, described) {
-        (Some(c), Some(answer)) => Some((c.clone(), group_types(&answer))),
+        (Some(c), Some(hp)) => Some((c.clone(), group_types(&hp.instance_groups))),
         (Some(_), None) => None,
         (None, _) => {
             notes.push(
@@ -363,7 +359,10 @@ fn recorded_cluster(ctx: &Ctx, kube: &KubeOpts) -> Result<Option<String>> {
 }
 
 /// A read whose refusal (no permission) is a note, not a failure: the check is skipped, said.
-fn read_or_note(ctx: &Ctx, cmd: &Cmd) -> Result<std::result::Result<Option<Value>, String>> {
+fn read_or_note<T: serde::de::DeserializeOwned>(
+    ctx: &Ctx,
+    cmd: &Cmd,
+) -> Result<std::result::Result<Option<T>, String>> {
     let out = ctx.runner.run_unchecked(cmd)?;
     if out.success() {
         return crate::exec::parse_json(cmd, &out.stdout).map(|v| Ok(Some(v)));
@@ -379,15 +378,14 @@ fn read_or_note(ctx: &Ctx, cmd: &Cmd) -> Result<std::result::Result<Option<Value
     }
 }
 
-fn describe_cluster(ctx: &Ctx, name: &str) -> Result<std::result::Result<Value, String>> {
-    let cmd = ctx
-        .aws
-        .cmd(
-            format!("read HyperPod cluster {name}'s instance groups"),
-            &["sagemaker", "describe-cluster", "--cluster-name", name],
-        )
-        // Setup resolved the cluster with the same read.
-        .reusable();
+fn describe_cluster(ctx: &Ctx, name: &str) -> Result<std::result::Result<HyperPodCluster, String>> {
+    let cmd = sagemaker::describe_cluster(
+        &ctx.aws,
+        format!("read HyperPod cluster {name}'s instance groups"),
+        name,
+    )
+    // Setup resolved the cluster with the same read.
+    .reusable();
     match read_or_note(ctx, &cmd)? {
         Err(note) => Ok(Err(note)),
         Ok(Some(v)) => Ok(Ok(v)),
@@ -411,20 +409,8 @@ fn hub_content(
     model_id: &str,
     hub: &str,
 ) -> Result<Option<std::result::Result<ModelTypes, String>>> {
-    let cmd = ctx.aws.cmd(
-        format!("read JumpStart model {model_id}'s supported instance types"),
-        &[
-            "sagemaker",
-            "describe-hub-content",
-            "--hub-name",
-            hub,
-            "--hub-content-type",
-            "Model",
-            "--hub-content-name",
-            model_id,
-        ],
-    );
-    let answer = match read_or_note(ctx, &cmd)? {
+    let cmd = sagemaker::describe_hub_content(&ctx.aws, hub, model_id);
+    let answer = match read_or_note::<Value>(ctx, &cmd)? {
         Err(note) => return Ok(Some(Err(note))),
         Ok(answer) => answer,
     };
@@ -619,10 +605,11 @@ mod tests {
             .unwrap_err()
             .contains("SupportedInferenceInstanceTypes"));
         assert!(hub_supported_types(&json!({"HubContentDocument": "{"})).is_err());
-        let groups = json!({"InstanceGroups": [
+        let groups: Vec<InstanceGroup> = serde_json::from_value(json!([
             {"InstanceGroupName": "b", "InstanceType": "ml.g5.8xlarge"},
             {"InstanceGroupName": "a", "InstanceType": "ml.c5.2xlarge"},
-            {"InstanceGroupName": "c", "InstanceType": "ml.g5.8xlarge"}]});
+            {"InstanceGroupName": "c", "InstanceType": "ml.g5.8xlarge"}]))
+        .unwrap();
         assert_eq!(group_types(&groups), ["ml.c5.2xlarge", "ml.g5.8xlarge"]);
     }
 }

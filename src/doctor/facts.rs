@@ -16,9 +16,11 @@ use crate::exec::{self, Cmd};
 use crate::install::installed;
 use crate::install::names::{CERT_MANAGER_CRDS, INFERENCE_CRDS, OPERATOR_ADDON, S3_CSI_ADDON};
 use crate::install::RoleId;
-use crate::tools::aws::{self, CallerIdentity, DescribeEks, EksCluster, HyperPodCluster};
+use crate::tools::aws::{self, CallerIdentity};
+use crate::tools::eks::{self, EksCluster};
 use crate::tools::iam::{self, ListOidcProviders, ListRoles, Role};
 use crate::tools::kube;
+use crate::tools::sagemaker::{self, HyperPodCluster};
 use crate::tools::Tool;
 use crate::Ctx;
 
@@ -147,13 +149,7 @@ impl Account {
     }
 }
 
-/// What `aws s3api head-bucket` said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BucketState {
-    Exists,
-    Missing,
-    Forbidden,
-}
+pub use crate::tools::aws::BucketState;
 
 const AWS_TIMEOUT: Duration = Duration::from_secs(60);
 const KUBE_TIMEOUT: Duration = Duration::from_secs(45);
@@ -172,7 +168,7 @@ pub struct Facts<'a> {
     bucket: Lazy<BucketState>,
     addons: Lazy<Vec<String>>,
     addon_roles: Lazy<Vec<(RoleId, String)>>,
-    described_addons: Memo<String, Option<aws::Addon>>,
+    described_addons: Memo<String, Option<eks::Addon>>,
     server: Lazy<Value>,
     kubeconfig: Lazy<Value>,
     cluster: Lazy<ClusterObjects>,
@@ -207,10 +203,6 @@ impl<'a> Facts<'a> {
             logs: Memo::default(),
             all_pods: Lazy::default(),
         }
-    }
-
-    fn aws(&self, purpose: String, args: &[&str]) -> Cmd {
-        self.ctx.aws.cmd(purpose, args).timeout(AWS_TIMEOUT)
     }
 
     pub fn kubectl(&self, purpose: impl Into<String>, args: &[&str]) -> Cmd {
@@ -259,10 +251,11 @@ impl<'a> Facts<'a> {
 
     pub fn identity(&self) -> Shared<CallerIdentity> {
         self.identity.get(|| {
-            self.ctx.runner.json(&self.aws(
-                "read the AWS identity".into(),
-                &["sts", "get-caller-identity"],
-            ))
+            aws::caller_identity(
+                &self.ctx.runner,
+                &aws::get_caller_identity(&self.ctx.aws, "read the AWS identity")
+                    .timeout(AWS_TIMEOUT),
+            )
         })
     }
 
@@ -296,10 +289,15 @@ impl<'a> Facts<'a> {
                 .hyperpod_cluster
                 .as_deref()
                 .ok_or_else(|| Error::failed("no --hyperpod-cluster given", None))?;
-            self.ctx.runner.json(&self.aws(
-                format!("describe HyperPod cluster {name}"),
-                &["sagemaker", "describe-cluster", "--cluster-name", name],
-            ))
+            sagemaker::cluster(
+                &self.ctx.runner,
+                &sagemaker::describe_cluster(
+                    &self.ctx.aws,
+                    format!("describe HyperPod cluster {name}"),
+                    name,
+                )
+                .timeout(AWS_TIMEOUT),
+            )
         })
     }
 
@@ -320,11 +318,10 @@ impl<'a> Facts<'a> {
     pub fn eks(&self) -> Shared<EksCluster> {
         self.eks.get(|| {
             let name = self.eks_name().map_err(|p| clone_err(&p))?;
-            let d: DescribeEks = self.ctx.runner.json(&self.aws(
-                format!("describe EKS cluster {name}"),
-                &["eks", "describe-cluster", "--name", &name],
-            ))?;
-            Ok(d.cluster)
+            eks::cluster(
+                &self.ctx.runner,
+                &eks::describe_cluster(&self.ctx.aws, &name).timeout(AWS_TIMEOUT),
+            )
         })
     }
 
@@ -365,19 +362,10 @@ impl<'a> Facts<'a> {
                 .s3_bucket
                 .as_deref()
                 .ok_or_else(|| Error::failed("no --s3-bucket given", None))?;
-            let cmd = self.aws(
-                format!("look up S3 bucket {b}"),
-                &["s3api", "head-bucket", "--bucket", b],
-            );
-            let out = self.ctx.runner.run_unchecked(&cmd)?;
-            if out.success() {
-                return Ok(BucketState::Exists);
-            }
-            match aws::error_code(&out.stderr) {
-                Some("404" | "NoSuchBucket" | "NotFound") => Ok(BucketState::Missing),
-                Some("403" | "AccessDenied" | "Forbidden") => Ok(BucketState::Forbidden),
-                _ => Err(exec::command_error(&cmd, &out)),
-            }
+            aws::bucket_state(
+                &self.ctx.runner,
+                &aws::head_bucket(&self.ctx.aws, b).timeout(AWS_TIMEOUT),
+            )
         })
     }
 
@@ -385,31 +373,23 @@ impl<'a> Facts<'a> {
     pub fn addons(&self) -> Shared<Vec<String>> {
         self.addons.get(|| {
             let name = self.eks_name().map_err(|p| clone_err(&p))?;
-            let v: Value = self.ctx.runner.json(&self.aws(
-                format!("list the add-ons of EKS cluster {name}"),
-                &["eks", "list-addons", "--cluster-name", &name],
-            ))?;
-            Ok(v["addons"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default())
+            eks::addon_names(
+                &self.ctx.runner,
+                &eks::list_addons(&self.ctx.aws, &name).timeout(AWS_TIMEOUT),
+            )
         })
     }
 
     /// One EKS add-on as `describe-addon` tells it; None when `list-addons` does not list it
     /// (then without a call of its own). Each add-on is described once per run.
-    pub fn addon(&self, addon: &str) -> Shared<Option<aws::Addon>> {
+    pub fn addon(&self, addon: &str) -> Shared<Option<eks::Addon>> {
         self.described_addons.get(&addon.to_string(), || {
             let listed = self.addons().map_err(|p| clone_err(&p))?;
             if !listed.iter().any(|n| n == addon) {
                 return Ok(None);
             }
             let name = self.eks_name().map_err(|p| clone_err(&p))?;
-            aws::describe_addon(&self.ctx.runner, &self.ctx.aws, &name, addon)
+            eks::addon(&self.ctx.runner, &self.ctx.aws, &name, addon)
         })
     }
 
@@ -570,11 +550,7 @@ impl<'a> Facts<'a> {
 
 /// The EKS cluster name in a HyperPod cluster's orchestrator ARN.
 pub fn eks_name_of(hp: &HyperPodCluster) -> Option<String> {
-    let arn = &hp.orchestrator.as_ref()?.eks.as_ref()?.cluster_arn;
-    arn.rsplit('/')
-        .next()
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+    hp.eks_cluster_name().map(str::to_string)
 }
 
 /// The items of a List (or the object itself when kubectl printed one object).

@@ -15,10 +15,6 @@ pub const CERT_MANAGER_CRDS_URL: &str =
 pub const NVIDIA_PLUGIN_URL: &str =
     "https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.14.5/nvidia-device-plugin.yml";
 
-fn aws(f: &Facts, args: &[&str]) -> Cmd {
-    f.ctx.aws.cmd("fix", args).mutating()
-}
-
 fn kubectl(f: &Facts, args: &[&str]) -> Cmd {
     f.ctx.kube.kubectl("fix", args).mutating()
 }
@@ -60,8 +56,7 @@ pub fn setup_fix(f: &Facts, summary: &str) -> Fix {
 pub fn oidc(f: &Facts) -> Option<Oidc> {
     let account = f.account().ok()?;
     let eks = f.eks().ok()?;
-    let issuer = eks.identity.as_ref()?.oidc.as_ref()?.issuer.clone()?;
-    let mut o = Oidc::new(&account.id, &issuer);
+    let mut o = Oidc::new(&account.id, eks.oidc_issuer()?);
     // Oidc::new writes the commercial partition; keep the account's (aws-cn, aws-us-gov).
     if account.partition != "aws" {
         let p = format!("arn:{}:", account.partition);
@@ -177,42 +172,26 @@ pub fn addon_fix(f: &Facts, addon: &str, role_arn: Option<&str>, what: &str) -> 
         .addons()
         .map(|a| a.iter().any(|n| n == addon))
         .unwrap_or(false);
-    let mut args = vec![
-        "eks",
-        if installed {
-            "update-addon"
-        } else {
-            "create-addon"
-        },
-        "--cluster-name",
-        eks.as_str(),
-        "--addon-name",
-        addon,
-    ];
-    if let Some(r) = role_arn {
-        args.extend(["--service-account-role-arn", r]);
-    }
-    if installed {
-        args.extend(["--resolve-conflicts", "OVERWRITE"]);
-    }
-    let wait = aws(
-        f,
-        &[
-            "eks",
-            "wait",
-            "addon-active",
-            "--cluster-name",
-            &eks,
-            "--addon-name",
-            addon,
-        ],
-    );
+    let with = crate::tools::eks::AddonArgs {
+        role_arn,
+        overwrite: installed,
+        ..Default::default()
+    };
+    let put = if installed {
+        crate::tools::eks::update_addon
+    } else {
+        crate::tools::eks::create_addon
+    };
+    let wait = crate::tools::eks::wait_addon_active(&f.ctx.aws, "fix", &eks, addon).mutating();
     let summary = if installed {
         format!("re-apply the {addon} EKS add-on, which restores {what}")
     } else {
         format!("install {what} as the {addon} EKS add-on")
     };
-    Fix::manual(summary, vec![aws(f, &args), wait])
+    Fix::manual(
+        summary,
+        vec![put(&f.ctx.aws, "fix", &eks, addon, &with), wait],
+    )
 }
 
 /// cert-manager and its CRDs: through the EKS add-on when that is how it was installed (or when
@@ -241,13 +220,15 @@ pub fn cert_manager_fix(f: &Facts) -> Fix {
 /// Points kubectl at the EKS cluster.
 pub fn kubeconfig_fix(f: &Facts) -> Option<Fix> {
     let eks = f.eks_name().ok()?;
-    let mut args = vec!["eks", "update-kubeconfig", "--name", eks.as_str()];
-    if let Some(k) = f.ctx.kube.kubeconfig.as_deref() {
-        args.extend(["--kubeconfig", k]);
-    }
     Some(Fix::manual(
         format!("write a kubeconfig context for EKS cluster {eks} and make it current"),
-        vec![aws(f, &args)],
+        vec![crate::tools::eks::update_kubeconfig(
+            &f.ctx.aws,
+            "fix",
+            &eks,
+            None,
+            f.ctx.kube.kubeconfig.as_deref(),
+        )],
     ))
 }
 

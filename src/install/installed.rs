@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::RoleId;
 use crate::render;
-use crate::tools::aws::Addon;
+use crate::tools::eks::Addon;
 
 /// The add-on's configuration as a JSON value (it may have been written as JSON or YAML).
 pub fn configuration(a: &Addon) -> Value {

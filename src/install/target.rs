@@ -8,8 +8,8 @@ use super::trust::Oidc;
 use crate::error::{Error, Result};
 use crate::exec::private::PrivateDir;
 use crate::exec::Cmd;
-use crate::tools::aws::{DescribeEks, HyperPodCluster};
 use crate::tools::kube::KubeOpts;
+use crate::tools::{eks, sagemaker};
 use crate::validate;
 use crate::Ctx;
 
@@ -68,53 +68,37 @@ pub fn resolve(ctx: &Ctx, hyperpod_cluster: &str, user_context: Option<&str>) ->
         &format!("Resolving HyperPod cluster {}...", hyperpod_cluster),
         true,
     );
-    let hp_cmd = ctx
-        .aws
-        .cmd(
-            format!("describe HyperPod cluster {}", hyperpod_cluster),
-            &[
-                "sagemaker",
-                "describe-cluster",
-                "--cluster-name",
-                hyperpod_cluster,
-            ],
-        )
-        // Kept: setup's test-model placement check reads the instance groups with the same call.
-        .reusable();
+    let hp_cmd = sagemaker::describe_cluster(
+        &ctx.aws,
+        format!("describe HyperPod cluster {}", hyperpod_cluster),
+        hyperpod_cluster,
+    )
+    // Kept: setup's test-model placement check reads the instance groups with the same call.
+    .reusable();
     // The account is the clusters' (their ARNs carry it): no `sts get-caller-identity`.
-    let hp: HyperPodCluster = ctx.runner.json(&hp_cmd)?;
-    let eks_arn = hp
-        .orchestrator
-        .as_ref()
-        .and_then(|o| o.eks.as_ref())
-        .map(|e| e.cluster_arn.clone())
-        .ok_or_else(|| Error::failed(format!("HyperPod cluster {} is not orchestrated by EKS (no Orchestrator.Eks.ClusterArn)", hyperpod_cluster), Some("this plugin supports EKS-orchestrated HyperPod clusters only".into())))?;
+    let hp = sagemaker::cluster(&ctx.runner, &hp_cmd)?;
+    let eks_arn = hp.eks_cluster_arn().ok_or_else(|| {
+        Error::failed(
+            format!(
+                "HyperPod cluster {} is not orchestrated by EKS (no Orchestrator.Eks.ClusterArn)",
+                hyperpod_cluster
+            ),
+            Some("this plugin supports EKS-orchestrated HyperPod clusters only".into()),
+        )
+    })?;
     let eks_name = eks_arn.rsplit('/').next().unwrap_or_default().to_string();
     validate::eks_cluster_name("Orchestrator.Eks.ClusterArn", &eks_name)?;
-    let eks_cmd = ctx.aws.cmd(
-        format!("describe EKS cluster {eks_name}"),
-        &["eks", "describe-cluster", "--name", &eks_name],
-    );
-    let eks: DescribeEks = ctx.runner.json(&eks_cmd)?;
+    let cluster = eks::cluster(&ctx.runner, &eks::describe_cluster(&ctx.aws, &eks_name))?;
     ctx.ui.status_done();
-    let issuer = eks
-        .cluster
-        .identity
-        .as_ref()
-        .and_then(|i| i.oidc.as_ref())
-        .and_then(|o| o.issuer.clone())
+    let issuer = cluster
+        .oidc_issuer()
+        .map(str::to_string)
         .ok_or_else(|| Error::failed(format!("EKS cluster {eks_name} has no OIDC issuer"), Some("IAM roles for service accounts need the cluster's OIDC issuer; check the cluster in the EKS console".into())))?;
-    let vpc_id = eks
-        .cluster
-        .resources_vpc_config
-        .as_ref()
-        .and_then(|v| v.vpc_id.clone())
-        .unwrap_or_default();
+    let vpc_id = cluster.vpc_id().unwrap_or_default().to_string();
     if vpc_id.is_empty() || vpc_id == "None" {
         return Err(Error::failed(format!("EKS cluster {eks_name} reports no VPC id"), Some("the load balancer controller needs the cluster's VPC (cluster.resourcesVpcConfig.vpcId)".into())));
     }
-    let account = eks
-        .cluster
+    let account = cluster
         .arn
         .split(':')
         .nth(4)
@@ -123,7 +107,7 @@ pub fn resolve(ctx: &Ctx, hyperpod_cluster: &str, user_context: Option<&str>) ->
             Error::failed(
                 format!(
                     "EKS cluster {eks_name} has an ARN without an account: {}",
-                    eks.cluster.arn
+                    cluster.arn
                 ),
                 None,
             )
@@ -136,9 +120,9 @@ pub fn resolve(ctx: &Ctx, hyperpod_cluster: &str, user_context: Option<&str>) ->
         eks_cluster: eks_name,
         context: user_context
             .map(str::to_string)
-            .unwrap_or_else(|| eks.cluster.arn.clone()),
-        eks_arn: eks.cluster.arn,
-        endpoint: eks.cluster.endpoint,
+            .unwrap_or_else(|| cluster.arn.clone()),
+        eks_arn: cluster.arn,
+        endpoint: cluster.endpoint,
         vpc_id,
     })
 }
@@ -146,28 +130,17 @@ pub fn resolve(ctx: &Ctx, hyperpod_cluster: &str, user_context: Option<&str>) ->
 /// `aws eks update-kubeconfig` for the cluster, under the context name the facts carry (also
 /// used by teardown for its temporary kubeconfig).
 pub fn update_kubeconfig_cmd(ctx: &Ctx, f: &Target, kubeconfig: Option<&str>) -> Cmd {
-    let ctx_name = f.context_name();
-    let mut args = vec![
-        "eks",
-        "update-kubeconfig",
-        "--name",
-        f.eks_cluster.as_str(),
-        "--alias",
-        ctx_name.as_str(),
-    ];
-    if let Some(k) = kubeconfig {
-        args.extend(["--kubeconfig", k]);
-    }
-    ctx.aws
-        .cmd(
-            format!(
-                "write the kubeconfig entry for EKS cluster {}",
-                f.eks_cluster
-            ),
-            &args,
-        )
-        .mutating()
-        .rewrites_kubeconfig()
+    eks::update_kubeconfig(
+        &ctx.aws,
+        format!(
+            "write the kubeconfig entry for EKS cluster {}",
+            f.eks_cluster
+        ),
+        &f.eks_cluster,
+        Some(&f.context_name()),
+        kubeconfig,
+    )
+    .rewrites_kubeconfig()
 }
 
 /// Access to the cluster: the user's kubeconfig when it has the cluster's context; otherwise a

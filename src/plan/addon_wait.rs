@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::StepEnv;
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
-use crate::tools::aws::{self, AwsOpts};
+use crate::tools::aws::AwsOpts;
+use crate::tools::eks;
 
 /// How often the add-on is read while it is CREATING or UPDATING.
 const POLL: Duration = Duration::from_secs(5);
@@ -42,16 +43,11 @@ impl AddonWait {
 
     /// The read this wait repeats, as the plan shows it.
     pub fn read_cmd(&self, aws: &AwsOpts) -> Cmd {
-        aws.cmd(
+        eks::describe_addon(
+            aws,
             format!("wait for the {} add-on to become active", self.addon),
-            &[
-                "eks",
-                "describe-addon",
-                "--cluster-name",
-                &self.eks_cluster,
-                "--addon-name",
-                &self.addon,
-            ],
+            &self.eks_cluster,
+            &self.addon,
         )
     }
 
@@ -63,7 +59,7 @@ impl AddonWait {
         ));
         let deadline = Instant::now() + Duration::from_secs(self.timeout_seconds);
         loop {
-            let found = aws::describe_addon(&ctx.runner, &ctx.aws, &self.eks_cluster, name)?;
+            let found = eks::addon(&ctx.runner, &ctx.aws, &self.eks_cluster, name)?;
             let Some(a) = found else {
                 return Err(Error::failed(
                     format!("the {name} add-on disappeared while setup waited for it"),

@@ -229,12 +229,16 @@ impl StepEnv<'_> {
         iam::read_role(&self.ctx.runner, &self.ctx.aws, name, true)
     }
 
-    /// `aws::describe_addon`, kept for the run (a check's read; waits read afresh); `None` offline.
-    pub fn describe_addon(&self, eks_cluster: &str, addon: &str) -> Result<Option<aws::Addon>> {
+    /// `eks::addon`, kept for the run (a check's read; waits read afresh); `None` offline.
+    pub fn describe_addon(
+        &self,
+        eks_cluster: &str,
+        addon: &str,
+    ) -> Result<Option<crate::tools::eks::Addon>> {
         if self.offline {
             return Ok(None);
         }
-        aws::describe_addon_read(&self.ctx.runner, &self.ctx.aws, eks_cluster, addon, true)
+        crate::tools::eks::addon_read(&self.ctx.runner, &self.ctx.aws, eks_cluster, addon, true)
     }
 
     /// Whether the account has the IAM OIDC identity provider `arn`.

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::install::installed::configuration;
 use crate::install::names::*;
 use crate::plan::{Action, AddonWait, Check, State, StepEnv};
+use crate::tools::eks::{self, AddonArgs};
 
 /// What to do when the add-on fails: read its issues, fix the role or dependency they name, re-run.
 fn on_failure(eks: &str) -> String {
@@ -56,13 +57,7 @@ pub(super) fn operator_addon_check(env: &StepEnv, inp: &SetupInputs) -> Result<C
     let text = want.to_string();
     let aws = &env.ctx.aws;
     let eks = inp.facts.eks_cluster.as_str();
-    let tags = Value::Object(
-        inp.iam_tags()
-            .into_iter()
-            .map(|(k, v)| (k, Value::from(v)))
-            .collect(),
-    )
-    .to_string();
+    let tags = inp.iam_tags();
     let name = OPERATOR_ADDON;
     let wait = || {
         Action::wait_addon(
@@ -74,24 +69,18 @@ pub(super) fn operator_addon_check(env: &StepEnv, inp: &SetupInputs) -> Result<C
     let doc = "add-on configuration";
     let create = Action::new(
         format!("create add-on {name}"),
-        aws.cmd(
+        eks::create_addon(
+            aws,
             format!("create the {name} add-on"),
-            &[
-                "eks",
-                "create-addon",
-                "--cluster-name",
-                eks,
-                "--addon-name",
-                name,
-                "--configuration-values",
-                &text,
-                "--resolve-conflicts",
-                "OVERWRITE",
-                "--tags",
-                &tags,
-            ],
-        )
-        .mutating(),
+            eks,
+            name,
+            &AddonArgs {
+                configuration: Some(&text),
+                overwrite: true,
+                tags: Some(&tags),
+                ..AddonArgs::default()
+            },
+        ),
     )
     .doc(doc, &want);
     let Some(found) = env.describe_addon(eks, name)? else {
@@ -113,32 +102,21 @@ pub(super) fn operator_addon_check(env: &StepEnv, inp: &SetupInputs) -> Result<C
         vec![
             Action::new(
                 format!("delete the failed add-on {name}"),
-                aws.cmd(
+                eks::delete_addon(
+                    aws,
                     format!("delete the failed {name} add-on"),
-                    &[
-                        "eks",
-                        "delete-addon",
-                        "--cluster-name",
-                        eks,
-                        "--addon-name",
-                        name,
-                    ],
-                )
-                .mutating(),
+                    eks,
+                    name,
+                    false,
+                ),
             ),
             Action::new(
                 format!("wait for {name} to be deleted"),
-                aws.cmd(
+                eks::wait_addon_deleted(
+                    aws,
                     format!("wait for the failed {name} add-on to be deleted"),
-                    &[
-                        "eks",
-                        "wait",
-                        "addon-deleted",
-                        "--cluster-name",
-                        eks,
-                        "--addon-name",
-                        name,
-                    ],
+                    eks,
+                    name,
                 )
                 .timeout(inp.config.wait_timeout),
             ),
@@ -149,22 +127,17 @@ pub(super) fn operator_addon_check(env: &StepEnv, inp: &SetupInputs) -> Result<C
         vec![
             Action::new(
                 format!("update add-on {name}"),
-                aws.cmd(
+                eks::update_addon(
+                    aws,
                     format!("update the {name} add-on"),
-                    &[
-                        "eks",
-                        "update-addon",
-                        "--cluster-name",
-                        eks,
-                        "--addon-name",
-                        name,
-                        "--configuration-values",
-                        &text,
-                        "--resolve-conflicts",
-                        "OVERWRITE",
-                    ],
-                )
-                .mutating(),
+                    eks,
+                    name,
+                    &AddonArgs {
+                        configuration: Some(&text),
+                        overwrite: true,
+                        ..AddonArgs::default()
+                    },
+                ),
             )
             .doc(doc, &want),
             wait(),

@@ -10,6 +10,7 @@ use crate::install::names::*;
 use crate::install::{AddonDef, ServiceAccountDef};
 use crate::marks;
 use crate::plan::{Action, Check, State, StepEnv};
+use crate::tools::eks::{self, AddonArgs};
 use crate::tools::kube::str_at;
 
 /// The kubeconfig entry: a context named after the cluster ARN whose server is the cluster's endpoint.
@@ -203,48 +204,37 @@ pub(super) fn addon_check(
     let addon = def.name;
     let aws = &env.ctx.aws;
     let eks = inp.facts.eks_cluster.as_str();
-    let tags: serde_json::Map<String, Value> = inp
-        .iam_tags()
-        .into_iter()
-        .map(|(k, v)| (k, Value::from(v)))
-        .collect();
-    let tags = Value::Object(tags).to_string();
+    let tags = inp.iam_tags();
     let wait = Action::new(
         format!("wait for {addon} to become ACTIVE"),
-        aws.cmd(
+        eks::wait_addon_active(
+            aws,
             format!("wait for the {addon} add-on to become active"),
-            &[
-                "eks",
-                "wait",
-                "addon-active",
-                "--cluster-name",
-                eks,
-                "--addon-name",
-                addon,
-            ],
+            eks,
+            addon,
         )
         .timeout(inp.config.wait_timeout),
     );
-    let role_args: Vec<&str> = role_arn
-        .map(|r| vec!["--service-account-role-arn", r])
-        .unwrap_or_default();
-    let mut create_args = vec![
-        "eks",
-        "create-addon",
-        "--cluster-name",
-        eks,
-        "--addon-name",
-        addon,
-    ];
-    create_args.extend(&role_args);
-    create_args.extend(["--resolve-conflicts", "OVERWRITE", "--tags", &tags]);
+    let with = AddonArgs {
+        role_arn,
+        overwrite: true,
+        ..AddonArgs::default()
+    };
     let create = Check::new(
         State::Missing,
         vec![
             Action::new(
                 format!("create add-on {addon}"),
-                aws.cmd(format!("create the {addon} add-on"), &create_args)
-                    .mutating(),
+                eks::create_addon(
+                    aws,
+                    format!("create the {addon} add-on"),
+                    eks,
+                    addon,
+                    &AddonArgs {
+                        tags: Some(&tags),
+                        ..with
+                    },
+                ),
             ),
             wait.clone(),
         ],
@@ -254,32 +244,27 @@ pub(super) fn addon_check(
     };
     let status = found.status.as_deref().unwrap_or("UNKNOWN").to_string();
     let current_role = found.service_account_role_arn.as_deref().unwrap_or("");
-    let mut update_args = vec![
-        "eks",
-        "update-addon",
-        "--cluster-name",
-        eks,
-        "--addon-name",
-        addon,
-    ];
-    update_args.extend(&role_args);
-    update_args.extend(["--resolve-conflicts", "OVERWRITE"]);
     let update = Action::new(
         format!("update add-on {addon}"),
-        aws.cmd(format!("update the {addon} add-on"), &update_args)
-            .mutating(),
+        eks::update_addon(aws, format!("update the {addon} add-on"), eks, addon, &with),
     );
     let have = found.addon_version.as_deref().unwrap_or("");
     if let Some(min) = def
         .min_version
         .filter(|m| version_key(have) < version_key(m))
     {
-        let mut args = update_args.clone();
-        args.extend(["--addon-version", min]);
         let update = Action::new(
             format!("update add-on {addon} to {min}"),
-            aws.cmd(format!("update the {addon} add-on to {min}"), &args)
-                .mutating(),
+            eks::update_addon(
+                aws,
+                format!("update the {addon} add-on to {min}"),
+                eks,
+                addon,
+                &AddonArgs {
+                    version: Some(min),
+                    ..with
+                },
+            ),
         );
         return Ok(Check::new(State::Drifted, vec![update, wait]).note(format!(
             "add-on {addon} is at {have}; the operator add-on needs {min} or later"

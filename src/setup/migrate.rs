@@ -402,37 +402,21 @@ pub fn restore(
         .progress("Restoring the Helm install (the migration failed after it was stopped)...");
     let mut done = Vec::new();
     let aws = &ctx.aws;
-    if crate::tools::aws::describe_addon_read(&ctx.runner, aws, eks_cluster, OPERATOR_ADDON, false)?
-        .is_some()
-    {
-        let args = [
-            "eks",
-            "delete-addon",
-            "--cluster-name",
+    use crate::tools::eks;
+    if eks::addon_read(&ctx.runner, aws, eks_cluster, OPERATOR_ADDON, false)?.is_some() {
+        ctx.runner.run(&eks::delete_addon(
+            aws,
+            format!("delete the failed {OPERATOR_ADDON} add-on, keeping what it installed (the CRDs and models)"),
             eks_cluster,
-            "--addon-name",
             OPERATOR_ADDON,
-            "--preserve",
-        ];
+            true,
+        ))?;
         ctx.runner.run(
-            &aws.cmd(
-                format!("delete the failed {OPERATOR_ADDON} add-on, keeping what it installed (the CRDs and models)"),
-                &args,
-            )
-            .mutating(),
-        )?;
-        ctx.runner.run(
-            &aws.cmd(
+            &eks::wait_addon_deleted(
+                aws,
                 format!("wait for the {OPERATOR_ADDON} add-on to be deleted"),
-                &[
-                    "eks",
-                    "wait",
-                    "addon-deleted",
-                    "--cluster-name",
-                    eks_cluster,
-                    "--addon-name",
-                    OPERATOR_ADDON,
-                ],
+                eks_cluster,
+                OPERATOR_ADDON,
             )
             .timeout(timeout),
         )?;

@@ -339,7 +339,7 @@ impl<'a> Setup<'a> {
     /// The method already on the cluster: the operator add-on -> `Addon`, else `Helm`.
     fn method_on_cluster(&self, facts: &Target) -> Result<OperatorMethod> {
         // Kept for the run: preflight asks the same.
-        let found = tools::aws::describe_addon_read(
+        let found = tools::eks::addon_read(
             &self.ctx.runner,
             &self.ctx.aws,
             &facts.eks_cluster,
@@ -356,7 +356,7 @@ impl<'a> Setup<'a> {
     /// add-ons' roles): setup manages that install rather than making a second set of roles.
     fn adopt_installed_names(&self, facts: &Target, names: &mut Names) -> Result<()> {
         let read = |addon: &str| {
-            tools::aws::describe_addon_read(
+            tools::eks::addon_read(
                 &self.ctx.runner,
                 &self.ctx.aws,
                 &facts.eks_cluster,

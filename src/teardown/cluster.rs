@@ -320,33 +320,22 @@ pub(super) fn addon_check(env: &StepEnv, inp: &TeardownInputs, addon: &str) -> R
     if found.status.as_deref() != Some("DELETING") {
         actions.push(Action::new(
             format!("delete add-on {addon}"),
-            aws.cmd(
+            crate::tools::eks::delete_addon(
+                aws,
                 format!("delete the {addon} add-on"),
-                &[
-                    "eks",
-                    "delete-addon",
-                    "--cluster-name",
-                    eks,
-                    "--addon-name",
-                    addon,
-                ],
-            )
-            .mutating(),
+                eks,
+                addon,
+                false,
+            ),
         ));
     }
     actions.push(Action::new(
         format!("wait until {addon} is deleted"),
-        aws.cmd(
+        crate::tools::eks::wait_addon_deleted(
+            aws,
             format!("wait until the {addon} add-on is deleted"),
-            &[
-                "eks",
-                "wait",
-                "addon-deleted",
-                "--cluster-name",
-                eks,
-                "--addon-name",
-                addon,
-            ],
+            eks,
+            addon,
         )
         .timeout(inp.config.wait_timeout),
     ));

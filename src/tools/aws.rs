@@ -1,7 +1,6 @@
 //! The AWS CLI: argv with --region/--profile forwarded, JSON output, typed responses, error codes.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use serde::de::DeserializeOwned;
 
@@ -57,124 +56,54 @@ pub struct CallerIdentity {
     pub arn: String,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct HyperPodCluster {
-    pub cluster_arn: String,
-    pub cluster_name: String,
-    #[serde(default)]
-    pub cluster_status: Option<String>,
-    #[serde(default)]
-    pub orchestrator: Option<Orchestrator>,
+/// `aws sts get-caller-identity`.
+pub(crate) fn get_caller_identity(aws: &AwsOpts, purpose: impl Into<String>) -> Cmd {
+    aws.cmd(purpose, &["sts", "get-caller-identity"])
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct Orchestrator {
-    pub eks: Option<EksOrchestrator>,
+/// Runs a [`get_caller_identity`] command: who the credentials are.
+pub(crate) fn caller_identity(runner: &Runner, cmd: &Cmd) -> Result<CallerIdentity> {
+    runner.json(cmd)
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct EksOrchestrator {
-    pub cluster_arn: String,
+/// What `aws s3api head-bucket` said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketState {
+    Exists,
+    Missing,
+    Forbidden,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct DescribeHyperPod {
-    #[serde(flatten)]
-    pub cluster: HyperPodCluster,
+/// `aws s3api head-bucket`.
+pub(crate) fn head_bucket(aws: &AwsOpts, bucket: &str) -> Cmd {
+    aws.cmd(
+        format!("look up S3 bucket {bucket}"),
+        &["s3api", "head-bucket", "--bucket", bucket],
+    )
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EksCluster {
-    pub name: String,
-    pub arn: String,
-    #[serde(default)]
-    pub endpoint: Option<String>,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub identity: Option<EksIdentity>,
-    #[serde(default)]
-    pub resources_vpc_config: Option<VpcConfig>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct EksIdentity {
-    pub oidc: Option<EksOidc>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct EksOidc {
-    pub issuer: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct VpcConfig {
-    #[serde(default)]
-    pub vpc_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct DescribeEks {
-    pub cluster: EksCluster,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Addon {
-    pub addon_name: String,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub addon_version: Option<String>,
-    #[serde(default)]
-    pub service_account_role_arn: Option<String>,
-    #[serde(default)]
-    pub health: Option<Value>,
-    /// The add-on's configuration (JSON or YAML text), when it has one.
-    #[serde(default)]
-    pub configuration_values: Option<String>,
-    /// `{key: value}`, as the EKS API returns tags.
-    #[serde(default)]
-    pub tags: Value,
-}
-
-impl Addon {
-    /// The health issues EKS reports, one line each: `code: message (resources)`.
-    pub fn health_issues(&self) -> Vec<String> {
-        let issues = self
-            .health
-            .as_ref()
-            .and_then(|h| h["issues"].as_array().cloned())
-            .unwrap_or_default();
-        issues
-            .iter()
-            .map(|i| {
-                let ids: Vec<&str> = i["resourceIds"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
-                let mut line = format!(
-                    "{}: {}",
-                    i["code"].as_str().unwrap_or("Unknown"),
-                    i["message"].as_str().unwrap_or("")
-                );
-                if !ids.is_empty() {
-                    line.push_str(&format!(" (resources: {})", ids.join(", ")));
-                }
-                line
-            })
-            .collect()
+/// Runs a [`head_bucket`] command: whether the bucket exists and may be read.
+pub(crate) fn bucket_state(runner: &Runner, cmd: &Cmd) -> Result<BucketState> {
+    let out = runner.run_unchecked(cmd)?;
+    if out.success() {
+        return Ok(BucketState::Exists);
+    }
+    match error_code(&out.stderr) {
+        Some("404" | "NoSuchBucket" | "NotFound") => Ok(BucketState::Missing),
+        Some("403" | "AccessDenied" | "Forbidden") => Ok(BucketState::Forbidden),
+        _ => Err(crate::exec::command_error(cmd, &out)),
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct DescribeAddon {
-    pub addon: Addon,
+/// `aws s3api create-bucket`, in the region of the options (`us-east-1` takes no location).
+pub(crate) fn create_bucket(aws: &AwsOpts, purpose: impl Into<String>, bucket: &str) -> Cmd {
+    let mut args = vec!["s3api", "create-bucket", "--bucket", bucket];
+    let loc;
+    if let Some(r) = aws.region.as_deref().filter(|r| *r != "us-east-1") {
+        loc = format!("LocationConstraint={r}");
+        args.extend(["--create-bucket-configuration", loc.as_str()]);
+    }
+    aws.cmd(purpose, &args).mutating()
 }
 
 /// Runs a read whose "does not exist" is an answer: `Ok(None)`.
@@ -187,40 +116,6 @@ pub fn read_opt<T: DeserializeOwned>(runner: &Runner, cmd: &Cmd) -> Result<Optio
         return Ok(None);
     }
     Err(crate::exec::command_error(cmd, &out))
-}
-
-/// `aws eks describe-addon`: the add-on, or `None` when the cluster does not have it. Always
-/// read afresh (waits poll with it).
-pub fn describe_addon(
-    runner: &Runner,
-    aws: &AwsOpts,
-    eks_cluster: &str,
-    addon: &str,
-) -> Result<Option<Addon>> {
-    describe_addon_read(runner, aws, eks_cluster, addon, false)
-}
-
-/// [`describe_addon`]; `reuse` as in [`get_role_read`].
-pub fn describe_addon_read(
-    runner: &Runner,
-    aws: &AwsOpts,
-    eks_cluster: &str,
-    addon: &str,
-    reuse: bool,
-) -> Result<Option<Addon>> {
-    let mut cmd = aws.cmd(
-        format!("read the {addon} add-on"),
-        &[
-            "eks",
-            "describe-addon",
-            "--cluster-name",
-            eks_cluster,
-            "--addon-name",
-            addon,
-        ],
-    );
-    cmd.reusable = reuse;
-    Ok(read_opt::<DescribeAddon>(runner, &cmd)?.map(|d| d.addon))
 }
 
 #[cfg(test)]

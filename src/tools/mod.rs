@@ -2,9 +2,11 @@
 //! forwarded, and owns the serde types of its tool's JSON (`pod`: reading kubectl's pods).
 
 pub mod aws;
+pub mod eks;
 pub(crate) mod iam;
 pub mod kube;
 pub mod pod;
+pub mod sagemaker;
 
 use crate::error::{Error, MissingTool, Result};
 

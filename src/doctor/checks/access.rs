@@ -77,38 +77,8 @@ fn access_entry_fix(f: &Facts) -> Option<Fix> {
     Some(Fix::manual(
         format!("give {p} cluster-admin access to EKS cluster {eks} (an access entry)"),
         vec![
-            f.ctx
-                .aws
-                .cmd(
-                    "fix",
-                    &[
-                        "eks",
-                        "create-access-entry",
-                        "--cluster-name",
-                        &eks,
-                        "--principal-arn",
-                        &p,
-                    ],
-                )
-                .mutating(),
-            f.ctx
-                .aws
-                .cmd(
-                    "fix",
-                    &[
-                        "eks",
-                        "associate-access-policy",
-                        "--cluster-name",
-                        &eks,
-                        "--principal-arn",
-                        &p,
-                        "--policy-arn",
-                        &policy,
-                        "--access-scope",
-                        "type=cluster",
-                    ],
-                )
-                .mutating(),
+            crate::tools::eks::create_access_entry(&f.ctx.aws, "fix", &eks, &p),
+            crate::tools::eks::associate_access_policy(&f.ctx.aws, "fix", &eks, &p, &policy),
         ],
     ))
 }

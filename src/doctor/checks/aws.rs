@@ -21,7 +21,7 @@ const REJECTED: [&str; 8] = [
 fn login_fix(f: &Facts) -> Fix {
     let mut configure = Cmd::new("aws", "fix").arg("configure");
     configure = configure.opt("--profile", f.ctx.aws.profile.as_deref());
-    let check = f.ctx.aws.cmd("fix", &["sts", "get-caller-identity"]);
+    let check = crate::tools::aws::get_caller_identity(&f.ctx.aws, "fix");
     Fix::manual(
         "give the AWS CLI valid credentials (`aws configure`, `aws sso login`, or AWS_PROFILE/--profile), then check them",
         vec![configure, check],
@@ -103,7 +103,7 @@ pub fn hyperpod(f: &Facts) -> Result<Vec<Outcome>, Problem> {
                 ))
                 .fix(Fix::manual(
                     "list the HyperPod clusters of this account and region, then pass the right --hyperpod-cluster/--region",
-                    vec![f.ctx.aws.cmd("list", &["sagemaker", "list-clusters"])],
+                    vec![crate::tools::sagemaker::list_clusters(&f.ctx.aws, "list")],
                 ))]);
             }
             return Err(p);
@@ -128,12 +128,7 @@ pub fn hyperpod(f: &Facts) -> Result<Vec<Outcome>, Problem> {
 pub fn eks(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let c = f.eks()?;
     let status = c.status.as_deref().unwrap_or("UNKNOWN");
-    let issuer = c
-        .identity
-        .as_ref()
-        .and_then(|i| i.oidc.as_ref())
-        .and_then(|o| o.issuer.clone());
-    let Some(issuer) = issuer else {
+    let Some(issuer) = c.oidc_issuer() else {
         return Ok(vec![Outcome::fail(format!(
             "EKS cluster {} ({status}) reports no OIDC issuer; IAM roles for service accounts cannot work",
             c.name
@@ -158,21 +153,13 @@ pub fn bucket(f: &Facts) -> Result<Vec<Outcome>, Problem> {
         BucketState::Forbidden => Outcome::warn(format!(
             "s3://{b} exists but your identity may not read it (403)"
         )),
-        BucketState::Missing => {
-            let mut args = vec!["s3api", "create-bucket", "--bucket", b];
-            let loc;
-            if let Some(r) = f.ctx.aws.region.as_deref().filter(|r| *r != "us-east-1") {
-                loc = format!("LocationConstraint={r}");
-                args.extend(["--create-bucket-configuration", loc.as_str()]);
-            }
-            Outcome::fail(format!(
-                "s3://{b} does not exist; the operator stores its TLS certificates there"
-            ))
-            .fix(Fix::manual(
-                "create the bucket (or pass the right --s3-bucket)",
-                vec![f.ctx.aws.cmd("fix", &args).mutating()],
-            ))
-        }
+        BucketState::Missing => Outcome::fail(format!(
+            "s3://{b} does not exist; the operator stores its TLS certificates there"
+        ))
+        .fix(Fix::manual(
+            "create the bucket (or pass the right --s3-bucket)",
+            vec![crate::tools::aws::create_bucket(&f.ctx.aws, "fix", b)],
+        )),
     }])
 }
 
