@@ -7,6 +7,7 @@ use super::facts::Facts;
 use super::report::Fix;
 use crate::exec::Cmd;
 use crate::install::trust::{self, Oidc};
+use crate::tools::kube;
 
 pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 pub const CERT_MANAGER_CRDS_URL: &str =
@@ -16,10 +17,6 @@ pub const NVIDIA_PLUGIN_URL: &str =
 
 fn aws(f: &Facts, args: &[&str]) -> Cmd {
     f.ctx.aws.cmd("fix", args).mutating()
-}
-
-fn kubectl(f: &Facts, args: &[&str]) -> Cmd {
-    f.ctx.kube.kubectl("fix", args).mutating()
 }
 
 /// `kubectl hyperpod setup ...` with what doctor knows: setup checks every step and redoes only
@@ -149,29 +146,20 @@ pub fn annotate_fix(
     automatic: bool,
 ) -> Fix {
     let (ns, name) = sa;
-    let mut cmds = vec![kubectl(
-        f,
-        &[
-            "annotate",
-            "serviceaccount",
-            name,
-            "-n",
-            ns,
-            &format!("{ROLE_ANNOTATION}={arn}"),
-            "--overwrite",
-        ],
+    let mut cmds = vec![kube::annotate_service_account(
+        &f.ctx.kube,
+        "fix",
+        (ns, name),
+        (ROLE_ANNOTATION, arn),
     )];
     for w in workloads {
         let kind = super::workloads::kind(w).to_ascii_lowercase();
-        cmds.push(kubectl(
-            f,
-            &[
-                "rollout",
-                "restart",
-                &format!("{kind}/{}", super::workloads::name(w)),
-                "-n",
-                super::workloads::namespace(w),
-            ],
+        cmds.push(kube::rollout_restart(
+            &f.ctx.kube,
+            "fix",
+            &kind,
+            super::workloads::name(w),
+            super::workloads::namespace(w),
         ));
     }
     let restart = if workloads.is_empty() {
@@ -253,7 +241,7 @@ pub fn cert_manager_fix(f: &Facts) -> Fix {
     }
     Fix::manual(
         "apply the cert-manager v1.18.2 CRDs (the version the operator chart installs)",
-        vec![kubectl(f, &["apply", "-f", CERT_MANAGER_CRDS_URL])],
+        vec![kube::apply_url(&f.ctx.kube, "fix", CERT_MANAGER_CRDS_URL)],
     )
 }
 

@@ -2,6 +2,7 @@
 //! forwarded, and owns the serde types of its tool's JSON (`pod`: reading kubectl's pods).
 
 pub mod aws;
+pub(crate) mod helm;
 pub mod kube;
 pub mod pod;
 
