@@ -143,15 +143,7 @@ impl KubeOpts {
         namespace: Option<&str>,
         selector: Option<&str>,
     ) -> Result<Vec<Value>> {
-        let mut args: Vec<&str> = vec!["get", kind, "-o", "json"];
-        match namespace {
-            Some(ns) => args.extend(["-n", ns]),
-            None => args.push("--all-namespaces"),
-        }
-        if let Some(sel) = selector {
-            args.extend(["-l", sel]);
-        }
-        let cmd = self.kubectl(format!("list {kind}"), &args);
+        let cmd = list_resource(self, format!("list {kind}"), kind, namespace, selector);
         let out = runner.run_unchecked(&cmd)?;
         if !out.success() {
             if is_unknown_resource(&out) {
@@ -164,16 +156,22 @@ impl KubeOpts {
     }
 }
 
-/// `get KINDS (-n NS | --all-namespaces) [-l SELECTOR] -o json`: the arguments of a list.
-fn list_args<'a>(kinds: &'a str, ns: Option<&'a str>, selector: Option<&'a str>) -> Vec<&'a str> {
-    let mut args = vec!["get", kinds];
-    match ns {
-        Some(ns) => args.extend(["-n", ns]),
-        None => args.push("--all-namespaces"),
-    }
+/// `(-n NS | --all-namespaces) [-l SELECTOR]`: which objects a list is of.
+fn scope_args<'a>(ns: Option<&'a str>, selector: Option<&'a str>) -> Vec<&'a str> {
+    let mut args = match ns {
+        Some(ns) => vec!["-n", ns],
+        None => vec!["--all-namespaces"],
+    };
     if let Some(sel) = selector {
         args.extend(["-l", sel]);
     }
+    args
+}
+
+/// `get KINDS <scope> -o json`: the arguments of a list.
+fn list_args<'a>(kinds: &'a str, ns: Option<&'a str>, selector: Option<&'a str>) -> Vec<&'a str> {
+    let mut args = vec!["get", kinds];
+    args.extend(scope_args(ns, selector));
     args.extend(["-o", "json"]);
     args
 }
@@ -181,6 +179,20 @@ fn list_args<'a>(kinds: &'a str, ns: Option<&'a str>, selector: Option<&'a str>)
 /// `get RESOURCE NAME -n NS -o json`: the arguments of a read of one object.
 fn get_args<'a>(resource: &'a str, name: &'a str, ns: &'a str) -> Vec<&'a str> {
     vec!["get", resource, name, "-n", ns, "-o", "json"]
+}
+
+/// `kubectl get KIND -o json (-n NS | --all-namespaces) [-l SELECTOR]`: [`list_json`] with
+/// `-o json` first (as the model lists and [`KubeOpts::list`] print it).
+pub(crate) fn list_resource(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    kind: &str,
+    ns: Option<&str>,
+    selector: Option<&str>,
+) -> Cmd {
+    let mut args = vec!["get", kind, "-o", "json"];
+    args.extend(scope_args(ns, selector));
+    k.kubectl(purpose, &args)
 }
 
 /// `kubectl get KINDS (-n NS | --all-namespaces) [-l SELECTOR] -o json` (`kinds` may join several
