@@ -9,7 +9,7 @@ use crate::exec::Cmd;
 use crate::install::trust::{self, Oidc};
 use crate::tools::kube;
 
-pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+pub(crate) use crate::tools::kube::ROLE_ANNOTATION;
 pub const CERT_MANAGER_CRDS_URL: &str =
     "https://github.com/cert-manager/cert-manager/releases/download/v1.18.2/cert-manager.crds.yaml";
 pub const NVIDIA_PLUGIN_URL: &str =

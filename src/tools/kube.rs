@@ -674,6 +674,9 @@ impl Bounded<'_> {
     }
 }
 
+/// The ServiceAccount annotation naming the IAM role its pods get (IAM roles for service accounts).
+pub(crate) const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+
 /// The resource name of CustomResourceDefinitions, as kubectl takes it.
 pub(crate) const CRD_RESOURCE: &str = "customresourcedefinitions.apiextensions.k8s.io";
 
