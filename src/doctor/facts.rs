@@ -219,7 +219,7 @@ impl<'a> Facts<'a> {
     }
 
     /// kubectl as doctor reads through it: every request bounded.
-    fn kubectl(&self) -> kube::Bounded<'_> {
+    fn kube(&self) -> kube::Bounded<'_> {
         kube::Bounded {
             kube: &self.ctx.kube,
             request_timeout: KUBE_REQUEST_TIMEOUT,
@@ -447,7 +447,7 @@ impl<'a> Facts<'a> {
         self.server.get(|| {
             self.ctx
                 .runner
-                .json(&self.kubectl().version().timeout(KUBE_TIMEOUT))
+                .json(&self.kube().version().timeout(KUBE_TIMEOUT))
         })
     }
 
@@ -468,7 +468,7 @@ impl<'a> Facts<'a> {
         self.cluster.get(|| {
             let v: Value = self.ctx.runner.json(
                 &self
-                    .kubectl()
+                    .kube()
                     .list_json(
                         "list namespaces, nodes, CSI drivers, ServiceAccounts, Deployments and DaemonSets",
                         "namespaces,nodes,csidrivers.storage.k8s.io,serviceaccounts,deployments.apps,daemonsets.apps",
@@ -483,9 +483,12 @@ impl<'a> Facts<'a> {
     /// Which of the CRDs doctor cares about are installed.
     pub fn crds(&self) -> Shared<BTreeSet<String>> {
         self.crds.get(|| {
-            let names: Vec<&str> = INFERENCE_CRDS.into_iter().chain(CERT_MANAGER_CRDS).collect();
+            let names: Vec<&str> = INFERENCE_CRDS
+                .into_iter()
+                .chain(CERT_MANAGER_CRDS)
+                .collect();
             let cmd = self
-                .kubectl()
+                .kube()
                 .crds("look up the inference and cert-manager CRDs", &names)
                 .timeout(KUBE_TIMEOUT);
             let out = self.ctx.runner.run(&cmd)?;
@@ -509,7 +512,7 @@ impl<'a> Facts<'a> {
                 super::checks::models::IEC
             );
             let cmd = self
-                .kubectl()
+                .kube()
                 .list_json("list the model resources", &kinds, None)
                 .timeout(KUBE_TIMEOUT);
             let out = self.ctx.runner.run_unchecked(&cmd)?;
@@ -529,7 +532,7 @@ impl<'a> Facts<'a> {
         self.namespaces.get(&ns.to_string(), || {
             let v: Value = self.ctx.runner.json(
                 &self
-                    .kubectl()
+                    .kube()
                     .list_json(
                         format!("list the pods and events of namespace {ns}"),
                         "pods,events",
@@ -553,7 +556,7 @@ impl<'a> Facts<'a> {
     pub fn logs(&self, ns: &str, pod: &str, container: &str, previous: bool) -> Shared<String> {
         let key = (ns.into(), pod.into(), container.into(), previous);
         self.logs.get(&key, || {
-            let cmd = self.kubectl().logs_tail(
+            let cmd = self.kube().logs_tail(
                 format!("read the logs of {ns}/{pod} {container}"),
                 (ns, pod),
                 container,
@@ -569,7 +572,7 @@ impl<'a> Facts<'a> {
         self.all_pods.get(|| {
             let v: Value = self.ctx.runner.json(
                 &self
-                    .kubectl()
+                    .kube()
                     .list_json("list all pods", "pods", None)
                     .timeout(KUBE_TIMEOUT),
             )?;

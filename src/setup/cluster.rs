@@ -74,10 +74,7 @@ pub(super) fn service_account_check(
             labels.insert(k.to_string(), Value::from(*v));
         }
         let mut annotations = inp.k8s_annotations();
-        annotations.insert(
-            kube::ROLE_ANNOTATION.into(),
-            role_arn.as_str().into(),
-        );
+        annotations.insert(kube::ROLE_ANNOTATION.into(), role_arn.as_str().into());
         let manifest = ServiceAccountContext {
             name: sa.name,
             namespace: sa.namespace,

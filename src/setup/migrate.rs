@@ -237,11 +237,10 @@ pub(super) fn helm_leftovers_check(env: &StepEnv) -> Result<Check> {
     if release_records(env.ctx, &env.kube)?.is_empty() {
         return Ok(Check::satisfied().note("no Helm release left"));
     }
-    let manifest = env.ctx.runner.run(&helm::get_manifest(
-        &env.kube,
-        HELM_RELEASE,
-        HELM_NAMESPACE,
-    ))?;
+    let manifest =
+        env.ctx
+            .runner
+            .run(&helm::get_manifest(&env.kube, HELM_RELEASE, HELM_NAMESPACE))?;
     let objects: Vec<(String, String, String)> = manifest_objects(&manifest.stdout)
         .into_iter()
         .filter(|(_, kind, _)| !KEPT_KINDS.contains(&kind.as_str()))

@@ -73,8 +73,7 @@ fn operator_release_check(env: &StepEnv, inp: &SetupInputs, values: Value) -> Re
     if env.offline {
         return Ok(Check::new(State::Missing, actions));
     }
-    let Some(st) = helm::release(&env.kube, &env.ctx.runner, HELM_RELEASE, HELM_NAMESPACE)?
-    else {
+    let Some(st) = helm::release(&env.kube, &env.ctx.runner, HELM_RELEASE, HELM_NAMESPACE)? else {
         return Ok(Check::new(State::Missing, actions));
     };
     let phase = str_at(&st, "/info/status").unwrap_or("unknown").to_string();

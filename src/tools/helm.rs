@@ -125,7 +125,14 @@ pub(crate) fn upgrade_install(
 ) -> Cmd {
     let mut args: Vec<String> = ["upgrade", "--install", i.release, i.chart]
         .into_iter()
-        .chain(["--namespace", i.namespace, "--values", "-", "--labels", i.labels])
+        .chain([
+            "--namespace",
+            i.namespace,
+            "--values",
+            "-",
+            "--labels",
+            i.labels,
+        ])
         .map(String::from)
         .collect();
     args.extend(wait_args(i.wait));
@@ -210,8 +217,11 @@ pub(crate) fn clone_chart(url: &str, dir: &str) -> Cmd {
 
 /// `git -C DIR checkout --quiet REFERENCE`: the chart's pinned revision.
 pub(crate) fn checkout_chart(dir: &str, reference: &str) -> Cmd {
-    Cmd::new("git", format!("check out revision {reference} of the chart"))
-        .args(["-C", dir, "checkout", "--quiet", reference])
-        .timeout(FETCH_TIMEOUT)
-        .mutating()
+    Cmd::new(
+        "git",
+        format!("check out revision {reference} of the chart"),
+    )
+    .args(["-C", dir, "checkout", "--quiet", reference])
+    .timeout(FETCH_TIMEOUT)
+    .mutating()
 }

@@ -48,14 +48,6 @@ impl KubeOpts {
             .through(self.target())
     }
 
-    /// `helm get values RELEASE --namespace NS -o json`: the values a release was installed with.
-    pub fn helm_values(&self, purpose: impl Into<String>, release: &str, ns: &str) -> Cmd {
-        self.helm(
-            purpose,
-            &["get", "values", release, "--namespace", ns, "-o", "json"],
-        )
-    }
-
     /// `kubectl apply -f -` with the manifest on stdin.
     pub fn apply(&self, purpose: impl Into<String>, doc_name: &str, manifest: &Value) -> Cmd {
         self.kubectl(purpose, &["apply", "-f", "-", "-o", "json"])
@@ -114,22 +106,6 @@ impl KubeOpts {
         }
         // A kind whose CRD is not installed has no objects either.
         if is_not_found(&out) || is_unknown_resource(&out) {
-            return Ok(None);
-        }
-        Err(crate::exec::command_error(&cmd, &out))
-    }
-
-    /// `helm status RELEASE -o json`, or None when there is no such release.
-    pub fn helm_release(&self, runner: &Runner, release: &str, ns: &str) -> Result<Option<Value>> {
-        let cmd = self.helm(
-            format!("read helm release {ns}/{release}"),
-            &["status", release, "--namespace", ns, "-o", "json"],
-        );
-        let out = runner.run_unchecked(&cmd)?;
-        if out.success() {
-            return crate::exec::parse_json(&cmd, &out.stdout).map(Some);
-        }
-        if out.stderr.contains("not found") {
             return Ok(None);
         }
         Err(crate::exec::command_error(&cmd, &out))
@@ -288,7 +264,8 @@ pub(crate) fn read_kubeconfig(runner: &Runner, kubeconfig: Option<&str>) -> Resu
 
 /// `kubectl create namespace NAME`.
 pub(crate) fn create_namespace(k: &KubeOpts, purpose: impl Into<String>, name: &str) -> Cmd {
-    k.kubectl(purpose, &["create", "namespace", name]).mutating()
+    k.kubectl(purpose, &["create", "namespace", name])
+        .mutating()
 }
 
 /// `kubectl create serviceaccount NAME -n NS`.
@@ -312,7 +289,15 @@ pub(crate) fn annotate_service_account(
     let ann = format!("{key}={value}");
     k.kubectl(
         purpose,
-        &["annotate", "serviceaccount", name, "-n", ns, &ann, "--overwrite"],
+        &[
+            "annotate",
+            "serviceaccount",
+            name,
+            "-n",
+            ns,
+            &ann,
+            "--overwrite",
+        ],
     )
     .mutating()
 }
@@ -360,7 +345,9 @@ pub(crate) fn patch_merge(
     let body = body.to_string();
     k.kubectl(
         purpose,
-        &["patch", resource, name, "-n", ns, "--type", "merge", "-p", &body],
+        &[
+            "patch", resource, name, "-n", ns, "--type", "merge", "-p", &body,
+        ],
     )
     .mutating()
 }
@@ -569,7 +556,12 @@ pub(crate) fn logs(
     container: &str,
     window: LogWindow<'_>,
 ) -> Cmd {
-    let mut args = vec!["logs".to_string(), pod.to_string(), "-c".into(), container.to_string()];
+    let mut args = vec![
+        "logs".to_string(),
+        pod.to_string(),
+        "-c".into(),
+        container.to_string(),
+    ];
     args.extend(window.args());
     k.kubectl(purpose, &args)
 }
@@ -583,9 +575,16 @@ pub(crate) fn follow_logs(
     container: Option<&str>,
     window: LogWindow<'_>,
 ) -> Cmd {
-    let mut args: Vec<String> = ["logs", "-f", "-l", selector, "--prefix", "--max-log-requests=20"]
-        .map(String::from)
-        .into();
+    let mut args: Vec<String> = [
+        "logs",
+        "-f",
+        "-l",
+        selector,
+        "--prefix",
+        "--max-log-requests=20",
+    ]
+    .map(String::from)
+    .into();
     match container {
         Some(c) => args.extend(["-c".to_string(), c.to_string()]),
         None => args.push("--all-containers".into()),

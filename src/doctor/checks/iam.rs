@@ -284,7 +284,12 @@ pub fn service_account(f: &Facts, b: &Binding) -> Result<Vec<Outcome>, Problem> 
             Some((_, arn)) => Fix::manual(
                 format!("create ServiceAccount {shown} annotated with {arn} (or re-run setup)"),
                 vec![
-                    crate::tools::kube::create_service_account(&f.ctx.kube, "fix", &sa.namespace, &sa.name),
+                    crate::tools::kube::create_service_account(
+                        &f.ctx.kube,
+                        "fix",
+                        &sa.namespace,
+                        &sa.name,
+                    ),
                     crate::tools::kube::annotate_service_account(
                         &f.ctx.kube,
                         "fix",

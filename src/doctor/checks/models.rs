@@ -512,7 +512,11 @@ pub fn check(f: &Facts) -> Result<Vec<Outcome>, Problem> {
             .subject(name.clone())
             .fix(Fix::manual(
                 "list the model resources of the cluster",
-                vec![kube::list_table(&f.ctx.kube, "list", &format!("{JSM},{IEC}"))],
+                vec![kube::list_table(
+                    &f.ctx.kube,
+                    "list",
+                    &format!("{JSM},{IEC}"),
+                )],
             )),
             None => Outcome::pass("no model resources deployed"),
         }]);

@@ -70,15 +70,13 @@ pub fn inference_crds(f: &Facts) -> Result<Vec<Outcome>, Problem> {
 /// The fix for a problem the operator's pods show, when the cause is known.
 fn fix_for(f: &Facts, w: &Value, p: &PodProblem, logs: &str) -> Option<Fix> {
     let m = p.message.as_str();
-    let restart = FixCommand::from_cmd(
-        &kube::rollout_restart(
-            &f.ctx.kube,
-            "fix",
-            "deployment",
-            workloads::name(w),
-            workloads::namespace(w),
-        ),
-    );
+    let restart = FixCommand::from_cmd(&kube::rollout_restart(
+        &f.ctx.kube,
+        "fix",
+        "deployment",
+        workloads::name(w),
+        workloads::namespace(w),
+    ));
     let then_restart = |mut fix: Fix| {
         fix.summary
             .push_str(", then restart the operator so its init container checks again");
