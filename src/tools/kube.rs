@@ -706,6 +706,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn deletions_and_lists_keep_each_callers_order() {
+        let k = KubeOpts::default();
+        let argv = |c: Cmd| c.argv[1..].join(" ");
+        let t = Duration::from_secs(9);
+        let del = |how| argv(delete(&k, "p", "jsm", &["m"], Some("ns"), how));
+        assert_eq!(del(Deletion::default()), "delete jsm m -n ns");
+        assert_eq!(del(Deletion::ASK), "delete jsm m -n ns --wait=false");
+        assert_eq!(
+            del(Deletion {
+                if_any: true,
+                ..Deletion::ASK
+            }),
+            "delete jsm m -n ns --wait=false --ignore-not-found"
+        );
+        assert_eq!(
+            del(Deletion {
+                if_any: true,
+                ..Deletion::waited(t)
+            }),
+            "delete jsm m -n ns --ignore-not-found --wait=true --timeout=9s"
+        );
+        assert_eq!(
+            del(Deletion {
+                timeout: Some(t),
+                ..Deletion::IF_ANY
+            }),
+            "delete jsm m -n ns --ignore-not-found --timeout=9s"
+        );
+        assert_eq!(
+            argv(list_json(&k, "p", "pods", Some("ns"), Some("a=b"))),
+            "get pods -n ns -l a=b -o json"
+        );
+        assert_eq!(
+            argv(list_resource(&k, "p", "pods", None, Some("a=b"))),
+            "get pods -o json --all-namespaces -l a=b"
+        );
+    }
+
+    #[test]
     fn cluster_calls_carry_their_target_and_kubeconfig_edits_do_not() {
         let k = KubeOpts {
             kubeconfig: Some("/home/u/.kube/config".into()),
