@@ -286,7 +286,8 @@ pub fn role_can_read(ctx: &Ctx, sa: Option<&Value>, b: &ModelBucket) -> Result<A
 /// release's values, else the EKS add-on's configuration. Read only when the check fails.
 fn tls_bucket(ctx: &Ctx, kube: &KubeOpts, eks_cluster: Option<&str>) -> Option<String> {
     use crate::install::names::{HELM_NAMESPACE, HELM_RELEASE};
-    let helm = kube.helm_values(
+    let helm = crate::tools::helm::get_values(
+        kube,
         "read the operator's Helm values (its TLS bucket)",
         HELM_RELEASE,
         HELM_NAMESPACE,

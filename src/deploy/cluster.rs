@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::kind::ModelKind;
 use crate::error::{Error, Result};
 use crate::exec::{command_error, parse_json};
-use crate::tools::kube::{is_not_found, is_unknown_resource};
+use crate::tools::kube::{self, is_not_found, is_unknown_resource};
 use crate::Ctx;
 
 fn crd_missing(kind: ModelKind) -> Error {
@@ -29,9 +29,12 @@ enum Lookup {
 }
 
 fn lookup(ctx: &Ctx, kind: ModelKind, ns: &str, name: &str) -> Result<Lookup> {
-    let cmd = ctx.kube.kubectl(
+    let cmd = kube::get_json(
+        &ctx.kube,
         format!("read {} {ns}/{name}", kind.kind()),
-        &["get", kind.resource(), name, "-n", ns, "-o", "json"],
+        kind.resource(),
+        name,
+        ns,
     );
     let out = ctx.runner.run_unchecked(&cmd)?;
     if out.success() {
@@ -104,14 +107,13 @@ pub fn list(ctx: &Ctx, ns: Option<&str>) -> Result<(Models, Vec<ModelKind>)> {
     let mut items = Vec::new();
     let mut missing = Vec::new();
     for k in ModelKind::ALL {
-        let mut args = vec!["get", k.resource(), "-o", "json"];
-        match ns {
-            Some(n) => args.extend(["-n", n]),
-            None => args.push("--all-namespaces"),
-        }
-        let cmd = ctx
-            .kube
-            .kubectl(format!("list {} resources", k.kind()), &args);
+        let cmd = kube::list_resource(
+            &ctx.kube,
+            format!("list {} resources", k.kind()),
+            k.resource(),
+            ns,
+            None,
+        );
         let out = ctx.runner.run_unchecked(&cmd)?;
         if !out.success() {
             if is_unknown_resource(&out) {
@@ -175,9 +177,12 @@ fn event_time(e: &Value) -> Option<String> {
 /// The latest `limit` events about the model resource and the objects named after it (its
 /// Deployment, ReplicaSets and pods are `<name>-...`), oldest first.
 pub fn events(ctx: &Ctx, ns: &str, name: &str, limit: usize) -> Result<Vec<EventInfo>> {
-    let cmd = ctx.kube.kubectl(
+    let cmd = kube::list_json(
+        &ctx.kube,
         format!("read the events of namespace {ns}"),
-        &["get", "events", "-n", ns, "-o", "json"],
+        "events",
+        Some(ns),
+        None,
     );
     let v: Value = ctx.runner.json(&cmd)?;
     let prefix = format!("{name}-");
@@ -285,9 +290,12 @@ impl PodInfo {
 
 /// The pods matching a label selector.
 pub fn pods(ctx: &Ctx, ns: &str, selector: &str) -> Result<Vec<Value>> {
-    let cmd = ctx.kube.kubectl(
+    let cmd = kube::list_json(
+        &ctx.kube,
         format!("list the pods {selector} in {ns}"),
-        &["get", "pods", "-n", ns, "-l", selector, "-o", "json"],
+        "pods",
+        Some(ns),
+        Some(selector),
     );
     let v: Value = ctx.runner.json(&cmd)?;
     Ok(v["items"].as_array().cloned().unwrap_or_default())

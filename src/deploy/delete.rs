@@ -12,6 +12,7 @@ use super::status::ModelStatus;
 use super::watch::{self, DeleteResult};
 use crate::error::{Error, Result};
 use crate::time::human;
+use crate::tools::kube::{self, Deletion};
 use crate::Ctx;
 
 /// How long `delete` waits when not told otherwise.
@@ -69,12 +70,14 @@ pub struct DeleteReport {
 
 /// The `kubectl delete` that asks for the deletion (the operator then releases the resource).
 pub fn delete_cmd(ctx: &Ctx, kind: ModelKind, ns: &str, name: &str) -> crate::exec::Cmd {
-    ctx.kube
-        .kubectl(
-            format!("delete {} {ns}/{name}", kind.singular()),
-            &["delete", kind.resource(), name, "-n", ns, "--wait=false"],
-        )
-        .mutating()
+    kube::delete(
+        &ctx.kube,
+        format!("delete {} {ns}/{name}", kind.singular()),
+        kind.resource(),
+        &[name],
+        Some(ns),
+        Deletion::ASK,
+    )
 }
 
 /// Finds the resource, asks for its deletion (not under `ctx.dry_run`) and waits unless told

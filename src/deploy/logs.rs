@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::cluster;
 use crate::error::{Error, Result};
 use crate::exec::{command_error, stderr_tail, Cmd, StreamEvent};
-use crate::tools::kube::KubeOpts;
+use crate::tools::kube::{self, KubeOpts, LogWindow};
 use crate::Ctx;
 
 /// Whose logs, and which lines.
@@ -66,20 +66,14 @@ impl LogsRequest {
         }
     }
 
-    /// The arguments every `kubectl logs` of this request ends with.
-    fn common_args(&self) -> Vec<String> {
-        let mut args = vec![
-            "-n".into(),
-            self.namespace.clone(),
-            format!("--tail={}", self.tail),
-        ];
-        if let Some(s) = self.since_seconds {
-            args.push(format!("--since={s}s"));
+    /// Which lines every `kubectl logs` of this request reads.
+    fn window(&self) -> LogWindow<'_> {
+        LogWindow {
+            namespace: &self.namespace,
+            tail: self.tail,
+            since_seconds: self.since_seconds,
+            previous: self.previous,
         }
-        if self.previous {
-            args.push("--previous".into());
-        }
-        args
     }
 }
 
@@ -151,14 +145,13 @@ fn pods(ctx: &Ctx, req: &LogsRequest) -> Result<Vec<Value>> {
 
 /// The `kubectl logs` of one container.
 pub fn read_cmd(kube: &KubeOpts, req: &LogsRequest, pod: &str, container: &str) -> Cmd {
-    let mut args: Vec<String> = vec![
-        "logs".into(),
-        pod.to_string(),
-        "-c".into(),
-        container.to_string(),
-    ];
-    args.extend(req.common_args());
-    kube.kubectl(format!("read the logs of {pod}/{container}"), &args)
+    kube::logs(
+        kube,
+        format!("read the logs of {pod}/{container}"),
+        pod,
+        container,
+        req.window(),
+    )
 }
 
 /// Reads the log of every container of every pod. A container with no log yet (or no previous
@@ -195,20 +188,13 @@ pub fn read(ctx: &Ctx, req: &LogsRequest) -> Result<Logs> {
 
 /// The `kubectl logs -f` of every matching pod, lines prefixed `[pod/NAME/CONTAINER]`.
 pub fn follow_cmd(kube: &KubeOpts, req: &LogsRequest) -> Cmd {
-    let mut args: Vec<String> = vec![
-        "logs".into(),
-        "-f".into(),
-        "-l".into(),
-        req.selector.clone(),
-        "--prefix".into(),
-        "--max-log-requests=20".into(),
-    ];
-    match &req.container {
-        Some(c) => args.extend(["-c".to_string(), c.clone()]),
-        None => args.push("--all-containers".into()),
-    }
-    args.extend(req.common_args());
-    kube.kubectl("follow the logs", &args)
+    kube::follow_logs(
+        kube,
+        "follow the logs",
+        &req.selector,
+        req.container.as_deref(),
+        req.window(),
+    )
 }
 
 /// One followed line.

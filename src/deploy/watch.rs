@@ -80,19 +80,12 @@ const RESYNC_AFTER: Duration = Duration::from_secs(45);
 
 /// The watch command `watch` streams (also what a plan shows for a wait it will run).
 pub fn watch_cmd(kube: &KubeOpts, kind: ModelKind, ns: &str, name: &str) -> Cmd {
-    kube.kubectl(
+    crate::tools::kube::watch_json(
+        kube,
         format!("watch {} {ns}/{name}", kind.kind()),
-        &[
-            "get",
-            kind.resource(),
-            name,
-            "-n",
-            ns,
-            "-o",
-            "json",
-            "--watch",
-            "--output-watch-events",
-        ],
+        kind.resource(),
+        name,
+        ns,
     )
 }
 

@@ -205,10 +205,12 @@ impl<'a> Facts<'a> {
         }
     }
 
-    pub fn kubectl(&self, purpose: impl Into<String>, args: &[&str]) -> Cmd {
-        let mut all = vec![KUBE_REQUEST_TIMEOUT];
-        all.extend_from_slice(args);
-        self.ctx.kube.kubectl(purpose, &all).timeout(KUBE_TIMEOUT)
+    /// kubectl as doctor reads through it: every request bounded.
+    fn kube(&self) -> kube::Bounded<'_> {
+        kube::Bounded {
+            kube: &self.ctx.kube,
+            request_timeout: KUBE_REQUEST_TIMEOUT,
+        }
     }
 
     /// The version line a tool prints (the first line of its answer).
@@ -419,7 +421,7 @@ impl<'a> Facts<'a> {
         self.server.get(|| {
             self.ctx
                 .runner
-                .json(&self.kubectl("reach the Kubernetes API", &["version", "-o", "json"]))
+                .json(&self.kube().version().timeout(KUBE_TIMEOUT))
         })
     }
 
@@ -438,16 +440,16 @@ impl<'a> Facts<'a> {
 
     pub fn cluster(&self) -> Shared<ClusterObjects> {
         self.cluster.get(|| {
-            let v: Value = self.ctx.runner.json(&self.kubectl(
-                "list namespaces, nodes, CSI drivers, ServiceAccounts, Deployments and DaemonSets",
-                &[
-                    "get",
-                    "namespaces,nodes,csidrivers.storage.k8s.io,serviceaccounts,deployments.apps,daemonsets.apps",
-                    "--all-namespaces",
-                    "-o",
-                    "json",
-                ],
-            ))?;
+            let v: Value = self.ctx.runner.json(
+                &self
+                    .kube()
+                    .list_json(
+                        "list namespaces, nodes, CSI drivers, ServiceAccounts, Deployments and DaemonSets",
+                        "namespaces,nodes,csidrivers.storage.k8s.io,serviceaccounts,deployments.apps,daemonsets.apps",
+                        None,
+                    )
+                    .timeout(KUBE_TIMEOUT),
+            )?;
             Ok(ClusterObjects::from_items(&items_of(&v)))
         })
     }
@@ -455,11 +457,14 @@ impl<'a> Facts<'a> {
     /// Which of the CRDs doctor cares about are installed.
     pub fn crds(&self) -> Shared<BTreeSet<String>> {
         self.crds.get(|| {
-            let mut args = vec!["get", "customresourcedefinitions.apiextensions.k8s.io"];
-            args.extend(INFERENCE_CRDS);
-            args.extend(CERT_MANAGER_CRDS);
-            args.extend(["--ignore-not-found", "-o", "json"]);
-            let cmd = self.kubectl("look up the inference and cert-manager CRDs", &args);
+            let names: Vec<&str> = INFERENCE_CRDS
+                .into_iter()
+                .chain(CERT_MANAGER_CRDS)
+                .collect();
+            let cmd = self
+                .kube()
+                .crds("look up the inference and cert-manager CRDs", &names)
+                .timeout(KUBE_TIMEOUT);
             let out = self.ctx.runner.run(&cmd)?;
             if out.stdout.trim().is_empty() {
                 return Ok(BTreeSet::new());
@@ -475,20 +480,15 @@ impl<'a> Facts<'a> {
     /// Every JumpStartModel and InferenceEndpointConfig (empty when the CRDs are missing).
     pub fn models(&self) -> Shared<Vec<Value>> {
         self.models.get(|| {
-            let cmd = self.kubectl(
-                "list the model resources",
-                &[
-                    "get",
-                    &format!(
-                        "{},{}",
-                        super::checks::models::JSM,
-                        super::checks::models::IEC
-                    ),
-                    "--all-namespaces",
-                    "-o",
-                    "json",
-                ],
+            let kinds = format!(
+                "{},{}",
+                super::checks::models::JSM,
+                super::checks::models::IEC
             );
+            let cmd = self
+                .kube()
+                .list_json("list the model resources", &kinds, None)
+                .timeout(KUBE_TIMEOUT);
             let out = self.ctx.runner.run_unchecked(&cmd)?;
             if !out.success() && !kube::is_unknown_resource(&out) {
                 return Err(exec::command_error(&cmd, &out));
@@ -504,10 +504,16 @@ impl<'a> Facts<'a> {
     /// Pods and events of a namespace, in one call.
     pub fn namespace(&self, ns: &str) -> Shared<NamespaceObjects> {
         self.namespaces.get(&ns.to_string(), || {
-            let v: Value = self.ctx.runner.json(&self.kubectl(
-                format!("list the pods and events of namespace {ns}"),
-                &["get", "pods,events", "-n", ns, "-o", "json"],
-            ))?;
+            let v: Value = self.ctx.runner.json(
+                &self
+                    .kube()
+                    .list_json(
+                        format!("list the pods and events of namespace {ns}"),
+                        "pods,events",
+                        Some(ns),
+                    )
+                    .timeout(KUBE_TIMEOUT),
+            )?;
             let mut o = NamespaceObjects::default();
             for it in items_of(&v) {
                 match it["kind"].as_str() {
@@ -524,25 +530,26 @@ impl<'a> Facts<'a> {
     pub fn logs(&self, ns: &str, pod: &str, container: &str, previous: bool) -> Shared<String> {
         let key = (ns.into(), pod.into(), container.into(), previous);
         self.logs.get(&key, || {
-            let mut args = vec!["logs", "-n", ns, pod, "-c", container, "--tail=15"];
-            if previous {
-                args.push("--previous");
-            }
-            Ok(self
-                .ctx
-                .runner
-                .run(&self.kubectl(format!("read the logs of {ns}/{pod} {container}"), &args))?
-                .stdout)
+            let cmd = self.kube().logs_tail(
+                format!("read the logs of {ns}/{pod} {container}"),
+                (ns, pod),
+                container,
+                15,
+                previous,
+            );
+            Ok(self.ctx.runner.run(&cmd.timeout(KUBE_TIMEOUT))?.stdout)
         })
     }
 
     /// Every pod of the cluster (to count the GPUs in use); only asked for when a model waits for GPUs.
     pub fn all_pods(&self) -> Shared<Vec<Value>> {
         self.all_pods.get(|| {
-            let v: Value = self.ctx.runner.json(&self.kubectl(
-                "list all pods",
-                &["get", "pods", "--all-namespaces", "-o", "json"],
-            ))?;
+            let v: Value = self.ctx.runner.json(
+                &self
+                    .kube()
+                    .list_json("list all pods", "pods", None)
+                    .timeout(KUBE_TIMEOUT),
+            )?;
             Ok(items_of(&v))
         })
     }

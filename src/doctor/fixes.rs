@@ -8,16 +8,13 @@ use super::report::Fix;
 use crate::exec::Cmd;
 use crate::install::trust::{self, Oidc};
 use crate::tools::iam;
+use crate::tools::kube;
 
-pub const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+pub(crate) use crate::tools::kube::ROLE_ANNOTATION;
 pub const CERT_MANAGER_CRDS_URL: &str =
     "https://github.com/cert-manager/cert-manager/releases/download/v1.18.2/cert-manager.crds.yaml";
 pub const NVIDIA_PLUGIN_URL: &str =
     "https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.14.5/nvidia-device-plugin.yml";
-
-fn kubectl(f: &Facts, args: &[&str]) -> Cmd {
-    f.ctx.kube.kubectl("fix", args).mutating()
-}
 
 /// `kubectl hyperpod setup ...` with what doctor knows: setup checks every step and redoes only
 /// what is missing or drifted.
@@ -125,29 +122,20 @@ pub fn annotate_fix(
     automatic: bool,
 ) -> Fix {
     let (ns, name) = sa;
-    let mut cmds = vec![kubectl(
-        f,
-        &[
-            "annotate",
-            "serviceaccount",
-            name,
-            "-n",
-            ns,
-            &format!("{ROLE_ANNOTATION}={arn}"),
-            "--overwrite",
-        ],
+    let mut cmds = vec![kube::annotate_service_account(
+        &f.ctx.kube,
+        "fix",
+        (ns, name),
+        (ROLE_ANNOTATION, arn),
     )];
     for w in workloads {
         let kind = super::workloads::kind(w).to_ascii_lowercase();
-        cmds.push(kubectl(
-            f,
-            &[
-                "rollout",
-                "restart",
-                &format!("{kind}/{}", super::workloads::name(w)),
-                "-n",
-                super::workloads::namespace(w),
-            ],
+        cmds.push(kube::rollout_restart(
+            &f.ctx.kube,
+            "fix",
+            &kind,
+            super::workloads::name(w),
+            super::workloads::namespace(w),
         ));
     }
     let restart = if workloads.is_empty() {
@@ -213,7 +201,7 @@ pub fn cert_manager_fix(f: &Facts) -> Fix {
     }
     Fix::manual(
         "apply the cert-manager v1.18.2 CRDs (the version the operator chart installs)",
-        vec![kubectl(f, &["apply", "-f", CERT_MANAGER_CRDS_URL])],
+        vec![kube::apply_url(&f.ctx.kube, "fix", CERT_MANAGER_CRDS_URL)],
     )
 }
 

@@ -155,14 +155,7 @@ pub fn kube_access(
         kubeconfig: kubeconfig.clone(),
         context: Some(facts.context.clone()),
     };
-    let view = KubeOpts {
-        kubeconfig,
-        context: None,
-    }
-    .kubectl("read the kubeconfig", &["config", "view", "-o", "json"]);
-    let out = ctx.runner.run_unchecked(&view)?;
-    if out.success() {
-        let v: serde_json::Value = crate::exec::parse_json(&view, &out.stdout)?;
+    if let Some(v) = crate::tools::kube::read_kubeconfig(&ctx.runner, kubeconfig.as_deref())? {
         let has = v["contexts"]
             .as_array()
             .is_some_and(|a| a.iter().any(|x| x["name"] == facts.context.as_str()));

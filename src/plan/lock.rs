@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::exec::private::PrivateDir;
 use crate::exec::{interrupt, Runner};
-use crate::tools::kube::{str_at, KubeOpts};
+use crate::tools::kube::{self, str_at, KubeOpts};
 use crate::Ctx;
 
 pub const LEASE_NAME: &str = "kubectl-hyperpod-lock";
@@ -75,18 +75,12 @@ fn lease(holder: &str, command: &str, acquired: &str, rv: Option<&str>) -> Value
 }
 
 fn get(runner: &Runner, kube: &KubeOpts) -> Result<Option<Value>> {
-    let cmd = kube.kubectl(
+    let cmd = kube::get_json_if_any(
+        kube,
         "read the cluster's kubectl-hyperpod lock",
-        &[
-            "get",
-            "lease",
-            LEASE_NAME,
-            "-n",
-            LEASE_NAMESPACE,
-            "-o",
-            "json",
-            "--ignore-not-found",
-        ],
+        "lease",
+        LEASE_NAME,
+        LEASE_NAMESPACE,
     );
     let out = runner.run(&cmd)?;
     if out.stdout.trim().is_empty() {
@@ -97,13 +91,13 @@ fn get(runner: &Runner, kube: &KubeOpts) -> Result<Option<Value>> {
 
 /// `create` (or, with the resourceVersion read, `replace`); false when another run won.
 fn write(runner: &Runner, kube: &KubeOpts, verb: &str, doc: &Value) -> Result<bool> {
-    let cmd = kube
-        .kubectl(
-            format!("{verb} the cluster's kubectl-hyperpod lock"),
-            &[verb, "-f", "-", "-o", "json"],
-        )
-        .stdin_doc("lock lease", doc.to_string().into_bytes())
-        .mutating();
+    let cmd = kube::create_or_replace(
+        kube,
+        verb == "replace",
+        format!("{verb} the cluster's kubectl-hyperpod lock"),
+        "lock lease",
+        doc,
+    );
     let out = runner.run_unchecked(&cmd)?;
     if out.success() {
         return Ok(true);
@@ -273,17 +267,19 @@ fn renew_until_stopped(
 }
 
 fn release_cmd(kube: &KubeOpts) -> crate::exec::Cmd {
-    kube.kubectl(
+    let delete = kube::delete(
+        kube,
         "release the cluster's kubectl-hyperpod lock",
-        &[
-            "delete",
-            "lease",
-            LEASE_NAME,
-            "-n",
-            LEASE_NAMESPACE,
-            "--ignore-not-found",
-        ],
-    )
+        "lease",
+        &[LEASE_NAME],
+        Some(LEASE_NAMESPACE),
+        kube::Deletion::IF_ANY,
+    );
+    // Not a change of the plan's: the lock's own release, as it always ran.
+    crate::exec::Cmd {
+        mutating: false,
+        ..delete
+    }
 }
 
 impl Drop for ClusterLock {

@@ -11,7 +11,7 @@ use crate::install::{AddonDef, ServiceAccountDef};
 use crate::marks;
 use crate::plan::{Action, Check, State, StepEnv};
 use crate::tools::eks::{self, AddonArgs};
-use crate::tools::kube::str_at;
+use crate::tools::kube::{self, str_at};
 
 /// The kubeconfig entry: a context named after the cluster ARN whose server is the cluster's endpoint.
 pub(super) fn kubeconfig_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
@@ -32,16 +32,9 @@ pub(super) fn kubeconfig_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check
     if env.offline {
         return Ok(missing);
     }
-    let view = crate::tools::kube::KubeOpts {
-        kubeconfig: inp.config.kubeconfig.clone(),
-        context: None,
-    }
-    .kubectl("read the kubeconfig", &["config", "view", "-o", "json"]);
-    let out = env.ctx.runner.run_unchecked(&view)?;
-    if !out.success() {
+    let Some(v) = kube::read_kubeconfig(&env.ctx.runner, inp.config.kubeconfig.as_deref())? else {
         return Ok(missing.note("no readable kubeconfig yet"));
-    }
-    let v: Value = crate::exec::parse_json(&view, &out.stdout)?;
+    };
     let ctx_name = f.context_name();
     let cluster_name = v["contexts"]
         .as_array()
@@ -82,10 +75,7 @@ pub(super) fn service_account_check(
             labels.insert(k.to_string(), Value::from(*v));
         }
         let mut annotations = inp.k8s_annotations();
-        annotations.insert(
-            "eks.amazonaws.com/role-arn".into(),
-            role_arn.as_str().into(),
-        );
+        annotations.insert(kube::ROLE_ANNOTATION.into(), role_arn.as_str().into());
         let manifest = ServiceAccountContext {
             name: sa.name,
             namespace: sa.namespace,
@@ -126,25 +116,16 @@ pub(super) fn service_account_check(
 }
 
 pub(super) fn annotate_sa(env: &StepEnv, sa: ServiceAccountRef, role_arn: &str) -> Check {
-    let ann = format!("eks.amazonaws.com/role-arn={role_arn}");
     Check::new(
         State::Drifted,
         vec![Action::new(
             format!("annotate ServiceAccount {} with its role", sa.name),
-            env.kube
-                .kubectl(
-                    format!("annotate ServiceAccount {}/{}", sa.namespace, sa.name),
-                    &[
-                        "annotate",
-                        "serviceaccount",
-                        sa.name,
-                        "-n",
-                        sa.namespace,
-                        &ann,
-                        "--overwrite",
-                    ],
-                )
-                .mutating(),
+            kube::annotate_service_account(
+                &env.kube,
+                format!("annotate ServiceAccount {}/{}", sa.namespace, sa.name),
+                (sa.namespace, sa.name),
+                (kube::ROLE_ANNOTATION, role_arn),
+            ),
         )],
     )
 }
@@ -351,9 +332,12 @@ fn foreign_device_plugin(env: &StepEnv) -> Result<Option<String>> {
     if env.offline {
         return Ok(None);
     }
-    let list = env.kube.kubectl(
+    let list = kube::list_json(
+        &env.kube,
         "list the DaemonSets (is an NVIDIA device plugin running?)",
-        &["get", "daemonsets", "--all-namespaces", "-o", "json"],
+        "daemonsets",
+        None,
+        None,
     );
     let v: Value = env.ctx.runner.json(&list)?;
     Ok(v["items"]

@@ -31,7 +31,8 @@ use super::steps::SetupInputs;
 use crate::error::Result;
 use crate::install::names::*;
 use crate::plan::{Action, Check, State, StepEnv};
-use crate::tools::kube::{str_at, KubeOpts};
+use crate::tools::helm;
+use crate::tools::kube::{self, str_at, Deletion, KubeOpts};
 use crate::Ctx;
 
 /// The chart's Deployments that run something (namespace, name): the operator, its ALB
@@ -57,18 +58,12 @@ pub const ADDON_WORKLOADS: [&str; 3] = [
 /// The release's storage Secrets (`owner=helm,name=<release>`), newest revision last.
 pub fn release_records(ctx: &Ctx, kube: &KubeOpts) -> Result<Vec<Value>> {
     let selector = format!("owner=helm,name={HELM_RELEASE}");
-    let list = kube.kubectl(
+    let list = kube::list_json(
+        kube,
         "list the operator chart's Helm release records",
-        &[
-            "get",
-            "secrets",
-            "-n",
-            HELM_NAMESPACE,
-            "-l",
-            &selector,
-            "-o",
-            "json",
-        ],
+        "secrets",
+        Some(HELM_NAMESPACE),
+        Some(&selector),
     );
     let v: Value = ctx.runner.json(&list)?;
     let mut items = v["items"].as_array().cloned().unwrap_or_default();
@@ -172,27 +167,25 @@ fn workload_actions(kube: &KubeOpts, present: &[(&str, &str)]) -> Vec<Action> {
             .filter(|(n, _)| *n == ns)
             .map(|(_, d)| *d)
             .collect();
-        let mut args = vec!["scale", "deployment"];
-        args.extend(&names);
-        args.extend(["--replicas=0", "-n", ns]);
         scale.push(Action::new(
             format!("scale {} in {ns} to 0", names.join(", ")),
-            kube.kubectl(
+            kube::scale_deployments_to_zero(
+                kube,
                 format!("scale the Helm install's Deployments in {ns} to 0"),
-                &args,
-            )
-            .mutating(),
+                &names,
+                ns,
+            ),
         ));
-        let mut args = vec!["delete", "deployment"];
-        args.extend(&names);
-        args.extend(["-n", ns, "--ignore-not-found"]);
         delete.push(Action::new(
             format!("delete {} in {ns}", names.join(", ")),
-            kube.kubectl(
+            kube::delete(
+                kube,
                 format!("delete the Helm install's Deployments in {ns}"),
-                &args,
-            )
-            .mutating(),
+                "deployment",
+                &names,
+                Some(ns),
+                Deletion::IF_ANY,
+            ),
         ));
     }
     scale.extend(delete);
@@ -244,16 +237,10 @@ pub(super) fn helm_leftovers_check(env: &StepEnv) -> Result<Check> {
     if release_records(env.ctx, &env.kube)?.is_empty() {
         return Ok(Check::satisfied().note("no Helm release left"));
     }
-    let manifest = env.ctx.runner.run(&env.kube.helm(
-        format!("read the manifest of the Helm release {HELM_RELEASE}"),
-        &[
-            "get",
-            "manifest",
-            HELM_RELEASE,
-            "--namespace",
-            HELM_NAMESPACE,
-        ],
-    ))?;
+    let manifest =
+        env.ctx
+            .runner
+            .run(&helm::get_manifest(&env.kube, HELM_RELEASE, HELM_NAMESPACE))?;
     let objects: Vec<(String, String, String)> = manifest_objects(&manifest.stdout)
         .into_iter()
         .filter(|(_, kind, _)| !KEPT_KINDS.contains(&kind.as_str()))
@@ -268,18 +255,12 @@ pub(super) fn helm_leftovers_check(env: &StepEnv) -> Result<Check> {
         return Ok(Check::satisfied().note("the release has nothing but CRDs and namespaces"));
     }
     let joined = types.join(",");
-    let live: Value = env.ctx.runner.json(&env.kube.kubectl(
+    let live: Value = env.ctx.runner.json(&kube::list_json_if_any(
+        &env.kube,
         "list what the Helm release still owns",
-        &[
-            "get",
-            &joined,
-            "--all-namespaces",
-            "-l",
-            "app.kubernetes.io/managed-by=Helm",
-            "-o",
-            "json",
-            "--ignore-not-found",
-        ],
+        &joined,
+        None,
+        Some("app.kubernetes.io/managed-by=Helm"),
     ))?;
     // (namespace or "", "kind.group/name")
     let mut owned: Vec<(String, String)> = Vec::new();
@@ -319,13 +300,9 @@ pub(super) fn helm_leftovers_check(env: &StepEnv) -> Result<Check> {
             .filter(|(n, _)| n == ns)
             .map(|(_, r)| r.as_str())
             .collect();
-        let mut args = vec!["delete"];
-        args.extend(&refs);
-        args.push("--ignore-not-found");
         let place = if ns.is_empty() {
             "cluster-wide".to_string()
         } else {
-            args.extend(["-n", ns]);
             format!("in {ns}")
         };
         actions.push(Action::new(
@@ -333,12 +310,12 @@ pub(super) fn helm_leftovers_check(env: &StepEnv) -> Result<Check> {
                 "delete {} object(s) of the Helm release {place}",
                 refs.len()
             ),
-            env.kube
-                .kubectl(
-                    format!("delete what the Helm release {HELM_RELEASE} still owns {place}"),
-                    &args,
-                )
-                .mutating(),
+            kube::delete_refs(
+                &env.kube,
+                format!("delete what the Helm release {HELM_RELEASE} still owns {place}"),
+                &refs,
+                Some(ns).filter(|ns| !ns.is_empty()),
+            ),
         ));
     }
     Ok(Check::new(State::Present, actions).note(format!(
@@ -353,14 +330,13 @@ pub(super) fn release_record_check(env: &StepEnv) -> Result<Check> {
     let selector = format!("owner=helm,name={HELM_RELEASE}");
     let action = Action::new(
         format!("remove the Helm release record of {HELM_RELEASE} (objects kept)"),
-        env.kube
-            .kubectl(
-                format!(
-                    "remove the record of the Helm release {HELM_RELEASE} (its storage Secrets)"
-                ),
-                &["delete", "secret", "-n", HELM_NAMESPACE, "-l", &selector],
-            )
-            .mutating(),
+        kube::delete_selected(
+            &env.kube,
+            format!("remove the record of the Helm release {HELM_RELEASE} (its storage Secrets)"),
+            "secret",
+            HELM_NAMESPACE,
+            &selector,
+        ),
     );
     if env.offline {
         return Ok(Check::new(State::Missing, vec![action]).note("not checked offline"));
@@ -422,32 +398,23 @@ pub fn restore(
         )?;
         done.push(format!("add-on {OPERATOR_ADDON} deleted with --preserve"));
     }
-    let mut args = vec!["delete", "deployment"];
-    args.extend(ADDON_WORKLOADS);
-    args.extend(["-n", OPERATOR_NAMESPACE, "--ignore-not-found"]);
+    ctx.runner.run(&kube::delete(
+        kube,
+        "delete the add-on's Deployments (a second operator)",
+        "deployment",
+        &ADDON_WORKLOADS,
+        Some(OPERATOR_NAMESPACE),
+        Deletion::IF_ANY,
+    ))?;
     ctx.runner.run(
-        &kube
-            .kubectl("delete the add-on's Deployments (a second operator)", &args)
-            .mutating(),
-    )?;
-    let secs = format!("{}s", timeout.as_secs());
-    ctx.runner.run(
-        &kube
-            .helm(
-                format!("restore the Helm install: roll {HELM_RELEASE} back to its deployed revision {revision}"),
-                &[
-                    "rollback",
-                    HELM_RELEASE,
-                    &revision,
-                    "--namespace",
-                    HELM_NAMESPACE,
-                    "--wait",
-                    "--timeout",
-                    &secs,
-                ],
-            )
-            .mutating()
-            .timeout(timeout + std::time::Duration::from_secs(30)),
+        &helm::rollback(
+            kube,
+            format!("restore the Helm install: roll {HELM_RELEASE} back to its deployed revision {revision}"),
+            (HELM_RELEASE, &revision),
+            HELM_NAMESPACE,
+            Some(timeout),
+        )
+        .timeout(timeout + std::time::Duration::from_secs(30)),
     )?;
     done.push(format!(
         "helm rollback {HELM_RELEASE} {revision} -n {HELM_NAMESPACE}: the Helm operator runs again"

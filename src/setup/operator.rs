@@ -11,12 +11,12 @@ use super::ChartSource;
 use crate::deploy::kind::ModelKind;
 use crate::deploy::placement::{self, PlacementRequest};
 use crate::error::Result;
-use crate::exec::Cmd;
 use crate::install::names::*;
 use crate::install::RoleId;
 use crate::marks;
 use crate::plan::{Action, Check, ModelWait, State, StepEnv};
-use crate::tools::kube::str_at;
+use crate::tools::helm;
+use crate::tools::kube::{self, str_at, Deletion};
 
 pub(super) fn operator_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     operator_release_check(env, inp, inp.helm_values()?)
@@ -36,81 +36,44 @@ fn operator_release_check(env: &StepEnv, inp: &SetupInputs, values: Value) -> Re
                 let dir = cache_dir.display().to_string();
                 actions.push(Action::new(
                     "fetch the inference operator chart",
-                    Cmd::new("git", "fetch the inference operator chart")
-                        .args([
-                            "clone",
-                            "--filter=blob:none",
-                            "--no-checkout",
-                            url.as_str(),
-                            dir.as_str(),
-                        ])
-                        .timeout(Duration::from_secs(300))
-                        .mutating(),
+                    helm::clone_chart(url, &dir),
                 ));
                 actions.push(Action::new(
                     format!("check out chart revision {reference}"),
-                    Cmd::new(
-                        "git",
-                        format!("check out revision {reference} of the chart"),
-                    )
-                    .args([
-                        "-C",
-                        dir.as_str(),
-                        "checkout",
-                        "--quiet",
-                        reference.as_str(),
-                    ])
-                    .timeout(Duration::from_secs(300))
-                    .mutating(),
+                    helm::checkout_chart(&dir, reference),
                 ));
                 actions.push(Action::new(
                     "fetch the chart's dependencies",
-                    Cmd::new("helm", "fetch the chart's dependencies")
-                        .args(["dependency", "update", &chart.display().to_string()])
-                        .timeout(Duration::from_secs(300))
-                        .mutating(),
+                    helm::dependency_update(&chart.display().to_string()),
                 ));
             }
             chart.display().to_string()
         }
     };
-    let timeout = format!("{}s", inp.config.wait_timeout.as_secs());
     // The release's own label (on its storage Secret): how teardown knows the release is setup's.
     let labels = format!("{}={}", marks::LABEL_MANAGED.0, marks::LABEL_MANAGED.1);
     let install = Action::new(
         "helm upgrade --install the inference operator",
-        env.kube
-            .helm(
-                "install the inference operator chart",
-                &[
-                    "upgrade",
-                    "--install",
-                    HELM_RELEASE,
-                    chart_path.as_str(),
-                    "--namespace",
-                    HELM_NAMESPACE,
-                    "--values",
-                    "-",
-                    "--labels",
-                    labels.as_str(),
-                    "--wait",
-                    "--timeout",
-                    timeout.as_str(),
-                ],
-            )
-            .stdin_doc("helm values", values.to_string().into_bytes())
-            .timeout(inp.config.wait_timeout + Duration::from_secs(60))
-            .mutating(),
+        helm::upgrade_install(
+            &env.kube,
+            "install the inference operator chart",
+            helm::Install {
+                release: HELM_RELEASE,
+                chart: &chart_path,
+                namespace: HELM_NAMESPACE,
+                labels: &labels,
+                wait: inp.config.wait_timeout,
+            },
+            &values,
+        )
+        .timeout(inp.config.wait_timeout + Duration::from_secs(60)),
     )
     .doc("helm values", &values);
     actions.push(install);
     if env.offline {
         return Ok(Check::new(State::Missing, actions));
     }
-    let Some(st) = env
-        .kube
-        .helm_release(&env.ctx.runner, HELM_RELEASE, HELM_NAMESPACE)?
-    else {
+    let Some(st) = helm::release(&env.kube, &env.ctx.runner, HELM_RELEASE, HELM_NAMESPACE)? else {
         return Ok(Check::new(State::Missing, actions));
     };
     let phase = str_at(&st, "/info/status").unwrap_or("unknown").to_string();
@@ -119,7 +82,8 @@ fn operator_release_check(env: &StepEnv, inp: &SetupInputs, values: Value) -> Re
         actions.insert(actions.len() - 1, fix);
         note
     });
-    let getv = env.kube.helm_values(
+    let getv = helm::get_values(
+        &env.kube,
         "read the operator's helm values",
         HELM_RELEASE,
         HELM_NAMESPACE,
@@ -203,27 +167,20 @@ pub(super) fn test_deployment_check(env: &StepEnv, inp: &SetupInputs) -> Result<
             env.ctx.ui.warn(&note);
         }
     }
-    let secs = inp.config.wait_timeout.as_secs();
-    let to = format!("--timeout={secs}s");
     let k = &env.kube;
     // The test model's removal, waited for: before a new test and after a passed one.
     let delete_model = |summary: &str, purpose: &str| {
         Action::new(
             summary,
-            k.kubectl(
+            kube::delete(
+                k,
                 purpose,
-                &[
-                    "delete",
-                    "jumpstartmodel",
-                    TEST_MODEL_NAME,
-                    "-n",
-                    "default",
-                    "--wait=true",
-                    &to,
-                ],
+                "jumpstartmodel",
+                &[TEST_MODEL_NAME],
+                Some("default"),
+                Deletion::waited(inp.config.wait_timeout),
             )
-            .timeout(inp.config.wait_timeout + Duration::from_secs(30))
-            .mutating(),
+            .timeout(inp.config.wait_timeout + Duration::from_secs(30)),
         )
     };
     let mut actions = Vec::new();

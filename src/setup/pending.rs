@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::install::names::{HELM_NAMESPACE, HELM_RELEASE};
 use crate::plan::{Action, StepEnv};
+use crate::tools::helm;
 
 /// The repair of a release in `phase` (its `helm status -o json` is `status`), when it is pending.
 pub(super) fn repair(
@@ -39,41 +40,29 @@ pub(super) fn repair(
             ),
             Action::new(
                 format!("helm rollback the interrupted release to revision {rev}"),
-                env.kube
-                    .helm(
-                        format!("roll back the interrupted release {HELM_RELEASE} to revision {rev}"),
-                        &[
-                            "rollback",
-                            HELM_RELEASE,
-                            &rev.to_string(),
-                            "--namespace",
-                            HELM_NAMESPACE,
-                        ],
-                    )
-                    .mutating(),
+                helm::rollback(
+                    &env.kube,
+                    format!("roll back the interrupted release {HELM_RELEASE} to revision {rev}"),
+                    (HELM_RELEASE, &rev.to_string()),
+                    HELM_NAMESPACE,
+                    None,
+                ),
             ),
         ),
         None => {
-            let secret = format!("sh.helm.release.v1.{HELM_RELEASE}.v{pending}");
+            let secret = helm::release_secret(HELM_RELEASE, pending);
             (
                 format!(
                     "release {HELM_RELEASE} is {phase} (revision {pending}: an earlier helm was interrupted): its pending record is removed first, keeping every object (not helm uninstall, which would delete the CRDs and every model)"
                 ),
                 Action::new(
                     format!("remove the interrupted release's record (Secret {secret})"),
-                    env.kube
-                        .kubectl(
-                            format!("remove the record of the interrupted release {HELM_RELEASE}"),
-                            &[
-                                "delete",
-                                "secret",
-                                secret.as_str(),
-                                "--namespace",
-                                HELM_NAMESPACE,
-                                "--ignore-not-found",
-                            ],
-                        )
-                        .mutating(),
+                    helm::delete_release_secret(
+                        &env.kube,
+                        format!("remove the record of the interrupted release {HELM_RELEASE}"),
+                        &secret,
+                        HELM_NAMESPACE,
+                    ),
                 ),
             )
         }
@@ -83,19 +72,7 @@ pub(super) fn repair(
 
 /// The newest revision before `pending` that was deployed (else superseded): what to go back to.
 fn last_good_revision(env: &StepEnv, pending: u64) -> Result<Option<u64>> {
-    let cmd = env.kube.helm(
-        format!("read the history of helm release {HELM_RELEASE}"),
-        &[
-            "history",
-            HELM_RELEASE,
-            "--namespace",
-            HELM_NAMESPACE,
-            "--max",
-            "20",
-            "-o",
-            "json",
-        ],
-    );
+    let cmd = helm::history(&env.kube, HELM_RELEASE, HELM_NAMESPACE, 20);
     let history: Vec<Value> = env.ctx.runner.json(&cmd)?;
     let newest = |status: &str| {
         history

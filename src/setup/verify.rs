@@ -55,16 +55,12 @@ pub fn verify_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
         }
     }
     let deployment = inp.install.operator_deployment();
-    let wait = env.kube.kubectl(
+    let wait = crate::tools::kube::wait_available(
+        &env.kube,
         "wait for the operator Deployment to become available",
-        &[
-            "wait",
-            &format!("deployment/{deployment}"),
-            "-n",
-            OPERATOR_NAMESPACE,
-            "--for=condition=Available",
-            "--timeout=120s",
-        ],
+        deployment,
+        OPERATOR_NAMESPACE,
+        std::time::Duration::from_secs(120),
     );
     let out = env.ctx.runner.run_unchecked(&wait)?;
     if !out.success() {

@@ -9,6 +9,8 @@ use crate::deploy::kind::ModelKind;
 use crate::error::{Error, Result};
 use crate::install::names::*;
 use crate::plan::{Action, Check, State, StepEnv};
+use crate::tools::helm;
+use crate::tools::kube::{self, Deletion};
 
 /// Ingresses and Services whose load balancer the AWS Load Balancer Controller (part of the
 /// operator chart) still holds: uninstalling the controller first would leak the load balancer.
@@ -44,11 +46,7 @@ fn owned_by_model(o: &Value) -> bool {
 
 pub(super) fn operator_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
     let what = format!("helm release {HELM_RELEASE}");
-    if env
-        .kube
-        .helm_release(&env.ctx.runner, HELM_RELEASE, HELM_NAMESPACE)?
-        .is_none()
-    {
+    if helm::release(&env.kube, &env.ctx.runner, HELM_RELEASE, HELM_NAMESPACE)?.is_none() {
         return Ok(absent());
     }
     let owner = release_owner(env, inp)?;
@@ -76,19 +74,14 @@ pub(super) fn operator_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Chec
                 };
                 actions.push(Action::new(
                     format!("wait until the load balancer of {kind} {ns}/{name} is released"),
-                    env.kube
-                        .kubectl(
-                            format!("wait until {kind} {ns}/{name} is gone"),
-                            &[
-                                "wait",
-                                "--for=delete",
-                                &format!("{res}/{name}"),
-                                "-n",
-                                &ns,
-                                &inp.timeout_arg(),
-                            ],
-                        )
-                        .timeout(inp.cmd_timeout()),
+                    kube::wait_deleted(
+                        &env.kube,
+                        format!("wait until {kind} {ns}/{name} is gone"),
+                        res,
+                        (&ns, &name),
+                        inp.config.wait_timeout,
+                    )
+                    .timeout(inp.cmd_timeout()),
                 ));
             }
         } else {
@@ -113,24 +106,16 @@ pub(super) fn operator_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Chec
         c.notes.extend(notes);
         return Ok(c);
     }
-    let timeout = format!("{}s", inp.config.wait_timeout.as_secs());
     actions.push(Action::new(
         format!("helm uninstall {HELM_RELEASE}"),
-        env.kube
-            .helm(
-                "uninstall the inference operator chart",
-                &[
-                    "uninstall",
-                    HELM_RELEASE,
-                    "--namespace",
-                    HELM_NAMESPACE,
-                    "--wait",
-                    "--timeout",
-                    &timeout,
-                ],
-            )
-            .timeout(inp.cmd_timeout())
-            .mutating(),
+        helm::uninstall(
+            &env.kube,
+            "uninstall the inference operator chart",
+            HELM_RELEASE,
+            HELM_NAMESPACE,
+            inp.config.wait_timeout,
+        )
+        .timeout(inp.cmd_timeout()),
     ));
     let kept_crds = kept_crds(env)?;
     if !kept_crds.is_empty() {
@@ -141,19 +126,21 @@ pub(super) fn operator_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Chec
                 "{} stay after the uninstall (their chart marks them helm.sh/resource-policy: keep); no object uses them, so they are deleted after it",
                 names.join(", ")
             ));
-            let wait = inp.timeout_arg();
-            let mut args = vec!["delete", "customresourcedefinitions.apiextensions.k8s.io"];
-            args.extend(names.iter().map(String::as_str));
-            args.extend(["--ignore-not-found", wait.as_str()]);
+            let crds: Vec<&str> = names.iter().map(String::as_str).collect();
             actions.push(Action::new(
                 "delete the CRDs the chart keeps on uninstall",
-                env.kube
-                    .kubectl(
-                        "delete the CRDs the operator chart keeps on uninstall",
-                        &args,
-                    )
-                    .timeout(inp.cmd_timeout())
-                    .mutating(),
+                kube::delete(
+                    &env.kube,
+                    "delete the CRDs the operator chart keeps on uninstall",
+                    kube::CRD_RESOURCE,
+                    &crds,
+                    None,
+                    Deletion {
+                        timeout: Some(inp.config.wait_timeout),
+                        ..Deletion::IF_ANY
+                    },
+                )
+                .timeout(inp.cmd_timeout()),
             ));
         } else {
             notes.push(kept_note(
@@ -259,21 +246,12 @@ fn release_owner(env: &StepEnv, inp: &TeardownInputs) -> Result<Owner> {
         crate::marks::LABEL_MANAGED.0,
         crate::marks::LABEL_MANAGED.1
     );
-    let filter = format!("^{HELM_RELEASE}$");
-    let labelled: Vec<Value> = env.ctx.runner.json(&env.kube.helm(
+    let labelled: Vec<Value> = env.ctx.runner.json(&helm::list_labelled(
+        &env.kube,
         "look for setup's label on the operator release",
-        &[
-            "list",
-            "--namespace",
-            HELM_NAMESPACE,
-            "--all",
-            "--filter",
-            &filter,
-            "--selector",
-            &selector,
-            "-o",
-            "json",
-        ],
+        HELM_RELEASE,
+        HELM_NAMESPACE,
+        &selector,
     ))?;
     if !labelled.is_empty() {
         return Ok(Owner::Ours);
@@ -286,7 +264,8 @@ fn release_owner(env: &StepEnv, inp: &TeardownInputs) -> Result<Owner> {
     }
     // The namespace is gone (an uninstall that stopped half-way): the release is setup's when
     // it runs the operator as setup's role.
-    let values = env.kube.helm_values(
+    let values = helm::get_values(
+        &env.kube,
         "read the operator release's values",
         HELM_RELEASE,
         HELM_NAMESPACE,
@@ -355,18 +334,20 @@ fn delete_k8s(
         Some(ns) => format!("{kind} {ns}/{name}"),
         None => format!("{kind} {name}"),
     };
-    let to = inp.timeout_arg();
-    let mut args = vec!["delete", kind, name];
-    if let Some(ns) = ns {
-        args.extend(["-n", ns]);
-    }
-    args.extend(["--ignore-not-found", "--wait=true", to.as_str()]);
     Action::new(
         format!("delete {what}"),
-        env.kube
-            .kubectl(format!("delete {what}"), &args)
-            .timeout(inp.cmd_timeout())
-            .mutating(),
+        kube::delete(
+            &env.kube,
+            format!("delete {what}"),
+            kind,
+            &[name],
+            ns,
+            Deletion {
+                if_any: true,
+                ..Deletion::waited(inp.config.wait_timeout)
+            },
+        )
+        .timeout(inp.cmd_timeout()),
     )
 }
 

@@ -13,7 +13,7 @@ use crate::install::names::*;
 use crate::install::target::Target;
 use crate::install::{policy_defs, role_defs, Managed, Method, RoleDef};
 use crate::plan::{Action, Check, State, StepDef, StepEnv};
-use crate::tools::kube::str_at;
+use crate::tools::kube::{self, str_at, Deletion};
 
 /// Everything the steps need, borrowed for the life of a plan and its execution.
 pub struct TeardownInputs<'a> {
@@ -36,10 +36,6 @@ impl TeardownInputs<'_> {
     pub fn keeps_operator(&self) -> bool {
         self.config.models == ModelPolicy::Keep
             && self.models.iter().any(|m| !is_setup_test_model(m))
-    }
-
-    pub(super) fn timeout_arg(&self) -> String {
-        format!("--timeout={}s", self.config.wait_timeout.as_secs())
     }
 
     /// The deadline of a command that waits: the wait's own deadline plus a margin.
@@ -320,7 +316,6 @@ fn models_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
             .note("no JumpStartModel or InferenceEndpointConfig in any namespace"));
     }
     let k = &env.kube;
-    let to = inp.timeout_arg();
     let mut state = State::Kept;
     let (mut notes, mut deletes, mut waits, mut blocked) = (vec![], vec![], vec![], vec![]);
     for m in items {
@@ -346,33 +341,27 @@ fn models_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
         if !m["metadata"]["deletionTimestamp"].is_string() {
             deletes.push(Action::new(
                 format!("delete {what}"),
-                k.kubectl(
+                kube::delete(
+                    k,
                     format!("delete {what}"),
-                    &[
-                        "delete",
-                        kind.resource(),
-                        &name,
-                        "-n",
-                        &ns,
-                        "--wait=false",
-                        "--ignore-not-found",
-                    ],
-                )
-                .mutating(),
+                    kind.resource(),
+                    &[&name],
+                    Some(&ns),
+                    Deletion {
+                        if_any: true,
+                        ..Deletion::ASK
+                    },
+                ),
             ));
         }
         waits.push(Action::new(
             format!("wait until the operator has released {what}"),
-            k.kubectl(
+            kube::wait_deleted(
+                k,
                 format!("wait until the operator has released {what} (its finalizers gone)"),
-                &[
-                    "wait",
-                    "--for=delete",
-                    &format!("{}/{name}", kind.resource()),
-                    "-n",
-                    &ns,
-                    &to,
-                ],
+                kind.resource(),
+                (&ns, &name),
+                inp.config.wait_timeout,
             )
             .timeout(inp.cmd_timeout()),
         ));

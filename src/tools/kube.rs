@@ -1,5 +1,7 @@
 //! kubectl and helm: argv with --kubeconfig/--context forwarded, JSON output, NotFound detection.
 
+use std::time::Duration;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -44,14 +46,6 @@ impl KubeOpts {
             .opt("--kubeconfig", self.kubeconfig.as_deref())
             .opt("--kube-context", self.context.as_deref())
             .through(self.target())
-    }
-
-    /// `helm get values RELEASE --namespace NS -o json`: the values a release was installed with.
-    pub fn helm_values(&self, purpose: impl Into<String>, release: &str, ns: &str) -> Cmd {
-        self.helm(
-            purpose,
-            &["get", "values", release, "--namespace", ns, "-o", "json"],
-        )
     }
 
     /// `kubectl apply -f -` with the manifest on stdin.
@@ -117,22 +111,6 @@ impl KubeOpts {
         Err(crate::exec::command_error(&cmd, &out))
     }
 
-    /// `helm status RELEASE -o json`, or None when there is no such release.
-    pub fn helm_release(&self, runner: &Runner, release: &str, ns: &str) -> Result<Option<Value>> {
-        let cmd = self.helm(
-            format!("read helm release {ns}/{release}"),
-            &["status", release, "--namespace", ns, "-o", "json"],
-        );
-        let out = runner.run_unchecked(&cmd)?;
-        if out.success() {
-            return crate::exec::parse_json(&cmd, &out.stdout).map(Some);
-        }
-        if out.stderr.contains("not found") {
-            return Ok(None);
-        }
-        Err(crate::exec::command_error(&cmd, &out))
-    }
-
     /// Lists objects as JSON items; an unknown resource type (CRD not installed) is an empty list.
     pub fn list(
         &self,
@@ -141,15 +119,7 @@ impl KubeOpts {
         namespace: Option<&str>,
         selector: Option<&str>,
     ) -> Result<Vec<Value>> {
-        let mut args: Vec<&str> = vec!["get", kind, "-o", "json"];
-        match namespace {
-            Some(ns) => args.extend(["-n", ns]),
-            None => args.push("--all-namespaces"),
-        }
-        if let Some(sel) = selector {
-            args.extend(["-l", sel]);
-        }
-        let cmd = self.kubectl(format!("list {kind}"), &args);
+        let cmd = list_resource(self, format!("list {kind}"), kind, namespace, selector);
         let out = runner.run_unchecked(&cmd)?;
         if !out.success() {
             if is_unknown_resource(&out) {
@@ -161,6 +131,553 @@ impl KubeOpts {
         Ok(v["items"].as_array().cloned().unwrap_or_default())
     }
 }
+
+/// `(-n NS | --all-namespaces) [-l SELECTOR]`: which objects a list is of.
+fn scope_args<'a>(ns: Option<&'a str>, selector: Option<&'a str>) -> Vec<&'a str> {
+    let mut args = match ns {
+        Some(ns) => vec!["-n", ns],
+        None => vec!["--all-namespaces"],
+    };
+    if let Some(sel) = selector {
+        args.extend(["-l", sel]);
+    }
+    args
+}
+
+/// `get KINDS <scope> -o json`: the arguments of a list.
+fn list_args<'a>(kinds: &'a str, ns: Option<&'a str>, selector: Option<&'a str>) -> Vec<&'a str> {
+    let mut args = vec!["get", kinds];
+    args.extend(scope_args(ns, selector));
+    args.extend(["-o", "json"]);
+    args
+}
+
+/// `get RESOURCE NAME -n NS -o json`: the arguments of a read of one object.
+fn get_args<'a>(resource: &'a str, name: &'a str, ns: &'a str) -> Vec<&'a str> {
+    vec!["get", resource, name, "-n", ns, "-o", "json"]
+}
+
+/// `kubectl get KIND -o json (-n NS | --all-namespaces) [-l SELECTOR]`: [`list_json`] with
+/// `-o json` first (as the model lists and [`KubeOpts::list`] print it).
+pub(crate) fn list_resource(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    kind: &str,
+    ns: Option<&str>,
+    selector: Option<&str>,
+) -> Cmd {
+    let mut args = vec!["get", kind, "-o", "json"];
+    args.extend(scope_args(ns, selector));
+    k.kubectl(purpose, &args)
+}
+
+/// `kubectl get KINDS (-n NS | --all-namespaces) [-l SELECTOR] -o json` (`kinds` may join several
+/// with commas): a List of their objects.
+pub(crate) fn list_json(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    kinds: &str,
+    ns: Option<&str>,
+    selector: Option<&str>,
+) -> Cmd {
+    k.kubectl(purpose, &list_args(kinds, ns, selector))
+}
+
+/// [`list_json`] `--ignore-not-found`: a kind without objects (or not served) prints nothing.
+pub(crate) fn list_json_if_any(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    kinds: &str,
+    ns: Option<&str>,
+    selector: Option<&str>,
+) -> Cmd {
+    list_json(k, purpose, kinds, ns, selector).arg("--ignore-not-found")
+}
+
+/// `kubectl get KINDS --all-namespaces`: the table kubectl prints, for a person to read.
+pub(crate) fn list_table(k: &KubeOpts, purpose: impl Into<String>, kinds: &str) -> Cmd {
+    k.kubectl(purpose, &["get", kinds, "--all-namespaces"])
+}
+
+/// `kubectl get RESOURCE NAME -n NS -o json`.
+pub(crate) fn get_json(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    resource: &str,
+    name: &str,
+    ns: &str,
+) -> Cmd {
+    k.kubectl(purpose, &get_args(resource, name, ns))
+}
+
+/// [`get_json`] `--ignore-not-found`: prints nothing when the object does not exist.
+pub(crate) fn get_json_if_any(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    resource: &str,
+    name: &str,
+    ns: &str,
+) -> Cmd {
+    get_json(k, purpose, resource, name, ns).arg("--ignore-not-found")
+}
+
+/// [`get_json`] `--watch --output-watch-events`: one JSON event per change.
+pub(crate) fn watch_json(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    resource: &str,
+    name: &str,
+    ns: &str,
+) -> Cmd {
+    get_json(k, purpose, resource, name, ns).args(["--watch", "--output-watch-events"])
+}
+
+/// `kubectl describe KIND NAME -n NS`.
+pub(crate) fn describe(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    kind: &str,
+    name: &str,
+    ns: &str,
+) -> Cmd {
+    k.kubectl(purpose, &["describe", kind, name, "-n", ns])
+}
+
+/// `kubectl config view -o json`: the whole kubeconfig (the current context need not be set).
+pub(crate) fn config_view(kubeconfig: Option<&str>) -> Cmd {
+    let k = KubeOpts {
+        kubeconfig: kubeconfig.map(str::to_string),
+        context: None,
+    };
+    k.kubectl("read the kubeconfig", &["config", "view", "-o", "json"])
+}
+
+/// The kubeconfig as [`config_view`] prints it; `Ok(None)` when kubectl cannot read one.
+pub(crate) fn read_kubeconfig(runner: &Runner, kubeconfig: Option<&str>) -> Result<Option<Value>> {
+    let cmd = config_view(kubeconfig);
+    let out = runner.run_unchecked(&cmd)?;
+    if !out.success() {
+        return Ok(None);
+    }
+    crate::exec::parse_json(&cmd, &out.stdout).map(Some)
+}
+
+/// `kubectl create namespace NAME`.
+pub(crate) fn create_namespace(k: &KubeOpts, purpose: impl Into<String>, name: &str) -> Cmd {
+    k.kubectl(purpose, &["create", "namespace", name])
+        .mutating()
+}
+
+/// `kubectl create serviceaccount NAME -n NS`.
+pub(crate) fn create_service_account(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    ns: &str,
+    name: &str,
+) -> Cmd {
+    k.kubectl(purpose, &["create", "serviceaccount", name, "-n", ns])
+        .mutating()
+}
+
+/// `kubectl annotate serviceaccount NAME -n NS KEY=VALUE --overwrite`.
+pub(crate) fn annotate_service_account(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    (ns, name): (&str, &str),
+    (key, value): (&str, &str),
+) -> Cmd {
+    let ann = format!("{key}={value}");
+    k.kubectl(
+        purpose,
+        &[
+            "annotate",
+            "serviceaccount",
+            name,
+            "-n",
+            ns,
+            &ann,
+            "--overwrite",
+        ],
+    )
+    .mutating()
+}
+
+/// `kubectl apply -f URL`: a published manifest.
+pub(crate) fn apply_url(k: &KubeOpts, purpose: impl Into<String>, url: &str) -> Cmd {
+    k.kubectl(purpose, &["apply", "-f", url]).mutating()
+}
+
+/// `kubectl apply -f -` with a YAML (or JSON) manifest on stdin, printing what kubectl prints.
+pub(crate) fn apply_text(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    doc_name: &str,
+    manifest: String,
+) -> Cmd {
+    k.kubectl(purpose, &["apply", "-f", "-"])
+        .stdin_doc(doc_name, manifest.into_bytes())
+        .mutating()
+}
+
+/// `kubectl create -f - -o json` (`replace` with `replace`): one object from stdin, which fails
+/// when it exists (when it changed since it was read, for `replace`).
+pub(crate) fn create_or_replace(
+    k: &KubeOpts,
+    replace: bool,
+    purpose: impl Into<String>,
+    doc_name: &str,
+    doc: &Value,
+) -> Cmd {
+    let verb = if replace { "replace" } else { "create" };
+    k.kubectl(purpose, &[verb, "-f", "-", "-o", "json"])
+        .stdin_doc(doc_name, doc.to_string().into_bytes())
+        .mutating()
+}
+
+/// `kubectl patch RESOURCE NAME -n NS --type merge -p BODY`.
+pub(crate) fn patch_merge(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    resource: &str,
+    (ns, name): (&str, &str),
+    body: &Value,
+) -> Cmd {
+    let body = body.to_string();
+    k.kubectl(
+        purpose,
+        &[
+            "patch", resource, name, "-n", ns, "--type", "merge", "-p", &body,
+        ],
+    )
+    .mutating()
+}
+
+/// `kubectl rollout restart KIND/NAME -n NS` (`kind` as kubectl spells it: `deployment`).
+pub(crate) fn rollout_restart(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    kind: &str,
+    name: &str,
+    ns: &str,
+) -> Cmd {
+    let target = format!("{kind}/{name}");
+    k.kubectl(purpose, &["rollout", "restart", &target, "-n", ns])
+        .mutating()
+}
+
+/// `kubectl scale deployment NAMES... --replicas=0 -n NS`.
+pub(crate) fn scale_deployments_to_zero(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    names: &[&str],
+    ns: &str,
+) -> Cmd {
+    let mut args = vec!["scale", "deployment"];
+    args.extend(names);
+    args.extend(["--replicas=0", "-n", ns]);
+    k.kubectl(purpose, &args).mutating()
+}
+
+/// `--timeout=Ns`, as kubectl's `delete` and `wait` take it.
+fn timeout_flag(t: Duration) -> String {
+    format!("--timeout={}s", t.as_secs())
+}
+
+/// How a `kubectl delete` goes: printed `[--wait=false] [--ignore-not-found] [--wait=true]
+/// [--timeout=Ns]`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Deletion {
+    /// `--ignore-not-found`: an object already gone is no error.
+    pub(crate) if_any: bool,
+    /// `--wait=true` (Some(true)) or `--wait=false` (Some(false)); kubectl's default otherwise.
+    pub(crate) wait: Option<bool>,
+    /// `--timeout=Ns`.
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl Deletion {
+    /// `--ignore-not-found`.
+    pub(crate) const IF_ANY: Deletion = Deletion {
+        if_any: true,
+        wait: None,
+        timeout: None,
+    };
+    /// `--wait=false`: asks for the deletion and returns (the finalizers run on).
+    pub(crate) const ASK: Deletion = Deletion {
+        if_any: false,
+        wait: Some(false),
+        timeout: None,
+    };
+
+    /// `--wait=true --timeout=Ns`.
+    pub(crate) fn waited(timeout: Duration) -> Deletion {
+        Deletion {
+            if_any: false,
+            wait: Some(true),
+            timeout: Some(timeout),
+        }
+    }
+
+    fn args(self) -> Vec<String> {
+        let mut args = Vec::new();
+        if self.wait == Some(false) {
+            args.push("--wait=false".to_string());
+        }
+        if self.if_any {
+            args.push("--ignore-not-found".to_string());
+        }
+        if self.wait == Some(true) {
+            args.push("--wait=true".to_string());
+        }
+        args.extend(self.timeout.map(timeout_flag));
+        args
+    }
+}
+
+/// `kubectl delete KIND NAMES... [-n NS] <how>`.
+pub(crate) fn delete(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    kind: &str,
+    names: &[&str],
+    ns: Option<&str>,
+    how: Deletion,
+) -> Cmd {
+    let mut args = vec![kind.to_string()];
+    args.extend(names.iter().map(|n| n.to_string()));
+    delete_args(k, purpose, args, ns, how)
+}
+
+/// `kubectl delete KIND -n NS -l SELECTOR`: every object the selector matches.
+pub(crate) fn delete_selected(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    kind: &str,
+    ns: &str,
+    selector: &str,
+) -> Cmd {
+    k.kubectl(purpose, &["delete", kind, "-n", ns, "-l", selector])
+        .mutating()
+}
+
+/// `kubectl delete REFS... --ignore-not-found [-n NS]`, each ref `kind.group/name`.
+pub(crate) fn delete_refs(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    refs: &[&str],
+    ns: Option<&str>,
+) -> Cmd {
+    let mut args = vec!["delete"];
+    args.extend(refs);
+    args.push("--ignore-not-found");
+    if let Some(ns) = ns {
+        args.extend(["-n", ns]);
+    }
+    k.kubectl(purpose, &args).mutating()
+}
+
+fn delete_args(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    mut args: Vec<String>,
+    ns: Option<&str>,
+    how: Deletion,
+) -> Cmd {
+    args.insert(0, "delete".to_string());
+    if let Some(ns) = ns {
+        args.extend(["-n".to_string(), ns.to_string()]);
+    }
+    args.extend(how.args());
+    k.kubectl(purpose, &args).mutating()
+}
+
+/// `kubectl wait --for=delete RESOURCE/NAME -n NS --timeout=Ns`: until the object is gone.
+pub(crate) fn wait_deleted(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    resource: &str,
+    (ns, name): (&str, &str),
+    timeout: Duration,
+) -> Cmd {
+    let target = format!("{resource}/{name}");
+    let to = timeout_flag(timeout);
+    k.kubectl(purpose, &["wait", "--for=delete", &target, "-n", ns, &to])
+}
+
+/// `kubectl wait deployment/NAME -n NS --for=condition=Available --timeout=Ns`.
+pub(crate) fn wait_available(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    deployment: &str,
+    ns: &str,
+    timeout: Duration,
+) -> Cmd {
+    let target = format!("deployment/{deployment}");
+    let to = timeout_flag(timeout);
+    k.kubectl(
+        purpose,
+        &["wait", &target, "-n", ns, "--for=condition=Available", &to],
+    )
+}
+
+/// Which lines of a log: `-n NS --tail=N [--since=Ss] [--previous]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LogWindow<'a> {
+    pub(crate) namespace: &'a str,
+    /// Lines from the end; -1 for all.
+    pub(crate) tail: i64,
+    pub(crate) since_seconds: Option<u64>,
+    /// The previous (crashed) container's.
+    pub(crate) previous: bool,
+}
+
+impl LogWindow<'_> {
+    fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "-n".to_string(),
+            self.namespace.to_string(),
+            format!("--tail={}", self.tail),
+        ];
+        if let Some(s) = self.since_seconds {
+            args.push(format!("--since={s}s"));
+        }
+        if self.previous {
+            args.push("--previous".into());
+        }
+        args
+    }
+}
+
+/// `kubectl logs POD -c CONTAINER <window>`.
+pub(crate) fn logs(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    pod: &str,
+    container: &str,
+    window: LogWindow<'_>,
+) -> Cmd {
+    let mut args = vec![
+        "logs".to_string(),
+        pod.to_string(),
+        "-c".into(),
+        container.to_string(),
+    ];
+    args.extend(window.args());
+    k.kubectl(purpose, &args)
+}
+
+/// `kubectl logs -f -l SELECTOR --prefix --max-log-requests=20 (-c CONTAINER | --all-containers)
+/// <window>`: every matching pod's log as it grows, lines prefixed `[pod/NAME/CONTAINER]`.
+pub(crate) fn follow_logs(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    selector: &str,
+    container: Option<&str>,
+    window: LogWindow<'_>,
+) -> Cmd {
+    let mut args: Vec<String> = [
+        "logs",
+        "-f",
+        "-l",
+        selector,
+        "--prefix",
+        "--max-log-requests=20",
+    ]
+    .map(String::from)
+    .into();
+    match container {
+        Some(c) => args.extend(["-c".to_string(), c.to_string()]),
+        None => args.push("--all-containers".into()),
+    }
+    args.extend(window.args());
+    k.kubectl(purpose, &args)
+}
+
+/// `logs -n NS TARGET -c CONTAINER --tail=N [--previous]`: the arguments of a log's last lines.
+fn tail_args<'a>(
+    ns: &'a str,
+    target: &'a str,
+    container: &'a str,
+    tail: &'a str,
+    previous: bool,
+) -> Vec<&'a str> {
+    let mut args = vec!["logs", "-n", ns, target, "-c", container, tail];
+    if previous {
+        args.push("--previous");
+    }
+    args
+}
+
+/// `kubectl logs -n NS TARGET -c CONTAINER --tail=N` (`TARGET` a pod, or `deployment/NAME`).
+pub(crate) fn logs_tail(
+    k: &KubeOpts,
+    purpose: impl Into<String>,
+    (ns, target): (&str, &str),
+    container: &str,
+    lines: u32,
+) -> Cmd {
+    let tail = format!("--tail={lines}");
+    k.kubectl(purpose, &tail_args(ns, target, container, &tail, false))
+}
+
+/// kubectl with a bound on every request (`--request-timeout=...` before the verb), so that no
+/// read hangs on an API server that does not answer: doctor's reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounded<'a> {
+    pub(crate) kube: &'a KubeOpts,
+    /// `--request-timeout=20s`.
+    pub(crate) request_timeout: &'a str,
+}
+
+impl Bounded<'_> {
+    fn kubectl(&self, purpose: impl Into<String>, args: &[&str]) -> Cmd {
+        let mut all = vec![self.request_timeout];
+        all.extend_from_slice(args);
+        self.kube.kubectl(purpose, &all)
+    }
+
+    /// `kubectl version -o json`: proves the API answers, and tells the versions.
+    pub(crate) fn version(&self) -> Cmd {
+        self.kubectl("reach the Kubernetes API", &["version", "-o", "json"])
+    }
+
+    /// [`list_json`], bounded.
+    pub(crate) fn list_json(
+        &self,
+        purpose: impl Into<String>,
+        kinds: &str,
+        ns: Option<&str>,
+    ) -> Cmd {
+        self.kubectl(purpose, &list_args(kinds, ns, None))
+    }
+
+    /// `kubectl get customresourcedefinitions.apiextensions.k8s.io NAMES... --ignore-not-found -o json`.
+    pub(crate) fn crds(&self, purpose: impl Into<String>, names: &[&str]) -> Cmd {
+        let mut args = vec!["get", CRD_RESOURCE];
+        args.extend(names);
+        args.extend(["--ignore-not-found", "-o", "json"]);
+        self.kubectl(purpose, &args)
+    }
+
+    /// [`logs_tail`] of a pod's container (of its previous run with `previous`), bounded.
+    pub(crate) fn logs_tail(
+        &self,
+        purpose: impl Into<String>,
+        (ns, pod): (&str, &str),
+        container: &str,
+        lines: u32,
+        previous: bool,
+    ) -> Cmd {
+        let tail = format!("--tail={lines}");
+        self.kubectl(purpose, &tail_args(ns, pod, container, &tail, previous))
+    }
+}
+
+/// The ServiceAccount annotation naming the IAM role its pods get (IAM roles for service accounts).
+pub(crate) const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+
+/// The resource name of CustomResourceDefinitions, as kubectl takes it.
+pub(crate) const CRD_RESOURCE: &str = "customresourcedefinitions.apiextensions.k8s.io";
 
 pub fn is_not_found(out: &Output) -> bool {
     !out.success() && out.stderr.contains("(NotFound)")
@@ -187,6 +704,45 @@ pub fn ptr_key(k: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deletions_and_lists_keep_each_callers_order() {
+        let k = KubeOpts::default();
+        let argv = |c: Cmd| c.argv[1..].join(" ");
+        let t = Duration::from_secs(9);
+        let del = |how| argv(delete(&k, "p", "jsm", &["m"], Some("ns"), how));
+        assert_eq!(del(Deletion::default()), "delete jsm m -n ns");
+        assert_eq!(del(Deletion::ASK), "delete jsm m -n ns --wait=false");
+        assert_eq!(
+            del(Deletion {
+                if_any: true,
+                ..Deletion::ASK
+            }),
+            "delete jsm m -n ns --wait=false --ignore-not-found"
+        );
+        assert_eq!(
+            del(Deletion {
+                if_any: true,
+                ..Deletion::waited(t)
+            }),
+            "delete jsm m -n ns --ignore-not-found --wait=true --timeout=9s"
+        );
+        assert_eq!(
+            del(Deletion {
+                timeout: Some(t),
+                ..Deletion::IF_ANY
+            }),
+            "delete jsm m -n ns --ignore-not-found --timeout=9s"
+        );
+        assert_eq!(
+            argv(list_json(&k, "p", "pods", Some("ns"), Some("a=b"))),
+            "get pods -n ns -l a=b -o json"
+        );
+        assert_eq!(
+            argv(list_resource(&k, "p", "pods", None, Some("a=b"))),
+            "get pods -o json --all-namespaces -l a=b"
+        );
+    }
 
     #[test]
     fn cluster_calls_carry_their_target_and_kubeconfig_edits_do_not() {

@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod eks;
+pub(crate) mod helm;
 pub(crate) mod iam;
 pub mod kube;
 pub mod pod;

@@ -8,8 +8,8 @@ use crate::doctor::fixes::NVIDIA_PLUGIN_URL;
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
 use crate::doctor::workloads::{self, WorkloadMatch};
-use crate::exec::Cmd;
 use crate::install::names::NVIDIA_DAEMONSET;
+use crate::tools::kube::{self, Deletion, KubeOpts};
 
 pub use crate::deploy::model::{node_gpus, node_instance_type, quantity, GPU};
 
@@ -43,28 +43,17 @@ fn plugin_fix(f: &Facts, ds: Option<&Value>) -> Fix {
     match ds {
         Some(ds) => Fix::manual(
             "restart the NVIDIA device plugin so it registers the GPUs again",
-            vec![f
-                .ctx
-                .kube
-                .kubectl(
-                    "fix",
-                    &[
-                        "rollout",
-                        "restart",
-                        &format!("daemonset/{}", workloads::name(ds)),
-                        "-n",
-                        workloads::namespace(ds),
-                    ],
-                )
-                .mutating()],
+            vec![kube::rollout_restart(
+                &f.ctx.kube,
+                "fix",
+                "daemonset",
+                workloads::name(ds),
+                workloads::namespace(ds),
+            )],
         ),
         None => Fix::manual(
             "install the NVIDIA device plugin (guide Step 9; setup installs it too)",
-            vec![f
-                .ctx
-                .kube
-                .kubectl("fix", &["apply", "-f", NVIDIA_PLUGIN_URL])
-                .mutating()],
+            vec![kube::apply_url(&f.ctx.kube, "fix", NVIDIA_PLUGIN_URL)],
         ),
     }
 }
@@ -127,13 +116,14 @@ pub fn device_plugin(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     .details(details)
     .fix(Fix::manual(
         "look at the device plugin's pods",
-        vec![Cmd::new("kubectl", "inspect").args([
-            "describe",
+        // Printed without the user's --kubeconfig/--context (as before this moved to tools).
+        vec![kube::describe(
+            &KubeOpts::default(),
+            "inspect",
             "daemonset",
             workloads::name(ds),
-            "-n",
             workloads::namespace(ds),
-        ])],
+        )],
     ))])
 }
 
@@ -154,20 +144,14 @@ fn two_plugins(f: &Facts, all: &[&Value]) -> Outcome {
                 "remove the guide's device plugin {}; the other one stays",
                 workloads::ref_of(d)
             ),
-            vec![f
-                .ctx
-                .kube
-                .kubectl(
-                    "fix",
-                    &[
-                        "delete",
-                        "daemonset",
-                        NVIDIA_DAEMONSET,
-                        "-n",
-                        workloads::namespace(d),
-                    ],
-                )
-                .mutating()],
+            vec![kube::delete(
+                &f.ctx.kube,
+                "fix",
+                "daemonset",
+                &[NVIDIA_DAEMONSET],
+                Some(workloads::namespace(d)),
+                Deletion::default(),
+            )],
         )),
         None => o.fix(Fix::advice(
             "keep one NVIDIA device plugin: delete the others' DaemonSets",

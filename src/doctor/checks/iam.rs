@@ -284,28 +284,18 @@ pub fn service_account(f: &Facts, b: &Binding) -> Result<Vec<Outcome>, Problem> 
             Some((_, arn)) => Fix::manual(
                 format!("create ServiceAccount {shown} annotated with {arn} (or re-run setup)"),
                 vec![
-                    f.ctx
-                        .kube
-                        .kubectl(
-                            "fix",
-                            &["create", "serviceaccount", &sa.name, "-n", &sa.namespace],
-                        )
-                        .mutating(),
-                    f.ctx
-                        .kube
-                        .kubectl(
-                            "fix",
-                            &[
-                                "annotate",
-                                "serviceaccount",
-                                &sa.name,
-                                "-n",
-                                &sa.namespace,
-                                &format!("{ROLE_ANNOTATION}={arn}"),
-                                "--overwrite",
-                            ],
-                        )
-                        .mutating(),
+                    crate::tools::kube::create_service_account(
+                        &f.ctx.kube,
+                        "fix",
+                        &sa.namespace,
+                        &sa.name,
+                    ),
+                    crate::tools::kube::annotate_service_account(
+                        &f.ctx.kube,
+                        "fix",
+                        (&sa.namespace, &sa.name),
+                        (ROLE_ANNOTATION, arn),
+                    ),
                 ],
             ),
             None => fixes::setup_fix(f, "re-run setup, which creates the ServiceAccounts"),

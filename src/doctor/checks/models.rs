@@ -2,6 +2,7 @@
 //! and when it is stuck or failed, why: the operator's reason, events, and its pods' states.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -14,7 +15,7 @@ use crate::doctor::runner::Problem;
 use crate::doctor::workloads::{self, event_line};
 use crate::exec::Cmd;
 use crate::install::OPERATOR_WORKLOAD;
-use crate::tools::kube::str_at;
+use crate::tools::kube::{self, str_at, Deletion};
 use crate::tools::pod::{self, PodProblem, Trouble};
 
 pub const JSM: &str = ModelKind::JumpStartModel.resource();
@@ -160,23 +161,13 @@ pub fn gpu_plan(
 }
 
 fn patch(f: &Facts, m: &Value, body: &Value) -> Cmd {
-    f.ctx
-        .kube
-        .kubectl(
-            "fix",
-            &[
-                "patch",
-                resource_of(m),
-                workloads::name(m),
-                "-n",
-                workloads::namespace(m),
-                "--type",
-                "merge",
-                "-p",
-                &body.to_string(),
-            ],
-        )
-        .mutating()
+    kube::patch_merge(
+        &f.ctx.kube,
+        "fix",
+        resource_of(m),
+        (workloads::namespace(m), workloads::name(m)),
+        body,
+    )
 }
 
 fn gpu_fix(f: &Facts, m: &Value, pods: &[&Value]) -> Option<Fix> {
@@ -243,22 +234,15 @@ fn retry_fix(f: &Facts, m: &Value) -> Fix {
     Fix::manual(
         "once the cause above is dealt with, delete the failed deployment and create it again",
         vec![
-            k.kubectl(
+            kube::delete(
+                k,
                 "fix",
-                &[
-                    "delete",
-                    resource_of(m),
-                    workloads::name(m),
-                    "-n",
-                    workloads::namespace(m),
-                    "--wait=true",
-                    "--timeout=600s",
-                ],
-            )
-            .mutating(),
-            k.kubectl("fix", &["apply", "-f", "-"])
-                .stdin_doc("model manifest", yaml.into_bytes())
-                .mutating(),
+                resource_of(m),
+                &[workloads::name(m)],
+                Some(workloads::namespace(m)),
+                Deletion::waited(Duration::from_secs(600)),
+            ),
+            kube::apply_text(k, "fix", "model manifest", yaml),
         ],
     )
 }
@@ -266,15 +250,12 @@ fn retry_fix(f: &Facts, m: &Value) -> Fix {
 fn describe_fix(f: &Facts, m: &Value, summary: &str) -> Fix {
     Fix::manual(
         summary,
-        vec![f.ctx.kube.kubectl(
+        vec![kube::describe(
+            &f.ctx.kube,
             "inspect",
-            &[
-                "describe",
-                resource_of(m),
-                workloads::name(m),
-                "-n",
-                workloads::namespace(m),
-            ],
+            resource_of(m),
+            workloads::name(m),
+            workloads::namespace(m),
         )],
     )
 }
@@ -460,17 +441,15 @@ pub fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
                 ))
                 .fix(Fix::manual(
                     "read the operator's logs",
-                    vec![f.ctx.kube.kubectl(
+                    vec![kube::logs_tail(
+                        &f.ctx.kube,
                         "inspect",
-                        &[
-                            "logs",
-                            "-n",
+                        (
                             crate::install::names::OPERATOR_NAMESPACE,
                             &format!("deployment/{}", crate::install::names::OPERATOR_DEPLOYMENT),
-                            "-c",
-                            "manager",
-                            "--tail=50",
-                        ],
+                        ),
+                        "manager",
+                        50,
                     )],
                 ))
             } else {
@@ -510,9 +489,10 @@ pub fn check(f: &Facts) -> Result<Vec<Outcome>, Problem> {
             .subject(name.clone())
             .fix(Fix::manual(
                 "list the model resources of the cluster",
-                vec![f.ctx.kube.kubectl(
+                vec![kube::list_table(
+                    &f.ctx.kube,
                     "list",
-                    &["get", &format!("{JSM},{IEC}"), "--all-namespaces"],
+                    &format!("{JSM},{IEC}"),
                 )],
             )),
             None => Outcome::pass("no model resources deployed"),

@@ -11,6 +11,7 @@ use crate::doctor::runner::Problem;
 use crate::doctor::workloads;
 use crate::install::names::*;
 use crate::install::OPERATOR_WORKLOAD;
+use crate::tools::kube;
 use crate::tools::pod::{PodProblem, Trouble};
 
 pub fn namespaces(f: &Facts, bindings: &[Binding]) -> Result<Vec<Outcome>, Problem> {
@@ -28,12 +29,7 @@ pub fn namespaces(f: &Facts, bindings: &[Binding]) -> Result<Vec<Outcome>, Probl
     }
     let cmds = missing
         .iter()
-        .map(|n| {
-            f.ctx
-                .kube
-                .kubectl("fix", &["create", "namespace", n.as_str()])
-                .mutating()
-        })
+        .map(|n| kube::create_namespace(&f.ctx.kube, "fix", n))
         .collect();
     Ok(vec![Outcome::fail(format!(
         "missing namespace{} {}",
@@ -74,21 +70,13 @@ pub fn inference_crds(f: &Facts) -> Result<Vec<Outcome>, Problem> {
 /// The fix for a problem the operator's pods show, when the cause is known.
 fn fix_for(f: &Facts, w: &Value, p: &PodProblem, logs: &str) -> Option<Fix> {
     let m = p.message.as_str();
-    let restart = FixCommand::from_cmd(
-        &f.ctx
-            .kube
-            .kubectl(
-                "fix",
-                &[
-                    "rollout",
-                    "restart",
-                    &format!("deployment/{}", workloads::name(w)),
-                    "-n",
-                    workloads::namespace(w),
-                ],
-            )
-            .mutating(),
-    );
+    let restart = FixCommand::from_cmd(&kube::rollout_restart(
+        &f.ctx.kube,
+        "fix",
+        "deployment",
+        workloads::name(w),
+        workloads::namespace(w),
+    ));
     let then_restart = |mut fix: Fix| {
         fix.summary
             .push_str(", then restart the operator so its init container checks again");
@@ -142,15 +130,12 @@ pub fn deployment(f: &Facts) -> Result<Vec<Outcome>, Problem> {
         .details(details)
         .fix(Fix::manual(
             "look at the Deployment's events and pods",
-            vec![f.ctx.kube.kubectl(
+            vec![kube::describe(
+                &f.ctx.kube,
                 "inspect",
-                &[
-                    "describe",
-                    "deployment",
-                    workloads::name(w),
-                    "-n",
-                    workloads::namespace(w),
-                ],
+                "deployment",
+                workloads::name(w),
+                workloads::namespace(w),
             )],
         ))]);
     };
@@ -161,17 +146,15 @@ pub fn deployment(f: &Facts) -> Result<Vec<Outcome>, Problem> {
         .unwrap_or_else(|| {
             Fix::manual(
                 "read the operator's logs for the cause",
-                vec![f.ctx.kube.kubectl(
+                vec![kube::logs_tail(
+                    &f.ctx.kube,
                     "inspect",
-                    &[
-                        "logs",
-                        "-n",
+                    (
                         workloads::namespace(w),
                         &format!("deployment/{}", workloads::name(w)),
-                        "-c",
-                        "manager",
-                        "--tail=50",
-                    ],
+                    ),
+                    "manager",
+                    50,
                 )],
             )
         });
