@@ -25,10 +25,7 @@ pub fn setup_cmd(f: &Facts) -> Cmd {
 /// kubectl-hyperpod `<words> --hyperpod-cluster C --s3-bucket B [global flags] --yes`: a
 /// command of this plugin that needs the cluster and the TLS bucket (setup, migrate).
 pub fn hyperpod_cmd(f: &Facts, purpose: &str, words: &[&str]) -> Cmd {
-    let mut c = Cmd::new("kubectl", purpose)
-        .arg("hyperpod")
-        .args(words.iter().map(|w| w.to_string()));
-    c = c.args([
+    let mut c = kube::plugin(purpose, words).args([
         "--hyperpod-cluster",
         f.cfg
             .hyperpod_cluster

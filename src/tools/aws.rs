@@ -16,7 +16,11 @@ pub struct AwsOpts {
 
 impl AwsOpts {
     /// `aws <args> --output json [--region R] [--profile P]`.
-    pub fn cmd<S: AsRef<str>>(&self, purpose: impl Into<String>, args: &[S]) -> Cmd {
+    pub(in crate::tools) fn cmd<S: AsRef<str>>(
+        &self,
+        purpose: impl Into<String>,
+        args: &[S],
+    ) -> Cmd {
         Cmd::new("aws", purpose)
             .args(args.iter().map(|a| a.as_ref().to_string()))
             .args(["--output", "json"])
@@ -54,6 +58,14 @@ pub fn is_not_found(out: &Output) -> bool {
 pub struct CallerIdentity {
     pub account: String,
     pub arn: String,
+}
+
+/// `aws configure [--profile P]`: the interactive set-up of credentials (a fix to show, never
+/// run by the plugin).
+pub(crate) fn configure(aws: &AwsOpts, purpose: impl Into<String>) -> Cmd {
+    Cmd::new("aws", purpose)
+        .arg("configure")
+        .opt("--profile", aws.profile.as_deref())
 }
 
 /// `aws sts get-caller-identity`.

@@ -17,7 +17,11 @@ pub struct KubeOpts {
 
 impl KubeOpts {
     /// `kubectl [--kubeconfig K] [--context C] <args>`.
-    pub fn kubectl<S: AsRef<str>>(&self, purpose: impl Into<String>, args: &[S]) -> Cmd {
+    pub(in crate::tools) fn kubectl<S: AsRef<str>>(
+        &self,
+        purpose: impl Into<String>,
+        args: &[S],
+    ) -> Cmd {
         let cmd = Cmd::new("kubectl", purpose)
             .opt("--kubeconfig", self.kubeconfig.as_deref())
             .opt("--context", self.context.as_deref())
@@ -40,7 +44,11 @@ impl KubeOpts {
     }
 
     /// `helm <args> [--kubeconfig K] [--kube-context C]`.
-    pub fn helm<S: AsRef<str>>(&self, purpose: impl Into<String>, args: &[S]) -> Cmd {
+    pub(in crate::tools) fn helm<S: AsRef<str>>(
+        &self,
+        purpose: impl Into<String>,
+        args: &[S],
+    ) -> Cmd {
         Cmd::new("helm", purpose)
             .args(args.iter().map(|a| a.as_ref().to_string()))
             .opt("--kubeconfig", self.kubeconfig.as_deref())
@@ -674,6 +682,13 @@ impl Bounded<'_> {
 }
 
 /// The ServiceAccount annotation naming the IAM role its pods get (IAM roles for service accounts).
+/// `kubectl hyperpod <words>`: this plugin, as kubectl runs it (a command doctor's fixes show).
+pub(crate) fn plugin(purpose: &str, words: &[&str]) -> Cmd {
+    Cmd::new("kubectl", purpose)
+        .arg("hyperpod")
+        .args(words.iter().map(|w| w.to_string()))
+}
+
 pub(crate) const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
 /// The resource name of CustomResourceDefinitions, as kubectl takes it.

@@ -2,6 +2,8 @@
 //! forwarded, and owns the serde types of its tool's JSON (`pod`: reading kubectl's pods).
 
 pub mod aws;
+#[cfg(test)]
+mod boundary;
 pub mod eks;
 pub(crate) mod helm;
 pub(crate) mod iam;

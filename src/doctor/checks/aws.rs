@@ -4,7 +4,6 @@ use crate::doctor::facts::{eks_name_of, Account, BucketState, Facts};
 use crate::doctor::fixes;
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
-use crate::exec::Cmd;
 
 /// Error codes of the AWS CLI that mean "your credentials are not accepted".
 const REJECTED: [&str; 8] = [
@@ -19,8 +18,7 @@ const REJECTED: [&str; 8] = [
 ];
 
 fn login_fix(f: &Facts) -> Fix {
-    let mut configure = Cmd::new("aws", "fix").arg("configure");
-    configure = configure.opt("--profile", f.ctx.aws.profile.as_deref());
+    let configure = crate::tools::aws::configure(&f.ctx.aws, "fix");
     let check = crate::tools::aws::get_caller_identity(&f.ctx.aws, "fix");
     Fix::manual(
         "give the AWS CLI valid credentials (`aws configure`, `aws sso login`, or AWS_PROFILE/--profile), then check them",
