@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
-use kubectl_hyperpod::cli::{self, misc, Cli, OutputFormat};
+use kubectl_hyperpod::cli::{self, completion, Cli, OutputFormat};
 use kubectl_hyperpod::error::exit;
 use kubectl_hyperpod::ui::{self, to_json, to_yaml, ErrorBody, ErrorDoc};
 
@@ -17,12 +17,12 @@ fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
     // kubectl's plugin completion (`kubectl_complete-hyperpod`) calls us with `__complete`;
     // it is not part of the command tree, so it shows up in no help, completion or man page.
-    if args.get(1).is_some_and(|a| a == misc::COMPLETE_ARG) {
+    if args.get(1).is_some_and(|a| a == completion::COMPLETE_ARG) {
         let words: Vec<String> = args[2..]
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        return exit_code(misc::plugin_complete(&words));
+        return exit_code(completion::plugin_complete(&words));
     }
     let no_color_flag = args.iter().any(|a| a == "--no-color");
     // clap colours help and usage errors on a terminal; --no-color and TERM=dumb must reach it

@@ -2,15 +2,16 @@
 //! this module parses arguments; each subcommand module turns its flags into library types,
 //! calls the library, and prints the result through `Ui`.
 
+pub mod completion;
 pub mod deploy;
 mod deploy_features;
 mod deploy_kinds;
 pub mod doctor;
 pub mod migrate;
-pub mod misc;
 pub mod plan_ui;
 pub mod setup;
 pub mod teardown;
+pub mod version;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -119,11 +120,11 @@ pub enum Command {
     #[command(after_help = migrate::EXAMPLES)]
     Migrate(migrate::MigrateArgs),
     /// Print the version of the plugin and of the tools it found
-    Version(misc::VersionArgs),
+    Version(version::VersionArgs),
     /// Print a shell completion script
-    Completion(misc::CompletionArgs),
+    Completion(completion::CompletionArgs),
     /// Print the manual page, or write one page per command to a directory
-    Man(misc::ManArgs),
+    Man(completion::ManArgs),
 }
 
 impl Global {
@@ -190,9 +191,9 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Doctor(a) => doctor::run(a, &ctx),
         Command::Teardown(a) => teardown::run(a, &ctx),
         Command::Migrate(a) => migrate::run(a, &ctx),
-        Command::Version(a) => misc::version(a, &ctx),
-        Command::Completion(a) => misc::completion(a, &ctx),
-        Command::Man(a) => misc::man(a, &ctx),
+        Command::Version(a) => version::version(a, &ctx),
+        Command::Completion(a) => completion::completion(a, &ctx),
+        Command::Man(a) => completion::man(a, &ctx),
     }
 }
 
