@@ -54,10 +54,12 @@ mod cloud;
 mod run;
 mod sandbox;
 mod state;
+mod world;
 
 pub use cloud::*;
 pub use run::*;
 pub use sandbox::*;
+pub use world::*;
 
 /// Benchmarks: CPU time of the waited-for descendants of the test process, in ms
 /// (`/proc/self/stat` cutime + cstime, clock ticks of 10 ms).
