@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{cloud, Sandbox};
+use common::{cloud, Sandbox, BERT_INSTANCE_TYPE, BERT_MODEL_ID};
 use serde_json::{json, Value};
 
 const GUIDE_JUMPSTART: &[&str] = &[
@@ -20,11 +20,11 @@ const GUIDE_JUMPSTART: &[&str] = &[
     "--namespace",
     "default",
     "--model-id",
-    "huggingface-eqa-bert-base-cased",
+    BERT_MODEL_ID,
     "--endpoint-name",
     "my-bert-endpoint",
     "--instance-type",
-    "ml.c5.2xlarge",
+    BERT_INSTANCE_TYPE,
     "--env",
     "SAMPLE_ENV_VAR=sample_value",
     "--max-deploy-time",
@@ -607,13 +607,13 @@ fn a_model_the_cluster_cannot_place_is_refused_before_it_is_created() {
     let sb = cluster("complete", 0.2);
     sb.clear_tool_log();
     let mut args: Vec<&str> = GUIDE_JUMPSTART.to_vec();
-    let i = args.iter().position(|a| *a == "ml.c5.2xlarge").unwrap();
+    let i = args.iter().position(|a| *a == BERT_INSTANCE_TYPE).unwrap();
     args[i] = "ml.p4d.24xlarge";
     let run = sb.hyperpod(&args);
     run.exits(2).stderr_has(&[
         "--instance-type",
         "ml.p4d.24xlarge: the cluster has no node of that type",
-        "ml.p4d.24xlarge: JumpStart model huggingface-eqa-bert-base-cased does not support it",
+        &format!("ml.p4d.24xlarge: JumpStart model {BERT_MODEL_ID} does not support it"),
         "ml.c5.2xlarge (1 node(s), no GPU)",
         "ml.g5.8xlarge (1 node(s), 1 GPU(s) per node)",
         "--skip-placement-check",
@@ -688,10 +688,7 @@ fn jumpstart_placement_follows_the_instance_groups_and_the_models_types() {
     ]);
     // A type the cluster has but the model does not support: an LLM on the CPU group.
     let mut a = js("ml.c5.2xlarge");
-    let i = a
-        .iter()
-        .position(|x| x == "huggingface-eqa-bert-base-cased")
-        .unwrap();
+    let i = a.iter().position(|x| x == BERT_MODEL_ID).unwrap();
     a[i] = "meta-textgeneration-llama-3-8b".into();
     a.push("--accept-eula".into());
     let unsupported = sb.hyperpod(&a.iter().map(String::as_str).collect::<Vec<_>>());
@@ -717,10 +714,7 @@ fn jumpstart_placement_follows_the_instance_groups_and_the_models_types() {
     }
     // An unknown public model is refused by name.
     let mut a = js("ml.c5.2xlarge");
-    let i = a
-        .iter()
-        .position(|x| x == "huggingface-eqa-bert-base-cased")
-        .unwrap();
+    let i = a.iter().position(|x| x == BERT_MODEL_ID).unwrap();
     a[i] = "huggingface-eqa-no-such-model".into();
     sb.hyperpod(&a.iter().map(String::as_str).collect::<Vec<_>>())
         .exits(2)
@@ -737,16 +731,10 @@ fn jumpstart_placement_follows_the_instance_groups_and_the_models_types() {
 #[test]
 fn every_flag_combination_renders_schema_valid_resources() {
     let sb = cluster("off", 1.0);
-    let base_js: Vec<&str> = vec![
-        "deploy",
-        "jumpstart",
-        "--name",
-        "m",
-        "--model-id",
-        "huggingface-eqa-bert-base-cased",
-        "--instance-type",
-        "ml.g5.xlarge",
-    ];
+    let base_js = with(
+        &common::bert_deploy_args("m"),
+        &["--instance-type", "ml.g5.xlarge"],
+    );
     let base_c: Vec<&str> = vec![
         "deploy",
         "custom",
@@ -944,16 +932,10 @@ fn every_flag_combination_renders_schema_valid_resources() {
 #[test]
 fn invalid_inputs_are_rejected_before_any_command() {
     let sb = cloud().sandbox();
-    let js_base = [
-        "deploy",
-        "jumpstart",
-        "--name",
-        "m",
-        "--model-id",
-        "huggingface-eqa-bert-base-cased",
-        "--instance-type",
-        "ml.g5.xlarge",
-    ];
+    let js_base = with(
+        &common::bert_deploy_args("m"),
+        &["--instance-type", "ml.g5.xlarge"],
+    );
     let custom_base = [
         "deploy",
         "custom",

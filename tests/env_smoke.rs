@@ -273,7 +273,7 @@ fn aws_eks_sagemaker_s3_cloudwatch() {
             .unwrap()
             .clone()
     };
-    let bert = types("huggingface-eqa-bert-base-cased");
+    let bert = types(common::BERT_MODEL_ID);
     assert!(bert.contains(&json!("ml.c5.2xlarge")) && bert.contains(&json!("ml.g5.8xlarge")));
     let llama = types("meta-textgeneration-llama-3-8b");
     assert!(!llama.contains(&json!("ml.c5.2xlarge")) && llama.contains(&json!("ml.g5.8xlarge")));

@@ -10,6 +10,10 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+#[path = "common/guide.rs"]
+mod guide;
+use guide::{BERT_INSTANCE_TYPE, BERT_MODEL_ID};
+
 const MIB: usize = 1024 * 1024;
 
 struct Refusal {
@@ -310,9 +314,9 @@ const JS: &[&str] = &[
     "--name",
     "bert",
     "--model-id",
-    "huggingface-eqa-bert-base-cased",
+    BERT_MODEL_ID,
     "--instance-type",
-    "ml.c5.2xlarge",
+    BERT_INSTANCE_TYPE,
 ];
 
 const CUSTOM_HF: &[&str] = &[

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{cloud, jstr, Profile, Sandbox};
+use common::{jstr, Profile, Sandbox, World};
 use serde_json::{json, Value};
 
 const ADDON: &str = "amazon-sagemaker-hyperpod-inference";
@@ -55,27 +55,14 @@ const HELM_KUBE_SYSTEM: [&str; 5] = [
 #[test]
 fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restores_helm() {
     let started = std::time::Instant::now();
-    let sb = cloud().sandbox_with(Profile::Fresh);
-    sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.3}));
+    let world = World::fresh()
+        .models_complete(0.3)
+        .set_up(&["--method", "helm"])
+        .with_model("model-a")
+        .with_model("model-b");
+    let sb = world.start();
     let before = sb.snapshot();
-    sb.hyperpod_on_cluster(
-        "setup",
-        &["--method", "helm", "--skip-test-deployment", "--yes"],
-    )
-    .success();
-    for name in ["model-a", "model-b"] {
-        sb.hyperpod(&[
-            "deploy",
-            "jumpstart",
-            "--name",
-            name,
-            "--model-id",
-            "huggingface-eqa-bert-base-cased",
-            "--instance-type",
-            "ml.c5.2xlarge",
-        ])
-        .success();
-    }
+    world.finish(&sb);
     eprintln!("helm setup and two models: {:?}", started.elapsed());
     let uids: Vec<String> = ["model-a", "model-b"]
         .iter()
@@ -236,7 +223,7 @@ fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restor
 
 #[test]
 fn bad_migrate_input_is_refused_naming_the_flag() {
-    let sb = cloud().sandbox_with(Profile::Bare);
+    let sb = World::profile(Profile::Bare).build();
     sb.clear_tool_log();
     migrate(&sb, &["--yes"])
         .exits(2)

@@ -279,16 +279,7 @@ fn assert_set_up(sb: &Sandbox) {
         "{cm}"
     );
     // The operator runs: its init checks held and cert-manager issued its webhook Secret.
-    let op = sb.kubectl_json(&[
-        "--context",
-        &ctx,
-        "get",
-        "deployment",
-        "-n",
-        "hyperpod-inference-system",
-        "hyperpod-inference-operator-controller-manager",
-    ]);
-    assert_eq!(op["status"]["availableReplicas"], 1, "{}", op["status"]);
+    sb.assert_helm_operator_available_with(&["--context", &ctx]);
 
     let values = release_values(sb, &ctx);
     assert_eq!(values["cert-manager"]["enabled"], false);
@@ -1165,7 +1156,7 @@ fn a_failing_test_model_stops_setup_at_once_with_the_diagnosis_and_a_rerun_tests
         "apiVersion": "inference.sagemaker.aws.amazon.com/v1",
         "kind": "JumpStartModel",
         "metadata": {"name": "testing-deployment-bert", "namespace": "default"},
-        "spec": {"model": {"modelId": "huggingface-eqa-bert-base-cased"}, "server": {"instanceType": "ml.c5.2xlarge"}},
+        "spec": {"model": {"modelId": common::BERT_MODEL_ID}, "server": {"instanceType": common::BERT_INSTANCE_TYPE}},
     }));
     let t = run_setup(&sb, &["--yes", "--timeout", "5s", "-o", "json"], &[]);
     assert_eq!(

@@ -51,12 +51,14 @@ pub fn e2e_env_dir() -> PathBuf {
 }
 
 mod cloud;
+mod guide;
 mod run;
 mod sandbox;
 mod state;
 mod world;
 
 pub use cloud::*;
+pub use guide::*;
 pub use run::*;
 pub use sandbox::*;
 pub use world::*;

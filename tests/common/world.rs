@@ -2,7 +2,7 @@
 //! (`fresh`), the same set up by `kubectl hyperpod setup ... --yes` (Helm or the EKS add-on),
 //! set up and serving the guide's BERT model, or another [`Profile`] (`addon`: the operator
 //! as the console installs it). [`World::shared`] gives the tests that only read a cluster one
-//! built once per test binary; the guide's model is [`BERT_MODEL_ID`].
+//! built once per test binary; the guide's model is [`BERT_MODEL_ID`] (common/guide.rs).
 //!
 //! ```ignore
 //! let sb = World::fresh().set_up(&[]).with_model("bert").build();
@@ -11,11 +11,6 @@
 //! ```
 
 use super::*;
-
-/// The guide's JumpStart model (the README's `deploy jumpstart` example).
-pub const BERT_MODEL_ID: &str = "huggingface-eqa-bert-base-cased";
-/// The instance type the tests serve it on: the `fresh` profile's CPU instance group.
-pub const BERT_INSTANCE_TYPE: &str = "ml.c5.2xlarge";
 
 /// `deploy jumpstart --name NAME --model-id <BERT> --instance-type ml.c5.2xlarge`.
 pub fn bert_deploy_args(name: &str) -> Vec<&str> {
@@ -120,30 +115,47 @@ impl World {
 
     /// A new sandbox in this state.
     pub fn build(&self) -> Sandbox {
-        self.make(cloud().sandbox_with(self.profile))
+        let sb = self.start();
+        self.finish(&sb);
+        sb
     }
 
-    /// A view of the one sandbox in this state that `cell` holds for the whole test binary (built
-    /// by the first test that asks): the same clusters, bucket and AWS account, with the test's
-    /// own temp dir (tool log, HOME, kubeconfig copied). For tests that only read the cluster.
-    pub fn shared(&self, cell: &'static OnceLock<Sandbox>) -> Sandbox {
-        cell.get_or_init(|| self.make(cloud().sandbox_in(self.profile, &cloud().run_dir)))
-            .view()
+    /// A new sandbox with the profile, the kube emulator settings and the objects only: the test
+    /// adds what is there before setup (and notes the state), then [`World::finish`]es it.
+    pub fn start(&self) -> Sandbox {
+        self.start_in(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")))
     }
 
-    fn make(&self, sb: Sandbox) -> Sandbox {
-        if !self.kube.is_empty() {
-            sb.kube_config(Value::Object(self.kube.clone()));
-        }
-        if !self.objects.is_empty() {
-            sb.kube_objects(Value::Array(self.objects.clone()));
-        }
+    /// Runs setup and deploys the models on a sandbox from [`World::start`].
+    pub fn finish(&self, sb: &Sandbox) {
         if let Some(args) = &self.setup {
             let a: Vec<&str> = args.iter().map(String::as_str).collect();
             sb.setup(&a).success();
         }
         for name in &self.models {
             sb.deploy_bert(name, &[]).success();
+        }
+    }
+
+    /// A view of the one sandbox in this state that `cell` holds for the whole test binary (built
+    /// by the first test that asks): the same clusters, bucket and AWS account, with the test's
+    /// own temp dir (tool log, HOME, kubeconfig copied). For tests that only read the cluster.
+    pub fn shared(&self, cell: &'static OnceLock<Sandbox>) -> Sandbox {
+        cell.get_or_init(|| {
+            let sb = self.start_in(&cloud().run_dir);
+            self.finish(&sb);
+            sb
+        })
+        .view()
+    }
+
+    fn start_in(&self, parent: &Path) -> Sandbox {
+        let sb = cloud().sandbox_in(self.profile, parent);
+        if !self.kube.is_empty() {
+            sb.kube_config(Value::Object(self.kube.clone()));
+        }
+        if !self.objects.is_empty() {
+            sb.kube_objects(Value::Array(self.objects.clone()));
         }
         sb
     }
@@ -207,5 +219,30 @@ impl Sandbox {
             dir,
             cloud: self.cloud,
         }
+    }
+}
+
+impl Sandbox {
+    /// Asserts that the Helm-installed operator's Deployment has its replica available (its init
+    /// checks held, cert-manager issued its webhook Secret), read with `kubectl_args` before
+    /// `get` (e.g. `--context`) through `$KUBECONFIG`.
+    #[track_caller]
+    pub fn assert_helm_operator_available_with(&self, kubectl_args: &[&str]) {
+        let mut args = kubectl_args.to_vec();
+        args.extend([
+            "get",
+            "deployment",
+            "-n",
+            "hyperpod-inference-system",
+            "hyperpod-inference-operator-controller-manager",
+        ]);
+        let op = self.kubectl_json(&args);
+        assert_eq!(op["status"]["availableReplicas"], 1, "{}", op["status"]);
+    }
+
+    /// [`Sandbox::assert_helm_operator_available_with`] through a kubeconfig of the test's own.
+    #[track_caller]
+    pub fn assert_helm_operator_available(&self) {
+        self.with_direct_kubeconfig(|| self.assert_helm_operator_available_with(&[]));
     }
 }
