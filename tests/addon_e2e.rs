@@ -179,13 +179,7 @@ fn a_degraded_add_on_stops_the_wait_at_once_with_its_health_issues_and_what_to_d
         .setup(&["--method", "addon", "--dry-run", "-o", "json"])
         .success()
         .json();
-    let step = plan["plan"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "inference-operator")
-        .unwrap()
-        .clone();
+    let step = common::plan_step(&plan, "inference-operator");
     assert_eq!(step["state"], "drifted", "{step}");
     assert!(
         step["notes"]

@@ -138,17 +138,6 @@ fn guide_custom_as_deployed() -> Value {
     v
 }
 
-fn reference_crds() -> Vec<PathBuf> {
-    let dir = Sandbox::chart_dir().join("templates/crds");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    v.sort();
-    v
-}
-
 /// A sandbox with a kubeconfig, the inference CRDs and the emulated operator in `mode`.
 fn cluster(mode: &str, delay: f64) -> Sandbox {
     let sb = cloud().sandbox();
@@ -158,10 +147,7 @@ fn cluster(mode: &str, delay: f64) -> Sandbox {
     for (t, gpus) in [("ml.g5.24xlarge", 4), ("ml.g5.xlarge", 1)] {
         add_node(&sb, t, gpus);
     }
-    for crd in reference_crds() {
-        sb.kubectl(&["apply", "-f", crd.to_str().unwrap()])
-            .success();
-    }
+    sb.apply_reference_crds();
     sb.kube_config(json!({"modelOperator": mode, "modelDelaySeconds": delay}));
     sb
 }
@@ -655,10 +641,7 @@ fn a_model_the_cluster_cannot_place_is_refused_before_it_is_created() {
 fn jumpstart_placement_follows_the_instance_groups_and_the_models_types() {
     let sb = cloud().sandbox();
     sb.write_direct_kubeconfig();
-    for crd in reference_crds() {
-        sb.kubectl(&["apply", "-f", crd.to_str().unwrap()])
-            .success();
-    }
+    sb.apply_reference_crds();
     sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
     let js = |t: &'static str| -> Vec<String> {
         let mut a: Vec<String> = GUIDE_JUMPSTART.iter().map(|s| s.to_string()).collect();

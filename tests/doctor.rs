@@ -401,6 +401,40 @@ fn not_passing(doc: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Breaks IAM: the cluster's OIDC provider deleted.
+fn delete_oidc_provider(sb: &Sandbox) {
+    ok(sb.aws(&[
+        "iam",
+        "delete-open-id-connect-provider",
+        "--open-id-connect-provider-arn",
+        &provider_arn(sb),
+    ]));
+}
+
+/// Breaks the operator's credentials: its ServiceAccount's role annotation removed.
+fn remove_operator_annotation(sb: &Sandbox) {
+    ok(sb.kubectl(&[
+        "annotate",
+        "serviceaccount",
+        OPERATOR_SA,
+        "-n",
+        OPERATOR_NS,
+        "eks.amazonaws.com/role-arn-",
+    ]));
+}
+
+/// Replaces `role`'s trust policy by one admitting only `subject` (and SageMaker).
+fn set_trust(sb: &Sandbox, role: &str, subject: &str, sagemaker: bool) {
+    ok(sb.aws(&[
+        "iam",
+        "update-assume-role-policy",
+        "--role-name",
+        role,
+        "--policy-document",
+        &trust(sb, subject, sagemaker).to_string(),
+    ]));
+}
+
 /// Runs every command of a fix as the copy-pasteable shell line doctor printed.
 #[track_caller]
 fn run_fix(sb: &Sandbox, check: &Value) {
@@ -533,12 +567,7 @@ fn a_full_run_makes_few_calls_and_repeats_none() {
 #[test]
 fn a_deleted_oidc_provider_is_found_and_its_fix_works() {
     let sb = own_healthy_cluster();
-    ok(sb.aws(&[
-        "iam",
-        "delete-open-id-connect-provider",
-        "--open-id-connect-provider-arn",
-        &provider_arn(&sb),
-    ]));
+    delete_oidc_provider(&sb);
     let doc = doctor_json(&sb, &[], 1);
     let c = failed(&doc, "HP401", None, &[&sb.oidc_issuer]);
     assert_eq!(c["fix"]["automatic"], true);
@@ -558,14 +587,7 @@ fn a_deleted_oidc_provider_is_found_and_its_fix_works() {
 #[test]
 fn a_removed_operator_annotation_is_found_and_its_fix_works() {
     let sb = own_healthy_cluster();
-    ok(sb.kubectl(&[
-        "annotate",
-        "serviceaccount",
-        OPERATOR_SA,
-        "-n",
-        OPERATOR_NS,
-        "eks.amazonaws.com/role-arn-",
-    ]));
+    remove_operator_annotation(&sb);
     let doc = doctor_json(&sb, &[], 1);
     let c = failed(
         &doc,
@@ -602,14 +624,7 @@ fn a_trust_naming_the_guides_wrong_service_account_is_found_and_its_fix_works() 
     let sb = own_healthy_cluster();
     let role = format!("HyperpodInferenceRole-{}", sb.hyperpod_cluster);
     let wrong = format!("system:serviceaccount:{OPERATOR_NS}:{GUIDE_WRONG_SA}");
-    ok(sb.aws(&[
-        "iam",
-        "update-assume-role-policy",
-        "--role-name",
-        &role,
-        "--policy-document",
-        &trust(&sb, &wrong, true).to_string(),
-    ]));
+    set_trust(&sb, &role, &wrong, true);
     let doc = doctor_json(&sb, &[], 1);
     let runs_as = format!("runs as system:serviceaccount:{OPERATOR_NS}:{OPERATOR_SA}");
     let c = failed(&doc, "HP402", Some("operator"), &[&wrong, &runs_as]);
@@ -1020,29 +1035,10 @@ fn assert_nothing_fixed(sb: &Sandbox) {
 #[test]
 fn fix_yes_repairs_the_fixable_problems_and_the_recheck_passes() {
     let sb = own_healthy_cluster();
-    ok(sb.aws(&[
-        "iam",
-        "delete-open-id-connect-provider",
-        "--open-id-connect-provider-arn",
-        &provider_arn(&sb),
-    ]));
+    delete_oidc_provider(&sb);
     let keda_role = format!("keda-operator-role-{}", sb.hyperpod_cluster);
-    ok(sb.aws(&[
-        "iam",
-        "update-assume-role-policy",
-        "--role-name",
-        &keda_role,
-        "--policy-document",
-        &trust(&sb, "system:serviceaccount:keda:keda", false).to_string(),
-    ]));
-    ok(sb.kubectl(&[
-        "annotate",
-        "serviceaccount",
-        OPERATOR_SA,
-        "-n",
-        OPERATOR_NS,
-        "eks.amazonaws.com/role-arn-",
-    ]));
+    set_trust(&sb, &keda_role, "system:serviceaccount:keda:keda", false);
+    remove_operator_annotation(&sb);
 
     // Off a terminal and without --yes, --fix refuses and changes nothing.
     sb.clear_tool_log();

@@ -6,23 +6,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{cloud, wait_until, Sandbox};
 use serde_json::{json, Value};
-
-fn reference_crds() -> Vec<PathBuf> {
-    let dir = Sandbox::chart_dir().join("templates/crds");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    v.sort();
-    assert_eq!(v.len(), 3, "three CRDs in {}", dir.display());
-    v
-}
 
 /// The argv of `aws eks VERB --cluster-name EKS --addon-name ADDON EXTRA...` (VERB may be two
 /// words: `wait addon-active`).
@@ -496,10 +483,7 @@ fn kubeconfig_from_aws_reaches_the_emulated_cluster() {
 fn kubectl_crds_models_and_wait() {
     let sb = cloud().sandbox();
     sb.write_direct_kubeconfig();
-    for crd in reference_crds() {
-        sb.kubectl(&["apply", "-f", crd.to_str().unwrap()])
-            .success();
-    }
+    sb.apply_reference_crds();
     let crds = sb.kubectl(&["get", "crds"]);
     crds.success();
     crds.stdout_has(&["jumpstartmodels.inference.sagemaker.aws.amazon.com"]);

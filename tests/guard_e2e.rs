@@ -307,11 +307,7 @@ fn assert_setup_converges(sb: &Sandbox) {
     sb.clear_tool_log();
     let again = sb.hyperpod(&a);
     again.success();
-    assert!(
-        again.stdout.contains("Everything is already in place"),
-        "{}",
-        again.describe()
-    );
+    again.stdout_has(&["Everything is already in place"]);
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 }
 

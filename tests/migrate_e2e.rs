@@ -97,15 +97,7 @@ fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restor
         .success()
         .json();
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
-    let step = |plan: &Value, id: &str| {
-        plan["plan"]["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == id)
-            .unwrap_or_else(|| panic!("no step {id} in {plan}"))
-            .clone()
-    };
+    let step = common::plan_step;
     assert_eq!(step(&plan, "helm-workloads")["state"], "present");
     assert_eq!(step(&plan, "helm-release-record")["state"], "present");
     assert_eq!(step(&plan, "helm-leftovers")["state"], "present");

@@ -35,15 +35,7 @@ fn a_new_hyperpod_cluster_is_set_up_in_one_run_serves_a_model_and_comes_back_as_
 
     // The plan: no second device plugin, cert-manager first from the EKS add-on.
     let plan = setup(&sb, &["--dry-run", "-o", "json"]).success().json();
-    let step = |id: &str| {
-        plan["plan"]["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == id)
-            .unwrap_or_else(|| panic!("no step {id}: {plan}"))
-            .clone()
-    };
+    let step = |id: &str| common::plan_step(&plan, id);
     let nvidia = step("nvidia-device-plugin");
     assert_eq!(nvidia["state"], "satisfied", "{nvidia}");
     assert!(

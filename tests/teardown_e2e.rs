@@ -162,11 +162,7 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
     let again = sb.teardown(&["--delete-models", "--delete-oidc-provider", "--yes"]);
     again.success();
     lap("second teardown");
-    assert!(
-        again.stdout.contains("nothing was changed"),
-        "{}",
-        again.describe()
-    );
+    again.stdout_has(&["nothing was changed"]);
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
     let j = sb
         .teardown(&["--delete-models", "-o", "json", "--yes"])
@@ -232,11 +228,7 @@ fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleare
         "{}",
         d.describe()
     );
-    assert!(
-        d.stdout.contains("A real run would refuse"),
-        "{}",
-        d.describe()
-    );
+    d.stdout_has(&["A real run would refuse"]);
 
     // --delete-models with a short deadline: the finalizer stays, teardown says which and how
     // it could be cleared, exits 6, and goes no further.
@@ -446,11 +438,7 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
         &[("HP_FAIL_MATCH", "helm uninstall")],
     );
     assert_eq!(f.code, 4, "{}", f.describe());
-    assert!(
-        f.stderr.contains("step inference-operator"),
-        "{}",
-        f.describe()
-    );
+    f.stderr_has(&["step inference-operator"]);
     assert!(!exists(&sb, &[JSM, "model-a", "-n", "default"]));
     assert!(
         exists(
@@ -498,11 +486,7 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
         "{}",
         r.describe()
     );
-    assert!(
-        r.stdout.contains(&format!("Teardown of {hp} is complete")),
-        "{}",
-        r.describe()
-    );
+    r.stdout_has(&[&format!("Teardown of {hp} is complete")]);
     for gone in [
         format!("aws-load-balancer-controller-{hp}"),
         format!("HyperpodInferenceRole-{hp}"),

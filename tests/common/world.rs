@@ -188,6 +188,14 @@ impl Sandbox {
         self.hyperpod_with(&args, env)
     }
 
+    /// Applies the inference CRDs ([`reference_crds`]) with kubectl (through `$KUBECONFIG`).
+    pub fn apply_reference_crds(&self) {
+        for crd in reference_crds() {
+            self.kubectl(&["apply", "-f", crd.to_str().unwrap()])
+                .success();
+        }
+    }
+
     /// `deploy jumpstart` of the guide's BERT model as `name` on ml.c5.2xlarge, plus `extra`.
     pub fn deploy_bert(&self, name: &str, extra: &[&str]) -> Run {
         let mut args = bert_deploy_args(name);
@@ -245,4 +253,37 @@ impl Sandbox {
     pub fn assert_helm_operator_available(&self) {
         self.with_direct_kubeconfig(|| self.assert_helm_operator_available_with(&[]));
     }
+}
+
+/// The inference CRDs of the stand-in chart (`templates/crds/*.yaml`, three), sorted.
+pub fn reference_crds() -> Vec<PathBuf> {
+    let dir = Sandbox::chart_dir().join("templates/crds");
+    let mut v: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    v.sort();
+    assert_eq!(v.len(), 3, "three CRDs in {}", dir.display());
+    v
+}
+
+/// The step `id` of a setup or migrate plan (`-o json`'s `plan.steps`).
+#[track_caller]
+pub fn plan_step(plan: &Value, id: &str) -> Value {
+    plan["plan"]["steps"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no plan steps in {plan}"))
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {plan}"))
+        .clone()
+}
+
+/// True when AWS tags (`{"Tags": [{"Key", "Value"}]}`) carry setup's mark.
+pub fn marked_by_us(tags: &Value) -> bool {
+    tags["Tags"].as_array().is_some_and(|a| {
+        a.iter()
+            .any(|t| t["Key"] == "managed-by" && t["Value"] == "kubectl-hyperpod")
+    })
 }
