@@ -290,6 +290,7 @@ impl Figures {
 #[test]
 #[ignore]
 fn bench_issue_15() {
+    // Over 80 lines: one measurement run, its knobs, phases and report in order (ignored, not a check).
     let k = Knobs::from_env();
     common::set_aws_latency(k.aws_s);
     println!(

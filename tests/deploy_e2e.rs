@@ -430,6 +430,7 @@ fn a_deployment_nobody_answers_times_out_with_exit_6() {
 
 #[test]
 fn get_describe_logs_invoke_and_delete() {
+    // Over 80 lines: one model through its whole life (get, describe, logs, invoke, delete) on one cluster, in order.
     let sb = cluster("complete", 0.2);
     sb.hyperpod(GUIDE_JUMPSTART).success();
     sb.hyperpod(GUIDE_CUSTOM).success();
@@ -713,6 +714,7 @@ fn jumpstart_placement_follows_the_instance_groups_and_the_models_types() {
 /// plugin offline, and by the emulated API server's own schema validation on a server dry run).
 #[test]
 fn every_flag_combination_renders_schema_valid_resources() {
+    // Over 80 lines: a table of flag combinations (rustfmt puts one argument a line).
     let sb = cluster("off", 1.0);
     let base_js = with(
         &common::bert_deploy_args("m"),
@@ -914,6 +916,7 @@ fn every_flag_combination_renders_schema_valid_resources() {
 /// Bad input is refused with an error naming the flag or field, before any tool runs.
 #[test]
 fn invalid_inputs_are_rejected_before_any_command() {
+    // Over 80 lines: a table of invalid inputs and the flag each must name.
     let sb = cloud().sandbox();
     let js_base = with(
         &common::bert_deploy_args("m"),
@@ -1182,6 +1185,7 @@ fn missing_crds_ambiguous_names_followed_logs_and_a_failed_deletion() {
 /// each field.
 #[test]
 fn models_with_the_crds_other_capabilities_deploy() {
+    // Over 80 lines: one cluster deploying each capability in turn (a cluster per capability would cost a sandbox each).
     let sb = cluster("complete", 0.2);
     let image = "763104351884.dkr.ecr.us-west-2.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu124";
     let custom = |name: &'static str| -> Vec<String> {

@@ -1147,6 +1147,7 @@ fn bad_input_is_rejected_before_any_command_runs() {
 #[test]
 #[ignore]
 fn bench_doctor_wall_time() {
+    // Over 80 lines: one measurement run, scenarios and report in order (ignored, not a check).
     use std::time::{Duration, Instant};
     let env_num = |k: &str, d: usize| {
         std::env::var(k)
@@ -1235,6 +1236,7 @@ fn bench_doctor_wall_time() {
 
 #[test]
 fn a_degraded_operator_add_on_next_to_the_helm_install_is_half_migrated_with_its_repair() {
+    // Over 80 lines: two states of one stopped migration on one cluster, the second made from the first.
     let sb = own_healthy_cluster();
     // The add-on created over the running Helm install (a migration that stopped half-way),
     // and EKS reports it DEGRADED.

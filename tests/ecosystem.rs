@@ -184,6 +184,7 @@ fn assert_clean(out: &Out, what: &str) {
 
 #[test]
 fn install_sh_installs_into_a_prefix_kubectl_finds_it_and_uninstall_removes_it() {
+    // Over 80 lines: install, use and uninstall in order on one prefix.
     let e2e = e2e_bin();
     let t = tmp();
     let prefix = t.path().join("prefix with space");
@@ -909,6 +910,7 @@ fn every_command_help_has_a_description_and_an_example() {
 
 #[test]
 fn krew_manifest_renders_to_a_valid_plugin_for_every_platform() {
+    // Over 80 lines: every platform of the manifest checked field by field.
     let template = std::fs::read_to_string(repo().join("plugins/hyperpod.yaml")).unwrap();
     let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
     // Render as krew-release-bot does: addURIAndSha -> uri + sha256, then the tag.

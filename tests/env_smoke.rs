@@ -27,6 +27,7 @@ fn arn_role(sb: &Sandbox, name: &str) -> String {
 
 #[test]
 fn aws_sts_and_iam() {
+    // Over 80 lines: the emulator's IAM surface the product uses, call by call, on one sandbox.
     let sb = cloud().sandbox();
     let id = sb.aws_json(&["sts", "get-caller-identity"]);
     assert_eq!(id["Account"], sb.account);
@@ -162,6 +163,7 @@ fn aws_sts_and_iam() {
 
 #[test]
 fn aws_eks_sagemaker_s3_cloudwatch() {
+    // Over 80 lines: the emulator's EKS, SageMaker, S3 and CloudWatch calls the product uses, on one sandbox.
     let sb = cloud().sandbox();
     let c = sb.aws_json(&["eks", "describe-cluster", "--name", &sb.eks_cluster]);
     let vpc = c["cluster"]["resourcesVpcConfig"]["vpcId"]
@@ -294,6 +296,7 @@ fn aws_eks_sagemaker_s3_cloudwatch() {
 
 #[test]
 fn aws_eks_addons() {
+    // Over 80 lines: the emulated add-on lifecycle (create, wait, describe, update, delete) in order.
     let sb = cloud().sandbox();
     let eks = sb.eks_cluster.as_str();
     let created = sb.aws_json(&addon_args(
@@ -481,6 +484,7 @@ fn kubeconfig_from_aws_reaches_the_emulated_cluster() {
 
 #[test]
 fn kubectl_crds_models_and_wait() {
+    // Over 80 lines: CRDs, a model and its wait in order on one cluster.
     let sb = cloud().sandbox();
     sb.write_direct_kubeconfig();
     sb.apply_reference_crds();
@@ -582,6 +586,7 @@ spec:
 
 #[test]
 fn helm_local_chart() {
+    // Over 80 lines: the stand-in chart installed, checked and uninstalled in order.
     let sb = cloud().sandbox();
     let chart = Sandbox::chart_dir();
     let chart = chart.to_str().unwrap();
@@ -775,6 +780,7 @@ fn helm_local_chart() {
 
 #[test]
 fn eksctl_standin() {
+    // Over 80 lines: each eksctl behaviour the product relies on, in order on one cluster.
     let sb = cloud().sandbox();
     let eks = sb.eks_cluster.as_str();
     let v = sb.eksctl(&["version"]);
@@ -1140,6 +1146,7 @@ const INFERENCE_DEPENDENCIES: [&str; 4] = [
 
 #[test]
 fn aws_hyperpod_inference_addon() {
+    // Over 80 lines: the inference add-on's lifecycle in order on one cluster.
     let sb = cloud().sandbox();
     let eks = sb.eks_cluster.as_str();
     let addon = "amazon-sagemaker-hyperpod-inference";

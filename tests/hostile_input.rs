@@ -344,6 +344,7 @@ fn with<'a>(base: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 fn every_field_group_renders_from_flags() {
+    // Over 80 lines: a table of field groups and the flags that render them.
     let dir = stub_dir();
     std::fs::write(
         dir.path().join("values.yaml"),
@@ -448,6 +449,7 @@ fn every_field_group_renders_from_flags() {
 
 #[test]
 fn bad_values_are_refused_naming_the_flag_before_any_call() {
+    // Over 80 lines: a table of bad values and the flag each must name.
     let dir = stub_dir();
     std::fs::write(dir.path().join("list.yaml"), "- 1\n- 2\n").unwrap();
     std::fs::write(dir.path().join("kind.yaml"), "kind: Pod\n").unwrap();

@@ -54,6 +54,7 @@ const HELM_KUBE_SYSTEM: [&str; 5] = [
 
 #[test]
 fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restores_helm() {
+    // Over 80 lines: one migration flow in order (conflict, failed migration, restore, migration, no-op, teardown) on one cluster.
     let started = std::time::Instant::now();
     let world = World::fresh()
         .models_complete(0.3)

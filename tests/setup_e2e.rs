@@ -147,6 +147,13 @@ fn assert_iam_set_up(sb: &Sandbox) {
         &provider_arn,
     ]);
     assert!(marked_by_us(&otags), "OIDC provider not tagged: {otags}");
+    assert_role_policies_set_up(sb);
+}
+
+/// The roles' policies: the operator's (SageMaker trust, bucket inline policy, SageMaker
+/// access), the ALB controller's and KEDA's.
+fn assert_role_policies_set_up(sb: &Sandbox) {
+    let hp = &sb.hyperpod_cluster;
     let op = role(sb, &format!("HyperpodInferenceRole-{hp}")).unwrap();
     assert_eq!(
         op["AssumeRolePolicyDocument"]["Statement"][1]["Principal"]["Service"],
@@ -479,6 +486,7 @@ fn fresh_setup_completes_and_a_second_run_changes_nothing() {
 
 #[test]
 fn dry_run_changes_nothing_and_plans_as_data() {
+    // Over 80 lines: the plan's every step checked as data, on one cluster.
     let sb = cloud().sandbox();
     let before = sb.snapshot();
     sb.clear_tool_log();
@@ -694,6 +702,7 @@ fn iam_only_creates_only_iam_resources_and_prints_role_arns() {
 
 #[test]
 fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
+    // Over 80 lines: a loop over every mutating step, each failure followed by its rerun.
     // A cluster without a device plugin of its own, so that setup applies the guide's.
     let sb = cloud().sandbox_with(Profile::Bare);
     sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
@@ -907,6 +916,7 @@ fn without_a_terminal_or_yes_it_refuses_and_changes_nothing() {
 
 #[test]
 fn bad_input_is_rejected_before_any_command_runs() {
+    // Over 80 lines: a table of bad inputs and the flag each must name.
     let sb = cloud().sandbox();
     let long_role = "x".repeat(65);
     let cases: Vec<(Vec<&str>, &str)> = vec![
@@ -1069,6 +1079,7 @@ fn test_model(sb: &Sandbox) -> Option<Value> {
 
 #[test]
 fn a_failing_test_model_stops_setup_at_once_with_the_diagnosis_and_a_rerun_tests_again() {
+    // Over 80 lines: a failed test deployment, its diagnosis and the rerun, in order on one cluster.
     let sb = cloud().sandbox();
     let reason = "ModelDownloadFailed";
     let message = "AccessDenied: not authorized to read s3://jumpstart-cache-prod/bert <x> 'y'";
@@ -1195,6 +1206,7 @@ fn granting_command(stderr: &str) -> Vec<String> {
 /// deploy passes. Grants add up (a second bucket keeps the first); teardown removes the policy.
 #[test]
 fn a_model_bucket_the_csi_role_cannot_read_is_refused_with_the_setup_command_that_grants_it() {
+    // Over 80 lines: the refusal, the grant it names and the deploy that then works, in order on one cluster.
     let sb = cloud().sandbox();
     sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
     let hp = &sb.hyperpod_cluster;

@@ -242,6 +242,7 @@ fn custom(input: CustomInput) -> String {
 
 #[test]
 fn every_template_rendered() {
+    // Over 80 lines: a table of every template and its inputs.
     let operator_sa = "system:serviceaccount:hyperpod-inference-system:hyperpod-inference-operator-controller-manager";
     let snapshots: Vec<(&str, String)> = vec![
         ("template_irsa_trust", trust(operator_sa, false, true)),

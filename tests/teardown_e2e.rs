@@ -70,6 +70,7 @@ fn exists(sb: &Sandbox, args: &[&str]) -> bool {
 
 #[test]
 fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_nothing() {
+    // Over 80 lines: one setup-to-teardown flow in order, compared with the state before.
     let world = World::fresh().models_complete(0.3).set_up(&[]);
     let sb = world.start();
     // A namespace of the user's, there before setup: it must survive.
@@ -192,6 +193,7 @@ fn sandbox_with_model_crds() -> Sandbox {
 
 #[test]
 fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleared() {
+    // Over 80 lines: teardown's refusals, dry run and stuck wait in order on one cluster.
     let sb = sandbox_with_model_crds();
     // No operator: whatever finalizer a model carries stays.
     sb.kube_config(json!({"modelOperator": "off"}));
@@ -339,6 +341,7 @@ fn role_exists(sb: &Sandbox, name: &str) -> bool {
 
 #[test]
 fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
+    // Over 80 lines: one flow in order: foreign objects, refusals, a failure part-way and the rerun.
     let world = World::fresh().models_complete(0.3).set_up(&[]);
     let sb = world.start();
     let hp = sb.hyperpod_cluster.clone();
