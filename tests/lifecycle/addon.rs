@@ -1,12 +1,10 @@
 //! The EKS add-on install method end to end (`setup --method addon`): on a new HyperPod cluster
 //! (`fresh`) setup installs the operator as the add-on with roles scoped to its ServiceAccounts,
 //! a second run changes nothing, a model deploys, doctor is clean and teardown restores the
-//! cluster; on a console-made cluster (`addon`) setup manages the install it finds. One emulated
-//! cloud for the whole file (tests/common).
+//! cluster; on a console-made cluster (`addon`) setup manages the install it finds.
 
-mod common;
-
-use common::{jstr, Profile, Sandbox, World};
+use crate::common;
+use crate::common::{jstr, Profile, Sandbox, World};
 use serde_json::Value;
 
 const ADDON: &str = "amazon-sagemaker-hyperpod-inference";

@@ -4,9 +4,8 @@
 //! `--skip-s3-csi` without an S3 CSI driver) setup stops before its first change and says why
 //! and what to do.
 
-mod common;
-
-use common::{Profile, Sandbox, World};
+use crate::common;
+use crate::common::{Profile, Sandbox, World};
 use serde_json::Value;
 
 /// `setup ... --skip-test-deployment <extra>`.

@@ -1,11 +1,9 @@
 //! `kubectl hyperpod teardown` end to end: the real aws, kubectl and helm against the emulated
 //! cloud (tests/common). Each test has its own sandbox (EKS + HyperPod cluster + bucket).
 
-mod common;
-
 use std::time::Duration;
 
-use common::{wait_until, Sandbox, World, BERT_MODEL_ID};
+use crate::common::{wait_until, Sandbox, World, BERT_MODEL_ID};
 use serde_json::json;
 
 const JSM: &str = "jumpstartmodels.inference.sagemaker.aws.amazon.com";

@@ -4,11 +4,10 @@
 //! Helm operator and exits non-zero with the health issue; the migration that then succeeds
 //! (the add-on ACTIVE, no Helm workload or release record left, both models still there with
 //! their uid and DeploymentComplete); a second run that changes nothing; doctor clean; teardown
-//! back to the cluster as it was. Bad input is refused before any call. One emulated cloud for the whole file (tests/common).
+//! back to the cluster as it was. Bad input is refused before any call.
 
-mod common;
-
-use common::{jstr, Profile, Sandbox, World};
+use crate::common;
+use crate::common::{jstr, Profile, Sandbox, World};
 use serde_json::{json, Value};
 
 const ADDON: &str = "amazon-sagemaker-hyperpod-inference";
