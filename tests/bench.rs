@@ -290,6 +290,7 @@ impl Figures {
 #[test]
 #[ignore]
 fn bench_issue_15() {
+    // Over 80 lines: one measurement run, its knobs, phases and report in order (ignored, not a check).
     let k = Knobs::from_env();
     common::set_aws_latency(k.aws_s);
     println!(
@@ -367,18 +368,8 @@ fn bench_issue_15() {
             f.add("before_doctor_wall_s", doctor_b.wall_ms / 1000.0);
         }
 
-        let deploy_args = [
-            "deploy",
-            "jumpstart",
-            "--name",
-            "bench-bert",
-            "--namespace",
-            "default",
-            "--model-id",
-            "huggingface-eqa-bert-base-cased",
-            "--instance-type",
-            "ml.c5.2xlarge",
-        ];
+        let mut deploy_args = common::bert_deploy_args("bench-bert");
+        deploy_args.extend(["--namespace", "default"]);
         let deploy = measure(&sb, &exe, &deploy_args, true);
         let done_at = sb.kube_hook("GET", "/_emulator/config", None)["lastModelCompleteAt"]
             .as_f64()

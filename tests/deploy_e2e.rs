@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{cloud, Sandbox};
+use common::{cloud, Sandbox, BERT_INSTANCE_TYPE, BERT_MODEL_ID};
 use serde_json::{json, Value};
 
 const GUIDE_JUMPSTART: &[&str] = &[
@@ -20,11 +20,11 @@ const GUIDE_JUMPSTART: &[&str] = &[
     "--namespace",
     "default",
     "--model-id",
-    "huggingface-eqa-bert-base-cased",
+    BERT_MODEL_ID,
     "--endpoint-name",
     "my-bert-endpoint",
     "--instance-type",
-    "ml.c5.2xlarge",
+    BERT_INSTANCE_TYPE,
     "--env",
     "SAMPLE_ENV_VAR=sample_value",
     "--max-deploy-time",
@@ -138,17 +138,6 @@ fn guide_custom_as_deployed() -> Value {
     v
 }
 
-fn reference_crds() -> Vec<PathBuf> {
-    let dir = Sandbox::chart_dir().join("templates/crds");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    v.sort();
-    v
-}
-
 /// A sandbox with a kubeconfig, the inference CRDs and the emulated operator in `mode`.
 fn cluster(mode: &str, delay: f64) -> Sandbox {
     let sb = cloud().sandbox();
@@ -158,10 +147,7 @@ fn cluster(mode: &str, delay: f64) -> Sandbox {
     for (t, gpus) in [("ml.g5.24xlarge", 4), ("ml.g5.xlarge", 1)] {
         add_node(&sb, t, gpus);
     }
-    for crd in reference_crds() {
-        sb.kubectl(&["apply", "-f", crd.to_str().unwrap()])
-            .success();
-    }
+    sb.apply_reference_crds();
     sb.kube_config(json!({"modelOperator": mode, "modelDelaySeconds": delay}));
     sb
 }
@@ -444,6 +430,7 @@ fn a_deployment_nobody_answers_times_out_with_exit_6() {
 
 #[test]
 fn get_describe_logs_invoke_and_delete() {
+    // Over 80 lines: one model through its whole life (get, describe, logs, invoke, delete) on one cluster, in order.
     let sb = cluster("complete", 0.2);
     sb.hyperpod(GUIDE_JUMPSTART).success();
     sb.hyperpod(GUIDE_CUSTOM).success();
@@ -607,13 +594,13 @@ fn a_model_the_cluster_cannot_place_is_refused_before_it_is_created() {
     let sb = cluster("complete", 0.2);
     sb.clear_tool_log();
     let mut args: Vec<&str> = GUIDE_JUMPSTART.to_vec();
-    let i = args.iter().position(|a| *a == "ml.c5.2xlarge").unwrap();
+    let i = args.iter().position(|a| *a == BERT_INSTANCE_TYPE).unwrap();
     args[i] = "ml.p4d.24xlarge";
     let run = sb.hyperpod(&args);
     run.exits(2).stderr_has(&[
         "--instance-type",
         "ml.p4d.24xlarge: the cluster has no node of that type",
-        "ml.p4d.24xlarge: JumpStart model huggingface-eqa-bert-base-cased does not support it",
+        &format!("ml.p4d.24xlarge: JumpStart model {BERT_MODEL_ID} does not support it"),
         "ml.c5.2xlarge (1 node(s), no GPU)",
         "ml.g5.8xlarge (1 node(s), 1 GPU(s) per node)",
         "--skip-placement-check",
@@ -655,10 +642,7 @@ fn a_model_the_cluster_cannot_place_is_refused_before_it_is_created() {
 fn jumpstart_placement_follows_the_instance_groups_and_the_models_types() {
     let sb = cloud().sandbox();
     sb.write_direct_kubeconfig();
-    for crd in reference_crds() {
-        sb.kubectl(&["apply", "-f", crd.to_str().unwrap()])
-            .success();
-    }
+    sb.apply_reference_crds();
     sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
     let js = |t: &'static str| -> Vec<String> {
         let mut a: Vec<String> = GUIDE_JUMPSTART.iter().map(|s| s.to_string()).collect();
@@ -688,10 +672,7 @@ fn jumpstart_placement_follows_the_instance_groups_and_the_models_types() {
     ]);
     // A type the cluster has but the model does not support: an LLM on the CPU group.
     let mut a = js("ml.c5.2xlarge");
-    let i = a
-        .iter()
-        .position(|x| x == "huggingface-eqa-bert-base-cased")
-        .unwrap();
+    let i = a.iter().position(|x| x == BERT_MODEL_ID).unwrap();
     a[i] = "meta-textgeneration-llama-3-8b".into();
     a.push("--accept-eula".into());
     let unsupported = sb.hyperpod(&a.iter().map(String::as_str).collect::<Vec<_>>());
@@ -717,10 +698,7 @@ fn jumpstart_placement_follows_the_instance_groups_and_the_models_types() {
     }
     // An unknown public model is refused by name.
     let mut a = js("ml.c5.2xlarge");
-    let i = a
-        .iter()
-        .position(|x| x == "huggingface-eqa-bert-base-cased")
-        .unwrap();
+    let i = a.iter().position(|x| x == BERT_MODEL_ID).unwrap();
     a[i] = "huggingface-eqa-no-such-model".into();
     sb.hyperpod(&a.iter().map(String::as_str).collect::<Vec<_>>())
         .exits(2)
@@ -736,17 +714,12 @@ fn jumpstart_placement_follows_the_instance_groups_and_the_models_types() {
 /// plugin offline, and by the emulated API server's own schema validation on a server dry run).
 #[test]
 fn every_flag_combination_renders_schema_valid_resources() {
+    // Over 80 lines: a table of flag combinations (rustfmt puts one argument a line).
     let sb = cluster("off", 1.0);
-    let base_js: Vec<&str> = vec![
-        "deploy",
-        "jumpstart",
-        "--name",
-        "m",
-        "--model-id",
-        "huggingface-eqa-bert-base-cased",
-        "--instance-type",
-        "ml.g5.xlarge",
-    ];
+    let base_js = with(
+        &common::bert_deploy_args("m"),
+        &["--instance-type", "ml.g5.xlarge"],
+    );
     let base_c: Vec<&str> = vec![
         "deploy",
         "custom",
@@ -943,17 +916,12 @@ fn every_flag_combination_renders_schema_valid_resources() {
 /// Bad input is refused with an error naming the flag or field, before any tool runs.
 #[test]
 fn invalid_inputs_are_rejected_before_any_command() {
+    // Over 80 lines: a table of invalid inputs and the flag each must name.
     let sb = cloud().sandbox();
-    let js_base = [
-        "deploy",
-        "jumpstart",
-        "--name",
-        "m",
-        "--model-id",
-        "huggingface-eqa-bert-base-cased",
-        "--instance-type",
-        "ml.g5.xlarge",
-    ];
+    let js_base = with(
+        &common::bert_deploy_args("m"),
+        &["--instance-type", "ml.g5.xlarge"],
+    );
     let custom_base = [
         "deploy",
         "custom",
@@ -1217,6 +1185,7 @@ fn missing_crds_ambiguous_names_followed_logs_and_a_failed_deletion() {
 /// each field.
 #[test]
 fn models_with_the_crds_other_capabilities_deploy() {
+    // Over 80 lines: one cluster deploying each capability in turn (a cluster per capability would cost a sandbox each).
     let sb = cluster("complete", 0.2);
     let image = "763104351884.dkr.ecr.us-west-2.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu124";
     let custom = |name: &'static str| -> Vec<String> {

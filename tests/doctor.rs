@@ -8,8 +8,9 @@ mod common;
 
 use std::fs;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
-use common::{cloud, wait_until, Profile, Sandbox};
+use common::{cloud, wait_until, Profile, Sandbox, World};
 use serde_json::{json, Value};
 
 const OPERATOR_NS: &str = "hyperpod-inference-system";
@@ -232,10 +233,26 @@ fn healthy(sb: &Sandbox) {
     install_chart(sb);
 }
 
-/// A sandbox whose cluster the test builds itself (nodes, device plugin, operator): the empty
-/// `bare` profile. The tests of what setup makes run on `fresh` (`cloud().sandbox()`).
-fn sandbox() -> Sandbox {
-    cloud().sandbox_with(Profile::Bare)
+/// A healthy cluster of the test's own, for a test that breaks something: built by hand
+/// ([`healthy`]) on the empty `bare` profile.
+fn own_healthy_cluster() -> Sandbox {
+    let sb = World::profile(Profile::Bare).build();
+    healthy(&sb);
+    sb
+}
+
+/// The cluster `setup` made, shared by the tests that only read it (a view with the test's own
+/// tool log and kubeconfig): a new HyperPod cluster with two GPU nodes, set up with setup's own
+/// test deployment. Nothing applied by hand: the ALB controller, KEDA and cert-manager come from
+/// the chart's subcharts, as on a real cluster.
+fn set_up_cluster() -> Sandbox {
+    static SET_UP: OnceLock<Sandbox> = OnceLock::new();
+    World::fresh()
+        .models_complete(0.2)
+        .kube(json!({"serverVersion": SERVER_VERSION}))
+        .objects(gpu_nodes("4"))
+        .setup_args(&["--yes"])
+        .shared(&SET_UP)
 }
 
 fn install_chart(sb: &Sandbox) {
@@ -384,6 +401,40 @@ fn not_passing(doc: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Breaks IAM: the cluster's OIDC provider deleted.
+fn delete_oidc_provider(sb: &Sandbox) {
+    ok(sb.aws(&[
+        "iam",
+        "delete-open-id-connect-provider",
+        "--open-id-connect-provider-arn",
+        &provider_arn(sb),
+    ]));
+}
+
+/// Breaks the operator's credentials: its ServiceAccount's role annotation removed.
+fn remove_operator_annotation(sb: &Sandbox) {
+    ok(sb.kubectl(&[
+        "annotate",
+        "serviceaccount",
+        OPERATOR_SA,
+        "-n",
+        OPERATOR_NS,
+        "eks.amazonaws.com/role-arn-",
+    ]));
+}
+
+/// Replaces `role`'s trust policy by one admitting only `subject` (and SageMaker).
+fn set_trust(sb: &Sandbox, role: &str, subject: &str, sagemaker: bool) {
+    ok(sb.aws(&[
+        "iam",
+        "update-assume-role-policy",
+        "--role-name",
+        role,
+        "--policy-document",
+        &trust(sb, subject, sagemaker).to_string(),
+    ]));
+}
+
 /// Runs every command of a fix as the copy-pasteable shell line doctor printed.
 #[track_caller]
 fn run_fix(sb: &Sandbox, check: &Value) {
@@ -397,9 +448,8 @@ fn run_fix(sb: &Sandbox, check: &Value) {
 }
 
 #[test]
-fn a_healthy_cluster_passes_every_check() {
-    let sb = sandbox();
-    healthy(&sb);
+fn a_cluster_set_up_by_setup_passes_every_check() {
+    let sb = set_up_cluster();
     let doc = doctor_json(&sb, &[], 0);
     assert_eq!(not_passing(&doc), Vec::<String>::new());
     assert_eq!(doc["ok"], true);
@@ -424,6 +474,11 @@ fn a_healthy_cluster_passes_every_check() {
         op["finding"].as_str().unwrap().contains(OPERATOR_SA),
         "{op}"
     );
+    // Setup's kubeconfig (the `aws eks get-token` plugin) points at this cluster.
+    assert!(result(&doc, "HP302", None)["finding"]
+        .as_str()
+        .unwrap()
+        .contains(&sb.eks_cluster));
 
     // The text form: marks, groups and the summary line.
     let r = doctor_run(&sb, &[], &[]);
@@ -438,33 +493,8 @@ fn a_healthy_cluster_passes_every_check() {
 }
 
 #[test]
-fn a_cluster_set_up_by_setup_passes_every_check() {
-    let sb = cloud().sandbox();
-    sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.2, "serverVersion": SERVER_VERSION}));
-    sb.kube_objects(gpu_nodes("4"));
-    ok(sb.hyperpod(&[
-        "setup",
-        "--hyperpod-cluster",
-        &sb.hyperpod_cluster,
-        "--s3-bucket",
-        &sb.bucket,
-        "--yes",
-    ]));
-    // Nothing applied by hand: the ALB controller, KEDA and cert-manager come from the chart's
-    // subcharts, as on a real cluster.
-    let doc = doctor_json(&sb, &[], 0);
-    assert_eq!(not_passing(&doc), Vec::<String>::new());
-    // Setup's kubeconfig (the `aws eks get-token` plugin) points at this cluster.
-    assert!(result(&doc, "HP302", None)["finding"]
-        .as_str()
-        .unwrap()
-        .contains(&sb.eks_cluster));
-}
-
-#[test]
 fn a_full_run_makes_few_calls_and_repeats_none() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = set_up_cluster();
     // The kubeconfig users have: `aws eks update-kubeconfig`'s, whose `aws eks get-token` plugin
     // kubectl would run for every call (through the tool shim, so that it is counted).
     ok(sb.aws(&["eks", "update-kubeconfig", "--name", &sb.eks_cluster]));
@@ -536,14 +566,8 @@ fn a_full_run_makes_few_calls_and_repeats_none() {
 
 #[test]
 fn a_deleted_oidc_provider_is_found_and_its_fix_works() {
-    let sb = sandbox();
-    healthy(&sb);
-    ok(sb.aws(&[
-        "iam",
-        "delete-open-id-connect-provider",
-        "--open-id-connect-provider-arn",
-        &provider_arn(&sb),
-    ]));
+    let sb = own_healthy_cluster();
+    delete_oidc_provider(&sb);
     let doc = doctor_json(&sb, &[], 1);
     let c = failed(&doc, "HP401", None, &[&sb.oidc_issuer]);
     assert_eq!(c["fix"]["automatic"], true);
@@ -562,16 +586,8 @@ fn a_deleted_oidc_provider_is_found_and_its_fix_works() {
 
 #[test]
 fn a_removed_operator_annotation_is_found_and_its_fix_works() {
-    let sb = sandbox();
-    healthy(&sb);
-    ok(sb.kubectl(&[
-        "annotate",
-        "serviceaccount",
-        OPERATOR_SA,
-        "-n",
-        OPERATOR_NS,
-        "eks.amazonaws.com/role-arn-",
-    ]));
+    let sb = own_healthy_cluster();
+    remove_operator_annotation(&sb);
     let doc = doctor_json(&sb, &[], 1);
     let c = failed(
         &doc,
@@ -605,18 +621,10 @@ fn a_removed_operator_annotation_is_found_and_its_fix_works() {
 
 #[test]
 fn a_trust_naming_the_guides_wrong_service_account_is_found_and_its_fix_works() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = own_healthy_cluster();
     let role = format!("HyperpodInferenceRole-{}", sb.hyperpod_cluster);
     let wrong = format!("system:serviceaccount:{OPERATOR_NS}:{GUIDE_WRONG_SA}");
-    ok(sb.aws(&[
-        "iam",
-        "update-assume-role-policy",
-        "--role-name",
-        &role,
-        "--policy-document",
-        &trust(&sb, &wrong, true).to_string(),
-    ]));
+    set_trust(&sb, &role, &wrong, true);
     let doc = doctor_json(&sb, &[], 1);
     let runs_as = format!("runs as system:serviceaccount:{OPERATOR_NS}:{OPERATOR_SA}");
     let c = failed(&doc, "HP402", Some("operator"), &[&wrong, &runs_as]);
@@ -657,8 +665,7 @@ fn break_operator_init(sb: &Sandbox, message: &str) {
 
 #[test]
 fn a_missing_s3_csi_driver_is_found_by_its_check_and_in_the_operators_init_container() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = own_healthy_cluster();
     ok(sb.kubectl(&["delete", "csidriver", "s3.csi.aws.com"]));
     let msg = "S3 CSI driver not installed (missing CSIDriver s3.csi.aws.com). kubectl said: Error from server (NotFound): csidrivers.storage.k8s.io \"s3.csi.aws.com\" not found";
     break_operator_init(&sb, msg);
@@ -693,8 +700,7 @@ fn a_missing_s3_csi_driver_is_found_by_its_check_and_in_the_operators_init_conta
 
 #[test]
 fn a_crash_looping_operator_shows_its_last_logs_and_points_at_iam() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = own_healthy_cluster();
     let pods = sb.operator_pods();
     let mut pod = pods["items"][0].clone();
     let name = pod["metadata"]["name"].as_str().unwrap().to_string();
@@ -726,8 +732,7 @@ fn a_crash_looping_operator_shows_its_last_logs_and_points_at_iam() {
 
 #[test]
 fn missing_cert_manager_crds_are_found_and_their_fix_works() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = own_healthy_cluster();
     ok(sb.kubectl(&[
         "delete",
         "crd",
@@ -747,8 +752,7 @@ fn missing_cert_manager_crds_are_found_and_their_fix_works() {
 
 #[test]
 fn nodes_without_gpus_are_found() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = own_healthy_cluster();
     sb.kube_objects(gpu_nodes("0"));
     let doc = doctor_json(&sb, &[], 1);
     let c = failed(
@@ -795,8 +799,7 @@ fn model_pod(model: &str, name: &str, node: Option<&str>, gpus: &str, running: b
 
 #[test]
 fn a_model_pending_for_gpus_is_found_with_a_fix_that_fits_it() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = own_healthy_cluster();
     let mut m = jumpstart_model("mistral", 2);
     m["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
     m["status"] = json!({"state": "DeploymentInProgress", "deploymentStatus": {
@@ -832,8 +835,7 @@ fn a_model_pending_for_gpus_is_found_with_a_fix_that_fits_it() {
 
 #[test]
 fn a_failed_model_deployment_is_found_with_its_reason_and_a_retry() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = own_healthy_cluster();
     sb.kube_config(json!({"modelOperator": "fail", "modelDelaySeconds": 0.2,
         "modelFailReason": "ModelDeploymentFailed", "modelFailMessage": "insufficient capacity for ml.g5.12xlarge"}));
     let f = write(&sb, "model.json", &jumpstart_model("bert", 1).to_string());
@@ -904,8 +906,7 @@ fn path_with(sb: &Sandbox, dir: &str, tools: &[(&str, PathBuf)]) -> String {
 
 #[test]
 fn kubectl_missing_from_path_fails_its_check_and_skips_the_cluster_checks() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = set_up_cluster();
     let shims = &cloud().shim_dir;
     let path = path_with(
         &sb,
@@ -958,8 +959,7 @@ fn doctor_with_aws(sb: &Sandbox, dir: &str, fake: PathBuf) -> Value {
 
 #[test]
 fn an_aws_cli_older_than_the_hyperpod_api_is_named_with_its_version() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = set_up_cluster();
     // An old CLI: argparse refuses `sagemaker describe-cluster` (exit 252, as the CLI does);
     // everything else goes to the real one.
     let real = cloud().shim_dir.join("aws");
@@ -990,8 +990,10 @@ fn an_aws_cli_older_than_the_hyperpod_api_is_named_with_its_version() {
 
 #[test]
 fn rejected_aws_credentials_fail_their_check_and_skip_the_aws_checks() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = set_up_cluster();
+    // A static token: setup's kubeconfig would ask the rejecting aws for one, and the cluster
+    // side is checked below.
+    sb.write_direct_kubeconfig();
     let fake = write(
         &sb,
         "aws-rejecting",
@@ -1032,31 +1034,11 @@ fn assert_nothing_fixed(sb: &Sandbox) {
 
 #[test]
 fn fix_yes_repairs_the_fixable_problems_and_the_recheck_passes() {
-    let sb = sandbox();
-    healthy(&sb);
-    ok(sb.aws(&[
-        "iam",
-        "delete-open-id-connect-provider",
-        "--open-id-connect-provider-arn",
-        &provider_arn(&sb),
-    ]));
+    let sb = own_healthy_cluster();
+    delete_oidc_provider(&sb);
     let keda_role = format!("keda-operator-role-{}", sb.hyperpod_cluster);
-    ok(sb.aws(&[
-        "iam",
-        "update-assume-role-policy",
-        "--role-name",
-        &keda_role,
-        "--policy-document",
-        &trust(&sb, "system:serviceaccount:keda:keda", false).to_string(),
-    ]));
-    ok(sb.kubectl(&[
-        "annotate",
-        "serviceaccount",
-        OPERATOR_SA,
-        "-n",
-        OPERATOR_NS,
-        "eks.amazonaws.com/role-arn-",
-    ]));
+    set_trust(&sb, &keda_role, "system:serviceaccount:keda:keda", false);
+    remove_operator_annotation(&sb);
 
     // Off a terminal and without --yes, --fix refuses and changes nothing.
     sb.clear_tool_log();
@@ -1113,8 +1095,7 @@ fn fix_yes_repairs_the_fixable_problems_and_the_recheck_passes() {
 
 #[test]
 fn without_a_hyperpod_cluster_the_aws_checks_say_why_they_are_skipped() {
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = set_up_cluster();
     let doc = sb.hyperpod(&["doctor", "-o", "json"]).exits(0).json();
     assert_eq!(
         result(&doc, "HP202", None)["finding"],
@@ -1133,7 +1114,7 @@ fn without_a_hyperpod_cluster_the_aws_checks_say_why_they_are_skipped() {
 
 #[test]
 fn bad_input_is_rejected_before_any_command_runs() {
-    let sb = sandbox();
+    let sb = set_up_cluster();
     for (args, field) in [
         (
             vec!["doctor", "--hyperpod-cluster", "a;rm -rf /"],
@@ -1166,6 +1147,7 @@ fn bad_input_is_rejected_before_any_command_runs() {
 #[test]
 #[ignore]
 fn bench_doctor_wall_time() {
+    // Over 80 lines: one measurement run, scenarios and report in order (ignored, not a check).
     use std::time::{Duration, Instant};
     let env_num = |k: &str, d: usize| {
         std::env::var(k)
@@ -1184,8 +1166,7 @@ fn bench_doctor_wall_time() {
             Some((a.parse().ok()?, k.parse().ok()?))
         })
         .collect();
-    let sb = sandbox();
-    healthy(&sb);
+    let sb = own_healthy_cluster();
     let children_cpu_ms = common::children_cpu_ms;
     let median = |mut v: Vec<u128>| {
         v.sort();
@@ -1255,8 +1236,8 @@ fn bench_doctor_wall_time() {
 
 #[test]
 fn a_degraded_operator_add_on_next_to_the_helm_install_is_half_migrated_with_its_repair() {
-    let sb = sandbox();
-    healthy(&sb);
+    // Over 80 lines: two states of one stopped migration on one cluster, the second made from the first.
+    let sb = own_healthy_cluster();
     // The add-on created over the running Helm install (a migration that stopped half-way),
     // and EKS reports it DEGRADED.
     sb.addon_config(json!({"failures": {"amazon-sagemaker-hyperpod-inference": {"status": "DEGRADED", "issues": [

@@ -43,6 +43,20 @@ impl Out {
         assert_eq!(self.code, 0, "expected success:\n{}", self.describe());
         self
     }
+    /// Panics (naming the needle, showing the run) unless `stream` ("stdout" or "stderr") has
+    /// every one of `needles`.
+    #[track_caller]
+    fn has(&self, stream: &str, needles: &[&str]) -> &Self {
+        let text = if stream == "stdout" {
+            &self.stdout
+        } else {
+            &self.stderr
+        };
+        if let Some(n) = needles.iter().find(|n| !text.contains(**n)) {
+            panic!("{stream} misses {n:?}\n{}", self.describe());
+        }
+        self
+    }
     fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.describe()))
@@ -170,6 +184,7 @@ fn assert_clean(out: &Out, what: &str) {
 
 #[test]
 fn install_sh_installs_into_a_prefix_kubectl_finds_it_and_uninstall_removes_it() {
+    // Over 80 lines: install, use and uninstall in order on one prefix.
     let e2e = e2e_bin();
     let t = tmp();
     let prefix = t.path().join("prefix with space");
@@ -190,16 +205,8 @@ fn install_sh_installs_into_a_prefix_kubectl_finds_it_and_uninstall_removes_it()
     let outside = format!("{}:{}", e2e.display(), system_path());
     let first = install(&outside, &["--from-target", built.to_str().unwrap()]);
     first.ok();
-    assert!(
-        first.stderr.contains("is not on your PATH"),
-        "{}",
-        first.describe()
-    );
-    assert!(
-        first.stderr.contains("kubectl plugin list finds"),
-        "{}",
-        first.describe()
-    );
+    first.has("stderr", &["is not on your PATH"]);
+    first.has("stderr", &["kubectl plugin list finds"]);
     let bin = prefix.join("bin");
     let expected = [
         bin.join("kubectl-hyperpod"),
@@ -388,22 +395,14 @@ fn install_sh_refuses_clearly_without_cargo_or_without_a_binary() {
     clean_env(&mut cmd, t.path(), system_path());
     let out = run(cmd);
     assert_eq!(out.code, 1, "{}", out.describe());
-    assert!(
-        out.stderr.contains("no executable kubectl-hyperpod in"),
-        "{}",
-        out.describe()
-    );
+    out.has("stderr", &["no executable kubectl-hyperpod in"]);
 
     let mut cmd = Command::new("bash");
     cmd.arg(repo().join("install.sh")).arg("--bogus");
     clean_env(&mut cmd, t.path(), system_path());
     let out = run(cmd);
     assert_eq!(out.code, 1, "{}", out.describe());
-    assert!(
-        out.stderr.contains("unknown argument: --bogus"),
-        "{}",
-        out.describe()
-    );
+    out.has("stderr", &["unknown argument: --bogus"]);
 }
 
 // ---- completion and man ------------------------------------------------------------------
@@ -499,11 +498,7 @@ fn man_prints_the_main_page_and_writes_one_page_per_command() {
         "{}",
         page.describe()
     );
-    assert!(
-        page.stdout.contains("kubectl\\-hyperpod\\-setup(1)"),
-        "{}",
-        page.describe()
-    );
+    page.has("stdout", &["kubectl\\-hyperpod\\-setup(1)"]);
 
     let dir = t.path().join("man1");
     let out = hp_bare(
@@ -726,11 +721,7 @@ fn every_subcommand_prints_json_on_stdout_under_o_json_errors_included() {
     let doc: Value = serde_yaml::from_str(&out.stdout)
         .unwrap_or_else(|e| panic!("not YAML ({e}):\n{}", out.describe()));
     assert_eq!(doc["error"]["kind"], "invalid_input");
-    assert!(
-        out.stderr.contains("invalid --region"),
-        "{}",
-        out.describe()
-    );
+    out.has("stderr", &["invalid --region"]);
 }
 
 #[test]
@@ -774,16 +765,8 @@ fn version_reports_every_tool_found_or_missing_and_never_fails_for_it() {
         "{doc:#}"
     );
     // -v shows each external command on stderr as it runs.
-    assert!(
-        out.stderr.contains("+ kubectl version --client -o json"),
-        "{}",
-        out.describe()
-    );
-    assert!(
-        out.stderr.contains("+ helm version --short"),
-        "{}",
-        out.describe()
-    );
+    out.has("stderr", &["+ kubectl version --client -o json"]);
+    out.has("stderr", &["+ helm version --short"]);
 
     let short = hp_bare(t.path(), &["version", "--short", "-o", "json"]);
     let doc = short.ok().json();
@@ -811,11 +794,7 @@ fn off_a_terminal_no_escape_codes_or_spinner_frames_appear() {
     }
     // Painted text (a missing tool, the error label) is printed, just without colour.
     let out = hp_bare(t.path(), &["version"]);
-    assert!(
-        out.stdout.contains("eksctl   missing: install eksctl"),
-        "{}",
-        out.describe()
-    );
+    out.has("stdout", &["eksctl   missing: install eksctl"]);
     let out = hp_bare(t.path(), &["version", "--region", "bad!"]);
     assert!(
         out.stderr.starts_with("error: invalid --region"),
@@ -931,6 +910,7 @@ fn every_command_help_has_a_description_and_an_example() {
 
 #[test]
 fn krew_manifest_renders_to_a_valid_plugin_for_every_platform() {
+    // Over 80 lines: every platform of the manifest checked field by field.
     let template = std::fs::read_to_string(repo().join("plugins/hyperpod.yaml")).unwrap();
     let tag = format!("v{}", env!("CARGO_PKG_VERSION"));
     // Render as krew-release-bot does: addURIAndSha -> uri + sha256, then the tag.

@@ -6,23 +6,10 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::{cloud, wait_until, Sandbox};
 use serde_json::{json, Value};
-
-fn reference_crds() -> Vec<PathBuf> {
-    let dir = Sandbox::chart_dir().join("templates/crds");
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    v.sort();
-    assert_eq!(v.len(), 3, "three CRDs in {}", dir.display());
-    v
-}
 
 /// The argv of `aws eks VERB --cluster-name EKS --addon-name ADDON EXTRA...` (VERB may be two
 /// words: `wait addon-active`).
@@ -40,6 +27,7 @@ fn arn_role(sb: &Sandbox, name: &str) -> String {
 
 #[test]
 fn aws_sts_and_iam() {
+    // Over 80 lines: the emulator's IAM surface the product uses, call by call, on one sandbox.
     let sb = cloud().sandbox();
     let id = sb.aws_json(&["sts", "get-caller-identity"]);
     assert_eq!(id["Account"], sb.account);
@@ -175,6 +163,7 @@ fn aws_sts_and_iam() {
 
 #[test]
 fn aws_eks_sagemaker_s3_cloudwatch() {
+    // Over 80 lines: the emulator's EKS, SageMaker, S3 and CloudWatch calls the product uses, on one sandbox.
     let sb = cloud().sandbox();
     let c = sb.aws_json(&["eks", "describe-cluster", "--name", &sb.eks_cluster]);
     let vpc = c["cluster"]["resourcesVpcConfig"]["vpcId"]
@@ -273,7 +262,7 @@ fn aws_eks_sagemaker_s3_cloudwatch() {
             .unwrap()
             .clone()
     };
-    let bert = types("huggingface-eqa-bert-base-cased");
+    let bert = types(common::BERT_MODEL_ID);
     assert!(bert.contains(&json!("ml.c5.2xlarge")) && bert.contains(&json!("ml.g5.8xlarge")));
     let llama = types("meta-textgeneration-llama-3-8b");
     assert!(!llama.contains(&json!("ml.c5.2xlarge")) && llama.contains(&json!("ml.g5.8xlarge")));
@@ -307,6 +296,7 @@ fn aws_eks_sagemaker_s3_cloudwatch() {
 
 #[test]
 fn aws_eks_addons() {
+    // Over 80 lines: the emulated add-on lifecycle (create, wait, describe, update, delete) in order.
     let sb = cloud().sandbox();
     let eks = sb.eks_cluster.as_str();
     let created = sb.aws_json(&addon_args(
@@ -494,12 +484,10 @@ fn kubeconfig_from_aws_reaches_the_emulated_cluster() {
 
 #[test]
 fn kubectl_crds_models_and_wait() {
+    // Over 80 lines: CRDs, a model and its wait in order on one cluster.
     let sb = cloud().sandbox();
     sb.write_direct_kubeconfig();
-    for crd in reference_crds() {
-        sb.kubectl(&["apply", "-f", crd.to_str().unwrap()])
-            .success();
-    }
+    sb.apply_reference_crds();
     let crds = sb.kubectl(&["get", "crds"]);
     crds.success();
     crds.stdout_has(&["jumpstartmodels.inference.sagemaker.aws.amazon.com"]);
@@ -598,6 +586,7 @@ spec:
 
 #[test]
 fn helm_local_chart() {
+    // Over 80 lines: the stand-in chart installed, checked and uninstalled in order.
     let sb = cloud().sandbox();
     let chart = Sandbox::chart_dir();
     let chart = chart.to_str().unwrap();
@@ -791,6 +780,7 @@ fn helm_local_chart() {
 
 #[test]
 fn eksctl_standin() {
+    // Over 80 lines: each eksctl behaviour the product relies on, in order on one cluster.
     let sb = cloud().sandbox();
     let eks = sb.eks_cluster.as_str();
     let v = sb.eksctl(&["version"]);
@@ -1156,6 +1146,7 @@ const INFERENCE_DEPENDENCIES: [&str; 4] = [
 
 #[test]
 fn aws_hyperpod_inference_addon() {
+    // Over 80 lines: the inference add-on's lifecycle in order on one cluster.
     let sb = cloud().sandbox();
     let eks = sb.eks_cluster.as_str();
     let addon = "amazon-sagemaker-hyperpod-inference";

@@ -182,19 +182,8 @@ fn invoke_writes_its_body_privately_and_removes_it() {
         .success();
     sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.1}));
     let w = Watch::new(&sb);
-    sb.hyperpod(&[
-        "deploy",
-        "jumpstart",
-        "--name",
-        "m",
-        "--model-id",
-        "huggingface-eqa-bert-base-cased",
-        "--endpoint-name",
-        "m-endpoint",
-        "--instance-type",
-        "ml.c5.2xlarge",
-    ])
-    .success();
+    sb.deploy_bert("m", &["--endpoint-name", "m-endpoint"])
+        .success();
     w.run(&sb, &["invoke", "m", "--body", r#"{"inputs": "private"}"#])
         .success();
     w.assert_clean("invoke");
@@ -281,18 +270,7 @@ fn a_release_a_killed_setup_left_pending_is_repaired_by_the_next_one_keeping_mod
     let sb = cloud().sandbox();
     kill_setup_with_the_release(&sb, "pending-install");
     // A model of the user's exists meanwhile (the CRDs came with the pending install).
-    sb.hyperpod(&[
-        "deploy",
-        "jumpstart",
-        "--name",
-        "keep-me",
-        "--model-id",
-        "huggingface-eqa-bert-base-cased",
-        "--instance-type",
-        "ml.c5.2xlarge",
-        "--no-wait",
-    ])
-    .success();
+    sb.deploy_bert("keep-me", &["--no-wait"]).success();
     the_next_setup_repairs_the_release(&sb, &["is pending-install", "not helm uninstall"]);
     sb.kubectl(&["get", "jumpstartmodel", "keep-me", "-n", "default"])
         .success();
@@ -329,11 +307,7 @@ fn assert_setup_converges(sb: &Sandbox) {
     sb.clear_tool_log();
     let again = sb.hyperpod(&a);
     again.success();
-    assert!(
-        again.stdout.contains("Everything is already in place"),
-        "{}",
-        again.describe()
-    );
+    again.stdout_has(&["Everything is already in place"]);
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 }
 

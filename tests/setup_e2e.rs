@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{cloud, Profile, Sandbox};
+use common::{cloud, marked_by_us, Profile, Sandbox};
 use serde_json::Value;
 
 /// The watch setup's test deployment waits with (deploy's watcher), as the tool log shows it.
@@ -51,7 +51,6 @@ fn trust_subjects(trust: &Value) -> Vec<String> {
     out
 }
 
-/// The state a finished setup must leave, asserted field by field.
 /// The values of setup's helm release (through setup's kubeconfig context).
 fn release_values(sb: &Sandbox, ctx: &str) -> Value {
     sb.helm(&[
@@ -69,7 +68,20 @@ fn release_values(sb: &Sandbox, ctx: &str) -> Value {
     .json()
 }
 
+/// The state a finished setup must leave, asserted field by field: IAM, the add-ons, the
+/// cluster's objects (read through the kubeconfig setup wrote) and the Helm release.
 fn assert_set_up(sb: &Sandbox) {
+    assert_iam_set_up(sb);
+    assert_addons_set_up(sb);
+    // The kubeconfig setup wrote is used as is: it runs `aws eks get-token` against the emulated EKS.
+    let ctx = sb.eks_cluster_arn.clone();
+    assert_cluster_objects_set_up(sb, &ctx);
+    assert_release_set_up(sb, &ctx);
+}
+
+/// The OIDC provider and the four roles (trusting exactly their ServiceAccounts, with their
+/// policies), everything tagged as setup's.
+fn assert_iam_set_up(sb: &Sandbox) {
     let hp = &sb.hyperpod_cluster;
     let host = sb.oidc_issuer.trim_start_matches("https://");
     let provider_arn = format!("arn:aws:iam::{}:oidc-provider/{host}", sb.account);
@@ -115,22 +127,9 @@ fn assert_set_up(sb: &Sandbox) {
             "sts.amazonaws.com"
         );
         let tags = sb.aws_json(&["iam", "list-role-tags", "--role-name", name]);
-        assert!(
-            tags["Tags"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|t| t["Key"] == "managed-by" && t["Value"] == "kubectl-hyperpod"),
-            "{name} not tagged: {tags}"
-        );
+        assert!(marked_by_us(&tags), "{name} not tagged: {tags}");
     }
     // Everything setup creates carries its mark, so teardown can tell ours from theirs.
-    let marked = |v: &Value| {
-        v["Tags"].as_array().is_some_and(|a| {
-            a.iter()
-                .any(|t| t["Key"] == "managed-by" && t["Value"] == "kubectl-hyperpod")
-        })
-    };
     let ptags = sb.aws_json(&[
         "iam",
         "list-policy-tags",
@@ -140,14 +139,21 @@ fn assert_set_up(sb: &Sandbox) {
             sb.account
         ),
     ]);
-    assert!(marked(&ptags), "policy not tagged: {ptags}");
+    assert!(marked_by_us(&ptags), "policy not tagged: {ptags}");
     let otags = sb.aws_json(&[
         "iam",
         "list-open-id-connect-provider-tags",
         "--open-id-connect-provider-arn",
         &provider_arn,
     ]);
-    assert!(marked(&otags), "OIDC provider not tagged: {otags}");
+    assert!(marked_by_us(&otags), "OIDC provider not tagged: {otags}");
+    assert_role_policies_set_up(sb);
+}
+
+/// The roles' policies: the operator's (SageMaker trust, bucket inline policy, SageMaker
+/// access), the ALB controller's and KEDA's.
+fn assert_role_policies_set_up(sb: &Sandbox) {
+    let hp = &sb.hyperpod_cluster;
     let op = role(sb, &format!("HyperpodInferenceRole-{hp}")).unwrap();
     assert_eq!(
         op["AssumeRolePolicyDocument"]["Statement"][1]["Principal"]["Service"],
@@ -187,7 +193,11 @@ fn assert_set_up(sb: &Sandbox) {
     assert!(keda_inline["PolicyDocument"]
         .to_string()
         .contains("cloudwatch:GetMetricData"));
+}
 
+/// The S3 CSI driver and cert-manager EKS add-ons, ACTIVE.
+fn assert_addons_set_up(sb: &Sandbox) {
+    let hp = &sb.hyperpod_cluster;
     let addon = sb.aws_json(&[
         "eks",
         "describe-addon",
@@ -201,21 +211,37 @@ fn assert_set_up(sb: &Sandbox) {
         addon["addon"]["serviceAccountRoleArn"],
         format!("arn:aws:iam::{}:role/SM_HP_S3_CSI_ROLE-{hp}", sb.account).as_str()
     );
+    // cert-manager came first, from the EKS add-on tagged as setup's.
+    let cm = sb.aws_json(&[
+        "eks",
+        "describe-addon",
+        "--cluster-name",
+        &sb.eks_cluster,
+        "--addon-name",
+        "cert-manager",
+    ]);
+    assert_eq!(cm["addon"]["status"], "ACTIVE", "{cm}");
+    assert_eq!(
+        cm["addon"]["tags"]["managed-by"], "kubectl-hyperpod",
+        "{cm}"
+    );
+}
 
-    // The kubeconfig setup wrote is used as is: it runs `aws eks get-token` against the emulated EKS.
-    let ctx = sb.eks_cluster_arn.clone();
+/// Namespaces, annotated ServiceAccounts, one NVIDIA device plugin, the operator running.
+fn assert_cluster_objects_set_up(sb: &Sandbox, ctx: &str) {
+    let hp = &sb.hyperpod_cluster;
     for ns in ["cert-manager", "hyperpod-inference-system"] {
-        sb.kubectl(&["--context", &ctx, "get", "namespace", ns])
+        sb.kubectl(&["--context", ctx, "get", "namespace", ns])
             .success();
     }
     // The guide's `keda` namespace: nothing runs there (the chart's KEDA is in kube-system).
     assert_ne!(
-        sb.kubectl(&["--context", &ctx, "get", "namespace", "keda"])
+        sb.kubectl(&["--context", ctx, "get", "namespace", "keda"])
             .code,
         0
     );
     let sa = |ns: &str, name: &str| {
-        sb.kubectl_json(&["--context", &ctx, "get", "serviceaccount", name, "-n", ns])
+        sb.kubectl_json(&["--context", ctx, "get", "serviceaccount", name, "-n", ns])
     };
     let alb = sa("kube-system", "aws-load-balancer-controller");
     assert_eq!(
@@ -251,7 +277,7 @@ fn assert_set_up(sb: &Sandbox) {
     // on a cluster without one, the guide's.
     let ours = sb.kubectl(&[
         "--context",
-        &ctx,
+        ctx,
         "get",
         "daemonset",
         "nvidia-device-plugin-daemonset",
@@ -264,33 +290,20 @@ fn assert_set_up(sb: &Sandbox) {
         "{}",
         ours.describe()
     );
-    // cert-manager came first, from the EKS add-on tagged as setup's.
-    let cm = sb.aws_json(&[
-        "eks",
-        "describe-addon",
-        "--cluster-name",
-        &sb.eks_cluster,
-        "--addon-name",
-        "cert-manager",
-    ]);
-    assert_eq!(cm["addon"]["status"], "ACTIVE", "{cm}");
+    // The chart's KEDA ServiceAccount is the one the KEDA role trusts.
+    let keda = sa("kube-system", "keda-operator");
     assert_eq!(
-        cm["addon"]["tags"]["managed-by"], "kubectl-hyperpod",
-        "{cm}"
+        keda["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        format!("arn:aws:iam::{}:role/keda-operator-role-{hp}", sb.account).as_str()
     );
     // The operator runs: its init checks held and cert-manager issued its webhook Secret.
-    let op = sb.kubectl_json(&[
-        "--context",
-        &ctx,
-        "get",
-        "deployment",
-        "-n",
-        "hyperpod-inference-system",
-        "hyperpod-inference-operator-controller-manager",
-    ]);
-    assert_eq!(op["status"]["availableReplicas"], 1, "{}", op["status"]);
+    sb.assert_helm_operator_available_with(&["--context", ctx]);
+}
 
-    let values = release_values(sb, &ctx);
+/// The operator chart's release: its values, and setup's label on it.
+fn assert_release_set_up(sb: &Sandbox, ctx: &str) {
+    let hp = &sb.hyperpod_cluster;
+    let values = release_values(sb, ctx);
     assert_eq!(values["cert-manager"]["enabled"], false);
     assert_eq!(values["region"], sb.region.as_str());
     assert_eq!(values["eksClusterName"], sb.eks_cluster.as_str());
@@ -325,18 +338,11 @@ fn assert_set_up(sb: &Sandbox) {
     );
     assert_eq!(values["alb"]["vpcId"], sb.vpc_id.as_str());
     assert_eq!(values["alb"]["clusterName"], sb.eks_cluster.as_str());
-
-    // The chart's KEDA ServiceAccount is the one the KEDA role trusts.
-    let keda = sa("kube-system", "keda-operator");
-    assert_eq!(
-        keda["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
-        format!("arn:aws:iam::{}:role/keda-operator-role-{hp}", sb.account).as_str()
-    );
     // The release carries setup's label (`helm --labels`, kept on its storage Secret): how
     // teardown knows the release is setup's.
     let releases = sb.kubectl_json(&[
         "--context",
-        &ctx,
+        ctx,
         "get",
         "secret",
         "-n",
@@ -363,7 +369,7 @@ fn assert_set_up(sb: &Sandbox) {
         "-o",
         "json",
         "--kube-context",
-        &ctx,
+        ctx,
     ]);
     let listed = listed.success().json();
     assert_eq!(listed[0]["name"], "hyperpod-inference-operator", "{listed}");
@@ -444,11 +450,7 @@ fn fresh_setup_completes_and_a_second_run_changes_nothing() {
     sb.clear_tool_log();
     let again = run_setup(&sb, &["--yes"], &[]);
     again.success();
-    assert!(
-        again.stdout.contains("Everything is already in place"),
-        "{}",
-        again.describe()
-    );
+    again.stdout_has(&["Everything is already in place"]);
     assert_call_budget(
         &sb.tool_log_lines(),
         NO_OP_SETUP_AWS_BUDGET,
@@ -484,6 +486,7 @@ fn fresh_setup_completes_and_a_second_run_changes_nothing() {
 
 #[test]
 fn dry_run_changes_nothing_and_plans_as_data() {
+    // Over 80 lines: the plan's every step checked as data, on one cluster.
     let sb = cloud().sandbox();
     let before = sb.snapshot();
     sb.clear_tool_log();
@@ -694,15 +697,12 @@ fn iam_only_creates_only_iam_resources_and_prints_role_arns() {
         "{}",
         t.describe()
     );
-    assert!(
-        t.stdout.contains("Everything is already in place"),
-        "{}",
-        t.describe()
-    );
+    t.stdout_has(&["Everything is already in place"]);
 }
 
 #[test]
 fn a_failure_at_any_mutating_step_names_it_and_a_rerun_finishes_the_job() {
+    // Over 80 lines: a loop over every mutating step, each failure followed by its rerun.
     // A cluster without a device plugin of its own, so that setup applies the guide's.
     let sb = cloud().sandbox_with(Profile::Bare);
     sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
@@ -909,17 +909,14 @@ fn without_a_terminal_or_yes_it_refuses_and_changes_nothing() {
     let sb = cloud().sandbox();
     let r = run_setup(&sb, &[], &[]);
     assert_eq!(r.code, 5, "{}", r.describe());
-    assert!(
-        r.stderr.contains("no terminal to confirm on"),
-        "{}",
-        r.describe()
-    );
+    r.stderr_has(&["no terminal to confirm on"]);
     assert!(r.stderr.contains("--yes"), "{}", r.describe());
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 }
 
 #[test]
 fn bad_input_is_rejected_before_any_command_runs() {
+    // Over 80 lines: a table of bad inputs and the flag each must name.
     let sb = cloud().sandbox();
     let long_role = "x".repeat(65);
     let cases: Vec<(Vec<&str>, &str)> = vec![
@@ -1082,6 +1079,7 @@ fn test_model(sb: &Sandbox) -> Option<Value> {
 
 #[test]
 fn a_failing_test_model_stops_setup_at_once_with_the_diagnosis_and_a_rerun_tests_again() {
+    // Over 80 lines: a failed test deployment, its diagnosis and the rerun, in order on one cluster.
     let sb = cloud().sandbox();
     let reason = "ModelDownloadFailed";
     let message = "AccessDenied: not authorized to read s3://jumpstart-cache-prod/bert <x> 'y'";
@@ -1165,7 +1163,7 @@ fn a_failing_test_model_stops_setup_at_once_with_the_diagnosis_and_a_rerun_tests
         "apiVersion": "inference.sagemaker.aws.amazon.com/v1",
         "kind": "JumpStartModel",
         "metadata": {"name": "testing-deployment-bert", "namespace": "default"},
-        "spec": {"model": {"modelId": "huggingface-eqa-bert-base-cased"}, "server": {"instanceType": "ml.c5.2xlarge"}},
+        "spec": {"model": {"modelId": common::BERT_MODEL_ID}, "server": {"instanceType": common::BERT_INSTANCE_TYPE}},
     }));
     let t = run_setup(&sb, &["--yes", "--timeout", "5s", "-o", "json"], &[]);
     assert_eq!(
@@ -1208,6 +1206,7 @@ fn granting_command(stderr: &str) -> Vec<String> {
 /// deploy passes. Grants add up (a second bucket keeps the first); teardown removes the policy.
 #[test]
 fn a_model_bucket_the_csi_role_cannot_read_is_refused_with_the_setup_command_that_grants_it() {
+    // Over 80 lines: the refusal, the grant it names and the deploy that then works, in order on one cluster.
     let sb = cloud().sandbox();
     sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.2}));
     let hp = &sb.hyperpod_cluster;

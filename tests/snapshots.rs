@@ -25,6 +25,10 @@ use kubectl_hyperpod::install::trust::{trust_policy, Oidc};
 use kubectl_hyperpod::ui::{to_json, to_yaml};
 use serde_json::Value;
 
+#[path = "common/guide.rs"]
+mod guide;
+use guide::BERT_MODEL_ID;
+
 /// Checks every (name, text) snapshot, so one run reports (and writes `.snap.new` for) all the
 /// mismatches rather than stopping at the first.
 fn assert_all(snapshots: Vec<(String, String)>) {
@@ -238,6 +242,7 @@ fn custom(input: CustomInput) -> String {
 
 #[test]
 fn every_template_rendered() {
+    // Over 80 lines: a table of every template and its inputs.
     let operator_sa = "system:serviceaccount:hyperpod-inference-system:hyperpod-inference-operator-controller-manager";
     let snapshots: Vec<(&str, String)> = vec![
         ("template_irsa_trust", trust(operator_sa, false, true)),
@@ -330,7 +335,7 @@ fn every_template_rendered() {
             jumpstart(JumpStartInput {
                 name: "my-bert-model".into(),
                 namespace: "default".into(),
-                model_id: "huggingface-eqa-bert-base-cased".into(),
+                model_id: BERT_MODEL_ID.into(),
                 endpoint_name: Some("my-bert-endpoint".into()),
                 instance_type: "ml.c5.2xlarge".into(),
                 env: env_vars(&["SAMPLE_ENV_VAR=sample_value"]),
@@ -343,7 +348,7 @@ fn every_template_rendered() {
             jumpstart(JumpStartInput {
                 name: "hp-test".into(),
                 namespace: "default".into(),
-                model_id: "huggingface-eqa-bert-base-cased".into(),
+                model_id: BERT_MODEL_ID.into(),
                 instance_type: "ml.g5.8xlarge".into(),
                 ..Default::default()
             }),

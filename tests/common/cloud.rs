@@ -351,15 +351,17 @@ impl Cloud {
     /// S3 bucket, and a temp dir holding HOME, the AWS config files, the kubeconfig (initially
     /// absent) and the tool log.
     pub fn sandbox_with(&self, profile: Profile) -> Sandbox {
+        self.sandbox_in(profile, &PathBuf::from(env!("CARGO_TARGET_TMPDIR")))
+    }
+
+    /// [`Cloud::sandbox_with`], its temp dir in `parent` (a shared sandbox's in the cloud's
+    /// run dir, which the next run removes: a static is never dropped).
+    pub fn sandbox_in(&self, profile: Profile, parent: &Path) -> Sandbox {
         let id = unique_id();
         let hyperpod_cluster = format!("hp-{id}");
         let eks_cluster = format!("hp-{id}-eks");
         let bucket = format!("hp-{id}-tls");
-        let tmp_root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("hp-sbx-{id}-"))
-            .tempdir_in(&tmp_root)
-            .expect("sandbox temp dir");
+        let dir = new_sandbox_dir(&id, parent);
         let seeded = aws_hook(
             &self.aws_url,
             "POST",
@@ -373,21 +375,6 @@ impl Cloud {
             })),
         )
         .unwrap_or_else(|e| panic!("seeding sandbox {id}: {e}"));
-        let home = dir.path().join("home");
-        fs::create_dir_all(&home).expect("sandbox HOME");
-        let aws_dir = dir.path().join("aws");
-        fs::create_dir_all(&aws_dir).expect("sandbox aws dir");
-        fs::write(
-            aws_dir.join("config"),
-            format!("[default]\nregion = {REGION}\noutput = json\n"),
-        )
-        .expect("aws config");
-        fs::write(
-            aws_dir.join("credentials"),
-            "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
-        )
-        .expect("aws credentials");
-        fs::write(dir.path().join("tools.log"), "").expect("tool log");
         Sandbox {
             hyperpod_cluster,
             eks_cluster,
@@ -418,4 +405,27 @@ impl Cloud {
             cloud: cloud(),
         }
     }
+}
+
+/// A sandbox's temp dir in `parent`: HOME, the AWS config files, an empty tool log.
+pub(crate) fn new_sandbox_dir(id: &str, parent: &Path) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("hp-sbx-{id}-"))
+        .tempdir_in(parent)
+        .expect("sandbox temp dir");
+    fs::create_dir_all(dir.path().join("home")).expect("sandbox HOME");
+    let aws_dir = dir.path().join("aws");
+    fs::create_dir_all(&aws_dir).expect("sandbox aws dir");
+    fs::write(
+        aws_dir.join("config"),
+        format!("[default]\nregion = {REGION}\noutput = json\n"),
+    )
+    .expect("aws config");
+    fs::write(
+        aws_dir.join("credentials"),
+        "[default]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .expect("aws credentials");
+    fs::write(dir.path().join("tools.log"), "").expect("tool log");
+    dir
 }

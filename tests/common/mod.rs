@@ -51,13 +51,17 @@ pub fn e2e_env_dir() -> PathBuf {
 }
 
 mod cloud;
+mod guide;
 mod run;
 mod sandbox;
 mod state;
+mod world;
 
 pub use cloud::*;
+pub use guide::*;
 pub use run::*;
 pub use sandbox::*;
+pub use world::*;
 
 /// Benchmarks: CPU time of the waited-for descendants of the test process, in ms
 /// (`/proc/self/stat` cutime + cstime, clock ticks of 10 ms).

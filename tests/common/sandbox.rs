@@ -237,14 +237,7 @@ impl Sandbox {
     /// `aws ... --output json`, parsed; panics with stderr on failure.
     #[track_caller]
     pub fn aws_json(&self, args: &[&str]) -> Value {
-        let mut a: Vec<&str> = args.to_vec();
-        a.extend(["--output", "json"]);
-        let r = self.aws(&a);
-        r.success();
-        if r.stdout.trim().is_empty() {
-            return Value::Null;
-        }
-        r.json()
+        parsed(&self.aws(&[args, &["--output", "json"]].concat()))
     }
 
     /// The real kubectl (not recorded in the tool log).
@@ -255,11 +248,7 @@ impl Sandbox {
     /// `kubectl ... -o json`, parsed; panics with stderr on failure.
     #[track_caller]
     pub fn kubectl_json(&self, args: &[&str]) -> Value {
-        let mut a: Vec<&str> = args.to_vec();
-        a.extend(["-o", "json"]);
-        let r = self.kubectl(&a);
-        r.success();
-        r.json()
+        parsed(&self.kubectl(&[args, &["-o", "json"]].concat()))
     }
 
     /// Creates an EKS add-on with the real aws CLI (not recorded) and waits until it is ACTIVE.
@@ -422,6 +411,16 @@ impl Sandbox {
     pub fn chart_dir_of(&self) -> PathBuf {
         Self::chart_dir()
     }
+}
+
+/// A successful run's stdout as JSON (Null when empty); panics with the run on failure.
+#[track_caller]
+fn parsed(r: &Run) -> Value {
+    r.success();
+    if r.stdout.trim().is_empty() {
+        return Value::Null;
+    }
+    r.json()
 }
 
 pub(crate) fn unescape(s: &str) -> String {

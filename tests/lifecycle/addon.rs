@@ -1,31 +1,13 @@
 //! The EKS add-on install method end to end (`setup --method addon`): on a new HyperPod cluster
 //! (`fresh`) setup installs the operator as the add-on with roles scoped to its ServiceAccounts,
 //! a second run changes nothing, a model deploys, doctor is clean and teardown restores the
-//! cluster; on a console-made cluster (`addon`) setup manages the install it finds. One emulated
-//! cloud for the whole file (tests/common).
+//! cluster; on a console-made cluster (`addon`) setup manages the install it finds.
 
-mod common;
-
-use common::{cloud, jstr, Profile, Sandbox};
+use crate::common;
+use crate::common::{jstr, Profile, Sandbox, World};
 use serde_json::Value;
 
 const ADDON: &str = "amazon-sagemaker-hyperpod-inference";
-
-fn setup(sb: &Sandbox, extra: &[&str]) -> common::Run {
-    sb.hyperpod_on_cluster("setup", extra)
-}
-
-fn doctor(sb: &Sandbox) -> common::Run {
-    sb.hyperpod(&[
-        "doctor",
-        "--hyperpod-cluster",
-        &sb.hyperpod_cluster,
-        "--s3-bucket",
-        &sb.bucket,
-        "-o",
-        "json",
-    ])
-}
 
 fn describe_addon(sb: &Sandbox, name: &str) -> Value {
     sb.describe_addon(name)
@@ -62,11 +44,13 @@ fn assert_no_helm_release(sb: &Sandbox) {
 #[test]
 fn the_add_on_method_sets_up_a_new_cluster_serves_a_model_and_comes_back_as_it_was() {
     let started = std::time::Instant::now();
-    let sb = cloud().sandbox_with(Profile::Fresh);
-    sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.3}));
+    let world = World::fresh()
+        .models_complete(0.3)
+        .setup_args(&["--method", "addon", "--yes"]);
+    let sb = world.start();
     let before = sb.snapshot();
 
-    setup(&sb, &["--method", "addon", "--yes"]).success();
+    world.finish(&sb);
     let addon = describe_addon(&sb, ADDON);
     assert_eq!(addon["status"], "ACTIVE", "{addon}");
     let cfg: Value = serde_json::from_str(jstr(&addon, "configurationValues")).unwrap();
@@ -112,22 +96,12 @@ fn the_add_on_method_sets_up_a_new_cluster_serves_a_model_and_comes_back_as_it_w
 
     // A second run, with no method: the add-on is found and nothing changes.
     sb.clear_tool_log();
-    let again = setup(&sb, &["--yes", "-o", "json"]).success().json();
+    let again = sb.setup(&["--yes", "-o", "json"]).success().json();
     assert_eq!(again["plan"]["context"]["method"], "addon", "{again}");
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 
-    sb.hyperpod(&[
-        "deploy",
-        "jumpstart",
-        "--name",
-        "bert",
-        "--model-id",
-        "huggingface-eqa-bert-base-cased",
-        "--instance-type",
-        "ml.c5.2xlarge",
-    ])
-    .success();
-    let d = doctor(&sb);
+    sb.deploy_bert("bert", &[]).success();
+    let d = sb.doctor();
     assert_eq!(d.code, 0, "{}", d.describe());
     sb.hyperpod(&["delete", "bert", "--yes"]).success();
 
@@ -137,9 +111,10 @@ fn the_add_on_method_sets_up_a_new_cluster_serves_a_model_and_comes_back_as_it_w
 
 #[test]
 fn on_a_console_made_cluster_setup_manages_the_add_on_install_it_finds() {
-    let sb = cloud().sandbox_with(Profile::Addon);
+    let sb = World::addon().build();
     let console_role = format!("SageMakerHyperPodInference-{}", sb.hyperpod_cluster);
-    let plan = setup(&sb, &["--skip-test-deployment", "--dry-run", "-o", "json"])
+    let plan = sb
+        .setup(&["--skip-test-deployment", "--dry-run", "-o", "json"])
         .success()
         .json();
     let ctx = &plan["plan"]["context"];
@@ -151,7 +126,7 @@ fn on_a_console_made_cluster_setup_manages_the_add_on_install_it_finds() {
         format!("{}-console-alb", sb.hyperpod_cluster)
     );
 
-    setup(&sb, &["--skip-test-deployment", "--yes"]).success();
+    sb.setup(&["--skip-test-deployment", "--yes"]).success();
     assert_no_helm_release(&sb);
     let addon = describe_addon(&sb, ADDON);
     assert_eq!(addon["status"], "ACTIVE", "{addon}");
@@ -160,23 +135,23 @@ fn on_a_console_made_cluster_setup_manages_the_add_on_install_it_finds() {
         "{addon}"
     );
     sb.clear_tool_log();
-    setup(&sb, &["--skip-test-deployment", "--yes"]).success();
+    sb.setup(&["--skip-test-deployment", "--yes"]).success();
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
-    let d = doctor(&sb);
+    let d = sb.doctor();
     assert_eq!(d.code, 0, "{}", d.describe());
 }
 
 #[test]
 fn bad_method_input_is_refused_before_any_call_naming_the_flag() {
-    let sb = cloud().sandbox_with(Profile::Bare);
+    let sb = World::profile(Profile::Bare).build();
     sb.clear_tool_log();
-    let r = setup(&sb, &["--method", "operator-hub", "--yes"]);
+    let r = sb.setup(&["--method", "operator-hub", "--yes"]);
     r.exits(2)
         .stderr_has(&["invalid value 'operator-hub' for '--method <METHOD>'"]);
-    let r = setup(&sb, &["--method", "addon", "--chart", "/tmp", "--yes"]);
+    let r = sb.setup(&["--method", "addon", "--chart", "/tmp", "--yes"]);
     r.exits(2)
         .stderr_has(&["--chart", "is for --method helm only"]);
-    let r = setup(&sb, &["--method", "addon", "--skip-s3-csi", "--yes"]);
+    let r = sb.setup(&["--method", "addon", "--skip-s3-csi", "--yes"]);
     r.exits(2)
         .stderr_has(&["--skip-s3-csi", "is for --method helm only"]);
     assert_eq!(sb.tool_log(), Vec::<Vec<String>>::new());
@@ -184,16 +159,13 @@ fn bad_method_input_is_refused_before_any_call_naming_the_flag() {
 
 #[test]
 fn a_degraded_add_on_stops_the_wait_at_once_with_its_health_issues_and_what_to_do() {
-    let sb = cloud().sandbox_with(Profile::Fresh);
+    let sb = World::fresh().build();
     sb.addon_config(
         serde_json::json!({"failures": {ADDON: {"status": "DEGRADED", "issues": [
         {"code": "AccessDenied", "message": "executionRoleArn: role cannot be assumed",
          "resourceIds": ["arn:aws:iam::123456789012:role/x"]}]}}}),
     );
-    let r = setup(
-        &sb,
-        &["--method", "addon", "--skip-test-deployment", "--yes"],
-    );
+    let r = sb.setup(&["--method", "addon", "--skip-test-deployment", "--yes"]);
     assert_eq!(r.code, 1, "{}", r.describe());
     r.stderr_has(&[
         "the amazon-sagemaker-hyperpod-inference add-on is DEGRADED; its health issues:",
@@ -201,16 +173,11 @@ fn a_degraded_add_on_stops_the_wait_at_once_with_its_health_issues_and_what_to_d
         "`kubectl hyperpod doctor` checks them",
     ]);
     // The plan of the next run shows the failed add-on and its issue, and updates it.
-    let plan = setup(&sb, &["--method", "addon", "--dry-run", "-o", "json"])
+    let plan = sb
+        .setup(&["--method", "addon", "--dry-run", "-o", "json"])
         .success()
         .json();
-    let step = plan["plan"]["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "inference-operator")
-        .unwrap()
-        .clone();
+    let step = common::plan_step(&plan, "inference-operator");
     assert_eq!(step["state"], "drifted", "{step}");
     assert!(
         step["notes"]

@@ -4,34 +4,13 @@
 //! `--skip-s3-csi` without an S3 CSI driver) setup stops before its first change and says why
 //! and what to do.
 
-mod common;
-
-use common::{cloud, Profile, Sandbox};
+use crate::common;
+use crate::common::{Profile, Sandbox, World};
 use serde_json::Value;
 
+/// `setup ... --skip-test-deployment <extra>`.
 fn setup(sb: &Sandbox, extra: &[&str]) -> common::Run {
-    let mut args = vec![
-        "setup",
-        "--hyperpod-cluster",
-        sb.hyperpod_cluster.as_str(),
-        "--s3-bucket",
-        sb.bucket.as_str(),
-        "--skip-test-deployment",
-    ];
-    args.extend(extra);
-    sb.hyperpod(&args)
-}
-
-fn doctor(sb: &Sandbox) -> common::Run {
-    sb.hyperpod(&[
-        "doctor",
-        "--hyperpod-cluster",
-        &sb.hyperpod_cluster,
-        "--s3-bucket",
-        &sb.bucket,
-        "-o",
-        "json",
-    ])
+    sb.setup(&[&["--skip-test-deployment"], extra].concat())
 }
 
 fn dependencies_release(sb: &Sandbox) -> Value {
@@ -48,23 +27,14 @@ fn dependencies_release(sb: &Sandbox) -> Value {
 
 #[test]
 fn a_new_hyperpod_cluster_is_set_up_in_one_run_serves_a_model_and_comes_back_as_it_was() {
-    let sb = cloud().sandbox();
+    let sb = World::fresh().models_complete(0.3).build();
     assert_eq!(sb.profile, Profile::Fresh);
-    sb.kube_config(serde_json::json!({"modelOperator": "complete", "modelDelaySeconds": 0.3}));
     let before = sb.snapshot();
     let deps_before = dependencies_release(&sb);
 
     // The plan: no second device plugin, cert-manager first from the EKS add-on.
     let plan = setup(&sb, &["--dry-run", "-o", "json"]).success().json();
-    let step = |id: &str| {
-        plan["plan"]["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == id)
-            .unwrap_or_else(|| panic!("no step {id}: {plan}"))
-            .clone()
-    };
+    let step = |id: &str| common::plan_step(&plan, id);
     let nvidia = step("nvidia-device-plugin");
     assert_eq!(nvidia["state"], "satisfied", "{nvidia}");
     assert!(
@@ -75,46 +45,15 @@ fn a_new_hyperpod_cluster_is_set_up_in_one_run_serves_a_model_and_comes_back_as_
     );
     assert_eq!(step("cert-manager-addon")["state"], "missing");
     setup(&sb, &["--yes"]).success();
-    let op = sb.with_direct_kubeconfig(|| {
-        sb.kubectl_json(&[
-            "get",
-            "deployment",
-            "-n",
-            "hyperpod-inference-system",
-            "hyperpod-inference-operator-controller-manager",
-        ])
-    });
-    assert_eq!(op["status"]["availableReplicas"], 1, "{}", op["status"]);
+    sb.assert_helm_operator_available();
 
     // A model on the CPU instance group the cluster has.
-    sb.hyperpod(&[
-        "deploy",
-        "jumpstart",
-        "--name",
-        "bert",
-        "--model-id",
-        "huggingface-eqa-bert-base-cased",
-        "--instance-type",
-        "ml.c5.2xlarge",
-    ])
-    .success();
-    let d = doctor(&sb);
+    sb.deploy_bert("bert", &[]).success();
+    let d = sb.doctor();
     assert_eq!(d.code, 0, "{}", d.describe());
     sb.hyperpod(&["delete", "bert", "--yes"]).success();
 
-    let t = sb.hyperpod(&[
-        "teardown",
-        "--hyperpod-cluster",
-        &sb.hyperpod_cluster,
-        "--delete-oidc-provider",
-        "--yes",
-    ]);
-    t.success();
-    assert_eq!(
-        sb.snapshot(),
-        before,
-        "teardown did not restore the cluster"
-    );
+    sb.teardown_restores(&before, &[]);
     // HyperPod's own release and its device plugin were never touched.
     let deps_after = dependencies_release(&sb);
     assert_eq!(
@@ -157,7 +96,7 @@ fn assert_refused(sb: &Sandbox, extra: &[&str], reasons: &[&str]) {
 #[test]
 fn an_operator_installed_by_the_eks_add_on_is_recognised_and_the_helm_method_installs_no_second_one(
 ) {
-    let sb = cloud().sandbox_with(Profile::Addon);
+    let sb = World::addon().build();
     let before = sb.snapshot();
     assert_refused(
         &sb,
@@ -177,7 +116,7 @@ fn an_operator_installed_by_the_eks_add_on_is_recognised_and_the_helm_method_ins
 
 #[test]
 fn an_existing_metrics_server_stops_setup_before_its_first_change() {
-    let sb = cloud().sandbox_with(Profile::MetricsServer);
+    let sb = World::profile(Profile::MetricsServer).build();
     let before = sb.snapshot();
     assert_refused(
         &sb,
@@ -196,7 +135,7 @@ fn an_existing_metrics_server_stops_setup_before_its_first_change() {
 
 #[test]
 fn skip_s3_csi_without_an_s3_csi_driver_is_refused_and_works_with_one() {
-    let sb = cloud().sandbox();
+    let sb = World::fresh().build();
     assert_refused(
         &sb,
         &["--skip-s3-csi"],
@@ -205,14 +144,5 @@ fn skip_s3_csi_without_an_s3_csi_driver_is_refused_and_works_with_one() {
     // With the driver there (installed by someone else), the operator starts.
     sb.create_addon("aws-mountpoint-s3-csi-driver", &[]);
     setup(&sb, &["--skip-s3-csi", "--yes"]).success();
-    let op = sb.with_direct_kubeconfig(|| {
-        sb.kubectl_json(&[
-            "get",
-            "deployment",
-            "-n",
-            "hyperpod-inference-system",
-            "hyperpod-inference-operator-controller-manager",
-        ])
-    });
-    assert_eq!(op["status"]["availableReplicas"], 1, "{}", op["status"]);
+    sb.assert_helm_operator_available();
 }

@@ -1,43 +1,15 @@
 //! `kubectl hyperpod teardown` end to end: the real aws, kubectl and helm against the emulated
 //! cloud (tests/common). Each test has its own sandbox (EKS + HyperPod cluster + bucket).
 
-mod common;
-
 use std::time::Duration;
 
-use common::{cloud, wait_until, Sandbox};
+use crate::common::{wait_until, Sandbox, World, BERT_MODEL_ID};
 use serde_json::json;
 
 const JSM: &str = "jumpstartmodels.inference.sagemaker.aws.amazon.com";
 const FINALIZER: &str = "inference.sagemaker.aws.amazon.com/finalizer";
 
-fn setup(sb: &Sandbox) {
-    sb.hyperpod(&[
-        "setup",
-        "--hyperpod-cluster",
-        &sb.hyperpod_cluster,
-        "--s3-bucket",
-        &sb.bucket,
-        "--skip-test-deployment",
-        "--yes",
-    ])
-    .success();
-}
-
-fn teardown(sb: &Sandbox, extra: &[&str]) -> common::Run {
-    teardown_with(sb, extra, &[])
-}
-
-fn teardown_with(sb: &Sandbox, extra: &[&str], env: &[(&str, &str)]) -> common::Run {
-    let mut args = vec![
-        "teardown",
-        "--hyperpod-cluster",
-        sb.hyperpod_cluster.as_str(),
-    ];
-    args.extend(extra);
-    sb.hyperpod_with(&args, env)
-}
-
+/// The guide's BERT model as a JumpStartModel with an endpoint, applied by kubectl.
 fn model_manifest(name: &str, ns: &str) -> String {
     format!(
         r#"apiVersion: inference.sagemaker.aws.amazon.com/v1
@@ -47,7 +19,7 @@ metadata:
   namespace: {ns}
 spec:
   model:
-    modelId: huggingface-eqa-bert-base-cased
+    modelId: {BERT_MODEL_ID}
   sageMakerEndpoint:
     name: {name}-endpoint
   server:
@@ -96,8 +68,9 @@ fn exists(sb: &Sandbox, args: &[&str]) -> bool {
 
 #[test]
 fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_nothing() {
-    let sb = cloud().sandbox();
-    sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.3}));
+    // Over 80 lines: one setup-to-teardown flow in order, compared with the state before.
+    let world = World::fresh().models_complete(0.3).set_up(&[]);
+    let sb = world.start();
     // A namespace of the user's, there before setup: it must survive.
     sb.with_direct_kubeconfig(|| {
         sb.kubectl(&["create", "namespace", "team-a"]).success();
@@ -107,7 +80,7 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
     let before = sb.snapshot();
     lap("snapshot");
 
-    setup(&sb);
+    world.finish(&sb);
     lap("setup");
     deploy_model(&sb, "model-a", "default");
     deploy_model(&sb, "model-b", "team-a");
@@ -127,10 +100,7 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
 
     // --dry-run: lists the models of every namespace, changes nothing.
     sb.clear_tool_log();
-    let dry = teardown(
-        &sb,
-        &["--delete-models", "--delete-oidc-provider", "--dry-run"],
-    );
+    let dry = sb.teardown(&["--delete-models", "--delete-oidc-provider", "--dry-run"]);
     dry.success();
     lap("dry run");
     for want in [
@@ -145,7 +115,7 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
     assert_eq!(sb.snapshot(), set_up);
 
     // Without a flag about the models it refuses, naming them, and changes nothing.
-    let refused = teardown(&sb, &["--yes"]);
+    let refused = sb.teardown(&["--yes"]);
     assert_eq!(refused.code, 1, "{}", refused.describe());
     assert!(
         refused.stderr.contains("JumpStartModel team-a/model-b")
@@ -157,7 +127,7 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
 
     // The real thing.
     sb.clear_tool_log();
-    let r = teardown(&sb, &["--delete-models", "--delete-oidc-provider", "--yes"]);
+    let r = sb.teardown(&["--delete-models", "--delete-oidc-provider", "--yes"]);
     r.success();
     lap("teardown");
     assert!(
@@ -188,16 +158,13 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
 
     // Twice: nothing to do, exit 0, no mutating command.
     sb.clear_tool_log();
-    let again = teardown(&sb, &["--delete-models", "--delete-oidc-provider", "--yes"]);
+    let again = sb.teardown(&["--delete-models", "--delete-oidc-provider", "--yes"]);
     again.success();
     lap("second teardown");
-    assert!(
-        again.stdout.contains("nothing was changed"),
-        "{}",
-        again.describe()
-    );
+    again.stdout_has(&["nothing was changed"]);
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
-    let j = teardown(&sb, &["--delete-models", "-o", "json", "--yes"])
+    let j = sb
+        .teardown(&["--delete-models", "-o", "json", "--yes"])
         .success()
         .json();
     assert_eq!(j["changed"], false);
@@ -206,7 +173,7 @@ fn setup_models_teardown_leaves_everything_as_before_and_a_second_run_changes_no
 
 /// A sandbox without setup whose cluster serves the model CRDs (the chart's, applied directly).
 fn sandbox_with_model_crds() -> Sandbox {
-    let sb = cloud().sandbox();
+    let sb = World::fresh().build();
     sb.with_direct_kubeconfig(|| {
         let dir = Sandbox::chart_dir().join("templates/crds");
         let mut crds: Vec<_> = std::fs::read_dir(&dir)
@@ -224,6 +191,7 @@ fn sandbox_with_model_crds() -> Sandbox {
 
 #[test]
 fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleared() {
+    // Over 80 lines: teardown's refusals, dry run and stuck wait in order on one cluster.
     let sb = sandbox_with_model_crds();
     // No operator: whatever finalizer a model carries stays.
     sb.kube_config(json!({"modelOperator": "off"}));
@@ -240,7 +208,7 @@ fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleare
 
     // Default: refuse, naming the model, before anything changes.
     sb.clear_tool_log();
-    let r = teardown(&sb, &["--yes"]);
+    let r = sb.teardown(&["--yes"]);
     assert_eq!(r.code, 1, "{}", r.describe());
     assert!(
         r.stderr.contains(
@@ -253,23 +221,19 @@ fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleare
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 
     // --dry-run shows the plan with the blocked step and exits 0.
-    let d = teardown(&sb, &["--dry-run"]);
+    let d = sb.teardown(&["--dry-run"]);
     d.success();
     assert!(
         d.stdout.contains("models") && d.stdout.contains("blocked"),
         "{}",
         d.describe()
     );
-    assert!(
-        d.stdout.contains("A real run would refuse"),
-        "{}",
-        d.describe()
-    );
+    d.stdout_has(&["A real run would refuse"]);
 
     // --delete-models with a short deadline: the finalizer stays, teardown says which and how
     // it could be cleared, exits 6, and goes no further.
     sb.clear_tool_log();
-    let t = teardown(&sb, &["--delete-models", "--timeout", "5s", "--yes"]);
+    let t = sb.teardown(&["--delete-models", "--timeout", "5s", "--yes"]);
     assert_eq!(t.code, 6, "{}", t.describe());
     let clear = format!(
         r#"kubectl patch {JSM} stuck -n default --type merge -p '{{"metadata":{{"finalizers":null}}}}'"#
@@ -300,10 +264,7 @@ fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleare
     // The same as a JSON error document on stdout; the model is already being deleted, so
     // only the wait runs.
     sb.clear_tool_log();
-    let j = teardown(
-        &sb,
-        &["--delete-models", "--timeout", "3s", "--yes", "-o", "json"],
-    );
+    let j = sb.teardown(&["--delete-models", "--timeout", "3s", "--yes", "-o", "json"]);
     assert_eq!(j.code, 6, "{}", j.describe());
     let doc = j.json();
     assert_eq!(doc["error"]["kind"], "timed_out");
@@ -317,7 +278,7 @@ fn models_are_never_deleted_unasked_and_a_stuck_finalizer_is_reported_not_cleare
 
 #[test]
 fn bad_input_is_rejected_before_any_command_runs() {
-    let sb = cloud().sandbox();
+    let sb = World::fresh().build();
     for (args, needle) in [
         (
             vec!["teardown", "--hyperpod-cluster", "bad_name!"],
@@ -378,9 +339,10 @@ fn role_exists(sb: &Sandbox, name: &str) -> bool {
 
 #[test]
 fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
-    let sb = cloud().sandbox();
+    // Over 80 lines: one flow in order: foreign objects, refusals, a failure part-way and the rerun.
+    let world = World::fresh().models_complete(0.3).set_up(&[]);
+    let sb = world.start();
     let hp = sb.hyperpod_cluster.clone();
-    sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.3}));
     // A role and a ServiceAccount with the names setup uses, created by someone else first.
     let keda_role = format!("keda-operator-role-{hp}");
     sb.aws_json(&[
@@ -401,7 +363,7 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
         ])
         .success();
     });
-    setup(&sb);
+    world.finish(&sb);
     // Setup's marks gone from the operator namespace: the release is still known as setup's
     // by its own label (helm --labels), so the uninstall below is planned.
     sb.with_direct_kubeconfig(|| {
@@ -417,13 +379,13 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
 
     // No terminal and no --yes: nothing is removed (exit 5).
     sb.clear_tool_log();
-    let n = teardown(&sb, &["--delete-models"]);
+    let n = sb.teardown(&["--delete-models"]);
     assert_eq!(n.code, 5, "{}", n.describe());
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
 
     // --keep-models: the model stays, and so do the operator and everything it runs on.
     sb.clear_tool_log();
-    let k = teardown(&sb, &["--keep-models", "--yes"]);
+    let k = sb.teardown(&["--keep-models", "--yes"]);
     k.success();
     assert!(
         k.stdout.contains("Nothing to remove")
@@ -445,7 +407,7 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
         "metadata": {"name": "shop", "namespace": "default", "finalizers": ["ingress.k8s.aws/resources"]},
         "spec": {"ingressClassName": "alb", "defaultBackend": {"service": {"name": "shop", "port": {"number": 80}}}},
     }));
-    let b = teardown(&sb, &["--delete-models", "--yes"]);
+    let b = sb.teardown(&["--delete-models", "--yes"]);
     assert_eq!(b.code, 1, "{}", b.describe());
     assert!(
         b.stderr
@@ -472,17 +434,12 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
 
     // A failure part-way stops at the failing step and names it; a re-run finishes the job.
     // --keep-iam leaves every role and policy.
-    let f = teardown_with(
-        &sb,
+    let f = sb.teardown_with(
         &["--delete-models", "--keep-iam", "--yes"],
         &[("HP_FAIL_MATCH", "helm uninstall")],
     );
     assert_eq!(f.code, 4, "{}", f.describe());
-    assert!(
-        f.stderr.contains("step inference-operator"),
-        "{}",
-        f.describe()
-    );
+    f.stderr_has(&["step inference-operator"]);
     assert!(!exists(&sb, &[JSM, "model-a", "-n", "default"]));
     assert!(
         exists(
@@ -496,7 +453,7 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
         ),
         "the operator went although helm uninstall failed"
     );
-    let r = teardown(&sb, &["--delete-models", "--keep-iam", "--yes"]);
+    let r = sb.teardown(&["--delete-models", "--keep-iam", "--yes"]);
     r.success();
     assert!(
         r.stdout
@@ -521,7 +478,7 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
     // Without --keep-iam (and no models left, so no flag about them is needed) the roles go,
     // and the OIDC provider with --delete-oidc-provider: the plan warns that the role left in
     // place trusts it.
-    let r = teardown(&sb, &["--delete-oidc-provider", "--yes"]);
+    let r = sb.teardown(&["--delete-oidc-provider", "--yes"]);
     r.success();
     assert!(
         r.stderr.contains(&format!(
@@ -530,11 +487,7 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
         "{}",
         r.describe()
     );
-    assert!(
-        r.stdout.contains(&format!("Teardown of {hp} is complete")),
-        "{}",
-        r.describe()
-    );
+    r.stdout_has(&[&format!("Teardown of {hp} is complete")]);
     for gone in [
         format!("aws-load-balancer-controller-{hp}"),
         format!("HyperpodInferenceRole-{hp}"),
@@ -562,7 +515,7 @@ fn what_setup_did_not_create_survives_and_a_failure_part_way_is_re_runnable() {
     }
     // -o json lists them too, and a second run changes nothing.
     sb.clear_tool_log();
-    let j = teardown(&sb, &["--delete-models", "--yes", "-o", "json"]);
+    let j = sb.teardown(&["--delete-models", "--yes", "-o", "json"]);
     let doc = j.success().json();
     assert_eq!(doc["changed"], false);
     assert!(

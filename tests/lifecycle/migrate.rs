@@ -4,11 +4,10 @@
 //! Helm operator and exits non-zero with the health issue; the migration that then succeeds
 //! (the add-on ACTIVE, no Helm workload or release record left, both models still there with
 //! their uid and DeploymentComplete); a second run that changes nothing; doctor clean; teardown
-//! back to the cluster as it was. Bad input is refused before any call. One emulated cloud for the whole file (tests/common).
+//! back to the cluster as it was. Bad input is refused before any call.
 
-mod common;
-
-use common::{cloud, jstr, Profile, Sandbox};
+use crate::common;
+use crate::common::{jstr, Profile, Sandbox, World};
 use serde_json::{json, Value};
 
 const ADDON: &str = "amazon-sagemaker-hyperpod-inference";
@@ -54,28 +53,16 @@ const HELM_KUBE_SYSTEM: [&str; 5] = [
 
 #[test]
 fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restores_helm() {
+    // Over 80 lines: one migration flow in order (conflict, failed migration, restore, migration, no-op, teardown) on one cluster.
     let started = std::time::Instant::now();
-    let sb = cloud().sandbox_with(Profile::Fresh);
-    sb.kube_config(json!({"modelOperator": "complete", "modelDelaySeconds": 0.3}));
+    let world = World::fresh()
+        .models_complete(0.3)
+        .set_up(&["--method", "helm"])
+        .with_model("model-a")
+        .with_model("model-b");
+    let sb = world.start();
     let before = sb.snapshot();
-    sb.hyperpod_on_cluster(
-        "setup",
-        &["--method", "helm", "--skip-test-deployment", "--yes"],
-    )
-    .success();
-    for name in ["model-a", "model-b"] {
-        sb.hyperpod(&[
-            "deploy",
-            "jumpstart",
-            "--name",
-            name,
-            "--model-id",
-            "huggingface-eqa-bert-base-cased",
-            "--instance-type",
-            "ml.c5.2xlarge",
-        ])
-        .success();
-    }
+    world.finish(&sb);
     eprintln!("helm setup and two models: {:?}", started.elapsed());
     let uids: Vec<String> = ["model-a", "model-b"]
         .iter()
@@ -110,15 +97,7 @@ fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restor
         .success()
         .json();
     assert_eq!(sb.mutating_commands(), Vec::<String>::new());
-    let step = |plan: &Value, id: &str| {
-        plan["plan"]["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == id)
-            .unwrap_or_else(|| panic!("no step {id} in {plan}"))
-            .clone()
-    };
+    let step = common::plan_step;
     assert_eq!(step(&plan, "helm-workloads")["state"], "present");
     assert_eq!(step(&plan, "helm-release-record")["state"], "present");
     assert_eq!(step(&plan, "helm-leftovers")["state"], "present");
@@ -236,7 +215,7 @@ fn a_helm_install_moves_onto_the_add_on_keeping_every_model_and_a_failure_restor
 
 #[test]
 fn bad_migrate_input_is_refused_naming_the_flag() {
-    let sb = cloud().sandbox_with(Profile::Bare);
+    let sb = World::profile(Profile::Bare).build();
     sb.clear_tool_log();
     migrate(&sb, &["--yes"])
         .exits(2)
