@@ -12,7 +12,7 @@ use std::process::Command as Process;
 
 use clap::CommandFactory;
 use kubectl_hyperpod::cli::Cli;
-use kubectl_hyperpod::deploy::spec::{
+use kubectl_hyperpod::deploy::resource::{
     parse_env, Autoscaling, CustomInput, JumpStartInput, ModelSource, DEFAULT_MOUNT_PATH,
     DEFAULT_VOLUME_NAME,
 };
@@ -173,7 +173,7 @@ fn addon_configuration(gated: bool) -> String {
     )
 }
 
-fn env_vars(kvs: &[&str]) -> Vec<kubectl_hyperpod::deploy::spec::EnvVar> {
+fn env_vars(kvs: &[&str]) -> Vec<kubectl_hyperpod::deploy::resource::EnvVar> {
     kvs.iter()
         .map(|kv| parse_env("--env", kv).unwrap())
         .collect()

@@ -1,5 +1,5 @@
 //! `deploy`, `get`, `describe`, `delete`, `logs`, `invoke`: model endpoints. Flags become the
-//! library's input types (`deploy::spec` through `deploy_kinds`, the requests of `deploy::*`),
+//! library's input types (`deploy::resource` through `deploy_kinds`, the requests of `deploy::*`),
 //! every value is checked before any command runs, and results go through `Ui` (text, or
 //! `-o json|yaml`).
 
@@ -15,7 +15,7 @@ use crate::deploy::delete::{self, DeleteRequest};
 use crate::deploy::invoke::{self, InvokeRequest};
 use crate::deploy::kind::ModelKind;
 use crate::deploy::logs::{self, LogLine, LogsRequest};
-use crate::deploy::spec;
+use crate::deploy::resource;
 use crate::error::{Error, Result};
 use crate::tools::{require, Tool};
 use crate::ui::Format;
@@ -270,7 +270,7 @@ pub fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
     let timeout = a
         .timeout
         .as_deref()
-        .map(|t| spec::parse_duration("--timeout", t).map(Duration::from_secs))
+        .map(|t| resource::parse_duration("--timeout", t).map(Duration::from_secs))
         .transpose()?;
     let resource = match (&a.kind, &a.file) {
         (Some(DeployKind::Jumpstart(j)), _) => j.to_lib(&ns)?.render()?,
@@ -430,7 +430,7 @@ pub fn delete(a: DeleteArgs, ctx: &Ctx) -> Result<i32> {
     let timeout_seconds = a
         .timeout
         .as_deref()
-        .map(|t| spec::parse_duration("--timeout", t))
+        .map(|t| resource::parse_duration("--timeout", t))
         .transpose()?
         .unwrap_or(delete::DEFAULT_DELETE_SECONDS);
     require(&[(Tool::Kubectl, "delete model resources")])?;
@@ -480,7 +480,7 @@ impl LogsArgs {
         req.since_seconds = self
             .since
             .as_deref()
-            .map(|s| spec::parse_duration("--since", s))
+            .map(|s| resource::parse_duration("--since", s))
             .transpose()?;
         req.previous = self.previous;
         Ok(req)

@@ -4,7 +4,7 @@
 
 use clap::Args;
 
-use crate::deploy::spec::{Features, Overrides, SetOverride};
+use crate::deploy::resource::{Features, Overrides, SetOverride};
 use crate::error::{Error, Result};
 use crate::validate;
 

@@ -1,10 +1,10 @@
 //! The flags of `deploy jumpstart` and `deploy custom` (with their help headings) and their
-//! conversion into the library's inputs (`deploy::spec`).
+//! conversion into the library's inputs (`deploy::resource`).
 
 use clap::{Args, ValueEnum};
 
 use super::deploy_features::{pairs, FeatureArgs, OverrideArgs};
-use crate::deploy::spec::{
+use crate::deploy::resource::{
     self, Autoscaling, CustomExtras, CustomInput, JumpStartInput, ModelSource,
 };
 use crate::error::{Error, Result};
@@ -148,7 +148,7 @@ impl JumpstartArgs {
             max_deploy_time: self
                 .max_deploy_time
                 .as_deref()
-                .map(|d| spec::parse_duration("--max-deploy-time", d))
+                .map(|d| resource::parse_duration("--max-deploy-time", d))
                 .transpose()?,
             gated_model_role: self.gated_model_role.clone(),
             autoscaling: self.autoscaling.to_lib()?,
@@ -162,8 +162,10 @@ impl JumpstartArgs {
     }
 }
 
-fn parse_envs(list: &[String]) -> Result<Vec<spec::EnvVar>> {
-    list.iter().map(|e| spec::parse_env("--env", e)).collect()
+fn parse_envs(list: &[String]) -> Result<Vec<resource::EnvVar>> {
+    list.iter()
+        .map(|e| resource::parse_env("--env", e))
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -297,10 +299,10 @@ pub struct WorkerArgs {
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
     /// Name of the volume the weights are mounted from
-    #[arg(long, value_name = "NAME", default_value = spec::DEFAULT_VOLUME_NAME)]
+    #[arg(long, value_name = "NAME", default_value = resource::DEFAULT_VOLUME_NAME)]
     pub model_volume_name: String,
     /// Where the weights are mounted in the container
-    #[arg(long, value_name = "PATH", default_value = spec::DEFAULT_MOUNT_PATH)]
+    #[arg(long, value_name = "PATH", default_value = resource::DEFAULT_MOUNT_PATH)]
     pub model_mount_path: String,
     /// The container's command, one word per use (repeatable), e.g. --worker-command python
     #[arg(long, value_name = "WORD", allow_hyphen_values = true)]
@@ -462,7 +464,7 @@ impl CustomArgs {
             max_deploy_time: self
                 .max_deploy_time
                 .as_deref()
-                .map(|d| spec::parse_duration("--max-deploy-time", d))
+                .map(|d| resource::parse_duration("--max-deploy-time", d))
                 .transpose()?,
             autoscaling: self.autoscaling.to_lib()?,
             extras: CustomExtras {

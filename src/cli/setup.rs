@@ -136,7 +136,7 @@ impl SetupArgs {
         c.install_fsx_csi = self.install_fsx_csi;
         c.enable_jumpstart_gated = self.enable_jumpstart_gated;
         c.skip_test_deployment = self.skip_test_deployment;
-        crate::deploy::spec::instance_type("--test-instance-type", &self.test_instance_type)?;
+        crate::deploy::resource::instance_type("--test-instance-type", &self.test_instance_type)?;
         c.test_instance_type = self.test_instance_type.clone();
         c.install_nvidia_plugin = !self.skip_nvidia_plugin;
         c.install_s3_csi = !self.skip_s3_csi;

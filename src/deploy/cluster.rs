@@ -232,7 +232,7 @@ pub fn events(ctx: &Ctx, ns: &str, name: &str, limit: usize) -> Result<Vec<Event
     Ok(out.into_iter().skip(skip).map(|(_, e)| e).collect())
 }
 
-/// One pod, and why it is not running when it is not (`tools::pod::why_not_running`).
+/// One pod, and why it is not running when it is not (`tools::pod_diagnosis::why_not_running`).
 #[derive(Debug, Clone, Serialize)]
 pub struct PodInfo {
     pub name: String,
@@ -271,8 +271,8 @@ impl PodInfo {
             .iter()
             .map(|c| c.get("restartCount").and_then(Value::as_i64).unwrap_or(0))
             .sum();
-        // Why it is not running: the shared pod diagnosis (`tools::pod`), in Kubernetes's words.
-        let (reason, message) = match crate::tools::pod::why_not_running(p) {
+        // Why it is not running: the shared pod diagnosis (`tools::pod_diagnosis`), in Kubernetes's words.
+        let (reason, message) = match crate::tools::pod_diagnosis::why_not_running(p) {
             Some((r, m)) => (Some(r), m),
             None => (None, None),
         };

@@ -1,16 +1,16 @@
 //! Model endpoints (JumpStartModel, InferenceEndpointConfig) as a library: each command is a
 //! function taking a plain input and returning a typed result that renders its own text.
-//! `spec` and `manifest` make the resource (from flags, or `-f`); `check` and `schema` validate
+//! `resource` and `manifest` make the resource (from flags, or `-f`); `check` and `schema` validate
 //! it offline against the embedded CRDs (`crds/`); `apply` deploys it and `watch` waits; `list`,
 //! `describe`, `delete`, `logs` and `invoke` are the other commands. `cluster` (kubectl reads),
-//! `status`, `diagnose`, `kind` and `table` are shared; pods are read by `tools::pod`.
+//! `status`, `diagnose`, `kind` and `table` are shared; pods are read by `tools::pod_diagnosis`.
 //!
 //! ```no_run
-//! use kubectl_hyperpod::deploy::{apply, check, spec};
+//! use kubectl_hyperpod::deploy::{apply, check, resource};
 //! use kubectl_hyperpod::Ctx;
 //!
 //! let ctx = Ctx::new(Some("us-west-2".into()), None);
-//! let input = spec::JumpStartInput {
+//! let input = resource::JumpStartInput {
 //!     name: "my-bert-model".into(),
 //!     namespace: "default".into(),
 //!     model_id: "huggingface-eqa-bert-base-cased".into(),
@@ -37,8 +37,8 @@ pub mod logs;
 pub mod manifest;
 pub mod model;
 pub mod placement;
+pub mod resource;
 pub mod schema;
-pub mod spec;
 pub mod status;
 pub mod table;
 pub mod watch;

@@ -78,7 +78,7 @@ pub struct ModelTypes {
 
 /// What the placement check knows of the cluster and the model; `None` = not known (skipped).
 #[derive(Debug, Clone, Default)]
-pub struct Facts {
+pub struct Known {
     pub nodes: Vec<NodeType>,
     /// The HyperPod cluster and its instance groups' types.
     pub groups: Option<(String, Vec<String>)>,
@@ -115,7 +115,7 @@ pub fn group_types(groups: &[InstanceGroup]) -> Vec<String> {
 
 /// Whether one replica of `kind`/`resource` can be placed, given what is known; the error lists
 /// the choices. `flag` names what the user set (`--instance-type`, or the file).
-pub fn judge(kind: ModelKind, resource: &Value, facts: &Facts, flag: &str) -> Result<()> {
+pub fn judge(kind: ModelKind, resource: &Value, facts: &Known, flag: &str) -> Result<()> {
     judge_with(kind, resource, facts, flag, SKIP_HINT)
 }
 
@@ -126,7 +126,7 @@ pub const SKIP_HINT: &str = "or pass --skip-placement-check if nodes are on thei
 pub fn judge_with(
     kind: ModelKind,
     resource: &Value,
-    facts: &Facts,
+    facts: &Known,
     flag: &str,
     skip_hint: &str,
 ) -> Result<()> {
@@ -318,7 +318,7 @@ pub fn check(
             None
         }
     };
-    let facts = Facts {
+    let facts = Known {
         nodes: node_types(&nodes),
         groups,
         model,
@@ -467,8 +467,8 @@ mod tests {
         })
     }
 
-    fn cluster() -> Facts {
-        Facts {
+    fn cluster() -> Known {
+        Known {
             nodes: cluster_nodes(),
             ..Default::default()
         }
@@ -542,7 +542,7 @@ mod tests {
     #[test]
     fn instance_groups_and_the_models_types_narrow_the_choices() {
         let k = ModelKind::JumpStartModel;
-        let facts = Facts {
+        let facts = Known {
             nodes: cluster_nodes(),
             groups: Some((
                 "hp".into(),

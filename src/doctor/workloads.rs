@@ -1,13 +1,13 @@
 //! Reading workloads and pods the way a person reads `kubectl describe`: is a Deployment or
-//! DaemonSet ready, which pods are its own, and what is wrong with each (`tools::pod`'s
+//! DaemonSet ready, which pods are its own, and what is wrong with each (`tools::pod_diagnosis`'s
 //! diagnosis, with the last logs worth reading), with recent events.
 
 use serde_json::Value;
 
 use super::facts::{Facts, NamespaceObjects};
 use crate::tools::kube::str_at;
-use crate::tools::pod::{self, event_time, PodProblem};
-pub use crate::tools::pod::{events_for, warnings_for};
+use crate::tools::pod_diagnosis::{self, event_time, PodProblem};
+pub use crate::tools::pod_diagnosis::{events_for, warnings_for};
 
 pub use crate::install::WorkloadMatch;
 
@@ -171,7 +171,7 @@ pub fn why_not_ready(facts: &Facts, w: &Value) -> (Vec<PodProblem>, Vec<String>)
         return (problems, details);
     }
     for p in &pods {
-        let found = pod::problems(p, &objects.events);
+        let found = pod_diagnosis::problems(p, &objects.events);
         if found.is_empty() {
             let phase = str_at(p, "/status/phase").unwrap_or("Unknown");
             if phase != "Running" {

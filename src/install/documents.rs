@@ -1,5 +1,5 @@
 //! The typed context of every template setup renders (one `Serialize` struct per template; the
-//! trust policy's lives with it in `trust`, the model resources' in `deploy::spec`), and the
+//! trust policy's lives with it in `trust`, the model resources' in `deploy::resource`), and the
 //! labels, annotations and tags that mark what is ours.
 
 use serde::Serialize;

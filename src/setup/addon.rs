@@ -56,7 +56,7 @@ pub(super) fn operator_addon_check(env: &StepEnv, inp: &SetupInputs) -> Result<C
     let want = inp.addon_configuration()?;
     let text = want.to_string();
     let aws = &env.ctx.aws;
-    let eks = inp.facts.eks_cluster.as_str();
+    let eks = inp.target.eks_cluster.as_str();
     let tags = inp.iam_tags();
     let name = OPERATOR_ADDON;
     let wait = || {

@@ -15,7 +15,7 @@ use crate::tools::kube::{self, str_at};
 
 /// The kubeconfig entry: a context named after the cluster ARN whose server is the cluster's endpoint.
 pub(super) fn kubeconfig_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
-    let f = inp.facts;
+    let f = inp.target;
     if inp.config.user_context.is_some() {
         return Ok(Check::satisfied().note("using the context given with --context"));
     }
@@ -184,7 +184,7 @@ pub(super) fn addon_check(
 ) -> Result<Check> {
     let addon = def.name;
     let aws = &env.ctx.aws;
-    let eks = inp.facts.eks_cluster.as_str();
+    let eks = inp.target.eks_cluster.as_str();
     let tags = inp.iam_tags();
     let wait = Action::new(
         format!("wait for {addon} to become ACTIVE"),
@@ -285,7 +285,7 @@ pub(super) fn cert_manager_check(env: &StepEnv, inp: &SetupInputs) -> Result<Che
             "cert-manager is already installed ({by}): using it; the chart's own cert-manager stays off"
         ))
     };
-    match env.describe_addon(&inp.facts.eks_cluster, CERT_MANAGER_ADDON)? {
+    match env.describe_addon(&inp.target.eks_cluster, CERT_MANAGER_ADDON)? {
         Some(a) if a.tags[marks::TAG_MANAGED_BY.0] != marks::TAG_MANAGED_BY.1 => {
             Ok(using("the EKS add-on cert-manager, not setup's"))
         }

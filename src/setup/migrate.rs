@@ -105,7 +105,7 @@ pub(super) fn preflight_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check>
     }
     let records = release_records(env.ctx, &env.kube)?;
     let operator = env.kget("deployment", OPERATOR_DEPLOYMENT, Some(OPERATOR_NAMESPACE))?;
-    let addon = env.describe_addon(&inp.facts.eks_cluster, OPERATOR_ADDON)?;
+    let addon = env.describe_addon(&inp.target.eks_cluster, OPERATOR_ADDON)?;
     let helm = match (records.last(), &operator) {
         (Some(r), _) => Some(format!(
             "Helm release {HELM_NAMESPACE}/{HELM_RELEASE} revision {} ({})",

@@ -402,7 +402,7 @@ impl<'a> Setup<'a> {
         let inputs = SetupInputs {
             config: c,
             install: &install,
-            facts: &planned.facts,
+            target: &planned.facts,
         };
         let mut defs = steps::all(&inputs);
         defs.retain(|d| planned.plan.steps.iter().any(|s| s.id == d.id));
@@ -497,7 +497,7 @@ impl<'a> Setup<'a> {
         let inputs = SetupInputs {
             config: c,
             install: &install,
-            facts: &facts,
+            target: &facts,
         };
         let mut defs = steps::all(&inputs);
         if let Some(ids) = only {

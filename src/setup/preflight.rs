@@ -81,7 +81,7 @@ fn ours(obj: &Value) -> bool {
 
 /// The operator installed by the EKS add-on: `Some(description)`.
 fn operator_addon(env: &StepEnv, inp: &SetupInputs) -> Result<Option<String>> {
-    if let Some(a) = env.describe_addon(&inp.facts.eks_cluster, OPERATOR_ADDON)? {
+    if let Some(a) = env.describe_addon(&inp.target.eks_cluster, OPERATOR_ADDON)? {
         return Ok(Some(format!(
             "EKS add-on {OPERATOR_ADDON} {} ({})",
             a.addon_version.as_deref().unwrap_or(""),
@@ -142,7 +142,7 @@ pub(super) fn check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     if inp.install.method == Method::Addon {
         return addon_method_check(env);
     }
-    let eks = &inp.facts.eks_cluster;
+    let eks = &inp.target.eks_cluster;
     let mut blocked = Vec::new();
     if let Some(found) = operator_addon(env, inp)? {
         blocked.push(format!(

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::iam::{self, RoleSpec};
 use super::{addon, cluster, migrate, operator, preflight, SetupConfig, StepEnv};
-use crate::deploy::spec::JumpStartInput;
+use crate::deploy::resource::JumpStartInput;
 use crate::error::Result;
 use crate::install::documents::{
     self, AddonConfiguration, Labels, ModelBucketsContext, OperatorValues, PolicyContext,
@@ -25,7 +25,7 @@ use crate::tools::iam::policy_document;
 pub struct SetupInputs<'a> {
     pub config: &'a SetupConfig,
     pub install: &'a Installation,
-    pub facts: &'a Target,
+    pub target: &'a Target,
 }
 
 impl SetupInputs<'_> {
@@ -35,14 +35,14 @@ impl SetupInputs<'_> {
     pub fn role_arn(&self, id: RoleId) -> String {
         format!(
             "arn:aws:iam::{}:role/{}",
-            self.facts.account,
+            self.target.account,
             self.install.role_name(id)
         )
     }
     pub fn policy_arn(&self, id: PolicyId) -> String {
         format!(
             "arn:aws:iam::{}:policy/{}",
-            self.facts.account,
+            self.target.account,
             self.install.policy_name(id)
         )
     }
@@ -64,7 +64,7 @@ impl SetupInputs<'_> {
     /// A role of the installation as setup wants it: trust, inline and managed policies, tags.
     pub fn role_spec(&self, def: &RoleDef) -> Result<RoleSpec> {
         let trust = trust::trust_policy(
-            &self.facts.oidc,
+            &self.target.oidc,
             &def.subject.sub(),
             def.subject.is_pattern(),
             def.trust_sagemaker,
@@ -130,8 +130,8 @@ impl SetupInputs<'_> {
         let c = self.config;
         OperatorValues {
             region: &c.region,
-            eks_cluster: &self.facts.eks_cluster,
-            hyperpod_cluster_arn: &self.facts.hyperpod_arn,
+            eks_cluster: &self.target.eks_cluster,
+            hyperpod_cluster_arn: &self.target.hyperpod_arn,
             execution_role_arn: self.role_arn(RoleId::Operator),
             bucket: &c.bucket,
             gated_role_arn: c
@@ -141,7 +141,7 @@ impl SetupInputs<'_> {
             fsx_chart_enabled: !c.install_fsx_csi,
             cert_manager_chart_enabled: false,
             keda_role_arn: self.role_arn(RoleId::Keda),
-            vpc_id: &self.facts.vpc_id,
+            vpc_id: &self.target.vpc_id,
         }
         .render()
     }
@@ -153,7 +153,7 @@ impl SetupInputs<'_> {
         AddonConfiguration {
             execution_role_arn: self.role_arn(RoleId::Operator),
             bucket: &c.bucket,
-            hyperpod_cluster_arn: &self.facts.hyperpod_arn,
+            hyperpod_cluster_arn: &self.target.hyperpod_arn,
             gated_role_arn: c
                 .enable_jumpstart_gated
                 .then(|| self.role_arn(RoleId::GatedModel)),
@@ -191,7 +191,7 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
         "resolve the EKS cluster, account, OIDC issuer and VPC",
         &[],
         move |_| {
-            let f = inp.facts;
+            let f = inp.target;
             Ok(Check::new(State::Info, vec![])
                 .note(format!(
                     "HyperPod cluster {} -> EKS cluster {}",
@@ -216,7 +216,7 @@ pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
         "oidc-provider",
         "IAM OIDC identity provider for the cluster",
         &["resolve"],
-        move |env| iam::oidc_check(env, &inp.facts.oidc, &inp.iam_tags()),
+        move |env| iam::oidc_check(env, &inp.target.oidc, &inp.iam_tags()),
     ));
     // Each role, preceded by the customer-managed policies it attaches.
     for role in install.roles() {

@@ -94,7 +94,7 @@ fn check_pair(
 ) -> Result<(Vec<String>, Vec<String>)> {
     let mut problems = Vec::new();
     let mut notes = Vec::new();
-    let role_arn = format!("arn:aws:iam::{}:role/{role}", inp.facts.account);
+    let role_arn = format!("arn:aws:iam::{}:role/{role}", inp.target.account);
     let Some(found) = env.kget("serviceaccount", sa.name, Some(sa.namespace))? else {
         let msg = format!("ServiceAccount {}/{} does not exist", sa.namespace, sa.name);
         if required {

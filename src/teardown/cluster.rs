@@ -283,7 +283,7 @@ fn release_owner(env: &StepEnv, inp: &TeardownInputs) -> Result<Owner> {
 
 pub(super) fn addon_check(env: &StepEnv, inp: &TeardownInputs, addon: &str) -> Result<Check> {
     let aws = &env.ctx.aws;
-    let eks = inp.facts.eks_cluster.as_str();
+    let eks = inp.target.eks_cluster.as_str();
     let what = format!("EKS add-on {addon}");
     let Some(found) = env.describe_addon(eks, addon)? else {
         return Ok(absent());

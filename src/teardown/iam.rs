@@ -166,8 +166,8 @@ pub(super) fn policy_check(env: &StepEnv, inp: &TeardownInputs, name: &str) -> R
 
 pub(super) fn oidc_check(env: &StepEnv, inp: &TeardownInputs) -> Result<Check> {
     let aws = &env.ctx.aws;
-    let arn = inp.facts.oidc.provider_arn.as_str();
-    let what = format!("IAM OIDC provider {}", inp.facts.oidc.host);
+    let arn = inp.target.oidc.provider_arn.as_str();
+    let what = format!("IAM OIDC provider {}", inp.target.oidc.host);
     if !env.oidc_provider_exists(arn)? {
         return Ok(absent());
     }

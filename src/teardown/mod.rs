@@ -174,7 +174,7 @@ impl<'a> Teardown<'a> {
             config: c,
             names: &names,
             addon_names: &addon_names,
-            facts: &facts,
+            target: &facts,
             models: &models,
         };
         let defs = steps::all(&inputs);
@@ -248,7 +248,7 @@ impl<'a> Teardown<'a> {
             config: &self.config,
             names: &planned.names,
             addon_names: &addon_names,
-            facts: &planned.facts,
+            target: &planned.facts,
             models: &planned.models,
         };
         let defs = steps::all(&inputs);

@@ -21,7 +21,7 @@ pub struct TeardownInputs<'a> {
     pub names: &'a Names,
     /// The add-on method's names (its execution, ALB and KEDA roles differ from the Helm ones).
     pub addon_names: &'a Names,
-    pub facts: &'a Target,
+    pub target: &'a Target,
     /// The model resources found before planning (every namespace).
     pub models: &'a [Value],
 }
@@ -60,11 +60,11 @@ impl TeardownInputs<'_> {
     }
 
     pub(super) fn role_arn(&self, name: &str) -> String {
-        format!("arn:aws:iam::{}:role/{name}", self.facts.account)
+        format!("arn:aws:iam::{}:role/{name}", self.target.account)
     }
 
     pub(super) fn policy_arn(&self, name: &str) -> String {
-        format!("arn:aws:iam::{}:policy/{name}", self.facts.account)
+        format!("arn:aws:iam::{}:policy/{name}", self.target.account)
     }
 }
 
@@ -164,7 +164,7 @@ pub fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
         "resolve the EKS cluster, account and OIDC issuer",
         &[],
         move |_| {
-            let f = inp.facts;
+            let f = inp.target;
             Ok(Check::new(State::Info, vec![])
                 .note(format!(
                     "HyperPod cluster {} -> EKS cluster {}",

@@ -1,5 +1,5 @@
 //! Typed wrappers of the external tools: each builds argv with the user's global options
-//! forwarded, and owns the serde types of its tool's JSON (`pod`: reading kubectl's pods).
+//! forwarded, and owns the serde types of its tool's JSON (`pod_diagnosis`: what is wrong with a pod, from kubectl's pods and events).
 
 pub mod aws;
 #[cfg(test)]
@@ -8,7 +8,7 @@ pub mod eks;
 pub(crate) mod helm;
 pub(crate) mod iam;
 pub mod kube;
-pub mod pod;
+pub mod pod_diagnosis;
 pub mod sagemaker;
 
 use crate::error::{Error, MissingTool, Result};

@@ -16,7 +16,7 @@ use crate::doctor::workloads::{self, event_line};
 use crate::exec::Cmd;
 use crate::install::OPERATOR_WORKLOAD;
 use crate::tools::kube::{self, str_at, Deletion};
-use crate::tools::pod::{self, PodProblem, Trouble};
+use crate::tools::pod_diagnosis::{self, PodProblem, Trouble};
 
 pub const JSM: &str = ModelKind::JumpStartModel.resource();
 pub const IEC: &str = ModelKind::InferenceEndpointConfig.resource();
@@ -283,7 +283,7 @@ pub fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
     let pods = pods_of(m, objs);
     let mut problems: Vec<PodProblem> = Vec::new();
     for p in &pods {
-        problems.extend(pod::problems(p, &objs.events));
+        problems.extend(pod_diagnosis::problems(p, &objs.events));
     }
     let mut details: Vec<String> = read_err.into_iter().collect();
     if !pods.is_empty() {

@@ -12,7 +12,7 @@ use crate::doctor::workloads;
 use crate::install::names::*;
 use crate::install::OPERATOR_WORKLOAD;
 use crate::tools::kube;
-use crate::tools::pod::{PodProblem, Trouble};
+use crate::tools::pod_diagnosis::{PodProblem, Trouble};
 
 pub fn namespaces(f: &Facts, bindings: &[Binding]) -> Result<Vec<Outcome>, Problem> {
     let objs = f.cluster()?;
