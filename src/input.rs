@@ -8,13 +8,13 @@ use std::io::Read as _;
 use crate::error::{Error, Result};
 
 /// Largest manifest `deploy -f` reads (a model resource is a few KiB; the API server takes 1.5 MiB).
-pub const MAX_MANIFEST: u64 = 1024 * 1024;
+pub(crate) const MAX_MANIFEST: u64 = 1024 * 1024;
 /// Deepest nesting of maps and lists accepted in a manifest (the CRDs nest about 8 deep).
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// Reads at most `limit` bytes of `path` (`-` is stdin), refusing anything larger: regular
 /// files by their size before reading, streams by reading one byte past the limit.
-pub fn read_limited(path: &str, flag: &str, what: &str, limit: u64) -> Result<Vec<u8>> {
+pub(crate) fn read_limited(path: &str, flag: &str, what: &str, limit: u64) -> Result<Vec<u8>> {
     let too_big = |size: String| {
         Error::invalid(
             flag,
@@ -52,7 +52,7 @@ pub fn read_limited(path: &str, flag: &str, what: &str, limit: u64) -> Result<Ve
 }
 
 /// The bytes as text, or a refusal naming the first byte that is not UTF-8.
-pub fn utf8<'a>(bytes: &'a [u8], path: &str, flag: &str) -> Result<&'a str> {
+pub(crate) fn utf8<'a>(bytes: &'a [u8], path: &str, flag: &str) -> Result<&'a str> {
     std::str::from_utf8(bytes).map_err(|e| {
         Error::invalid(
             flag,
@@ -76,7 +76,7 @@ fn human(n: u64) -> String {
 /// Refuses YAML (or JSON) that uses aliases (`*name`, including `<<: *name` merges), nests
 /// deeper than [`MAX_DEPTH`] or repeats a key in a map; the error says what and on which line.
 /// Syntax errors are left to the parser that follows (it words them better).
-pub fn check_yaml_shape(text: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_yaml_shape(text: &str) -> std::result::Result<(), String> {
     yaml_events::scan(text)
 }
 
@@ -117,7 +117,7 @@ mod yaml_events {
         }
     }
 
-    pub fn scan(text: &str) -> Result<(), String> {
+    pub(super) fn scan(text: &str) -> Result<(), String> {
         let mut raw = Box::new(MaybeUninit::<sys::yaml_parser_t>::uninit());
         // SAFETY: the parser lives in a Box (it never moves) and reads `text`, which outlives it.
         unsafe {

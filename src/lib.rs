@@ -16,17 +16,17 @@ pub mod deploy;
 pub mod doctor;
 pub mod error;
 pub mod exec;
-pub mod input;
+pub(crate) mod input;
 pub mod install;
 pub mod migrate;
-pub mod plan;
+pub(crate) mod plan;
 pub mod render;
 pub mod setup;
 pub mod teardown;
-pub mod time;
-pub mod tools;
+pub(crate) mod time;
+pub(crate) mod tools;
 pub mod ui;
-pub mod validate;
+pub(crate) mod validate;
 
 pub use error::{Error, Result};
 

@@ -3,17 +3,17 @@
 
 /// The most seconds a duration may have: `maxDeployTimeInSeconds` is an int32 in the CRDs, and
 /// no wait needs more than 68 years.
-pub const MAX_DURATION_SECS: u64 = i32::MAX as u64;
+pub(crate) const MAX_DURATION_SECS: u64 = i32::MAX as u64;
 
 /// What a duration flag accepts, for error messages.
-pub const DURATION_RULE: &str =
+pub(crate) const DURATION_RULE: &str =
     "must be a positive duration in seconds, or with a unit: 1800, 1800s, 30m, 2h";
 
 /// Parses a duration from the command line into seconds. The one rule for every flag (`setup
 /// --timeout`, `deploy --timeout`, `--max-deploy-time`, `logs --since`, ...): surrounding spaces
 /// and a leading `+` are ignored; a whole number of seconds, optionally followed by `s`, `m` or
 /// `h`; more than zero and at most [`MAX_DURATION_SECS`]. On error, the rule ([`DURATION_RULE`]).
-pub fn parse_duration(v: &str) -> Result<u64, &'static str> {
+pub(crate) fn parse_duration(v: &str) -> Result<u64, &'static str> {
     let v = v.trim();
     let v = v.strip_prefix('+').unwrap_or(v);
     let (num, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
@@ -35,7 +35,7 @@ pub fn parse_duration(v: &str) -> Result<u64, &'static str> {
 }
 
 /// Seconds since the Unix epoch, now.
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -43,7 +43,7 @@ pub fn now() -> i64 {
 }
 
 /// Parses `2024-05-01T12:34:56Z`, with optional fraction and `+hh:mm` offset.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
@@ -73,7 +73,7 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 }
 
 /// `2024-05-01T12:34:56.000000Z` (Kubernetes MicroTime) for seconds since the epoch.
-pub fn format_rfc3339_micro(secs: i64) -> String {
+pub(crate) fn format_rfc3339_micro(secs: i64) -> String {
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
     // Howard Hinnant's civil_from_days.
     let z = days + 719468;
@@ -105,7 +105,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// `45s`, `12m`, `5h`, `3d`, as kubectl shows ages.
-pub fn human(secs: i64) -> String {
+pub(crate) fn human(secs: i64) -> String {
     let s = secs.max(0);
     if s < 120 {
         format!("{s}s")

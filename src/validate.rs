@@ -10,7 +10,7 @@ fn is_alnum(c: char) -> bool {
 }
 
 /// SageMaker HyperPod cluster names: `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`.
-pub fn hyperpod_cluster_name(field: &str, v: &str) -> Result<()> {
+pub(crate) fn hyperpod_cluster_name(field: &str, v: &str) -> Result<()> {
     let ok = !v.is_empty()
         && v.len() <= 63
         && v.chars().all(|c| is_alnum(c) || c == '-')
@@ -25,7 +25,7 @@ pub fn hyperpod_cluster_name(field: &str, v: &str) -> Result<()> {
 }
 
 /// EKS cluster names: `^[0-9A-Za-z][A-Za-z0-9\-_]*$`, at most 100 characters.
-pub fn eks_cluster_name(field: &str, v: &str) -> Result<()> {
+pub(crate) fn eks_cluster_name(field: &str, v: &str) -> Result<()> {
     let ok = !v.is_empty()
         && v.len() <= 100
         && v.starts_with(is_alnum)
@@ -39,7 +39,7 @@ pub fn eks_cluster_name(field: &str, v: &str) -> Result<()> {
 }
 
 /// AWS region codes such as `us-west-2`, `us-gov-west-1`, `ap-southeast-4`.
-pub fn region(field: &str, v: &str) -> Result<()> {
+pub(crate) fn region(field: &str, v: &str) -> Result<()> {
     let parts: Vec<&str> = v.split('-').collect();
     let ok = parts.len() >= 3
         && parts.len() <= 4
@@ -55,7 +55,7 @@ pub fn region(field: &str, v: &str) -> Result<()> {
 }
 
 /// S3 bucket names (general purpose buckets). Accepts and strips a leading `s3://` and trailing `/`.
-pub fn bucket_name(field: &str, v: &str) -> Result<String> {
+pub(crate) fn bucket_name(field: &str, v: &str) -> Result<String> {
     let name = v.strip_prefix("s3://").unwrap_or(v).trim_end_matches('/');
     let ipv4 = name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok());
     let ok = (3..=63).contains(&name.len())
@@ -78,7 +78,7 @@ pub fn bucket_name(field: &str, v: &str) -> Result<String> {
 }
 
 /// IAM role names: `[\w+=,.@-]{1,64}`.
-pub fn iam_role_name(field: &str, v: &str) -> Result<()> {
+pub(crate) fn iam_role_name(field: &str, v: &str) -> Result<()> {
     let ok = (1..=64).contains(&v.len()) && v.chars().all(iam_name_char);
     rule(
         ok,
@@ -89,7 +89,7 @@ pub fn iam_role_name(field: &str, v: &str) -> Result<()> {
 }
 
 /// IAM managed policy names: `[\w+=,.@-]{1,128}`.
-pub fn iam_policy_name(field: &str, v: &str) -> Result<()> {
+pub(crate) fn iam_policy_name(field: &str, v: &str) -> Result<()> {
     let ok = (1..=128).contains(&v.len()) && v.chars().all(iam_name_char);
     rule(
         ok,
@@ -104,7 +104,7 @@ fn iam_name_char(c: char) -> bool {
 }
 
 /// IAM role ARNs.
-pub fn role_arn(field: &str, v: &str) -> Result<()> {
+pub(crate) fn role_arn(field: &str, v: &str) -> Result<()> {
     let ok = v.starts_with("arn:aws") && {
         let parts: Vec<&str> = v.splitn(6, ':').collect();
         parts.len() == 6
@@ -124,7 +124,7 @@ pub fn role_arn(field: &str, v: &str) -> Result<()> {
 }
 
 /// Kubernetes object names (RFC 1123 subdomain, at most 253 characters).
-pub fn k8s_name(field: &str, v: &str) -> Result<()> {
+pub(crate) fn k8s_name(field: &str, v: &str) -> Result<()> {
     let ok = (1..=253).contains(&v.len())
         && v.split('.').all(|p| {
             !p.is_empty()
@@ -137,7 +137,7 @@ pub fn k8s_name(field: &str, v: &str) -> Result<()> {
 }
 
 /// Kubernetes namespaces and other RFC 1123 labels (at most 63 characters).
-pub fn k8s_label_name(field: &str, v: &str) -> Result<()> {
+pub(crate) fn k8s_label_name(field: &str, v: &str) -> Result<()> {
     let ok = (1..=63).contains(&v.len())
         && v.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -147,11 +147,11 @@ pub fn k8s_label_name(field: &str, v: &str) -> Result<()> {
 }
 
 /// The API server's limit on all annotations of an object together (keys and values, bytes).
-pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
 
 /// Label and annotation keys: `[prefix/]name`, the prefix a DNS subdomain (at most 253), the
 /// name at most 63 of `[A-Za-z0-9._-]`, starting and ending alphanumeric.
-pub fn qualified_name_rule(key: &str) -> std::result::Result<(), String> {
+pub(crate) fn qualified_name_rule(key: &str) -> std::result::Result<(), String> {
     let (prefix, name) = match key.rsplit_once('/') {
         Some((p, n)) => (Some(p), n),
         None => (None, key),
@@ -171,7 +171,7 @@ pub fn qualified_name_rule(key: &str) -> std::result::Result<(), String> {
 }
 
 /// Label values: empty, or at most 63 of `[A-Za-z0-9._-]`, starting and ending alphanumeric.
-pub fn label_value_rule(v: &str) -> std::result::Result<(), String> {
+pub(crate) fn label_value_rule(v: &str) -> std::result::Result<(), String> {
     let ok = v.is_empty()
         || (v.len() <= 63
             && v.chars().all(|c| is_alnum(c) || "-_.".contains(c))
@@ -196,13 +196,13 @@ fn rule(ok: bool, field: &str, value: &str, text: &str) -> Result<()> {
 }
 
 /// Shows a user value safely inside an error message.
-pub fn quote(v: &str) -> String {
+pub(crate) fn quote(v: &str) -> String {
     serde_json::Value::String(v.to_string()).to_string()
 }
 
 /// Shortens a derived IAM name to `max` characters deterministically: the longest prefix that
 /// fits, then `-` and 8 hex digits of the full name's SHA-256, so distinct inputs stay distinct.
-pub fn shorten(name: &str, max: usize) -> String {
+pub(crate) fn shorten(name: &str, max: usize) -> String {
     if name.len() <= max {
         return name.to_string();
     }

@@ -22,9 +22,7 @@ use crate::ui::Format;
 use crate::validate;
 use crate::Ctx;
 
-pub use super::deploy_kinds::{
-    AutoscalingArgs, CustomArgs, JumpstartArgs, ModelSourceArgs, SourceArg, WorkerArgs,
-};
+pub(crate) use super::deploy_kinds::{CustomArgs, JumpstartArgs};
 
 const DEPLOY_EXAMPLES: &str = "\
 Examples:
@@ -264,7 +262,7 @@ pub struct InvokeArgs {
 // ---------------------------------------------------------------------------------------------
 // deploy
 
-pub fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
+pub(crate) fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
     let explicit_ns = a.ns.namespace.clone();
     let ns = a.ns.get()?;
     let timeout = a
@@ -394,7 +392,7 @@ fn fail_with_report<T: Serialize>(
 // ---------------------------------------------------------------------------------------------
 // get
 
-pub fn get(a: GetArgs, ctx: &Ctx) -> Result<i32> {
+pub(crate) fn get(a: GetArgs, ctx: &Ctx) -> Result<i32> {
     let ns = if a.all_namespaces {
         None
     } else {
@@ -412,7 +410,7 @@ pub fn get(a: GetArgs, ctx: &Ctx) -> Result<i32> {
 // ---------------------------------------------------------------------------------------------
 // describe
 
-pub fn describe(a: DescribeArgs, ctx: &Ctx) -> Result<i32> {
+pub(crate) fn describe(a: DescribeArgs, ctx: &Ctx) -> Result<i32> {
     let ns = a.ns.get()?;
     check::model_name("NAME", &a.name)?;
     require(&[(Tool::Kubectl, "read model resources")])?;
@@ -424,7 +422,7 @@ pub fn describe(a: DescribeArgs, ctx: &Ctx) -> Result<i32> {
 // ---------------------------------------------------------------------------------------------
 // delete
 
-pub fn delete(a: DeleteArgs, ctx: &Ctx) -> Result<i32> {
+pub(crate) fn delete(a: DeleteArgs, ctx: &Ctx) -> Result<i32> {
     let namespace = a.ns.get()?;
     check::model_name("NAME", &a.name)?;
     let timeout_seconds = a
@@ -487,7 +485,7 @@ impl LogsArgs {
     }
 }
 
-pub fn logs(a: LogsArgs, ctx: &Ctx) -> Result<i32> {
+pub(crate) fn logs(a: LogsArgs, ctx: &Ctx) -> Result<i32> {
     let req = a.to_lib()?;
     require(&[(Tool::Kubectl, "read pod logs")])?;
     if a.follow {
@@ -512,7 +510,7 @@ pub fn logs(a: LogsArgs, ctx: &Ctx) -> Result<i32> {
 // ---------------------------------------------------------------------------------------------
 // invoke
 
-pub fn invoke(a: InvokeArgs, ctx: &Ctx) -> Result<i32> {
+pub(crate) fn invoke(a: InvokeArgs, ctx: &Ctx) -> Result<i32> {
     let namespace = a.ns.get()?;
     check::model_name("NAME", &a.name)?;
     let (body, body_field) = match (a.body, &a.body_file) {

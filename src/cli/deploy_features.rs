@@ -136,7 +136,7 @@ impl OverrideArgs {
 }
 
 /// `KEY=VALUE` pairs of a repeatable flag.
-pub fn pairs(flag: &str, list: &[String]) -> Result<Vec<(String, String)>> {
+pub(super) fn pairs(flag: &str, list: &[String]) -> Result<Vec<(String, String)>> {
     list.iter()
         .map(|p| match p.split_once('=') {
             Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::ui::Format;
 use crate::Ctx;
 
-pub const EXAMPLES: &str = "Examples:
+pub(crate) const EXAMPLES: &str = "Examples:
   # Check everything the setup guide sets up, and every model
   kubectl hyperpod doctor --hyperpod-cluster my-hp --region us-west-2 --s3-bucket my-tls-bucket
 
@@ -74,7 +74,7 @@ fn diagnose(ctx: &Ctx, doctor: &Doctor) -> Result<Report> {
     report
 }
 
-pub fn run(a: DoctorArgs, ctx: &Ctx) -> Result<i32> {
+pub(crate) fn run(a: DoctorArgs, ctx: &Ctx) -> Result<i32> {
     let doctor = Doctor::new(ctx, a.to_config())?;
     let report = diagnose(ctx, &doctor)?;
     let to_fix = report.automatic_fixes().len();

@@ -13,7 +13,7 @@ use crate::plan::Plan;
 use crate::setup::SetupConfig;
 use crate::Ctx;
 
-pub const EXAMPLES: &str = "Examples:
+pub(crate) const EXAMPLES: &str = "Examples:
   # What moving the Helm install onto the EKS add-on would do (read-only)
   kubectl hyperpod migrate --to addon --hyperpod-cluster my-hp --region us-west-2 --s3-bucket my-tls-bucket --dry-run
 
@@ -79,7 +79,7 @@ impl MigrateArgs {
     }
 }
 
-pub const MIGRATE: plan_ui::Words = plan_ui::Words {
+pub(crate) const MIGRATE: plan_ui::Words = plan_ui::Words {
     plan_title: "Migration plan",
     operation: "Migration",
     verb: "change",
@@ -89,7 +89,7 @@ pub const MIGRATE: plan_ui::Words = plan_ui::Words {
     question: "Apply these {n} change(s)?",
 };
 
-pub fn run(args: MigrateArgs, ctx: &Ctx) -> Result<i32> {
+pub(crate) fn run(args: MigrateArgs, ctx: &Ctx) -> Result<i32> {
     let config = args.to_config(ctx)?;
     let migration = Migration::new(ctx, config);
     let o = migration.run(&|plan: &Plan| plan_ui::confirm(ctx, plan, &MIGRATE))?;

@@ -3,15 +3,15 @@
 //! calls the library, and prints the result through `Ui`.
 
 pub mod completion;
-pub mod deploy;
+pub(crate) mod deploy;
 mod deploy_features;
 mod deploy_kinds;
-pub mod doctor;
-pub mod migrate;
-pub mod plan_ui;
-pub mod setup;
-pub mod teardown;
-pub mod version;
+pub(crate) mod doctor;
+pub(crate) mod migrate;
+pub(crate) mod plan_ui;
+pub(crate) mod setup;
+pub(crate) mod teardown;
+pub(crate) mod version;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 

@@ -11,7 +11,7 @@ use crate::ui::Ui;
 use crate::Ctx;
 
 /// The words that make setup's and teardown's texts differ.
-pub struct Words {
+pub(crate) struct Words {
     /// Heads the plan under `--dry-run`.
     pub plan_title: &'static str,
     pub operation: &'static str,
@@ -26,7 +26,7 @@ pub struct Words {
     pub question: &'static str,
 }
 
-pub const SETUP: Words = Words {
+pub(crate) const SETUP: Words = Words {
     plan_title: "Plan",
     operation: "Setup",
     verb: "change",
@@ -36,7 +36,7 @@ pub const SETUP: Words = Words {
     question: "Apply these {n} change(s)?",
 };
 
-pub const TEARDOWN: Words = Words {
+pub(crate) const TEARDOWN: Words = Words {
     plan_title: "Teardown plan",
     operation: "Teardown",
     verb: "remove",
@@ -48,7 +48,7 @@ pub const TEARDOWN: Words = Words {
 
 /// Shows a plan (on stderr) and asks whether to apply it. Nothing to ask under `--dry-run`,
 /// `--yes`, or when no step has anything to do; off a terminal, refuses.
-pub fn confirm(ctx: &Ctx, plan: &Plan, w: &Words) -> Result<()> {
+pub(crate) fn confirm(ctx: &Ctx, plan: &Plan, w: &Words) -> Result<()> {
     let ui = &ctx.ui;
     if ctx.dry_run {
         return Ok(());
@@ -77,7 +77,7 @@ pub fn confirm(ctx: &Ctx, plan: &Plan, w: &Words) -> Result<()> {
 }
 
 /// What setup's and teardown's outcomes have in common.
-pub struct PlanView<'a> {
+pub(crate) struct PlanView<'a> {
     pub hyperpod_cluster: &'a str,
     pub facts: &'a Target,
     pub plan: &'a Plan,
@@ -90,7 +90,7 @@ pub struct PlanView<'a> {
 /// Prints an outcome on stdout. The document has `hyperpod_cluster`, `dry_run` and `changed`,
 /// then the command's own `fields`, then `plan` and `steps`; the text is the closing text
 /// followed by `tail`.
-pub fn print_outcome(
+pub(crate) fn print_outcome(
     ui: &Ui,
     w: &Words,
     o: &PlanView,

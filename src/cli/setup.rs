@@ -12,7 +12,7 @@ use crate::plan::Plan;
 use crate::setup::{roles_table, ChartSource, Setup, SetupConfig, SetupOutcome};
 use crate::Ctx;
 
-pub const EXAMPLES: &str = "Examples:
+pub(crate) const EXAMPLES: &str = "Examples:
   # Review every policy and command before anyone has credentials
   kubectl hyperpod setup --hyperpod-cluster my-hp --region us-west-2 --s3-bucket my-tls-bucket --dry-run --offline
 
@@ -99,7 +99,7 @@ pub struct SetupArgs {
 }
 
 /// A duration flag, by the one rule of [`crate::time::parse_duration`] (clap names the flag).
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
     crate::time::parse_duration(s)
         .map(Duration::from_secs)
         .map_err(|rule| format!("{rule} (got {})", crate::validate::quote(s)))
@@ -161,7 +161,7 @@ impl SetupArgs {
     }
 }
 
-pub fn run(args: SetupArgs, ctx: &Ctx) -> Result<i32> {
+pub(crate) fn run(args: SetupArgs, ctx: &Ctx) -> Result<i32> {
     let config = args.to_config(ctx)?;
     let setup = Setup::new(ctx, config);
     let outcome = setup.run(&|plan: &Plan| plan_ui::confirm(ctx, plan, &plan_ui::SETUP))?;

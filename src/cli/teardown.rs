@@ -13,7 +13,7 @@ use crate::plan::Plan;
 use crate::teardown::{ModelPolicy, Teardown, TeardownConfig, TeardownOutcome};
 use crate::Ctx;
 
-pub const EXAMPLES: &str = "Examples:
+pub(crate) const EXAMPLES: &str = "Examples:
   # See what would be removed and what would be left in place (read-only)
   kubectl hyperpod teardown --hyperpod-cluster my-hp --region us-west-2 --dry-run
 
@@ -79,7 +79,7 @@ impl TeardownArgs {
     }
 }
 
-pub fn run(args: TeardownArgs, ctx: &Ctx) -> Result<i32> {
+pub(crate) fn run(args: TeardownArgs, ctx: &Ctx) -> Result<i32> {
     let config = args.to_config(ctx)?;
     let teardown = Teardown::new(ctx, config);
     let outcome = teardown.run(&|plan: &Plan| plan_ui::confirm(ctx, plan, &plan_ui::TEARDOWN))?;

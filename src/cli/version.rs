@@ -8,7 +8,7 @@ use crate::exec::Runner;
 use crate::tools::{self, Tool};
 use crate::Ctx;
 
-pub const VERSION_EXAMPLES: &str = "Examples:
+pub(crate) const VERSION_EXAMPLES: &str = "Examples:
   # The plugin's version and the aws, kubectl, helm, eksctl and git it finds on PATH
   kubectl hyperpod version
 
@@ -25,7 +25,7 @@ pub struct VersionArgs {
 
 /// What `version` reports.
 #[derive(Debug, Serialize)]
-pub struct VersionInfo {
+pub(crate) struct VersionInfo {
     pub name: &'static str,
     pub version: &'static str,
     pub os: &'static str,
@@ -39,7 +39,7 @@ pub struct VersionInfo {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ToolInfo {
+pub(crate) struct ToolInfo {
     #[serde(skip)]
     pub name: &'static str,
     /// `found`, `missing`, or `unknown` (found, but it did not say its version).
@@ -55,7 +55,7 @@ pub struct ToolInfo {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ToolStatus {
+pub(crate) enum ToolStatus {
     Found,
     Missing,
     Unknown,
@@ -73,7 +73,7 @@ fn tools_as_map<S: Serializer>(tools: &Option<Vec<ToolInfo>>, s: S) -> Result<S:
 
 /// The plugin's own version, and (unless `short`) every external tool's, probed in parallel.
 /// A missing tool is reported as missing, never as an error.
-pub fn version_info(runner: &Runner, short: bool) -> VersionInfo {
+pub(crate) fn version_info(runner: &Runner, short: bool) -> VersionInfo {
     let tools = (!short).then(|| {
         std::thread::scope(|s| {
             let handles: Vec<_> = Tool::ALL
@@ -124,7 +124,7 @@ fn probe(runner: &Runner, t: Tool) -> ToolInfo {
     }
 }
 
-pub fn version(a: VersionArgs, ctx: &Ctx) -> Result<i32> {
+pub(crate) fn version(a: VersionArgs, ctx: &Ctx) -> Result<i32> {
     let info = version_info(&ctx.runner, a.short);
     ctx.ui.result(&info, || {
         let mut s = format!(

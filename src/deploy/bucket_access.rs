@@ -20,14 +20,14 @@ use crate::Ctx;
 
 /// An S3 model's bucket and the key prefix of its files (`modelLocation`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelBucket {
+pub(crate) struct ModelBucket {
     pub bucket: String,
     pub prefix: String,
 }
 
 impl ModelBucket {
     /// The two requests the driver makes: (action, resource ARN).
-    pub fn requests(&self) -> [(&'static str, String); 2] {
+    pub(crate) fn requests(&self) -> [(&'static str, String); 2] {
         let prefix = self.prefix.trim_matches('/');
         let objects = if prefix.is_empty() {
             format!("arn:aws:s3:::{}/*", self.bucket)
@@ -42,7 +42,7 @@ impl ModelBucket {
 }
 
 /// The bucket of a model whose source is S3.
-pub fn model_bucket(model: &Model) -> Option<ModelBucket> {
+pub(crate) fn model_bucket(model: &Model) -> Option<ModelBucket> {
     let src = model.s3_bucket()?;
     Some(ModelBucket {
         bucket: src.bucket.clone()?,
@@ -51,7 +51,7 @@ pub fn model_bucket(model: &Model) -> Option<ModelBucket> {
 }
 
 /// The S3 CSI driver's ServiceAccount, if there is one.
-pub fn csi_service_account(ctx: &Ctx, kube: &KubeOpts) -> Result<Option<Value>> {
+pub(crate) fn csi_service_account(ctx: &Ctx, kube: &KubeOpts) -> Result<Option<Value>> {
     kube.get(
         &ctx.runner,
         "serviceaccount",
@@ -62,7 +62,7 @@ pub fn csi_service_account(ctx: &Ctx, kube: &KubeOpts) -> Result<Option<Value>> 
 
 /// What the driver's role may do with the bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     Readable,
     /// Not known: no S3 CSI driver ServiceAccount, or one that names no IAM role (installed
     /// some other way, e.g. with EKS Pod Identity). Said, not refused.
@@ -77,7 +77,7 @@ pub enum Access {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Allow,
     /// An explicit Deny.
     Deny,
@@ -94,7 +94,7 @@ fn as_list(v: &Value) -> Vec<&str> {
 }
 
 /// IAM's wildcard match: `*` any run of characters, `?` one.
-pub fn glob(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
@@ -138,7 +138,7 @@ fn covers(st: &Value, action: &str, resource: &str) -> bool {
 }
 
 /// The decision of identity policies `docs` on one request.
-pub fn evaluate(docs: &[Value], action: &str, resource: &str) -> Decision {
+pub(crate) fn evaluate(docs: &[Value], action: &str, resource: &str) -> Decision {
     let mut allowed = false;
     for doc in docs {
         let statements = match &doc["Statement"] {
@@ -166,7 +166,7 @@ pub fn evaluate(docs: &[Value], action: &str, resource: &str) -> Decision {
 }
 
 /// What `docs` leave out of `b`'s requests: `action on resource (reason)`.
-pub fn missing(docs: &[Value], b: &ModelBucket) -> Vec<String> {
+pub(crate) fn missing(docs: &[Value], b: &ModelBucket) -> Vec<String> {
     b.requests()
         .iter()
         .filter_map(|(a, r)| match evaluate(docs, a, r) {
@@ -196,7 +196,7 @@ fn parallel<T: Send>(jobs: Vec<Box<dyn FnOnce() -> Result<T> + Send + '_>>) -> R
 
 /// Reads the role's policies (the lists, then every document, each wave in parallel) and
 /// evaluates the bucket's requests.
-pub fn role_can_read(ctx: &Ctx, sa: Option<&Value>, b: &ModelBucket) -> Result<Access> {
+pub(crate) fn role_can_read(ctx: &Ctx, sa: Option<&Value>, b: &ModelBucket) -> Result<Access> {
     let Some(sa) = sa else {
         return Ok(Access::Unchecked(format!(
             "bucket {} was not checked: the cluster has no S3 CSI driver ServiceAccount {}/{} \
@@ -316,7 +316,7 @@ fn tls_bucket(ctx: &Ctx, kube: &KubeOpts, eks_cluster: Option<&str>) -> Option<S
 
 /// Refuses the model when the driver cannot read its bucket, with the command that grants it;
 /// returns the note of a bucket it could not check.
-pub fn judge(
+pub(crate) fn judge(
     ctx: &Ctx,
     kube: &KubeOpts,
     b: &ModelBucket,

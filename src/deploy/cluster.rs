@@ -50,7 +50,7 @@ fn lookup(ctx: &Ctx, kind: ModelKind, ns: &str, name: &str) -> Result<Lookup> {
 }
 
 /// One model resource; `Ok(None)` when absent. A missing CRD is an error that says so.
-pub fn get_model(ctx: &Ctx, kind: ModelKind, ns: &str, name: &str) -> Result<Option<Value>> {
+pub(crate) fn get_model(ctx: &Ctx, kind: ModelKind, ns: &str, name: &str) -> Result<Option<Value>> {
     match lookup(ctx, kind, ns, name)? {
         Lookup::Found(v) => Ok(Some(v)),
         Lookup::Absent => Ok(None),
@@ -59,7 +59,7 @@ pub fn get_model(ctx: &Ctx, kind: ModelKind, ns: &str, name: &str) -> Result<Opt
 }
 
 /// Finds the model resource called `name`, of either kind unless one is given.
-pub fn find(
+pub(crate) fn find(
     ctx: &Ctx,
     ns: &str,
     name: &str,
@@ -99,11 +99,11 @@ pub fn find(
 }
 
 /// Model resources with their kinds.
-pub type Models = Vec<(ModelKind, Value)>;
+pub(crate) type Models = Vec<(ModelKind, Value)>;
 
 /// Every model resource of both kinds (`ns` None: all namespaces), and the kinds whose CRD is
 /// not installed.
-pub fn list(ctx: &Ctx, ns: Option<&str>) -> Result<(Models, Vec<ModelKind>)> {
+pub(crate) fn list(ctx: &Ctx, ns: Option<&str>) -> Result<(Models, Vec<ModelKind>)> {
     let mut items = Vec::new();
     let mut missing = Vec::new();
     for k in ModelKind::ALL {
@@ -176,7 +176,7 @@ fn event_time(e: &Value) -> Option<String> {
 
 /// The latest `limit` events about the model resource and the objects named after it (its
 /// Deployment, ReplicaSets and pods are `<name>-...`), oldest first.
-pub fn events(ctx: &Ctx, ns: &str, name: &str, limit: usize) -> Result<Vec<EventInfo>> {
+pub(crate) fn events(ctx: &Ctx, ns: &str, name: &str, limit: usize) -> Result<Vec<EventInfo>> {
     let cmd = kube::list_json(
         &ctx.kube,
         format!("read the events of namespace {ns}"),
@@ -289,7 +289,7 @@ impl PodInfo {
 }
 
 /// The pods matching a label selector.
-pub fn pods(ctx: &Ctx, ns: &str, selector: &str) -> Result<Vec<Value>> {
+pub(crate) fn pods(ctx: &Ctx, ns: &str, selector: &str) -> Result<Vec<Value>> {
     let cmd = kube::list_json(
         &ctx.kube,
         format!("list the pods {selector} in {ns}"),
@@ -302,7 +302,7 @@ pub fn pods(ctx: &Ctx, ns: &str, selector: &str) -> Result<Vec<Value>> {
 }
 
 /// The label selector of a model's pods (the operator labels them `app=<name>`).
-pub fn model_selector(name: &str) -> String {
+pub(crate) fn model_selector(name: &str) -> String {
     format!("app={name}")
 }
 

@@ -16,11 +16,11 @@ use crate::tools::kube::{self, Deletion};
 use crate::Ctx;
 
 /// How long `delete` waits when not told otherwise.
-pub const DEFAULT_DELETE_SECONDS: u64 = 600;
+pub(crate) const DEFAULT_DELETE_SECONDS: u64 = 600;
 
 /// What to delete and how.
 #[derive(Debug, Clone)]
-pub struct DeleteRequest {
+pub(crate) struct DeleteRequest {
     pub namespace: String,
     pub name: String,
     /// Which kind, when both kinds may have a resource of that name.
@@ -32,7 +32,7 @@ pub struct DeleteRequest {
 
 /// How a deletion ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum DeleteOutcome {
+pub(crate) enum DeleteOutcome {
     /// `--dry-run`: nothing was asked for.
     DryRun,
     /// Asked for, not waited for.
@@ -53,7 +53,7 @@ pub enum DeleteOutcome {
 
 /// What `delete` did and saw.
 #[derive(Debug, Clone, Serialize)]
-pub struct DeleteReport {
+pub(crate) struct DeleteReport {
     pub kind: ModelKind,
     pub name: String,
     pub namespace: String,
@@ -69,7 +69,7 @@ pub struct DeleteReport {
 }
 
 /// The `kubectl delete` that asks for the deletion (the operator then releases the resource).
-pub fn delete_cmd(ctx: &Ctx, kind: ModelKind, ns: &str, name: &str) -> crate::exec::Cmd {
+pub(crate) fn delete_cmd(ctx: &Ctx, kind: ModelKind, ns: &str, name: &str) -> crate::exec::Cmd {
     kube::delete(
         &ctx.kube,
         format!("delete {} {ns}/{name}", kind.singular()),
@@ -82,7 +82,7 @@ pub fn delete_cmd(ctx: &Ctx, kind: ModelKind, ns: &str, name: &str) -> crate::ex
 
 /// Finds the resource, asks for its deletion (not under `ctx.dry_run`) and waits unless told
 /// not to. A failed or timed-out deletion is in the report (`error()`), not an `Err`.
-pub fn delete(ctx: &Ctx, req: &DeleteRequest) -> Result<DeleteReport> {
+pub(crate) fn delete(ctx: &Ctx, req: &DeleteRequest) -> Result<DeleteReport> {
     let (ns, name) = (req.namespace.as_str(), req.name.as_str());
     let (kind, obj) = cluster::find(ctx, ns, name, req.kind)?;
     let mut report = DeleteReport {
@@ -165,7 +165,7 @@ impl DeleteReport {
     }
 
     /// The error this outcome means, if it is not a success.
-    pub fn error(&self) -> Option<Error> {
+    pub(crate) fn error(&self) -> Option<Error> {
         let what = self.what();
         match &self.outcome {
             DeleteOutcome::DryRun | DeleteOutcome::Requested | DeleteOutcome::Gone => None,
@@ -185,7 +185,7 @@ impl DeleteReport {
 
     /// The result for people (successes only; a failure is its `error()`). `done` is the mark
     /// printed before a completed deletion.
-    pub fn text(&self, done: &str) -> String {
+    pub(crate) fn text(&self, done: &str) -> String {
         let what = self.what();
         match self.outcome {
             DeleteOutcome::DryRun => format!("would delete {what}\n"),

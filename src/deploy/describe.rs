@@ -15,7 +15,7 @@ use crate::Ctx;
 
 /// Everything `describe` shows about one model resource.
 #[derive(Debug, Serialize)]
-pub struct Description {
+pub(crate) struct Description {
     pub summary: ModelStatus,
     pub conditions: Vec<diagnose::Condition>,
     pub events: Vec<cluster::EventInfo>,
@@ -28,7 +28,12 @@ pub struct Description {
 }
 
 /// Reads the model resource `name` (of either kind unless given) and its diagnosis.
-pub fn describe(ctx: &Ctx, ns: &str, name: &str, kind: Option<ModelKind>) -> Result<Description> {
+pub(crate) fn describe(
+    ctx: &Ctx,
+    ns: &str,
+    name: &str,
+    kind: Option<ModelKind>,
+) -> Result<Description> {
     let (kind, obj) = cluster::find(ctx, ns, name, kind)?;
     let d = diagnose::collect(ctx, kind, ns, name, Some(&obj));
     let summary = ModelStatus::of(kind, &obj);
@@ -53,7 +58,7 @@ fn summary_needs_hints(obj: &Value, kind: ModelKind) -> bool {
 
 impl Description {
     /// The description for people, as `kubectl describe` lays it out.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         let d = self;
         let s = &d.summary;
         let mut out = String::new();

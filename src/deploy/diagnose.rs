@@ -36,7 +36,7 @@ pub struct Diagnostics {
     pub unavailable: Vec<String>,
 }
 
-pub fn conditions(obj: &Value) -> Vec<Condition> {
+pub(crate) fn conditions(obj: &Value) -> Vec<Condition> {
     let s = |c: &Value, k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
     obj.pointer("/status/conditions")
         .and_then(Value::as_array)
@@ -54,7 +54,7 @@ pub fn conditions(obj: &Value) -> Vec<Condition> {
 }
 
 /// Gathers the diagnosis; failures to read become `unavailable` notes.
-pub fn collect(
+pub(crate) fn collect(
     ctx: &Ctx,
     kind: ModelKind,
     ns: &str,
@@ -82,7 +82,7 @@ pub fn collect(
 }
 
 /// What to do, for the causes we recognise.
-pub fn hints(d: &Diagnostics, name: &str) -> Vec<String> {
+pub(crate) fn hints(d: &Diagnostics, name: &str) -> Vec<String> {
     let mut texts: Vec<String> = Vec::new();
     texts.extend(d.reason.clone());
     texts.extend(d.message.clone());
@@ -136,7 +136,7 @@ pub fn hints(d: &Diagnostics, name: &str) -> Vec<String> {
 
 /// The diagnosis for people, indented under a heading. `skip_hints` leaves out the first hints
 /// (the error's own hint repeats the first).
-pub fn text(d: &Diagnostics, name: &str, skip_hints: usize) -> String {
+pub(crate) fn text(d: &Diagnostics, name: &str, skip_hints: usize) -> String {
     let mut out = String::from("what the cluster says:\n");
     if let Some(s) = &d.state {
         out.push_str(&format!("  state:    {s}\n"));

@@ -14,11 +14,11 @@ use crate::validate;
 use crate::Ctx;
 
 /// SageMaker real-time endpoints take at most 6 MB per request.
-pub const MAX_BODY: usize = 6 * 1024 * 1024;
+pub(crate) const MAX_BODY: usize = 6 * 1024 * 1024;
 
 /// One request to a model's endpoint.
 #[derive(Debug, Clone)]
-pub struct InvokeRequest {
+pub(crate) struct InvokeRequest {
     pub namespace: String,
     pub name: String,
     /// Which kind, when both kinds may have a resource of that name.
@@ -31,7 +31,7 @@ pub struct InvokeRequest {
 
 impl InvokeRequest {
     /// The body's size, the content type's form, and JSON bodies being JSON.
-    pub fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         let field = self.body_field.as_str();
         if self.body.len() > MAX_BODY {
             return Err(Error::invalid(
@@ -66,7 +66,7 @@ impl InvokeRequest {
 
 /// What the endpoint answered.
 #[derive(Debug, Clone, Serialize)]
-pub struct InvokeResult {
+pub(crate) struct InvokeResult {
     pub name: String,
     pub namespace: String,
     pub endpoint: String,
@@ -82,7 +82,7 @@ pub struct InvokeResult {
 
 impl InvokeResult {
     /// The response body, ending with a newline.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         if self.response_text.ends_with('\n') {
             self.response_text.clone()
         } else {
@@ -92,7 +92,7 @@ impl InvokeResult {
 }
 
 /// The region of an endpoint ARN (`arn:aws:sagemaker:REGION:...`), when it is a valid one.
-pub fn arn_region(arn: &str) -> Option<&str> {
+pub(crate) fn arn_region(arn: &str) -> Option<&str> {
     arn.split(':')
         .nth(3)
         .filter(|r| validate::region("endpointArn", r).is_ok())
@@ -100,7 +100,7 @@ pub fn arn_region(arn: &str) -> Option<&str> {
 
 /// Finds the model's endpoint, checks it is in service, and sends the request (checked with
 /// `InvokeRequest::check` first, by the caller).
-pub fn invoke(ctx: &Ctx, req: &InvokeRequest) -> Result<InvokeResult> {
+pub(crate) fn invoke(ctx: &Ctx, req: &InvokeRequest) -> Result<InvokeResult> {
     let (ns, name) = (req.namespace.as_str(), req.name.as_str());
     let (kind, obj) = cluster::find(ctx, ns, name, req.kind)?;
     let s = ModelStatus::of(kind, &obj);

@@ -9,8 +9,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::install::names::{ENDPOINT_CONFIGS_CRD, JUMPSTART_MODELS_CRD};
 
-pub const GROUP: &str = "inference.sagemaker.aws.amazon.com";
-pub const API_VERSION: &str = "inference.sagemaker.aws.amazon.com/v1";
+pub(crate) const API_VERSION: &str = "inference.sagemaker.aws.amazon.com/v1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum ModelKind {

@@ -12,7 +12,7 @@ use crate::Ctx;
 
 /// The model endpoints found.
 #[derive(Debug, Serialize)]
-pub struct Listing {
+pub(crate) struct Listing {
     /// The namespace listed; None for every namespace.
     #[serde(skip)]
     pub namespace: Option<String>,
@@ -23,7 +23,7 @@ pub struct Listing {
 }
 
 /// Lists both kinds in `ns` (None: every namespace).
-pub fn list(ctx: &Ctx, ns: Option<&str>) -> Result<Listing> {
+pub(crate) fn list(ctx: &Ctx, ns: Option<&str>) -> Result<Listing> {
     let (items, missing) = cluster::list(ctx, ns)?;
     Ok(Listing {
         namespace: ns.map(str::to_string),
@@ -34,7 +34,7 @@ pub fn list(ctx: &Ctx, ns: Option<&str>) -> Result<Listing> {
 
 impl Listing {
     /// A kubectl-style table, with a NAMESPACE column when every namespace was listed.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         if self.items.is_empty() {
             return match &self.namespace {
                 Some(n) => format!("No model endpoints in namespace {n}.\n"),

@@ -14,7 +14,7 @@ use crate::Ctx;
 
 /// Whose logs, and which lines.
 #[derive(Debug, Clone)]
-pub struct LogsRequest {
+pub(crate) struct LogsRequest {
     pub namespace: String,
     /// Label selector of the pods.
     pub selector: String,
@@ -32,7 +32,7 @@ pub struct LogsRequest {
 
 impl LogsRequest {
     /// A model's pods (labelled `app=NAME`).
-    pub fn model(namespace: &str, name: &str) -> Self {
+    pub(crate) fn model(namespace: &str, name: &str) -> Self {
         LogsRequest {
             namespace: namespace.to_string(),
             selector: cluster::model_selector(name),
@@ -45,7 +45,7 @@ impl LogsRequest {
     }
 
     /// The inference operator's pods.
-    pub fn operator() -> Self {
+    pub(crate) fn operator() -> Self {
         LogsRequest {
             namespace: crate::install::names::OPERATOR_NAMESPACE.to_string(),
             selector: crate::install::names::OPERATOR_POD_SELECTOR.to_string(),
@@ -79,7 +79,7 @@ impl LogsRequest {
 
 /// The log of one container.
 #[derive(Debug, Clone, Serialize)]
-pub struct LogStream {
+pub(crate) struct LogStream {
     pub pod: String,
     pub container: String,
     pub text: String,
@@ -87,13 +87,13 @@ pub struct LogStream {
 
 /// The logs read, one stream per container.
 #[derive(Debug, Clone, Serialize)]
-pub struct Logs {
+pub(crate) struct Logs {
     pub logs: Vec<LogStream>,
 }
 
 impl Logs {
     /// One log as it is; several with each line prefixed `[pod/container]`.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         if let [only] = self.logs.as_slice() {
             return only.text.clone();
         }
@@ -108,7 +108,7 @@ impl Logs {
 }
 
 /// The containers of a pod (init containers first), or only the one asked for.
-pub fn containers_of(pod: &Value, only: Option<&str>) -> Vec<String> {
+pub(crate) fn containers_of(pod: &Value, only: Option<&str>) -> Vec<String> {
     let mut names: Vec<String> = ["/spec/initContainers", "/spec/containers"]
         .iter()
         .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
@@ -144,7 +144,7 @@ fn pods(ctx: &Ctx, req: &LogsRequest) -> Result<Vec<Value>> {
 }
 
 /// The `kubectl logs` of one container.
-pub fn read_cmd(kube: &KubeOpts, req: &LogsRequest, pod: &str, container: &str) -> Cmd {
+pub(crate) fn read_cmd(kube: &KubeOpts, req: &LogsRequest, pod: &str, container: &str) -> Cmd {
     kube::logs(
         kube,
         format!("read the logs of {pod}/{container}"),
@@ -156,7 +156,7 @@ pub fn read_cmd(kube: &KubeOpts, req: &LogsRequest, pod: &str, container: &str) 
 
 /// Reads the log of every container of every pod. A container with no log yet (or no previous
 /// one) gets a note in place of its text rather than failing the whole read.
-pub fn read(ctx: &Ctx, req: &LogsRequest) -> Result<Logs> {
+pub(crate) fn read(ctx: &Ctx, req: &LogsRequest) -> Result<Logs> {
     let mut logs = Vec::new();
     for p in &pods(ctx, req)? {
         let pod = p
@@ -187,7 +187,7 @@ pub fn read(ctx: &Ctx, req: &LogsRequest) -> Result<Logs> {
 }
 
 /// The `kubectl logs -f` of every matching pod, lines prefixed `[pod/NAME/CONTAINER]`.
-pub fn follow_cmd(kube: &KubeOpts, req: &LogsRequest) -> Cmd {
+pub(crate) fn follow_cmd(kube: &KubeOpts, req: &LogsRequest) -> Cmd {
     kube::follow_logs(
         kube,
         "follow the logs",
@@ -199,7 +199,7 @@ pub fn follow_cmd(kube: &KubeOpts, req: &LogsRequest) -> Cmd {
 
 /// One followed line.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LogLine {
+pub(crate) struct LogLine {
     pub pod: String,
     pub container: String,
     pub line: String,
@@ -207,7 +207,7 @@ pub struct LogLine {
 
 impl LogLine {
     /// Splits kubectl's `[pod/NAME/CONTAINER] text`; a line without that prefix has empty names.
-    pub fn parse(l: &str) -> Self {
+    pub(crate) fn parse(l: &str) -> Self {
         let (src, text) = match l.strip_prefix('[').and_then(|r| r.split_once("] ")) {
             Some((src, text)) => (src, text),
             None => ("", l),
@@ -223,7 +223,11 @@ impl LogLine {
 
 /// Follows the logs until kubectl ends or `each` returns false (e.g. stdout was closed).
 /// `each` gets every line as kubectl printed it.
-pub fn follow(ctx: &Ctx, req: &LogsRequest, mut each: impl FnMut(String) -> bool) -> Result<()> {
+pub(crate) fn follow(
+    ctx: &Ctx,
+    req: &LogsRequest,
+    mut each: impl FnMut(String) -> bool,
+) -> Result<()> {
     pods(ctx, req)?;
     let cmd = follow_cmd(&ctx.kube, req);
     let mut stream = ctx.runner.stream(&cmd)?;

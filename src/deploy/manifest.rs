@@ -8,13 +8,13 @@ use crate::error::{Error, Result};
 use crate::input;
 
 /// The one document of the manifest at `path` (`-` reads stdin).
-pub fn read(path: &str) -> Result<Value> {
+pub(crate) fn read(path: &str) -> Result<Value> {
     let bytes = input::read_limited(path, "--filename", "the manifest", input::MAX_MANIFEST)?;
     parse(input::utf8(&bytes, path, "--filename")?, path)
 }
 
 /// The one document of a manifest's text; `path` names it in errors.
-pub fn parse(text: &str, path: &str) -> Result<Value> {
+pub(crate) fn parse(text: &str, path: &str) -> Result<Value> {
     input::check_yaml_shape(text)
         .map_err(|e| Error::invalid("--filename", format!("{path}: {e}")))?;
     let mut docs = crate::render::parse_yaml_stream(text).map_err(|e| {
@@ -35,7 +35,7 @@ pub fn parse(text: &str, path: &str) -> Result<Value> {
 }
 
 /// A manifest that names its namespace must agree with an explicit `--namespace`.
-pub fn check_namespace(doc: &Value, flag: Option<&str>) -> Result<()> {
+pub(crate) fn check_namespace(doc: &Value, flag: Option<&str>) -> Result<()> {
     let file_ns = doc.pointer("/metadata/namespace").and_then(Value::as_str);
     match (file_ns, flag) {
         (Some(fns), Some(flag)) if fns != flag => Err(Error::invalid(

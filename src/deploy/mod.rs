@@ -24,21 +24,21 @@
 //! ```
 
 pub mod apply;
-pub mod bucket_access;
+pub(crate) mod bucket_access;
 pub mod check;
-pub mod cluster;
-pub mod delete;
-pub mod describe;
-pub mod diagnose;
-pub mod invoke;
-pub mod kind;
-pub mod list;
-pub mod logs;
-pub mod manifest;
-pub mod model;
-pub mod placement;
+pub(crate) mod cluster;
+pub(crate) mod delete;
+pub(crate) mod describe;
+pub(crate) mod diagnose;
+pub(crate) mod invoke;
+pub(crate) mod kind;
+pub(crate) mod list;
+pub(crate) mod logs;
+pub(crate) mod manifest;
+pub(crate) mod model;
+pub(crate) mod placement;
 pub mod resource;
-pub mod schema;
-pub mod status;
-pub mod table;
-pub mod watch;
+pub(crate) mod schema;
+pub(crate) mod status;
+pub(crate) mod table;
+pub(crate) mod watch;

@@ -10,12 +10,12 @@ use serde_json::Value;
 use super::kind::ModelKind;
 
 /// The extended resource a replica's GPUs are requested under (NVIDIA device plugin).
-pub const GPU: &str = "nvidia.com/gpu";
+pub(crate) const GPU: &str = "nvidia.com/gpu";
 /// The node label that carries a node's instance type.
-pub const INSTANCE_TYPE_LABEL: &str = "node.kubernetes.io/instance-type";
+pub(crate) const INSTANCE_TYPE_LABEL: &str = "node.kubernetes.io/instance-type";
 
 /// A Kubernetes quantity of whole devices ("4" or 4); 0 when it is neither.
-pub fn quantity(v: &Value) -> i64 {
+pub(crate) fn quantity(v: &Value) -> i64 {
     match v {
         Value::Number(n) => n.as_i64().unwrap_or(0),
         Value::String(s) => s.trim().parse().unwrap_or(0),
@@ -24,12 +24,12 @@ pub fn quantity(v: &Value) -> i64 {
 }
 
 /// The GPUs a node can give pods (`status.allocatable`).
-pub fn node_gpus(node: &Value) -> i64 {
+pub(crate) fn node_gpus(node: &Value) -> i64 {
     quantity(&node["status"]["allocatable"][GPU])
 }
 
 /// A node's instance type (its label; the beta label on old nodes).
-pub fn node_instance_type(node: &Value) -> Option<&str> {
+pub(crate) fn node_instance_type(node: &Value) -> Option<&str> {
     let l = &node["metadata"]["labels"];
     l[INSTANCE_TYPE_LABEL]
         .as_str()
@@ -38,7 +38,7 @@ pub fn node_instance_type(node: &Value) -> Option<&str> {
 
 /// Where a model's weights come from (`spec.modelSourceConfig` of an InferenceEndpointConfig).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Source {
+pub(crate) struct Source {
     /// `s3`, `fsx`, `huggingface` ...
     pub kind: String,
     /// The S3 bucket (without `s3://`), for `s3`.
@@ -49,7 +49,7 @@ pub struct Source {
 
 /// A model resource's spec, as the commands read it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Model {
+pub(crate) struct Model {
     pub kind: ModelKind,
     pub name: String,
     pub namespace: String,
@@ -77,13 +77,13 @@ fn text(v: &Value, pointer: &str) -> Option<String> {
 
 impl Model {
     /// Reads an object whose `kind` is one of the model kinds.
-    pub fn read(obj: &Value) -> Option<Model> {
+    pub(crate) fn read(obj: &Value) -> Option<Model> {
         let kind = ModelKind::from_kind(obj["kind"].as_str()?)?;
         Some(Model::read_as(kind, obj))
     }
 
     /// Reads `obj` as a resource of `kind` (a resource being made may not say its kind yet).
-    pub fn read_as(kind: ModelKind, obj: &Value) -> Model {
+    pub(crate) fn read_as(kind: ModelKind, obj: &Value) -> Model {
         let spec = &obj["spec"];
         let (model, hub, instance_types) = match kind {
             ModelKind::JumpStartModel => (
@@ -138,29 +138,29 @@ impl Model {
     }
 
     /// The instance type to show: the one asked for, or the candidates joined with `|`.
-    pub fn instance_type_text(&self) -> Option<String> {
+    pub(crate) fn instance_type_text(&self) -> Option<String> {
         (!self.instance_types.is_empty()).then(|| self.instance_types.join("|"))
     }
 
     /// The first (preferred) instance type.
-    pub fn instance_type(&self) -> Option<&str> {
+    pub(crate) fn instance_type(&self) -> Option<&str> {
         self.instance_types.first().map(String::as_str)
     }
 
     /// Where the source type is `s3`, its bucket.
-    pub fn s3_bucket(&self) -> Option<&Source> {
+    pub(crate) fn s3_bucket(&self) -> Option<&Source> {
         self.source
             .as_ref()
             .filter(|s| s.kind == "s3" && s.bucket.is_some())
     }
 
     /// The replicas the operator runs (the CRDs' default is 1).
-    pub fn replica_count(&self) -> i64 {
+    pub(crate) fn replica_count(&self) -> i64 {
         self.replicas.unwrap_or(1)
     }
 
     /// The patch that moves the model to another instance type.
-    pub fn instance_type_patch(&self, instance_type: &str) -> Value {
+    pub(crate) fn instance_type_patch(&self, instance_type: &str) -> Value {
         match self.kind {
             ModelKind::JumpStartModel => {
                 serde_json::json!({"spec": {"server": {"instanceType": instance_type}}})

@@ -24,7 +24,7 @@ use crate::Ctx;
 
 /// What the cluster offers of one instance type.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NodeType {
+pub(crate) struct NodeType {
     pub instance_type: String,
     /// Ready nodes HyperPod calls Schedulable (or that carry no HyperPod health label).
     pub schedulable: usize,
@@ -35,7 +35,7 @@ pub struct NodeType {
 }
 
 /// The cluster's instance types, from `kubectl get nodes -o json`'s items.
-pub fn node_types(nodes: &[Value]) -> Vec<NodeType> {
+pub(crate) fn node_types(nodes: &[Value]) -> Vec<NodeType> {
     let mut by_type: BTreeMap<String, NodeType> = BTreeMap::new();
     for n in nodes {
         let Some(t) = node_instance_type(n) else {
@@ -66,11 +66,11 @@ pub fn node_types(nodes: &[Value]) -> Vec<NodeType> {
 }
 
 /// The public JumpStart hub: where `describe-hub-content` looks unless the model names its own.
-pub const PUBLIC_HUB: &str = "SageMakerPublicHub";
+pub(crate) const PUBLIC_HUB: &str = "SageMakerPublicHub";
 
 /// The instance types a JumpStart model can be hosted on (its hub content document).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelTypes {
+pub(crate) struct ModelTypes {
     pub model_id: String,
     pub hub: String,
     pub supported: Vec<String>,
@@ -78,7 +78,7 @@ pub struct ModelTypes {
 
 /// What the placement check knows of the cluster and the model; `None` = not known (skipped).
 #[derive(Debug, Clone, Default)]
-pub struct Known {
+pub(crate) struct Known {
     pub nodes: Vec<NodeType>,
     /// The HyperPod cluster and its instance groups' types.
     pub groups: Option<(String, Vec<String>)>,
@@ -87,7 +87,7 @@ pub struct Known {
 
 /// `SupportedInferenceInstanceTypes` of a `describe-hub-content` answer, whose
 /// `HubContentDocument` is a JSON document in a string.
-pub fn hub_supported_types(answer: &Value) -> std::result::Result<Vec<String>, String> {
+pub(crate) fn hub_supported_types(answer: &Value) -> std::result::Result<Vec<String>, String> {
     let doc = answer["HubContentDocument"]
         .as_str()
         .ok_or("no HubContentDocument string")?;
@@ -103,7 +103,7 @@ pub fn hub_supported_types(answer: &Value) -> std::result::Result<Vec<String>, S
 }
 
 /// The instance types of a HyperPod cluster's instance groups, sorted, once each.
-pub fn group_types(groups: &[InstanceGroup]) -> Vec<String> {
+pub(crate) fn group_types(groups: &[InstanceGroup]) -> Vec<String> {
     let mut t: Vec<String> = groups
         .iter()
         .filter_map(|g| g.instance_type.clone())
@@ -115,15 +115,16 @@ pub fn group_types(groups: &[InstanceGroup]) -> Vec<String> {
 
 /// Whether one replica of `kind`/`resource` can be placed, given what is known; the error lists
 /// the choices. `flag` names what the user set (`--instance-type`, or the file).
-pub fn judge(kind: ModelKind, resource: &Value, facts: &Known, flag: &str) -> Result<()> {
+#[cfg(test)]
+pub(crate) fn judge(kind: ModelKind, resource: &Value, facts: &Known, flag: &str) -> Result<()> {
     judge_with(kind, resource, facts, flag, SKIP_HINT)
 }
 
 /// The way out `judge`'s error names for `deploy`.
-pub const SKIP_HINT: &str = "or pass --skip-placement-check if nodes are on their way";
+pub(crate) const SKIP_HINT: &str = "or pass --skip-placement-check if nodes are on their way";
 
 /// [`judge`], with the way out of the caller (setup's test model has its own).
-pub fn judge_with(
+pub(crate) fn judge_with(
     kind: ModelKind,
     resource: &Value,
     facts: &Known,
@@ -213,7 +214,7 @@ fn or_none(v: &[String]) -> String {
 
 /// What to check a resource against.
 #[derive(Debug, Clone, Default)]
-pub struct PlacementRequest {
+pub(crate) struct PlacementRequest {
     /// The HyperPod cluster whose instance groups count; `None`: the one setup recorded on the
     /// cluster (namespace `hyperpod-inference-system`'s annotation), else that part is skipped.
     pub hyperpod_cluster: Option<String>,
@@ -224,14 +225,14 @@ pub struct PlacementRequest {
 }
 
 /// What the check could not look at, for the user (e.g. no HyperPod cluster known).
-pub type Notes = Vec<String>;
+pub(crate) type Notes = Vec<String>;
 
 /// Reads what the check needs (nodes; the recorded HyperPod cluster; the model's hub content;
 /// the S3 CSI driver's ServiceAccount for an S3 model, all at once; then the cluster's instance
 /// groups and the role's policies) and judges the resource. Returns notes on skipped parts.
 /// `kube`: the cluster to read (deploy's is `ctx.kube`; setup may read through a temporary
 /// kubeconfig).
-pub fn check(
+pub(crate) fn check(
     ctx: &Ctx,
     kube: &KubeOpts,
     kind: ModelKind,

@@ -30,7 +30,7 @@ impl std::fmt::Display for Violation {
 
 /// Removes null-valued fields (the API server prunes them before defaulting) and fills in every
 /// schema default for fields that are absent, in objects that exist.
-pub fn apply_defaults(schema: &Value, v: &mut Value) {
+pub(crate) fn apply_defaults(schema: &Value, v: &mut Value) {
     match v {
         Value::Object(map) => {
             map.retain(|_, x| !x.is_null());
@@ -63,7 +63,7 @@ pub fn apply_defaults(schema: &Value, v: &mut Value) {
 }
 
 /// Checks `v` against `schema`; returns every violation (empty when valid).
-pub fn validate(schema: &Value, v: &Value, path: &str) -> Vec<Violation> {
+pub(crate) fn validate(schema: &Value, v: &Value, path: &str) -> Vec<Violation> {
     let mut out = Vec::new();
     check(schema, v, path, &mut out);
     out
@@ -364,7 +364,8 @@ fn compiled(p: &str) -> Option<regex_lite::Regex> {
 }
 
 /// Every `pattern` in a schema (for tests: all must compile).
-pub fn patterns(schema: &Value) -> Vec<String> {
+#[cfg(test)]
+pub(crate) fn patterns(schema: &Value) -> Vec<String> {
     let mut out = Vec::new();
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
@@ -390,7 +391,8 @@ pub fn patterns(schema: &Value) -> Vec<String> {
 }
 
 /// True when every pattern compiles (used by tests).
-pub fn pattern_compiles(p: &str) -> bool {
+#[cfg(test)]
+pub(crate) fn pattern_compiles(p: &str) -> bool {
     compiled(p).is_some()
 }
 

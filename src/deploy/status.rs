@@ -8,9 +8,9 @@ use serde_json::Value;
 use super::kind::ModelKind;
 use super::model::Model;
 
-pub const COMPLETE: &str = "DeploymentComplete";
-pub const FAILED: &str = "DeploymentFailed";
-pub const ENDPOINT_READY: &str = "CreationCompleted";
+pub(crate) const COMPLETE: &str = "DeploymentComplete";
+pub(crate) const FAILED: &str = "DeploymentFailed";
+pub(crate) const ENDPOINT_READY: &str = "CreationCompleted";
 
 /// What a model resource says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -1,7 +1,7 @@
 //! Plain-text tables for people, the way kubectl prints them (`get`, `describe`).
 
 /// Left-aligned columns three spaces apart; the last column is not padded.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {
@@ -27,7 +27,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// A value, or `-` when there is none.
-pub fn dash(v: &Option<String>) -> String {
+pub(crate) fn dash(v: &Option<String>) -> String {
     v.clone().unwrap_or_else(|| "-".into())
 }
 

@@ -16,7 +16,7 @@ use crate::Ctx;
 /// Splits a stream of pretty-printed JSON documents (what kubectl prints with `-o json -w`)
 /// into whole documents, tracking nesting outside strings.
 #[derive(Default)]
-pub struct JsonSplitter {
+pub(crate) struct JsonSplitter {
     buf: String,
     depth: i64,
     in_string: bool,
@@ -25,7 +25,7 @@ pub struct JsonSplitter {
 
 impl JsonSplitter {
     /// Feeds one line; returns the documents it completed.
-    pub fn push(&mut self, line: &str) -> Vec<String> {
+    pub(crate) fn push(&mut self, line: &str) -> Vec<String> {
         let mut done = Vec::new();
         for c in line.chars().chain(std::iter::once('\n')) {
             if self.depth == 0 && !self.in_string && c.is_whitespace() && self.buf.is_empty() {
@@ -60,13 +60,13 @@ impl JsonSplitter {
 }
 
 /// What a judge decides about one event.
-pub enum Verdict<T> {
+pub(crate) enum Verdict<T> {
     Continue,
     Stop(T),
 }
 
 /// How a watch ended.
-pub enum WatchEnd<T> {
+pub(crate) enum WatchEnd<T> {
     /// The judge stopped it.
     Stopped(T),
     /// The deadline passed; the last object seen, if any.
@@ -79,7 +79,7 @@ pub enum WatchEnd<T> {
 const RESYNC_AFTER: Duration = Duration::from_secs(45);
 
 /// The watch command `watch` streams (also what a plan shows for a wait it will run).
-pub fn watch_cmd(kube: &KubeOpts, kind: ModelKind, ns: &str, name: &str) -> Cmd {
+pub(crate) fn watch_cmd(kube: &KubeOpts, kind: ModelKind, ns: &str, name: &str) -> Cmd {
     crate::tools::kube::watch_json(
         kube,
         format!("watch {} {ns}/{name}", kind.kind()),
@@ -91,7 +91,7 @@ pub fn watch_cmd(kube: &KubeOpts, kind: ModelKind, ns: &str, name: &str) -> Cmd 
 
 /// Watches one model resource until `judge` stops, the deadline passes, or it is not found.
 /// `judge` gets the event type (`ADDED`, `MODIFIED`, `DELETED`) and the object.
-pub fn watch<T>(
+pub(crate) fn watch<T>(
     ctx: &Ctx,
     kind: ModelKind,
     ns: &str,
@@ -191,7 +191,7 @@ pub fn watch<T>(
 }
 
 /// The live status line (terminal only; elsewhere `Ui::status` prints nothing unless changed).
-pub fn live_line(ctx: &Ctx, kind: ModelKind, obj: &Value) {
+pub(crate) fn live_line(ctx: &Ctx, kind: ModelKind, obj: &Value) {
     let s = ModelStatus::of(kind, obj);
     ctx.ui.status(
         &format!(
@@ -205,7 +205,7 @@ pub fn live_line(ctx: &Ctx, kind: ModelKind, obj: &Value) {
 }
 
 /// Waits for a deployment's verdict; reports each state transition as it happens.
-pub fn wait_deployed(
+pub(crate) fn wait_deployed(
     ctx: &Ctx,
     kind: ModelKind,
     ns: &str,
@@ -253,7 +253,7 @@ pub fn wait_deployed(
 
 /// The outcome of waiting for a deployment.
 #[derive(Debug, Clone)]
-pub enum WaitResult {
+pub(crate) enum WaitResult {
     Complete(Value),
     Failed(Value),
     TimedOut(Option<Value>),
@@ -263,7 +263,7 @@ pub enum WaitResult {
 
 /// The outcome of waiting for a deletion.
 #[derive(Debug, Clone)]
-pub enum DeleteResult {
+pub(crate) enum DeleteResult {
     Gone,
     /// The operator reported `DeletionFailed`; the object as it was then.
     Failed(Value),
@@ -272,7 +272,7 @@ pub enum DeleteResult {
 }
 
 /// Waits until the resource is gone (the operator has removed its finalizer).
-pub fn wait_deleted(
+pub(crate) fn wait_deleted(
     ctx: &Ctx,
     kind: ModelKind,
     ns: &str,

@@ -9,7 +9,7 @@ use crate::Ctx;
 
 /// What applying one fix did.
 #[derive(Debug, Clone, Serialize)]
-pub struct Applied {
+pub(crate) struct Applied {
     pub id: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
@@ -23,7 +23,7 @@ pub struct Applied {
 
 /// A `--fix` run: the fixes applied and the report of the re-check.
 #[derive(Debug, Clone, Serialize)]
-pub struct FixRun {
+pub(crate) struct FixRun {
     #[serde(flatten)]
     pub report: Report,
     /// The summary before the fixes.
@@ -32,7 +32,7 @@ pub struct FixRun {
 }
 
 /// Runs each automatic fix's commands in order; a failing command ends that fix, not the others.
-pub fn apply(ctx: &Ctx, report: &Report, on_each: &dyn Fn(&Applied)) -> Vec<Applied> {
+pub(crate) fn apply(ctx: &Ctx, report: &Report, on_each: &dyn Fn(&Applied)) -> Vec<Applied> {
     let mut out = Vec::new();
     for c in report.automatic_fixes() {
         let Some(fix) = &c.fix else { continue };

@@ -25,10 +25,10 @@ use crate::tools::Tool;
 use crate::Ctx;
 
 /// A fetched fact, or why it could not be fetched; cheap to clone and share between threads.
-pub type Shared<T> = std::result::Result<Arc<T>, Problem>;
+pub(crate) type Shared<T> = std::result::Result<Arc<T>, Problem>;
 
 /// One lazily fetched value.
-pub struct Lazy<T>(OnceLock<Shared<T>>);
+pub(crate) struct Lazy<T>(OnceLock<Shared<T>>);
 
 impl<T> Default for Lazy<T> {
     fn default() -> Self {
@@ -37,7 +37,7 @@ impl<T> Default for Lazy<T> {
 }
 
 impl<T> Lazy<T> {
-    pub fn get(&self, fetch: impl FnOnce() -> Result<T>) -> Shared<T> {
+    pub(crate) fn get(&self, fetch: impl FnOnce() -> Result<T>) -> Shared<T> {
         self.0
             .get_or_init(|| fetch().map(Arc::new).map_err(Problem::from))
             .clone()
@@ -45,7 +45,7 @@ impl<T> Lazy<T> {
 }
 
 /// Lazily fetched values by key (roles by name, pods by namespace ...).
-pub struct Memo<K, T>(Mutex<HashMap<K, Arc<Lazy<T>>>>);
+pub(crate) struct Memo<K, T>(Mutex<HashMap<K, Arc<Lazy<T>>>>);
 
 impl<K, T> Default for Memo<K, T> {
     fn default() -> Self {
@@ -54,7 +54,7 @@ impl<K, T> Default for Memo<K, T> {
 }
 
 impl<K: Eq + Hash + Clone, T> Memo<K, T> {
-    pub fn get(&self, key: &K, fetch: impl FnOnce() -> Result<T>) -> Shared<T> {
+    pub(crate) fn get(&self, key: &K, fetch: impl FnOnce() -> Result<T>) -> Shared<T> {
         let cell = {
             let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
             Arc::clone(m.entry(key.clone()).or_default())
@@ -65,7 +65,7 @@ impl<K: Eq + Hash + Clone, T> Memo<K, T> {
 
 /// The cluster-wide objects most checks read, from one `kubectl get` of several kinds.
 #[derive(Debug, Default, Clone)]
-pub struct ClusterObjects {
+pub(crate) struct ClusterObjects {
     pub namespaces: Vec<Value>,
     pub nodes: Vec<Value>,
     pub csidrivers: Vec<Value>,
@@ -75,7 +75,7 @@ pub struct ClusterObjects {
 }
 
 impl ClusterObjects {
-    pub fn from_items(items: &[Value]) -> Self {
+    pub(crate) fn from_items(items: &[Value]) -> Self {
         let mut c = ClusterObjects::default();
         for it in items {
             let bucket = match it["kind"].as_str() {
@@ -92,19 +92,19 @@ impl ClusterObjects {
         c
     }
 
-    pub fn has_namespace(&self, ns: &str) -> bool {
+    pub(crate) fn has_namespace(&self, ns: &str) -> bool {
         self.namespaces
             .iter()
             .any(|n| kube::str_at(n, "/metadata/name") == Some(ns))
     }
 
-    pub fn has_csidriver(&self, name: &str) -> bool {
+    pub(crate) fn has_csidriver(&self, name: &str) -> bool {
         self.csidrivers
             .iter()
             .any(|n| kube::str_at(n, "/metadata/name") == Some(name))
     }
 
-    pub fn serviceaccount(&self, ns: &str, name: &str) -> Option<&Value> {
+    pub(crate) fn serviceaccount(&self, ns: &str, name: &str) -> Option<&Value> {
         self.serviceaccounts.iter().find(|s| {
             kube::str_at(s, "/metadata/namespace") == Some(ns)
                 && kube::str_at(s, "/metadata/name") == Some(name)
@@ -112,28 +112,28 @@ impl ClusterObjects {
     }
 
     /// Deployments and DaemonSets.
-    pub fn workloads(&self) -> impl Iterator<Item = &Value> {
+    pub(crate) fn workloads(&self) -> impl Iterator<Item = &Value> {
         self.deployments.iter().chain(self.daemonsets.iter())
     }
 }
 
 /// Pods and events of one namespace.
 #[derive(Debug, Default, Clone)]
-pub struct NamespaceObjects {
+pub(crate) struct NamespaceObjects {
     pub pods: Vec<Value>,
     pub events: Vec<Value>,
 }
 
 /// An AWS account and the partition it lives in (`aws`, `aws-cn`, `aws-us-gov`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
+pub(crate) struct Account {
     pub id: String,
     pub partition: String,
 }
 
 impl Account {
     /// From any ARN that names an account (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`).
-    pub fn of_arn(arn: &str) -> Option<Account> {
+    pub(crate) fn of_arn(arn: &str) -> Option<Account> {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         match parts.as_slice() {
             ["arn", partition, _, _, account, _]
@@ -149,14 +149,14 @@ impl Account {
     }
 }
 
-pub use crate::tools::aws::BucketState;
+pub(crate) use crate::tools::aws::BucketState;
 
 const AWS_TIMEOUT: Duration = Duration::from_secs(60);
 const KUBE_TIMEOUT: Duration = Duration::from_secs(45);
 /// kubectl's own deadline per request, so an unreachable API fails instead of hanging.
 const KUBE_REQUEST_TIMEOUT: &str = "--request-timeout=20s";
 
-pub struct Facts<'a> {
+pub(crate) struct Facts<'a> {
     pub ctx: &'a Ctx,
     pub cfg: &'a DoctorConfig,
     versions: Memo<&'static str, String>,
@@ -180,7 +180,7 @@ pub struct Facts<'a> {
 }
 
 impl<'a> Facts<'a> {
-    pub fn new(ctx: &'a Ctx, cfg: &'a DoctorConfig) -> Self {
+    pub(crate) fn new(ctx: &'a Ctx, cfg: &'a DoctorConfig) -> Self {
         Facts {
             ctx,
             cfg,
@@ -214,7 +214,7 @@ impl<'a> Facts<'a> {
     }
 
     /// The version line a tool prints (the first line of its answer).
-    pub fn tool_version(&self, tool: Tool) -> Shared<String> {
+    pub(crate) fn tool_version(&self, tool: Tool) -> Shared<String> {
         self.versions.get(&tool.program(), || {
             // `kubectl version -o json` (HP301's call) carries the client's version too.
             if tool == Tool::Kubectl {
@@ -251,7 +251,7 @@ impl<'a> Facts<'a> {
         })
     }
 
-    pub fn identity(&self) -> Shared<CallerIdentity> {
+    pub(crate) fn identity(&self) -> Shared<CallerIdentity> {
         self.identity.get(|| {
             aws::caller_identity(
                 &self.ctx.runner,
@@ -264,7 +264,7 @@ impl<'a> Facts<'a> {
     /// The account and partition doctor works in. With `--hyperpod-cluster`, from the cluster's
     /// ARN (its describe call, made anyway, proves the credentials): no `sts get-caller-identity`.
     /// Without one, or when that describe fails, from the caller's identity.
-    pub fn account(&self) -> std::result::Result<Account, Problem> {
+    pub(crate) fn account(&self) -> std::result::Result<Account, Problem> {
         if self.cfg.hyperpod_cluster.is_some() {
             if let Some(a) = self
                 .hyperpod()
@@ -284,7 +284,7 @@ impl<'a> Facts<'a> {
     }
 
     /// The HyperPod cluster named by `--hyperpod-cluster`.
-    pub fn hyperpod(&self) -> Shared<HyperPodCluster> {
+    pub(crate) fn hyperpod(&self) -> Shared<HyperPodCluster> {
         self.hyperpod.get(|| {
             let name = self
                 .cfg
@@ -304,7 +304,7 @@ impl<'a> Facts<'a> {
     }
 
     /// The EKS cluster name the HyperPod cluster is orchestrated by.
-    pub fn eks_name(&self) -> std::result::Result<String, Problem> {
+    pub(crate) fn eks_name(&self) -> std::result::Result<String, Problem> {
         let hp = self.hyperpod()?;
         eks_name_of(&hp).ok_or_else(|| {
             Problem::from(Error::failed(
@@ -317,7 +317,7 @@ impl<'a> Facts<'a> {
         })
     }
 
-    pub fn eks(&self) -> Shared<EksCluster> {
+    pub(crate) fn eks(&self) -> Shared<EksCluster> {
         self.eks.get(|| {
             let name = self.eks_name().map_err(|p| clone_err(&p))?;
             eks::cluster(
@@ -327,7 +327,7 @@ impl<'a> Facts<'a> {
         })
     }
 
-    pub fn oidc_providers(&self) -> Shared<Vec<String>> {
+    pub(crate) fn oidc_providers(&self) -> Shared<Vec<String>> {
         self.oidc_providers.get(|| {
             let l: ListOidcProviders = self
                 .ctx
@@ -339,7 +339,7 @@ impl<'a> Facts<'a> {
 
     /// Every IAM role of the account, by name: one `list-roles` (the CLI follows the pages)
     /// instead of one process per role, which is what costs time here.
-    pub fn roles(&self) -> Shared<HashMap<String, Role>> {
+    pub(crate) fn roles(&self) -> Shared<HashMap<String, Role>> {
         self.roles.get(|| {
             let l: ListRoles = self
                 .ctx
@@ -353,11 +353,11 @@ impl<'a> Facts<'a> {
     }
 
     /// An IAM role; `None` when it does not exist.
-    pub fn role(&self, name: &str) -> std::result::Result<Option<Role>, Problem> {
+    pub(crate) fn role(&self, name: &str) -> std::result::Result<Option<Role>, Problem> {
         Ok(self.roles()?.get(name).cloned())
     }
 
-    pub fn bucket(&self) -> Shared<BucketState> {
+    pub(crate) fn bucket(&self) -> Shared<BucketState> {
         self.bucket.get(|| {
             let b = self
                 .cfg
@@ -372,7 +372,7 @@ impl<'a> Facts<'a> {
     }
 
     /// Names of the EKS add-ons installed on the cluster.
-    pub fn addons(&self) -> Shared<Vec<String>> {
+    pub(crate) fn addons(&self) -> Shared<Vec<String>> {
         self.addons.get(|| {
             let name = self.eks_name().map_err(|p| clone_err(&p))?;
             eks::addon_names(
@@ -384,7 +384,7 @@ impl<'a> Facts<'a> {
 
     /// One EKS add-on as `describe-addon` tells it; None when `list-addons` does not list it
     /// (then without a call of its own). Each add-on is described once per run.
-    pub fn addon(&self, addon: &str) -> Shared<Option<eks::Addon>> {
+    pub(crate) fn addon(&self, addon: &str) -> Shared<Option<eks::Addon>> {
         self.described_addons.get(&addon.to_string(), || {
             let listed = self.addons().map_err(|p| clone_err(&p))?;
             if !listed.iter().any(|n| n == addon) {
@@ -397,7 +397,7 @@ impl<'a> Facts<'a> {
 
     /// The role names of the operator add-on's install (its configuration, its S3 CSI add-on's
     /// role); none when the operator is not the add-on.
-    pub fn addon_roles(&self) -> Shared<Vec<(RoleId, String)>> {
+    pub(crate) fn addon_roles(&self) -> Shared<Vec<(RoleId, String)>> {
         self.addon_roles.get(|| {
             let Some(operator) = self
                 .addon(OPERATOR_ADDON)
@@ -417,7 +417,7 @@ impl<'a> Facts<'a> {
     }
 
     /// `kubectl version`: proves the API answers, and tells its version.
-    pub fn server(&self) -> Shared<Value> {
+    pub(crate) fn server(&self) -> Shared<Value> {
         self.server.get(|| {
             self.ctx
                 .runner
@@ -428,7 +428,7 @@ impl<'a> Facts<'a> {
     /// The kubeconfig as kubectl uses it (current context only): the read the run's credential
     /// makes (one process for both). Flattened, so it holds secrets: only names and the server
     /// URL are read from it, nothing of it is printed.
-    pub fn kubeconfig(&self) -> Shared<Value> {
+    pub(crate) fn kubeconfig(&self) -> Shared<Value> {
         self.kubeconfig.get(|| {
             let k = &self.ctx.kube;
             self.ctx.runner.json(
@@ -438,7 +438,7 @@ impl<'a> Facts<'a> {
         })
     }
 
-    pub fn cluster(&self) -> Shared<ClusterObjects> {
+    pub(crate) fn cluster(&self) -> Shared<ClusterObjects> {
         self.cluster.get(|| {
             let v: Value = self.ctx.runner.json(
                 &self
@@ -455,7 +455,7 @@ impl<'a> Facts<'a> {
     }
 
     /// Which of the CRDs doctor cares about are installed.
-    pub fn crds(&self) -> Shared<BTreeSet<String>> {
+    pub(crate) fn crds(&self) -> Shared<BTreeSet<String>> {
         self.crds.get(|| {
             let names: Vec<&str> = INFERENCE_CRDS
                 .into_iter()
@@ -478,7 +478,7 @@ impl<'a> Facts<'a> {
     }
 
     /// Every JumpStartModel and InferenceEndpointConfig (empty when the CRDs are missing).
-    pub fn models(&self) -> Shared<Vec<Value>> {
+    pub(crate) fn models(&self) -> Shared<Vec<Value>> {
         self.models.get(|| {
             let kinds = format!(
                 "{},{}",
@@ -502,7 +502,7 @@ impl<'a> Facts<'a> {
     }
 
     /// Pods and events of a namespace, in one call.
-    pub fn namespace(&self, ns: &str) -> Shared<NamespaceObjects> {
+    pub(crate) fn namespace(&self, ns: &str) -> Shared<NamespaceObjects> {
         self.namespaces.get(&ns.to_string(), || {
             let v: Value = self.ctx.runner.json(
                 &self
@@ -527,7 +527,13 @@ impl<'a> Facts<'a> {
     }
 
     /// The last lines a container logged (of its previous run with `previous`).
-    pub fn logs(&self, ns: &str, pod: &str, container: &str, previous: bool) -> Shared<String> {
+    pub(crate) fn logs(
+        &self,
+        ns: &str,
+        pod: &str,
+        container: &str,
+        previous: bool,
+    ) -> Shared<String> {
         let key = (ns.into(), pod.into(), container.into(), previous);
         self.logs.get(&key, || {
             let cmd = self.kube().logs_tail(
@@ -542,7 +548,7 @@ impl<'a> Facts<'a> {
     }
 
     /// Every pod of the cluster (to count the GPUs in use); only asked for when a model waits for GPUs.
-    pub fn all_pods(&self) -> Shared<Vec<Value>> {
+    pub(crate) fn all_pods(&self) -> Shared<Vec<Value>> {
         self.all_pods.get(|| {
             let v: Value = self.ctx.runner.json(
                 &self
@@ -556,12 +562,12 @@ impl<'a> Facts<'a> {
 }
 
 /// The EKS cluster name in a HyperPod cluster's orchestrator ARN.
-pub fn eks_name_of(hp: &HyperPodCluster) -> Option<String> {
+pub(crate) fn eks_name_of(hp: &HyperPodCluster) -> Option<String> {
     hp.eks_cluster_name().map(str::to_string)
 }
 
 /// The items of a List (or the object itself when kubectl printed one object).
-pub fn items_of(v: &Value) -> Vec<Value> {
+pub(crate) fn items_of(v: &Value) -> Vec<Value> {
     match v.get("items").and_then(Value::as_array) {
         Some(a) => a.clone(),
         None if v.get("kind").is_some() => vec![v.clone()],

@@ -11,20 +11,20 @@ use crate::tools::iam;
 use crate::tools::kube;
 
 pub(crate) use crate::tools::kube::ROLE_ANNOTATION;
-pub const CERT_MANAGER_CRDS_URL: &str =
+pub(crate) const CERT_MANAGER_CRDS_URL: &str =
     "https://github.com/cert-manager/cert-manager/releases/download/v1.18.2/cert-manager.crds.yaml";
-pub const NVIDIA_PLUGIN_URL: &str =
+pub(crate) const NVIDIA_PLUGIN_URL: &str =
     "https://raw.githubusercontent.com/NVIDIA/k8s-device-plugin/v0.14.5/nvidia-device-plugin.yml";
 
 /// `kubectl hyperpod setup ...` with what doctor knows: setup checks every step and redoes only
 /// what is missing or drifted.
-pub fn setup_cmd(f: &Facts) -> Cmd {
+pub(crate) fn setup_cmd(f: &Facts) -> Cmd {
     hyperpod_cmd(f, "re-run setup", &["setup"])
 }
 
 /// kubectl-hyperpod `<words> --hyperpod-cluster C --s3-bucket B [global flags] --yes`: a
 /// command of this plugin that needs the cluster and the TLS bucket (setup, migrate).
-pub fn hyperpod_cmd(f: &Facts, purpose: &str, words: &[&str]) -> Cmd {
+pub(crate) fn hyperpod_cmd(f: &Facts, purpose: &str, words: &[&str]) -> Cmd {
     let mut c = kube::plugin(purpose, words).args([
         "--hyperpod-cluster",
         f.cfg
@@ -42,12 +42,12 @@ pub fn hyperpod_cmd(f: &Facts, purpose: &str, words: &[&str]) -> Cmd {
     c.arg("--yes").mutating()
 }
 
-pub fn setup_fix(f: &Facts, summary: &str) -> Fix {
+pub(crate) fn setup_fix(f: &Facts, summary: &str) -> Fix {
     Fix::manual(summary, vec![setup_cmd(f)])
 }
 
 /// The OIDC issuer and provider ARN of the cluster, when the AWS side is known.
-pub fn oidc(f: &Facts) -> Option<Oidc> {
+pub(crate) fn oidc(f: &Facts) -> Option<Oidc> {
     let account = f.account().ok()?;
     let eks = f.eks().ok()?;
     let mut o = Oidc::new(&account.id, eks.oidc_issuer()?);
@@ -59,12 +59,12 @@ pub fn oidc(f: &Facts) -> Option<Oidc> {
     Some(o)
 }
 
-pub fn role_arn(f: &Facts, role: &str) -> Option<String> {
+pub(crate) fn role_arn(f: &Facts, role: &str) -> Option<String> {
     let a = f.account().ok()?;
     Some(format!("arn:{}:iam::{}:role/{role}", a.partition, a.id))
 }
 
-pub fn oidc_fix(f: &Facts, o: &Oidc) -> Fix {
+pub(crate) fn oidc_fix(f: &Facts, o: &Oidc) -> Fix {
     let mut also = String::new();
     if let Ok(eks) = f.eks_name() {
         also = format!(
@@ -91,7 +91,7 @@ pub fn oidc_fix(f: &Facts, o: &Oidc) -> Fix {
 }
 
 /// Replaces a role's trust policy with the one setup writes for this ServiceAccount.
-pub fn trust_fix(
+pub(crate) fn trust_fix(
     f: &Facts,
     role: &str,
     o: &Oidc,
@@ -111,7 +111,7 @@ pub fn trust_fix(
 
 /// Annotates a ServiceAccount with its role and restarts the workloads that run as it (pods
 /// only get credentials for the role they were started with).
-pub fn annotate_fix(
+pub(crate) fn annotate_fix(
     f: &Facts,
     sa: (&str, &str),
     arn: &str,
@@ -149,7 +149,7 @@ pub fn annotate_fix(
 }
 
 /// Creates an EKS add-on, or when it is installed, re-applies it (restoring what was removed).
-pub fn addon_fix(f: &Facts, addon: &str, role_arn: Option<&str>, what: &str) -> Fix {
+pub(crate) fn addon_fix(f: &Facts, addon: &str, role_arn: Option<&str>, what: &str) -> Fix {
     let Ok(eks) = f.eks_name() else {
         return setup_fix(f, &format!("install {what} (re-run setup; give --hyperpod-cluster to doctor for the exact EKS add-on commands)"));
     };
@@ -181,7 +181,7 @@ pub fn addon_fix(f: &Facts, addon: &str, role_arn: Option<&str>, what: &str) -> 
 
 /// cert-manager and its CRDs: through the EKS add-on when that is how it was installed (or when
 /// nothing is), else by applying the CRDs of the version the chart pins.
-pub fn cert_manager_fix(f: &Facts) -> Fix {
+pub(crate) fn cert_manager_fix(f: &Facts) -> Fix {
     let addon = f
         .addons()
         .map(|a| a.iter().any(|n| n == "cert-manager"))
@@ -203,7 +203,7 @@ pub fn cert_manager_fix(f: &Facts) -> Fix {
 }
 
 /// Points kubectl at the EKS cluster.
-pub fn kubeconfig_fix(f: &Facts) -> Option<Fix> {
+pub(crate) fn kubeconfig_fix(f: &Facts) -> Option<Fix> {
     let eks = f.eks_name().ok()?;
     Some(Fix::manual(
         format!("write a kubeconfig context for EKS cluster {eks} and make it current"),
@@ -218,6 +218,6 @@ pub fn kubeconfig_fix(f: &Facts) -> Option<Fix> {
 }
 
 /// The ServiceAccount subject string.
-pub fn subject(sa: (&str, &str)) -> String {
+pub(crate) fn subject(sa: (&str, &str)) -> String {
     format!("system:serviceaccount:{}:{}", sa.0, sa.1)
 }

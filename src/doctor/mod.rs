@@ -15,13 +15,13 @@
 //! }
 //! ```
 
-pub mod apply_fixes;
-pub mod checks;
-pub mod facts;
-pub mod fixes;
-pub mod report;
-pub mod runner;
-pub mod workloads;
+pub(crate) mod apply_fixes;
+pub(crate) mod checks;
+pub(crate) mod facts;
+pub(crate) mod fixes;
+pub(crate) mod report;
+pub(crate) mod runner;
+pub(crate) mod workloads;
 
 use crate::error::{Error, Result};
 use crate::install::names::{NameOverrides, Names, OPERATOR_NAMESPACE};

@@ -116,7 +116,7 @@ impl Fix {
 
 /// What one check says about one subject (a check may report several subjects, e.g. per model).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub subject: Option<String>,
     pub status: Status,
     pub finding: String,
@@ -134,35 +134,35 @@ impl Outcome {
             fix: None,
         }
     }
-    pub fn pass(finding: impl Into<String>) -> Self {
+    pub(crate) fn pass(finding: impl Into<String>) -> Self {
         Outcome::new(Status::Pass, finding)
     }
-    pub fn warn(finding: impl Into<String>) -> Self {
+    pub(crate) fn warn(finding: impl Into<String>) -> Self {
         Outcome::new(Status::Warn, finding)
     }
-    pub fn fail(finding: impl Into<String>) -> Self {
+    pub(crate) fn fail(finding: impl Into<String>) -> Self {
         Outcome::new(Status::Fail, finding)
     }
-    pub fn skip(reason: impl Into<String>) -> Self {
+    pub(crate) fn skip(reason: impl Into<String>) -> Self {
         Outcome::new(Status::Skipped, reason)
     }
-    pub fn subject(mut self, s: impl Into<String>) -> Self {
+    pub(crate) fn subject(mut self, s: impl Into<String>) -> Self {
         self.subject = Some(s.into());
         self
     }
-    pub fn detail(mut self, d: impl Into<String>) -> Self {
+    pub(crate) fn detail(mut self, d: impl Into<String>) -> Self {
         self.details.push(d.into());
         self
     }
-    pub fn details(mut self, d: impl IntoIterator<Item = String>) -> Self {
+    pub(crate) fn details(mut self, d: impl IntoIterator<Item = String>) -> Self {
         self.details.extend(d);
         self
     }
-    pub fn fix(mut self, f: Fix) -> Self {
+    pub(crate) fn fix(mut self, f: Fix) -> Self {
         self.fix = Some(f);
         self
     }
-    pub fn maybe_fix(mut self, f: Option<Fix>) -> Self {
+    pub(crate) fn maybe_fix(mut self, f: Option<Fix>) -> Self {
         self.fix = f;
         self
     }
@@ -344,7 +344,7 @@ fn plural(n: usize, word: &str) -> String {
 
 /// One shell line for an argv: safe words as they are, everything else single-quoted; a stdin
 /// document becomes a here-document, so the line can be pasted into bash or zsh as it is.
-pub fn shell_line(argv: &[String], stdin: Option<&str>) -> String {
+pub(crate) fn shell_line(argv: &[String], stdin: Option<&str>) -> String {
     let mut line = argv
         .iter()
         .map(|a| shell_quote(a))

@@ -11,7 +11,7 @@ use crate::error::Error;
 
 /// Why a check could not finish: an error from a command or a parse, kept for its hint.
 #[derive(Debug, Clone)]
-pub struct Problem(pub Arc<Error>);
+pub(crate) struct Problem(pub Arc<Error>);
 
 impl From<Error> for Problem {
     fn from(e: Error) -> Self {
@@ -25,11 +25,12 @@ impl From<Arc<Error>> for Problem {
     }
 }
 
-pub type CheckFn<'a> = Box<dyn Fn(&Facts) -> Result<Vec<Outcome>, Problem> + Send + Sync + 'a>;
+pub(crate) type CheckFn<'a> =
+    Box<dyn Fn(&Facts) -> Result<Vec<Outcome>, Problem> + Send + Sync + 'a>;
 
 /// A check: stable id, group, title, prerequisites (ids of checks listed before it), and the
 /// function that looks and judges.
-pub struct CheckDef<'a> {
+pub(crate) struct CheckDef<'a> {
     pub id: &'static str,
     pub group: Group,
     pub title: String,
@@ -40,7 +41,7 @@ pub struct CheckDef<'a> {
 }
 
 impl<'a> CheckDef<'a> {
-    pub fn new(
+    pub(crate) fn new(
         id: &'static str,
         group: Group,
         title: impl Into<String>,
@@ -57,7 +58,7 @@ impl<'a> CheckDef<'a> {
         }
     }
 
-    pub fn subject(mut self, s: impl Into<String>) -> Self {
+    pub(crate) fn subject(mut self, s: impl Into<String>) -> Self {
         self.subject = Some(s.into());
         self
     }
@@ -72,7 +73,7 @@ struct Done {
 
 /// Runs all checks; results come back in check order. `on_done(finished, total)` is called after
 /// each check (for a progress line).
-pub fn run_all(
+pub(crate) fn run_all(
     checks: &[CheckDef<'_>],
     facts: &Facts,
     on_done: &(dyn Fn(usize, usize) + Sync),

@@ -7,12 +7,12 @@ use serde_json::Value;
 use super::facts::{Facts, NamespaceObjects};
 use crate::tools::kube::str_at;
 use crate::tools::pod_diagnosis::{self, event_time, PodProblem};
-pub use crate::tools::pod_diagnosis::{events_for, warnings_for};
+pub(crate) use crate::tools::pod_diagnosis::{events_for, warnings_for};
 
-pub use crate::install::WorkloadMatch;
+pub(crate) use crate::install::WorkloadMatch;
 
 /// The first workload that matches, preferring the expected namespace, then name matches.
-pub fn find<'a>(
+pub(crate) fn find<'a>(
     workloads: impl Iterator<Item = &'a Value>,
     m: &WorkloadMatch,
 ) -> Option<&'a Value> {
@@ -29,32 +29,32 @@ pub fn find<'a>(
     found.into_iter().next()
 }
 
-pub fn name(o: &Value) -> &str {
+pub(crate) fn name(o: &Value) -> &str {
     str_at(o, "/metadata/name").unwrap_or("?")
 }
 
-pub fn namespace(o: &Value) -> &str {
+pub(crate) fn namespace(o: &Value) -> &str {
     str_at(o, "/metadata/namespace").unwrap_or("default")
 }
 
-pub fn kind(o: &Value) -> &str {
+pub(crate) fn kind(o: &Value) -> &str {
     o["kind"].as_str().unwrap_or("Deployment")
 }
 
 /// `namespace/name`.
-pub fn ref_of(o: &Value) -> String {
+pub(crate) fn ref_of(o: &Value) -> String {
     format!("{}/{}", namespace(o), name(o))
 }
 
 /// The ServiceAccount a workload's pods run as.
-pub fn service_account(w: &Value) -> &str {
+pub(crate) fn service_account(w: &Value) -> &str {
     str_at(w, "/spec/template/spec/serviceAccountName")
         .or_else(|| str_at(w, "/spec/template/spec/serviceAccount"))
         .unwrap_or("default")
 }
 
 /// Ready and wanted replicas (pods for a DaemonSet).
-pub fn readiness(w: &Value) -> (i64, i64) {
+pub(crate) fn readiness(w: &Value) -> (i64, i64) {
     let st = &w["status"];
     if kind(w) == "DaemonSet" {
         let want = st["desiredNumberScheduled"].as_i64().unwrap_or(0);
@@ -67,7 +67,7 @@ pub fn readiness(w: &Value) -> (i64, i64) {
     (ready.min(available), want)
 }
 
-pub fn is_ready(w: &Value) -> bool {
+pub(crate) fn is_ready(w: &Value) -> bool {
     let (ready, want) = readiness(w);
     if kind(w) == "DaemonSet" {
         return want > 0 && ready >= want;
@@ -76,7 +76,7 @@ pub fn is_ready(w: &Value) -> bool {
 }
 
 /// True when every `matchLabels` entry of a selector is on the object.
-pub fn selector_matches(selector: &Value, obj: &Value) -> bool {
+pub(crate) fn selector_matches(selector: &Value, obj: &Value) -> bool {
     let Some(want) = selector["matchLabels"].as_object() else {
         return false;
     };
@@ -88,7 +88,7 @@ pub fn selector_matches(selector: &Value, obj: &Value) -> bool {
 }
 
 /// The pods of a workload (by its selector) among a namespace's pods.
-pub fn pods_of<'a>(w: &Value, ns: &'a NamespaceObjects) -> Vec<&'a Value> {
+pub(crate) fn pods_of<'a>(w: &Value, ns: &'a NamespaceObjects) -> Vec<&'a Value> {
     ns.pods
         .iter()
         .filter(|p| selector_matches(&w["spec"]["selector"], p))
@@ -96,7 +96,7 @@ pub fn pods_of<'a>(w: &Value, ns: &'a NamespaceObjects) -> Vec<&'a Value> {
 }
 
 /// One event as a line: `Warning FailedScheduling (x3): message`.
-pub fn event_line(e: &Value) -> String {
+pub(crate) fn event_line(e: &Value) -> String {
     let count = e["count"].as_i64().unwrap_or(1);
     let times = if count > 1 {
         format!(" (x{count})")
@@ -113,7 +113,13 @@ pub fn event_line(e: &Value) -> String {
 
 /// The last lines a container logged, as a detail; for a crashed container its previous run's
 /// (falling back to the current run when the kubelet kept no previous one).
-pub fn log_tail(facts: &Facts, ns: &str, pod: &str, c: &str, previous: bool) -> Option<String> {
+pub(crate) fn log_tail(
+    facts: &Facts,
+    ns: &str,
+    pod: &str,
+    c: &str,
+    previous: bool,
+) -> Option<String> {
     let read = |prev: bool| {
         facts
             .logs(ns, pod, c, prev)
@@ -136,7 +142,7 @@ pub fn log_tail(facts: &Facts, ns: &str, pod: &str, c: &str, previous: bool) -> 
 }
 
 /// Why a workload is not ready, as detail lines and the problems found (with log tails read).
-pub fn why_not_ready(facts: &Facts, w: &Value) -> (Vec<PodProblem>, Vec<String>) {
+pub(crate) fn why_not_ready(facts: &Facts, w: &Value) -> (Vec<PodProblem>, Vec<String>) {
     let ns = namespace(w);
     let objects = match facts.namespace(ns) {
         Ok(o) => o,

@@ -34,11 +34,11 @@ pub struct KubeTarget {
 const MARGIN: Duration = Duration::from_secs(60);
 
 /// The environment variable that turns the per-run credential off.
-pub const SWITCH: &str = "KUBECTL_HYPERPOD_CREDENTIAL_CACHE";
+pub(crate) const SWITCH: &str = "KUBECTL_HYPERPOD_CREDENTIAL_CACHE";
 
 /// The per-run credentials, shared by every runner of one run.
 #[derive(Default)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     disabled: bool,
     slots: Mutex<HashMap<KubeTarget, Arc<Mutex<Slot>>>>,
     /// One private directory for every kubeconfig of the run: a renewed token goes to a new file,
@@ -63,7 +63,7 @@ enum Slot {
 }
 
 impl Credentials {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Credentials {
             disabled: std::env::var(SWITCH).is_ok_and(|v| v == "off" || v == "0"),
             ..Default::default()
@@ -71,14 +71,14 @@ impl Credentials {
     }
 
     /// Forgets every credential (a command rewrote a kubeconfig). Files stay until the run ends.
-    pub fn forget(&self) {
+    pub(crate) fn forget(&self) {
         if let Ok(mut s) = self.slots.lock() {
             s.clear();
         }
     }
 
     /// The kubeconfig `cmd` should run with instead of the user's, if any.
-    pub fn kubeconfig_for(&self, runner: &Runner, cmd: &Cmd) -> Option<String> {
+    pub(crate) fn kubeconfig_for(&self, runner: &Runner, cmd: &Cmd) -> Option<String> {
         let target = cmd.kube.as_ref()?;
         if self.disabled {
             return None;
@@ -146,7 +146,7 @@ impl Credentials {
 
 /// `kubectl config view --minify --flatten -o json` for a kubeconfig and context: a kept read, so
 /// that whoever else needs the kubeconfig in the run (doctor's context checks) shares this one.
-pub fn view_cmd(kubeconfig: Option<&str>, context: Option<&str>) -> Cmd {
+pub(crate) fn view_cmd(kubeconfig: Option<&str>, context: Option<&str>) -> Cmd {
     Cmd::new("kubectl", "read the kubeconfig")
         .opt("--kubeconfig", kubeconfig)
         .opt("--context", context)

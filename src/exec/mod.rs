@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
-pub mod credential;
+pub(crate) mod credential;
 pub mod interrupt;
-pub mod private;
-pub mod reads;
+pub(crate) mod private;
+pub(crate) mod reads;
 
 pub use credential::KubeTarget;
 

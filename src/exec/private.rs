@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -16,14 +16,14 @@ static LIVE: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
 /// A 0700 temporary directory, removed with everything in it when dropped.
 #[derive(Debug)]
-pub struct PrivateDir {
+pub(crate) struct PrivateDir {
     dir: Option<tempfile::TempDir>,
     path: PathBuf,
 }
 
 impl PrivateDir {
     /// Creates `$TMPDIR/kubectl-hyperpod-XXXXXX` with mode 0700; `purpose` ends "failed to ...".
-    pub fn new(purpose: &str) -> Result<Self> {
+    pub(crate) fn new(purpose: &str) -> Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("kubectl-hyperpod-")
             .permissions(std::fs::Permissions::from_mode(0o700))
@@ -40,12 +40,12 @@ impl PrivateDir {
     }
 
     /// Where a file named `name` goes (for tools that write it themselves; [`Self::seal`] it after).
-    pub fn file(&self, name: &str) -> PathBuf {
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
 
     /// Writes `bytes` to a new file `name`, created with mode 0600.
-    pub fn write(&self, name: &str, bytes: &[u8], purpose: &str) -> Result<PathBuf> {
+    pub(crate) fn write(&self, name: &str, bytes: &[u8], purpose: &str) -> Result<PathBuf> {
         let path = self.file(name);
         std::fs::OpenOptions::new()
             .write(true)
@@ -58,11 +58,12 @@ impl PrivateDir {
     }
 
     /// Makes a file a tool wrote in the directory 0600, whatever the tool's umask gave it.
-    pub fn seal(&self, name: &str) {
+    pub(crate) fn seal(&self, name: &str) {
         let _ = std::fs::set_permissions(self.file(name), std::fs::Permissions::from_mode(0o600));
     }
 
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &std::path::Path {
         &self.path
     }
 }
@@ -78,7 +79,7 @@ impl Drop for PrivateDir {
 
 /// Removes every private directory still alive (the process is about to end on a signal).
 /// Returns what it removed.
-pub fn remove_all() -> Vec<PathBuf> {
+pub(crate) fn remove_all() -> Vec<PathBuf> {
     let paths: Vec<PathBuf> = match LIVE.lock() {
         Ok(mut live) => std::mem::take(&mut *live).into_iter().collect(),
         Err(_) => return Vec::new(),
@@ -93,7 +94,7 @@ pub fn remove_all() -> Vec<PathBuf> {
 mod tests {
     use super::*;
 
-    fn mode(p: &Path) -> u32 {
+    fn mode(p: &std::path::Path) -> u32 {
         std::fs::metadata(p).unwrap().permissions().mode() & 0o777
     }
 

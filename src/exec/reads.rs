@@ -11,13 +11,13 @@ use std::sync::{Condvar, Mutex};
 use super::Output;
 
 #[derive(Default)]
-pub struct Reads {
+pub(crate) struct Reads {
     state: Mutex<State>,
     done: Condvar,
 }
 
 /// What [`Reads::begin`] found.
-pub enum Lookup {
+pub(crate) enum Lookup {
     Kept(Output),
     /// Run it, then [`Reads::finish`] with this generation.
     Run(u64),
@@ -37,7 +37,7 @@ struct State {
 impl Reads {
     /// The kept answer to `argv`; or, when none, waits for the same read running elsewhere, or
     /// says to run it (then [`Self::finish`] must follow, whatever happens).
-    pub fn begin(&self, argv: &[String]) -> Lookup {
+    pub(crate) fn begin(&self, argv: &[String]) -> Lookup {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(o) = s.answers.get(argv) {
@@ -52,7 +52,7 @@ impl Reads {
 
     /// The read begun in `generation` ended: a successful answer is kept unless something
     /// changed meanwhile.
-    pub fn finish(&self, argv: &[String], generation: u64, out: Option<&Output>) {
+    pub(crate) fn finish(&self, argv: &[String], generation: u64, out: Option<&Output>) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.running.remove(argv);
         if let Some(out) = out {
@@ -65,14 +65,14 @@ impl Reads {
     }
 
     /// A mutating command starts: everything kept may be stale.
-    pub fn change_starts(&self) {
+    pub(crate) fn change_starts(&self) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.generation += 1;
         s.changing += 1;
         s.answers.clear();
     }
 
-    pub fn change_ends(&self) {
+    pub(crate) fn change_ends(&self) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         s.generation += 1;
         s.changing = s.changing.saturating_sub(1);

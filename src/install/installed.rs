@@ -9,7 +9,7 @@ use crate::render;
 use crate::tools::eks::Addon;
 
 /// The add-on's configuration as a JSON value (it may have been written as JSON or YAML).
-pub fn configuration(a: &Addon) -> Value {
+pub(crate) fn configuration(a: &Addon) -> Value {
     a.configuration_values
         .as_deref()
         .filter(|t| !t.trim().is_empty())
@@ -23,7 +23,7 @@ pub fn configuration(a: &Addon) -> Value {
 
 /// The role names an add-on install on the cluster uses: from the operator add-on's configuration
 /// and the CSI add-ons' ServiceAccount roles.
-pub fn installed_roles(
+pub(crate) fn installed_roles(
     operator: &Addon,
     s3: Option<&Addon>,
     fsx: Option<&Addon>,

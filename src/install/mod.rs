@@ -12,9 +12,9 @@
 //! add-on install on the cluster says about itself.
 
 pub mod documents;
-pub mod installed;
-pub mod names;
-pub mod target;
+pub(crate) mod installed;
+pub(crate) mod names;
+pub(crate) mod target;
 pub mod trust;
 
 use serde::Serialize;

@@ -24,101 +24,102 @@ impl ServiceAccountRef {
 }
 
 /// The add-on's ServiceAccounts (everything runs in `hyperpod-inference-system`).
-pub const ADDON_OPERATOR_SA: ServiceAccountRef = ServiceAccountRef {
+pub(crate) const ADDON_OPERATOR_SA: ServiceAccountRef = ServiceAccountRef {
     namespace: OPERATOR_NAMESPACE,
     name: ADDON_OPERATOR_DEPLOYMENT,
 };
-pub const ADDON_ALB_SA: ServiceAccountRef = ServiceAccountRef {
+pub(crate) const ADDON_ALB_SA: ServiceAccountRef = ServiceAccountRef {
     namespace: OPERATOR_NAMESPACE,
     name: "aws-load-balancer-controller",
 };
-pub const ADDON_KEDA_SA: ServiceAccountRef = ServiceAccountRef {
+pub(crate) const ADDON_KEDA_SA: ServiceAccountRef = ServiceAccountRef {
     namespace: OPERATOR_NAMESPACE,
     name: "keda-operator",
 };
 /// The operator's ServiceAccount as the chart creates it. The guide's Step 11 names
 /// `hyperpod-inference-operator-controller`, which does not exist.
-pub const OPERATOR_SA: ServiceAccountRef = ServiceAccountRef {
+pub(crate) const OPERATOR_SA: ServiceAccountRef = ServiceAccountRef {
     namespace: "hyperpod-inference-system",
     name: "hyperpod-inference-operator-controller-manager",
 };
 /// The name the guide (wrongly) uses in Step 11 and Troubleshooting 2.
-pub const GUIDE_WRONG_OPERATOR_SA: &str = "hyperpod-inference-operator-controller";
-pub const ALB_SA: ServiceAccountRef = ServiceAccountRef {
+#[cfg(test)]
+pub(crate) const GUIDE_WRONG_OPERATOR_SA: &str = "hyperpod-inference-operator-controller";
+pub(crate) const ALB_SA: ServiceAccountRef = ServiceAccountRef {
     namespace: "kube-system",
     name: "aws-load-balancer-controller",
 };
-pub const S3_CSI_SA: ServiceAccountRef = ServiceAccountRef {
+pub(crate) const S3_CSI_SA: ServiceAccountRef = ServiceAccountRef {
     namespace: "kube-system",
     name: "s3-csi-driver-sa",
 };
 /// KEDA as the chart's `keda` subchart installs it: in the release namespace (its templates use
 /// `.Release.Namespace`; the parent chart's `keda.namespace` reaches nothing). The guide's
 /// `keda:keda-operator` (Step 8) matches no ServiceAccount of a Helm install.
-pub const KEDA_SA: ServiceAccountRef = ServiceAccountRef {
+pub(crate) const KEDA_SA: ServiceAccountRef = ServiceAccountRef {
     namespace: HELM_NAMESPACE,
     name: "keda-operator",
 };
-pub const FSX_CSI_SA: ServiceAccountRef = ServiceAccountRef {
+pub(crate) const FSX_CSI_SA: ServiceAccountRef = ServiceAccountRef {
     namespace: "kube-system",
     name: "fsx-csi-controller-sa",
 };
 /// JumpStart gated-model downloads run as per-model ServiceAccounts (StringLike match).
-pub const GATED_SUBJECT_PATTERN: &str =
+pub(crate) const GATED_SUBJECT_PATTERN: &str =
     "system:serviceaccount:*:hyperpod-inference-service-account*";
 
-pub const OPERATOR_NAMESPACE: &str = "hyperpod-inference-system";
-pub const OPERATOR_DEPLOYMENT: &str = "hyperpod-inference-operator-controller-manager";
+pub(crate) const OPERATOR_NAMESPACE: &str = "hyperpod-inference-system";
+pub(crate) const OPERATOR_DEPLOYMENT: &str = "hyperpod-inference-operator-controller-manager";
 /// Label selector of the operator's pods (the guide's `app=hyperpod-inference-operator` matches nothing).
-pub const OPERATOR_POD_SELECTOR: &str =
+pub(crate) const OPERATOR_POD_SELECTOR: &str =
     "control-plane=hyperpod-inference-operator-controller-manager";
-pub const HELM_RELEASE: &str = "hyperpod-inference-operator";
-pub const HELM_NAMESPACE: &str = "kube-system";
+pub(crate) const HELM_RELEASE: &str = "hyperpod-inference-operator";
+pub(crate) const HELM_NAMESPACE: &str = "kube-system";
 /// The AWS Load Balancer Controller of the chart's `alb` subchart: `<release>-alb`.
-pub const ALB_DEPLOYMENT: &str = "hyperpod-inference-operator-alb";
-pub const S3_CSI_ADDON: &str = "aws-mountpoint-s3-csi-driver";
-pub const FSX_CSI_ADDON: &str = "aws-fsx-csi-driver";
-pub const CERT_MANAGER_ADDON: &str = "cert-manager";
-pub const METRICS_SERVER_ADDON: &str = "metrics-server";
+pub(crate) const ALB_DEPLOYMENT: &str = "hyperpod-inference-operator-alb";
+pub(crate) const S3_CSI_ADDON: &str = "aws-mountpoint-s3-csi-driver";
+pub(crate) const FSX_CSI_ADDON: &str = "aws-fsx-csi-driver";
+pub(crate) const CERT_MANAGER_ADDON: &str = "cert-manager";
+pub(crate) const METRICS_SERVER_ADDON: &str = "metrics-server";
 /// The EKS add-on that installs the operator (AWS's recommended method, the HyperPod console's).
-pub const OPERATOR_ADDON: &str = "amazon-sagemaker-hyperpod-inference";
+pub(crate) const OPERATOR_ADDON: &str = "amazon-sagemaker-hyperpod-inference";
 /// The operator Deployment as the EKS add-on names it.
-pub const ADDON_OPERATOR_DEPLOYMENT: &str = "hyperpod-inference-controller-manager";
-pub const NVIDIA_DAEMONSET: &str = "nvidia-device-plugin-daemonset";
-pub const NVIDIA_PLUGIN_VERSION: &str = "v0.14.5";
+pub(crate) const ADDON_OPERATOR_DEPLOYMENT: &str = "hyperpod-inference-controller-manager";
+pub(crate) const NVIDIA_DAEMONSET: &str = "nvidia-device-plugin-daemonset";
+pub(crate) const NVIDIA_PLUGIN_VERSION: &str = "v0.14.5";
 /// The model resources' CRDs (`deploy::kind::ModelKind::resource`).
-pub const JUMPSTART_MODELS_CRD: &str = "jumpstartmodels.inference.sagemaker.aws.amazon.com";
-pub const ENDPOINT_CONFIGS_CRD: &str =
+pub(crate) const JUMPSTART_MODELS_CRD: &str = "jumpstartmodels.inference.sagemaker.aws.amazon.com";
+pub(crate) const ENDPOINT_CONFIGS_CRD: &str =
     "inferenceendpointconfigs.inference.sagemaker.aws.amazon.com";
-pub const INFERENCE_CRDS: [&str; 3] = [
+pub(crate) const INFERENCE_CRDS: [&str; 3] = [
     JUMPSTART_MODELS_CRD,
     ENDPOINT_CONFIGS_CRD,
     "sagemakerendpointregistrations.inference.sagemaker.aws.amazon.com",
 ];
-pub const CERT_MANAGER_CRDS: [&str; 2] = [
+pub(crate) const CERT_MANAGER_CRDS: [&str; 2] = [
     "certificaterequests.cert-manager.io",
     "certificates.cert-manager.io",
 ];
-pub const OPERATOR_INLINE_POLICY: &str = "InferenceOperatorInlinePolicy";
-pub const KEDA_INLINE_POLICY: &str = "KedaOperatorInlinePolicy";
+pub(crate) const OPERATOR_INLINE_POLICY: &str = "InferenceOperatorInlinePolicy";
+pub(crate) const KEDA_INLINE_POLICY: &str = "KedaOperatorInlinePolicy";
 /// The add-on execution role's inline policy for the TLS bucket (AWS's name).
-pub const TLS_BUCKET_INLINE_POLICY: &str = "TLSBucketsAccess";
-pub const HYPERPOD_INFERENCE_ACCESS: &str =
+pub(crate) const TLS_BUCKET_INLINE_POLICY: &str = "TLSBucketsAccess";
+pub(crate) const HYPERPOD_INFERENCE_ACCESS: &str =
     "arn:aws:iam::aws:policy/AmazonSageMakerHyperPodInferenceAccess";
-pub const SAGEMAKER_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess";
-pub const FSX_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonFSxFullAccess";
-pub const GATED_MODEL_ACCESS: &str =
+pub(crate) const SAGEMAKER_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess";
+pub(crate) const FSX_FULL_ACCESS: &str = "arn:aws:iam::aws:policy/AmazonFSxFullAccess";
+pub(crate) const GATED_MODEL_ACCESS: &str =
     "arn:aws:iam::aws:policy/AmazonSageMakerHyperPodGatedModelAccess";
-pub const TEST_MODEL_NAME: &str = "testing-deployment-bert";
+pub(crate) const TEST_MODEL_NAME: &str = "testing-deployment-bert";
 /// Whether Helm's ownership annotations put `obj` in setup's release of the operator chart.
-pub fn in_setup_release(obj: &serde_json::Value) -> bool {
+pub(crate) fn in_setup_release(obj: &serde_json::Value) -> bool {
     let a = &obj["metadata"]["annotations"];
     a["meta.helm.sh/release-name"] == HELM_RELEASE
         && a["meta.helm.sh/release-namespace"] == HELM_NAMESPACE
 }
 
 /// The guide's instance type for the test model.
-pub const TEST_INSTANCE_TYPE: &str = "ml.c5.2xlarge";
+pub(crate) const TEST_INSTANCE_TYPE: &str = "ml.c5.2xlarge";
 
 /// User overrides of derived names (flags `--*-role-name`, `--*-policy-name`).
 #[derive(Debug, Clone, Default)]

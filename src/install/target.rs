@@ -63,7 +63,11 @@ impl Target {
 
 /// Guide Step 1: HyperPod cluster -> EKS cluster, account, OIDC issuer, VPC (shared with
 /// teardown). The kube context is `user_context`, else the one setup writes (the EKS ARN).
-pub fn resolve(ctx: &Ctx, hyperpod_cluster: &str, user_context: Option<&str>) -> Result<Target> {
+pub(crate) fn resolve(
+    ctx: &Ctx,
+    hyperpod_cluster: &str,
+    user_context: Option<&str>,
+) -> Result<Target> {
     ctx.ui.status(
         &format!("Resolving HyperPod cluster {}...", hyperpod_cluster),
         true,
@@ -129,7 +133,7 @@ pub fn resolve(ctx: &Ctx, hyperpod_cluster: &str, user_context: Option<&str>) ->
 
 /// `aws eks update-kubeconfig` for the cluster, under the context name the facts carry (also
 /// used by teardown for its temporary kubeconfig).
-pub fn update_kubeconfig_cmd(ctx: &Ctx, f: &Target, kubeconfig: Option<&str>) -> Cmd {
+pub(crate) fn update_kubeconfig_cmd(ctx: &Ctx, f: &Target, kubeconfig: Option<&str>) -> Cmd {
     eks::update_kubeconfig(
         &ctx.aws,
         format!(
@@ -146,7 +150,7 @@ pub fn update_kubeconfig_cmd(ctx: &Ctx, f: &Target, kubeconfig: Option<&str>) ->
 /// Access to the cluster: the user's kubeconfig when it has the cluster's context; otherwise a
 /// temporary one written by `aws eks update-kubeconfig` (kept while the `PrivateDir` lives), so
 /// that nothing is written to the user's kubeconfig before the plan says so.
-pub fn kube_access(
+pub(crate) fn kube_access(
     ctx: &Ctx,
     kubeconfig: Option<String>,
     facts: &Target,

@@ -20,15 +20,15 @@ use crate::exec::{interrupt, Runner};
 use crate::tools::kube::{self, str_at, KubeOpts};
 use crate::Ctx;
 
-pub const LEASE_NAME: &str = "kubectl-hyperpod-lock";
-pub const LEASE_NAMESPACE: &str = "kube-system";
+pub(crate) const LEASE_NAME: &str = "kubectl-hyperpod-lock";
+pub(crate) const LEASE_NAMESPACE: &str = "kube-system";
 /// A lease not renewed for this long belongs to nobody.
-pub const LEASE_SECONDS: i64 = 60;
+pub(crate) const LEASE_SECONDS: i64 = 60;
 const RENEW_EVERY: Duration = Duration::from_secs(15);
 const ANN_COMMAND: &str = "kubectl-hyperpod.io/command";
 
 /// The lock, held until dropped (then released).
-pub struct ClusterLock {
+pub(crate) struct ClusterLock {
     kube: KubeOpts,
     holder: String,
     /// Shares the run's Kubernetes credential (the renewal thread has one of its own).
@@ -154,7 +154,7 @@ fn held_error(l: &Value) -> Error {
 impl ClusterLock {
     /// Takes the lock for `command` through `kube`, or says who holds it. `force` takes over a
     /// lock whoever holds it. `kubeconfig` (a temporary one `kube` points into) is kept alive.
-    pub fn acquire(
+    pub(crate) fn acquire(
         ctx: &Ctx,
         kube: KubeOpts,
         kubeconfig: Option<PrivateDir>,

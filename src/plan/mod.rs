@@ -17,10 +17,10 @@ use crate::ui::Ui;
 use crate::Ctx;
 
 mod addon_wait;
-pub mod lock;
+pub(crate) mod lock;
 mod wait;
-pub use addon_wait::AddonWait;
-pub use wait::ModelWait;
+pub(crate) use addon_wait::AddonWait;
+pub(crate) use wait::ModelWait;
 
 /// What a wait action waits for: a model's verdict or an EKS add-on's status.
 #[derive(Debug, Clone, Serialize)]
@@ -260,7 +260,7 @@ impl StepEnv<'_> {
 type CheckFn<'p> = Box<dyn Fn(&StepEnv) -> Result<Check> + Send + Sync + 'p>;
 
 /// A step's definition: id, title, dependencies, and its check.
-pub struct StepDef<'p> {
+pub(crate) struct StepDef<'p> {
     pub id: &'static str,
     pub title: String,
     pub deps: Vec<&'static str>,
@@ -270,7 +270,7 @@ pub struct StepDef<'p> {
 }
 
 impl<'p> StepDef<'p> {
-    pub fn new(
+    pub(crate) fn new(
         id: &'static str,
         title: impl Into<String>,
         deps: &[&'static str],
@@ -371,7 +371,7 @@ impl Plan {
 }
 
 /// Runs every check (in dependency waves, each wave in parallel) and returns the plan.
-pub fn make_plan(defs: &[StepDef], env: &StepEnv, context: Value) -> Result<Plan> {
+pub(crate) fn make_plan(defs: &[StepDef], env: &StepEnv, context: Value) -> Result<Plan> {
     let results: Mutex<BTreeMap<&'static str, Result<Check>>> = Mutex::new(BTreeMap::new());
     std::thread::scope(|scope| {
         for d in defs {
@@ -430,7 +430,7 @@ pub struct RunReport {
 /// step checks again right before it acts (an earlier step may have done its work, e.g. the
 /// chart annotating a ServiceAccount) and runs only what that check asks for. Stops after the
 /// first failing wave.
-pub fn execute(defs: &[StepDef], plan: &Plan, env: &StepEnv) -> (RunReport, Option<Error>) {
+pub(crate) fn execute(defs: &[StepDef], plan: &Plan, env: &StepEnv) -> (RunReport, Option<Error>) {
     let mut outcomes: BTreeMap<&'static str, StepOutcome> = BTreeMap::new();
     let mut changed_ids: HashSet<&'static str> = HashSet::new();
     let mut done: HashSet<&'static str> = HashSet::new();

@@ -13,9 +13,8 @@ use crate::tools::iam::{
 };
 
 /// A role as setup wants it.
-pub struct RoleSpec {
+pub(crate) struct RoleSpec {
     pub name: String,
-    pub arn: String,
     pub description: String,
     pub trust: Value,
     pub inline: Option<(String, Value)>,
@@ -31,7 +30,7 @@ fn is_ours(tags: &Value) -> bool {
 }
 
 /// Checks a role: existence, trust, inline policy, attached managed policies.
-pub fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
+pub(crate) fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
     let aws = &env.ctx.aws;
     let n = spec.name.as_str();
     let Some(role) = env.get_role(n)? else {
@@ -148,7 +147,7 @@ fn attach(aws: &AwsOpts, role: &str, arn: &str) -> Action {
 /// A customer-managed policy's default document, or `None` when there is no such policy (or
 /// offline). The reads are kept for the run: one `list-policies` for every policy setup checks,
 /// not one `get-policy` each.
-pub fn current_policy(env: &StepEnv, name: &str, arn: &str) -> Result<Option<Value>> {
+pub(crate) fn current_policy(env: &StepEnv, name: &str, arn: &str) -> Result<Option<Value>> {
     let aws = &env.ctx.aws;
     let listed = env.read_as::<ListPolicies>(&iam::list_local_policies(aws))?;
     let found = listed.and_then(|l| l.policies.into_iter().find(|p| p.arn == arn));
@@ -170,7 +169,7 @@ pub fn current_policy(env: &StepEnv, name: &str, arn: &str) -> Result<Option<Val
 }
 
 /// Checks a customer-managed policy: existence and its default version's document.
-pub fn policy_check(
+pub(crate) fn policy_check(
     env: &StepEnv,
     name: &str,
     arn: &str,
@@ -225,7 +224,7 @@ pub fn policy_check(
 }
 
 /// Checks the cluster's IAM OIDC identity provider.
-pub fn oidc_check(env: &StepEnv, oidc: &Oidc, tags: &[(String, String)]) -> Result<Check> {
+pub(crate) fn oidc_check(env: &StepEnv, oidc: &Oidc, tags: &[(String, String)]) -> Result<Check> {
     let aws = &env.ctx.aws;
     if !env.offline && env.oidc_provider_exists(&oidc.provider_arn)? {
         return Ok(Check::satisfied());

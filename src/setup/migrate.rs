@@ -38,7 +38,7 @@ use crate::Ctx;
 /// The chart's Deployments that run something (namespace, name): the operator, its ALB
 /// controller, KEDA's three and metrics-server. The add-on runs its own in
 /// `hyperpod-inference-system` under other names.
-pub const HELM_WORKLOADS: [(&str, &str); 6] = [
+pub(crate) const HELM_WORKLOADS: [(&str, &str); 6] = [
     (OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT),
     (HELM_NAMESPACE, ALB_DEPLOYMENT),
     (HELM_NAMESPACE, "keda-operator"),
@@ -49,14 +49,14 @@ pub const HELM_WORKLOADS: [(&str, &str); 6] = [
 
 /// The add-on's Deployments (in `hyperpod-inference-system`), removed on the way back after the
 /// add-on was deleted with `--preserve`.
-pub const ADDON_WORKLOADS: [&str; 3] = [
+pub(crate) const ADDON_WORKLOADS: [&str; 3] = [
     ADDON_OPERATOR_DEPLOYMENT,
     "hyperpod-inference-alb",
     "keda-operator",
 ];
 
 /// The release's storage Secrets (`owner=helm,name=<release>`), newest revision last.
-pub fn release_records(ctx: &Ctx, kube: &KubeOpts) -> Result<Vec<Value>> {
+pub(crate) fn release_records(ctx: &Ctx, kube: &KubeOpts) -> Result<Vec<Value>> {
     let selector = format!("owner=helm,name={HELM_RELEASE}");
     let list = kube::list_json(
         kube,
@@ -354,7 +354,7 @@ pub(super) fn release_record_check(env: &StepEnv) -> Result<Check> {
 /// After a failed migration: when the Helm operator is gone but its release is recorded, brings
 /// it back (the add-on deleted with `--preserve`, its Deployments removed, `helm rollback` to the
 /// deployed revision, waited for). Returns what was done, or None when nothing needed restoring.
-pub fn restore(
+pub(crate) fn restore(
     ctx: &Ctx,
     kube: &KubeOpts,
     eks_cluster: &str,

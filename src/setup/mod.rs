@@ -6,13 +6,13 @@
 
 mod addon;
 mod cluster;
-pub mod iam;
-pub mod migrate;
+pub(crate) mod iam;
+pub(crate) mod migrate;
 mod operator;
 mod pending;
 mod preflight;
-pub mod steps;
-pub mod verify;
+pub(crate) mod steps;
+pub(crate) mod verify;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -22,37 +22,34 @@ use crate::plan::{Check, State, StepDef};
 use crate::tools::iam::policy_document;
 
 /// Everything the steps need, borrowed for the life of a plan and its execution.
-pub struct SetupInputs<'a> {
+pub(crate) struct SetupInputs<'a> {
     pub config: &'a SetupConfig,
     pub install: &'a Installation,
     pub target: &'a Target,
 }
 
 impl SetupInputs<'_> {
-    pub fn names(&self) -> &Names {
-        &self.install.names
-    }
-    pub fn role_arn(&self, id: RoleId) -> String {
+    pub(crate) fn role_arn(&self, id: RoleId) -> String {
         format!(
             "arn:aws:iam::{}:role/{}",
             self.target.account,
             self.install.role_name(id)
         )
     }
-    pub fn policy_arn(&self, id: PolicyId) -> String {
+    pub(crate) fn policy_arn(&self, id: PolicyId) -> String {
         format!(
             "arn:aws:iam::{}:policy/{}",
             self.target.account,
             self.install.policy_name(id)
         )
     }
-    pub fn iam_tags(&self) -> Vec<(String, String)> {
+    pub(crate) fn iam_tags(&self) -> Vec<(String, String)> {
         documents::iam_tags(&self.config.hyperpod_cluster)
     }
-    pub fn k8s_labels(&self) -> Labels {
+    pub(crate) fn k8s_labels(&self) -> Labels {
         documents::k8s_labels()
     }
-    pub fn k8s_annotations(&self) -> Labels {
+    pub(crate) fn k8s_annotations(&self) -> Labels {
         documents::k8s_annotations(&self.config.hyperpod_cluster)
     }
     fn policy_context(&self) -> PolicyContext<'_> {
@@ -62,7 +59,7 @@ impl SetupInputs<'_> {
     }
 
     /// A role of the installation as setup wants it: trust, inline and managed policies, tags.
-    pub fn role_spec(&self, def: &RoleDef) -> Result<RoleSpec> {
+    pub(crate) fn role_spec(&self, def: &RoleDef) -> Result<RoleSpec> {
         let trust = trust::trust_policy(
             &self.target.oidc,
             &def.subject.sub(),
@@ -87,7 +84,6 @@ impl SetupInputs<'_> {
             .collect();
         Ok(RoleSpec {
             name: self.install.role_name(def.id).to_string(),
-            arn: self.role_arn(def.id),
             description: def.description.into(),
             trust,
             inline,
@@ -106,7 +102,7 @@ impl SetupInputs<'_> {
 
     /// A customer-managed policy's document. The model buckets' grows: the buckets granted
     /// before (read from the policy, a kept read) and those asked for now.
-    pub fn policy_document(&self, def: &PolicyDef, env: &StepEnv) -> Result<Value> {
+    pub(crate) fn policy_document(&self, def: &PolicyDef, env: &StepEnv) -> Result<Value> {
         if def.id != PolicyId::ModelBuckets {
             return self.policy_context().render(def.template);
         }
@@ -126,7 +122,7 @@ impl SetupInputs<'_> {
     /// cert-manager comes first, from the EKS add-on or what the cluster has (the chart's own
     /// cannot work on a cluster without it: Helm cannot build the chart's Certificate and Issuer
     /// before the subchart's CRDs exist).
-    pub fn helm_values(&self) -> Result<Value> {
+    pub(crate) fn helm_values(&self) -> Result<Value> {
         let c = self.config;
         OperatorValues {
             region: &c.region,
@@ -148,7 +144,7 @@ impl SetupInputs<'_> {
 
     /// The configuration of the operator add-on (the add-on method's counterpart of the chart
     /// values), checked against the add-on's schema.
-    pub fn addon_configuration(&self) -> Result<Value> {
+    pub(crate) fn addon_configuration(&self) -> Result<Value> {
         let c = self.config;
         AddonConfiguration {
             execution_role_arn: self.role_arn(RoleId::Operator),
@@ -165,7 +161,7 @@ impl SetupInputs<'_> {
 
     /// The guide's test model: a small BERT JumpStart model, without a SageMaker endpoint,
     /// rendered as `deploy jumpstart` renders one, and labelled as ours.
-    pub fn test_model(&self) -> Result<Value> {
+    pub(crate) fn test_model(&self) -> Result<Value> {
         let mut model = JumpStartInput {
             name: TEST_MODEL_NAME.into(),
             namespace: "default".into(),
@@ -183,7 +179,7 @@ impl SetupInputs<'_> {
 }
 
 /// The step graph for a configuration. `iam_only` keeps the IAM steps.
-pub fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
+pub(crate) fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
     let c = inp.config;
     let install = inp.install;
     let mut steps = vec![StepDef::new(

@@ -9,7 +9,7 @@ use crate::install::{RoleId, Subject};
 use crate::plan::{Check, State, StepEnv};
 use crate::tools::kube::str_at;
 
-pub fn verify_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
+pub(crate) fn verify_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     if !env.executing || env.offline {
         return Ok(Check::new(State::Deferred, vec![])
             .note("runs after the operator is installed (read-only)"));

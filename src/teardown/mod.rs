@@ -5,8 +5,8 @@
 
 mod cluster;
 mod iam;
-pub mod owned;
-pub mod steps;
+pub(crate) mod owned;
+pub(crate) mod steps;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@ use crate::marks;
 
 /// Who a resource belongs to, as far as its marks say.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Owner {
+pub(crate) enum Owner {
     /// Created by setup for this HyperPod cluster.
     Ours,
     /// Created by setup, but for another HyperPod cluster (the name is in the mark).
@@ -17,12 +17,12 @@ pub enum Owner {
 }
 
 impl Owner {
-    pub fn is_ours(&self) -> bool {
+    pub(crate) fn is_ours(&self) -> bool {
         *self == Owner::Ours
     }
 
     /// Why a resource is left in place, for notes.
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         match self {
             Owner::Ours => "created by kubectl-hyperpod setup".into(),
             Owner::OtherCluster(c) => {
@@ -43,7 +43,7 @@ fn decide(managed: bool, cluster_mark: Option<&str>, cluster: &str) -> Owner {
 }
 
 /// IAM tags as the CLI prints them: `[{"Key": .., "Value": ..}]`.
-pub fn iam(tags: &Value, cluster: &str) -> Owner {
+pub(crate) fn iam(tags: &Value, cluster: &str) -> Owner {
     let get = |k: &str| {
         tags.as_array().and_then(|a| {
             a.iter()
@@ -56,7 +56,7 @@ pub fn iam(tags: &Value, cluster: &str) -> Owner {
 }
 
 /// EKS add-on tags as the CLI prints them: `{"key": "value"}`.
-pub fn addon(tags: &Value, cluster: &str) -> Owner {
+pub(crate) fn addon(tags: &Value, cluster: &str) -> Owner {
     let managed = tags[marks::TAG_MANAGED_BY.0] == marks::TAG_MANAGED_BY.1;
     decide(managed, tags[marks::TAG_CLUSTER].as_str(), cluster)
 }
@@ -64,7 +64,7 @@ pub fn addon(tags: &Value, cluster: &str) -> Owner {
 /// A Kubernetes object: setup's annotation names the cluster; its label alone (objects setup
 /// labels but does not annotate, such as the device plugin) counts when no annotation says
 /// otherwise.
-pub fn k8s(obj: &Value, cluster: &str) -> Owner {
+pub(crate) fn k8s(obj: &Value, cluster: &str) -> Owner {
     let meta = &obj["metadata"];
     let labelled = meta["labels"][marks::LABEL_MANAGED.0] == marks::LABEL_MANAGED.1;
     match meta["annotations"][marks::ANNOTATION_CLUSTER].as_str() {

@@ -16,7 +16,7 @@ use crate::plan::{Action, Check, State, StepDef, StepEnv};
 use crate::tools::kube::{self, str_at, Deletion};
 
 /// Everything the steps need, borrowed for the life of a plan and its execution.
-pub struct TeardownInputs<'a> {
+pub(crate) struct TeardownInputs<'a> {
     pub config: &'a TeardownConfig,
     pub names: &'a Names,
     /// The add-on method's names (its execution, ALB and KEDA roles differ from the Helm ones).
@@ -33,7 +33,7 @@ impl TeardownInputs<'_> {
 
     /// With `--keep-models` and model resources present, the operator and everything it runs
     /// on stay: removing any of it would orphan the models or leak their load balancers.
-    pub fn keeps_operator(&self) -> bool {
+    pub(crate) fn keeps_operator(&self) -> bool {
         self.config.models == ModelPolicy::Keep
             && self.models.iter().any(|m| !is_setup_test_model(m))
     }
@@ -45,7 +45,7 @@ impl TeardownInputs<'_> {
 
     /// Every role setup may have made, by either install method, with its name: the Helm
     /// method's, then the add-on method's own (its other roles are the Helm ones).
-    pub fn all_roles(&self) -> Vec<(&'static RoleDef, &str)> {
+    pub(crate) fn all_roles(&self) -> Vec<(&'static RoleDef, &str)> {
         let helm = role_defs(Method::Helm);
         let mut out: Vec<(&'static RoleDef, &str)> = helm
             .iter()
@@ -70,7 +70,7 @@ impl TeardownInputs<'_> {
 
 /// A note recording something left in place, and why. Notes starting with `kept: ` are listed
 /// in the result under "left in place".
-pub fn kept_note(what: &str, why: &str) -> String {
+pub(crate) fn kept_note(what: &str, why: &str) -> String {
     format!("kept: {what}: {why}")
 }
 
@@ -87,7 +87,7 @@ pub(super) const KEEP_MODELS: &str =
     "model resources remain (--keep-models) and the operator needs it to manage them";
 
 /// The test model setup creates (and removes) itself: removed without `--delete-models`.
-pub fn is_setup_test_model(m: &Value) -> bool {
+pub(crate) fn is_setup_test_model(m: &Value) -> bool {
     m["kind"] == "JumpStartModel"
         && m["metadata"]["name"] == TEST_MODEL_NAME
         && m["metadata"]["namespace"] == "default"
@@ -96,7 +96,7 @@ pub fn is_setup_test_model(m: &Value) -> bool {
 
 /// Every JumpStartModel and InferenceEndpointConfig in every namespace (none when the CRDs
 /// are not installed).
-pub fn list_models(env: &StepEnv) -> Result<Vec<Value>> {
+pub(crate) fn list_models(env: &StepEnv) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for k in ModelKind::ALL {
         out.extend(
@@ -133,7 +133,7 @@ pub(super) fn ns_name(m: &Value) -> (String, String) {
 }
 
 /// `JumpStartModel default/x (DeploymentComplete)`.
-pub fn describe_model(m: &Value) -> String {
+pub(crate) fn describe_model(m: &Value) -> String {
     let (ns, name) = ns_name(m);
     let state = str_at(m, "/status/deploymentStatus/deploymentObjectOverallState")
         .or_else(|| str_at(m, "/status/state"))
@@ -147,7 +147,7 @@ pub fn describe_model(m: &Value) -> String {
 }
 
 /// The command that clears an object's finalizers by hand (never run by teardown).
-pub fn clear_finalizers_cmd(resource: &str, ns: Option<&str>, name: &str) -> String {
+pub(crate) fn clear_finalizers_cmd(resource: &str, ns: Option<&str>, name: &str) -> String {
     let ns = ns.map(|n| format!(" -n {n}")).unwrap_or_default();
     format!(
         "kubectl patch {resource} {name}{ns} --type merge -p '{{\"metadata\":{{\"finalizers\":null}}}}'"
@@ -156,7 +156,7 @@ pub fn clear_finalizers_cmd(resource: &str, ns: Option<&str>, name: &str) -> Str
 
 /// The step graph, in the order of the issue: models, operator, add-ons, device plugin,
 /// ServiceAccounts, namespaces, IAM roles, policies, OIDC provider.
-pub fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
+pub(crate) fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
     let c = inp.config;
     let n = inp.names;
     let mut steps = vec![StepDef::new(

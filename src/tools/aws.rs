@@ -30,14 +30,14 @@ impl AwsOpts {
 }
 
 /// The error code in the AWS CLI's `An error occurred (Code) when calling ...` message.
-pub fn error_code(stderr: &str) -> Option<&str> {
+pub(crate) fn error_code(stderr: &str) -> Option<&str> {
     let start = stderr.find("An error occurred (")? + "An error occurred (".len();
     let end = stderr[start..].find(')')? + start;
     Some(&stderr[start..end])
 }
 
 /// True when the call failed because the thing asked for does not exist.
-pub fn is_not_found(out: &Output) -> bool {
+pub(crate) fn is_not_found(out: &Output) -> bool {
     !out.success()
         && matches!(
             error_code(&out.stderr),
@@ -55,7 +55,7 @@ pub fn is_not_found(out: &Output) -> bool {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct CallerIdentity {
+pub(crate) struct CallerIdentity {
     pub account: String,
     pub arn: String,
 }
@@ -80,7 +80,7 @@ pub(crate) fn caller_identity(runner: &Runner, cmd: &Cmd) -> Result<CallerIdenti
 
 /// What `aws s3api head-bucket` said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BucketState {
+pub(crate) enum BucketState {
     Exists,
     Missing,
     Forbidden,
@@ -119,7 +119,7 @@ pub(crate) fn create_bucket(aws: &AwsOpts, purpose: impl Into<String>, bucket: &
 }
 
 /// Runs a read whose "does not exist" is an answer: `Ok(None)`.
-pub fn read_opt<T: DeserializeOwned>(runner: &Runner, cmd: &Cmd) -> Result<Option<T>> {
+pub(crate) fn read_opt<T: DeserializeOwned>(runner: &Runner, cmd: &Cmd) -> Result<Option<T>> {
     let out = runner.run_unchecked(cmd)?;
     if out.success() {
         return crate::exec::parse_json(cmd, &out.stdout).map(Some);

@@ -11,7 +11,7 @@ use crate::exec::{Cmd, Runner};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct EksCluster {
+pub(crate) struct EksCluster {
     pub name: String,
     pub arn: String,
     /// The Kubernetes version (`1.31`).
@@ -29,35 +29,35 @@ pub struct EksCluster {
 
 impl EksCluster {
     /// The OIDC issuer URL (`identity.oidc.issuer`).
-    pub fn oidc_issuer(&self) -> Option<&str> {
+    pub(crate) fn oidc_issuer(&self) -> Option<&str> {
         self.identity.as_ref()?.oidc.as_ref()?.issuer.as_deref()
     }
 
     /// The VPC id (`resourcesVpcConfig.vpcId`).
-    pub fn vpc_id(&self) -> Option<&str> {
+    pub(crate) fn vpc_id(&self) -> Option<&str> {
         self.resources_vpc_config.as_ref()?.vpc_id.as_deref()
     }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct EksIdentity {
+pub(crate) struct EksIdentity {
     pub oidc: Option<EksOidc>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct EksOidc {
+pub(crate) struct EksOidc {
     pub issuer: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct VpcConfig {
+pub(crate) struct VpcConfig {
     #[serde(default)]
     pub vpc_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct DescribeEks {
+pub(crate) struct DescribeEks {
     pub cluster: EksCluster,
 }
 
@@ -111,7 +111,7 @@ impl Addon {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct DescribeAddon {
+pub(crate) struct DescribeAddon {
     pub addon: Addon,
 }
 

@@ -427,7 +427,7 @@ pub(crate) fn oidc_provider_arns(runner: &Runner, aws: &AwsOpts) -> Result<Vec<S
 // ---- Documents and tags -------------------------------------------------------------------
 
 /// Policy documents may come back as a JSON object or as an (URL-encoded) string.
-pub fn policy_document(v: &Value) -> Value {
+pub(crate) fn policy_document(v: &Value) -> Value {
     match v {
         Value::String(s) => {
             let decoded = percent_decode(s);
@@ -503,7 +503,7 @@ impl Role {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct GetRole {
+pub(crate) struct GetRole {
     pub role: Role,
 }
 
@@ -515,26 +515,26 @@ pub(crate) struct ListRoles {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct RolePolicy {
+pub(crate) struct RolePolicy {
     pub policy_document: Value,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ListRolePolicies {
+pub(crate) struct ListRolePolicies {
     #[serde(default)]
     pub policy_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct AttachedPolicy {
+pub(crate) struct AttachedPolicy {
     pub policy_arn: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ListAttached {
+pub(crate) struct ListAttached {
     #[serde(default)]
     pub attached_policies: Vec<AttachedPolicy>,
 }
@@ -563,7 +563,7 @@ pub(crate) struct ListInstanceProfiles {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ManagedPolicy {
+pub(crate) struct ManagedPolicy {
     #[serde(default = "first_version")]
     pub default_version_id: String,
     #[serde(default)]
@@ -584,7 +584,7 @@ impl ManagedPolicy {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct GetPolicy {
+pub(crate) struct GetPolicy {
     pub policy: ManagedPolicy,
 }
 
@@ -606,7 +606,7 @@ pub(crate) struct ListPolicies {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct PolicyVersion {
+pub(crate) struct PolicyVersion {
     #[serde(default)]
     pub document: Value,
     #[serde(default)]
@@ -617,13 +617,13 @@ pub struct PolicyVersion {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct GetPolicyVersion {
+pub(crate) struct GetPolicyVersion {
     pub policy_version: PolicyVersion,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct ListPolicyVersions {
+pub(crate) struct ListPolicyVersions {
     #[serde(default)]
     pub versions: Vec<PolicyVersion>,
 }
@@ -659,13 +659,13 @@ pub(crate) struct PolicyEntities {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct OidcProviderEntry {
+pub(crate) struct OidcProviderEntry {
     #[serde(rename = "Arn")]
     pub arn: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct ListOidcProviders {
+pub(crate) struct ListOidcProviders {
     #[serde(rename = "OpenIDConnectProviderList")]
     pub providers: Vec<OidcProviderEntry>,
 }

@@ -694,11 +694,11 @@ pub(crate) const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 /// The resource name of CustomResourceDefinitions, as kubectl takes it.
 pub(crate) const CRD_RESOURCE: &str = "customresourcedefinitions.apiextensions.k8s.io";
 
-pub fn is_not_found(out: &Output) -> bool {
+pub(crate) fn is_not_found(out: &Output) -> bool {
     !out.success() && out.stderr.contains("(NotFound)")
 }
 
-pub fn is_unknown_resource(out: &Output) -> bool {
+pub(crate) fn is_unknown_resource(out: &Output) -> bool {
     !out.success()
         && (out
             .stderr
@@ -707,13 +707,8 @@ pub fn is_unknown_resource(out: &Output) -> bool {
 }
 
 /// Reads a string at a JSON pointer, if any.
-pub fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+pub(crate) fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer).and_then(Value::as_str)
-}
-
-/// Escapes a key for a JSON pointer (`/` and `~`).
-pub fn ptr_key(k: &str) -> String {
-    k.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]

@@ -1,21 +1,21 @@
 //! Typed wrappers of the external tools: each builds argv with the user's global options
 //! forwarded, and owns the serde types of its tool's JSON (`pod_diagnosis`: what is wrong with a pod, from kubectl's pods and events).
 
-pub mod aws;
+pub(crate) mod aws;
 #[cfg(test)]
 mod boundary;
-pub mod eks;
+pub(crate) mod eks;
 pub(crate) mod helm;
 pub(crate) mod iam;
-pub mod kube;
-pub mod pod_diagnosis;
-pub mod sagemaker;
+pub(crate) mod kube;
+pub(crate) mod pod_diagnosis;
+pub(crate) mod sagemaker;
 
 use crate::error::{Error, MissingTool, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Tool {
+pub(crate) enum Tool {
     Aws,
     Kubectl,
     Helm,
@@ -24,7 +24,7 @@ pub enum Tool {
 }
 
 impl Tool {
-    pub const ALL: [Tool; 5] = [
+    pub(crate) const ALL: [Tool; 5] = [
         Tool::Aws,
         Tool::Kubectl,
         Tool::Helm,
@@ -32,7 +32,7 @@ impl Tool {
         Tool::Git,
     ];
 
-    pub fn program(self) -> &'static str {
+    pub(crate) fn program(self) -> &'static str {
         match self {
             Tool::Aws => "aws",
             Tool::Kubectl => "kubectl",
@@ -42,7 +42,7 @@ impl Tool {
         }
     }
 
-    pub fn install_hint(self) -> &'static str {
+    pub(crate) fn install_hint(self) -> &'static str {
         match self {
             Tool::Aws => "install the AWS CLI (https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html) and configure credentials",
             Tool::Kubectl => "install kubectl (https://kubernetes.io/docs/tasks/tools/)",
@@ -53,7 +53,7 @@ impl Tool {
     }
 
     /// The argv that prints the tool's version.
-    pub fn version_args(self) -> &'static [&'static str] {
+    pub(crate) fn version_args(self) -> &'static [&'static str] {
         match self {
             Tool::Aws => &["--version"],
             Tool::Kubectl => &["version", "--client", "-o", "json"],
@@ -65,7 +65,7 @@ impl Tool {
 }
 
 /// Looks every tool up on PATH and reports all missing ones at once.
-pub fn require(tools: &[(Tool, &str)]) -> Result<()> {
+pub(crate) fn require(tools: &[(Tool, &str)]) -> Result<()> {
     let missing: Vec<MissingTool> = tools
         .iter()
         .filter(|(t, _)| which::which(t.program()).is_err())
@@ -83,7 +83,7 @@ pub fn require(tools: &[(Tool, &str)]) -> Result<()> {
 }
 
 /// The version a tool reports, in one short line, or None when it is missing or fails.
-pub fn version(runner: &crate::exec::Runner, tool: Tool) -> Option<String> {
+pub(crate) fn version(runner: &crate::exec::Runner, tool: Tool) -> Option<String> {
     let path = which::which(tool.program()).ok()?;
     let cmd = crate::exec::Cmd::new(
         tool.program(),

@@ -8,7 +8,7 @@ use super::kube::str_at;
 
 /// What a pod finding is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trouble {
+pub(crate) enum Trouble {
     InitFailed,
     CrashLoop,
     ImagePull,
@@ -26,19 +26,19 @@ pub enum Trouble {
 
 impl Trouble {
     /// A fault to report (not a state a healthy pod passes through).
-    pub fn is_problem(self) -> bool {
+    pub(crate) fn is_problem(self) -> bool {
         !matches!(self, Trouble::Waiting | Trouble::PodReason)
     }
 
     /// Explains why a pod is not running (a running pod that is not ready yet is not stuck).
-    pub fn explains_not_running(self) -> bool {
+    pub(crate) fn explains_not_running(self) -> bool {
         !matches!(self, Trouble::NotReady | Trouble::ProbeFailing)
     }
 }
 
 /// One thing found about a pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PodProblem {
+pub(crate) struct PodProblem {
     pub pod: String,
     pub container: Option<String>,
     pub trouble: Trouble,
@@ -53,7 +53,7 @@ pub struct PodProblem {
 }
 
 impl PodProblem {
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         match &self.container {
             Some(c) => format!("pod {} container {c}: {}", self.pod, self.message),
             None => format!("pod {}: {}", self.pod, self.message),
@@ -62,12 +62,22 @@ impl PodProblem {
 }
 
 /// Every event about an object, newest last, at most `max`.
-pub fn events_for<'a>(events: &'a [Value], kind: &str, name: &str, max: usize) -> Vec<&'a Value> {
+pub(crate) fn events_for<'a>(
+    events: &'a [Value],
+    kind: &str,
+    name: &str,
+    max: usize,
+) -> Vec<&'a Value> {
     latest(events, kind, name, max, |_| true)
 }
 
 /// Warning events about an object, newest last, at most `max`.
-pub fn warnings_for<'a>(events: &'a [Value], kind: &str, name: &str, max: usize) -> Vec<&'a Value> {
+pub(crate) fn warnings_for<'a>(
+    events: &'a [Value],
+    kind: &str,
+    name: &str,
+    max: usize,
+) -> Vec<&'a Value> {
     latest(events, kind, name, max, |e| {
         str_at(e, "/type") != Some("Normal")
     })
@@ -94,7 +104,7 @@ fn latest<'a>(
 }
 
 /// When an event last happened (RFC 3339), for ordering.
-pub fn event_time(e: &Value) -> &str {
+pub(crate) fn event_time(e: &Value) -> &str {
     str_at(e, "/lastTimestamp")
         .or_else(|| str_at(e, "/eventTime"))
         .or_else(|| str_at(e, "/metadata/creationTimestamp"))
@@ -129,7 +139,7 @@ fn terminated(t: &Value) -> Option<(String, String, String)> {
 /// Everything found about one pod, faults first in the order a person reads them: scheduling,
 /// init containers, containers, volumes, then the pod's own status reason. Findings that are
 /// not faults (`Trouble::is_problem`) say what the pod waits for.
-pub fn diagnose(pod: &Value, events: &[Value]) -> Vec<PodProblem> {
+pub(crate) fn diagnose(pod: &Value, events: &[Value]) -> Vec<PodProblem> {
     let pname = str_at(pod, "/metadata/name").unwrap_or("?").to_string();
     let mut out = Vec::new();
     let mut mk = |container: Option<&str>,
@@ -376,7 +386,7 @@ fn waiting_for(
 }
 
 /// The faults of one pod (what `diagnose` finds, without the states it passes through).
-pub fn problems(pod: &Value, events: &[Value]) -> Vec<PodProblem> {
+pub(crate) fn problems(pod: &Value, events: &[Value]) -> Vec<PodProblem> {
     diagnose(pod, events)
         .into_iter()
         .filter(|p| p.trouble.is_problem())
@@ -384,7 +394,7 @@ pub fn problems(pod: &Value, events: &[Value]) -> Vec<PodProblem> {
 }
 
 /// Why a pod is not running, as Kubernetes says it: its first finding that explains it.
-pub fn why_not_running(pod: &Value) -> Option<(String, Option<String>)> {
+pub(crate) fn why_not_running(pod: &Value) -> Option<(String, Option<String>)> {
     diagnose(pod, &[])
         .into_iter()
         .find(|p| p.trouble.explains_not_running())

@@ -13,7 +13,7 @@ use crate::exec::{Cmd, Runner};
 /// teardown, doctor and deploy's placement check all read.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct HyperPodCluster {
+pub(crate) struct HyperPodCluster {
     pub cluster_arn: String,
     pub cluster_name: String,
     #[serde(default)]
@@ -26,7 +26,7 @@ pub struct HyperPodCluster {
 
 impl HyperPodCluster {
     /// The ARN of the EKS cluster that orchestrates it (`Orchestrator.Eks.ClusterArn`).
-    pub fn eks_cluster_arn(&self) -> Option<&str> {
+    pub(crate) fn eks_cluster_arn(&self) -> Option<&str> {
         Some(
             self.orchestrator
                 .as_ref()?
@@ -38,7 +38,7 @@ impl HyperPodCluster {
     }
 
     /// The name of that EKS cluster (the ARN's last part), when there is one.
-    pub fn eks_cluster_name(&self) -> Option<&str> {
+    pub(crate) fn eks_cluster_name(&self) -> Option<&str> {
         self.eks_cluster_arn()?
             .rsplit('/')
             .next()
@@ -49,7 +49,7 @@ impl HyperPodCluster {
 /// One instance group of a HyperPod cluster.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct InstanceGroup {
+pub(crate) struct InstanceGroup {
     #[serde(default)]
     pub instance_group_name: Option<String>,
     #[serde(default)]
@@ -64,20 +64,14 @@ pub struct InstanceGroup {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Orchestrator {
+pub(crate) struct Orchestrator {
     pub eks: Option<EksOrchestrator>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct EksOrchestrator {
+pub(crate) struct EksOrchestrator {
     pub cluster_arn: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct DescribeHyperPod {
-    #[serde(flatten)]
-    pub cluster: HyperPodCluster,
 }
 
 /// `aws sagemaker describe-cluster` (a HyperPod cluster).

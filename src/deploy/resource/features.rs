@@ -10,9 +10,10 @@ use super::rules::{bad, plain_text, s3_uri};
 use crate::error::{Error, Result};
 
 /// The CRDs' `intelligentRoutingSpec.routingStrategy` values.
-pub const ROUTING_STRATEGIES: [&str; 4] = ["prefixaware", "kvaware", "session", "roundrobin"];
+pub(super) const ROUTING_STRATEGIES: [&str; 4] =
+    ["prefixaware", "kvaware", "session", "roundrobin"];
 /// The CRDs' `loadBalancer.routingAlgorithm` values.
-pub const ROUTING_ALGORITHMS: [&str; 2] = ["least_outstanding_requests", "round_robin"];
+pub(super) const ROUTING_ALGORITHMS: [&str; 2] = ["least_outstanding_requests", "round_robin"];
 
 #[derive(Debug, Clone, Default)]
 pub struct Features {
@@ -520,7 +521,7 @@ impl Overrides {
 }
 
 /// Merges `over` into `base`: objects key by key, anything else replaced.
-pub fn merge(base: &mut Value, over: &Value) {
+pub(super) fn merge(base: &mut Value, over: &Value) {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {
@@ -537,7 +538,7 @@ pub fn merge(base: &mut Value, over: &Value) {
 }
 
 /// A `--values` document: only `spec`, `metadata.labels` and `metadata.annotations` may be in it.
-pub fn check_values_doc(flag: &str, doc: &Value) -> Result<()> {
+pub(super) fn check_values_doc(flag: &str, doc: &Value) -> Result<()> {
     let Some(obj) = doc.as_object() else {
         return Err(Error::invalid(
             flag,

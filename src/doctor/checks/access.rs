@@ -11,7 +11,7 @@ use crate::tools::kube::str_at;
 
 /// Why kubectl could not talk to the API, from its error text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccessTrouble {
+pub(crate) enum AccessTrouble {
     NoContext,
     Unreachable,
     Unauthorized,
@@ -19,7 +19,7 @@ pub enum AccessTrouble {
     Other,
 }
 
-pub fn classify(stderr: &str) -> AccessTrouble {
+pub(crate) fn classify(stderr: &str) -> AccessTrouble {
     let s = stderr.to_ascii_lowercase();
     if s.contains("getting credentials")
         || s.contains("exec plugin")
@@ -55,7 +55,7 @@ pub fn classify(stderr: &str) -> AccessTrouble {
 }
 
 /// The IAM principal ARN an access entry names (an assumed role's session is its role).
-pub fn principal_arn(caller_arn: &str) -> String {
+pub(crate) fn principal_arn(caller_arn: &str) -> String {
     // arn:aws:sts::123:assumed-role/Role/session -> arn:aws:iam::123:role/Role
     let parts: Vec<&str> = caller_arn.splitn(6, ':').collect();
     if parts.len() == 6 && parts[2] == "sts" {
@@ -97,7 +97,7 @@ fn context_name(f: &Facts) -> String {
         .unwrap_or_else(|| "(none)".into())
 }
 
-pub fn reach(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn reach(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let v = match f.server() {
         Ok(v) => v,
         Err(p) => {
@@ -151,7 +151,7 @@ fn normalize(url: &str) -> String {
     url.trim().trim_end_matches('/').to_ascii_lowercase()
 }
 
-pub fn context(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn context(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let eks = f.eks()?;
     let kc = f.kubeconfig()?;
     let ctx = str_at(&kc, "/current-context").unwrap_or("(none)");

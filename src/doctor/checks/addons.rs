@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::iam::bindings;
+#[cfg(test)]
 use super::models;
 use crate::doctor::facts::Facts;
 use crate::doctor::fixes;
@@ -33,7 +34,7 @@ fn csi_role_arn(f: &Facts, driver: &str) -> Option<String> {
 }
 
 /// Installs (or restores) a CSI driver through its EKS add-on.
-pub fn csi_fix(f: &Facts, driver: &str) -> Fix {
+pub(crate) fn csi_fix(f: &Facts, driver: &str) -> Fix {
     let role = csi_role_arn(f, driver);
     if driver.starts_with("s3.") {
         fixes::addon_fix(
@@ -52,7 +53,7 @@ pub fn csi_fix(f: &Facts, driver: &str) -> Fix {
     }
 }
 
-pub fn cert_manager(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn cert_manager(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let have = f.crds()?;
     let missing: Vec<&str> = CERT_MANAGER_CRDS
         .iter()
@@ -71,7 +72,7 @@ pub fn cert_manager(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     .fix(fixes::cert_manager_fix(f))])
 }
 
-pub fn s3_csi(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn s3_csi(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let objs = f.cluster()?;
     if objs.has_csidriver("s3.csi.aws.com") {
         return Ok(vec![Outcome::pass("CSIDriver s3.csi.aws.com is installed")]);
@@ -106,7 +107,7 @@ fn fsx_needed_by(objs: &crate::doctor::facts::ClusterObjects, models: &[Value]) 
         .map(|m| format!("model {} reads from FSx", workloads::ref_of(m)))
 }
 
-pub fn fsx_csi(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn fsx_csi(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let objs = f.cluster()?;
     if objs.has_csidriver("fsx.csi.aws.com") {
         return Ok(vec![Outcome::pass(
@@ -161,16 +162,17 @@ fn running(f: &Facts, m: &WorkloadMatch, what: &str) -> Result<Vec<Outcome>, Pro
     ))])
 }
 
-pub fn alb(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn alb(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     running(f, &ALB_WORKLOAD, "AWS Load Balancer Controller")
 }
 
-pub fn keda(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn keda(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     running(f, &KEDA_WORKLOAD, "KEDA operator")
 }
 
 /// Used by models: whether a model reads from FSx.
-pub fn uses_fsx(m: &Value) -> bool {
+#[cfg(test)]
+pub(crate) fn uses_fsx(m: &Value) -> bool {
     models::spec(m).source.is_some_and(|s| s.kind == "fsx")
 }
 
@@ -178,7 +180,7 @@ pub fn uses_fsx(m: &Value) -> bool {
 /// inference feature) is named with how to manage it; the add-on next to setup's Helm release is
 /// two operators; with neither, a metrics-server of someone else's is what setup's Helm method
 /// would collide with (the chart always installs its own).
-pub fn install_method(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn install_method(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let objs = f.cluster()?;
     let has = |ns: &str, name: &str| {
         objs.deployments
@@ -311,7 +313,7 @@ fn issue_advice(code: &str, helm_left: bool) -> &'static str {
 }
 
 /// HP607: the operator add-on's status and health issues, each with what to do.
-pub fn operator_addon(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn operator_addon(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let Some(a) = f.addon(OPERATOR_ADDON)?.as_ref().clone() else {
         return Ok(vec![Outcome::pass(format!(
             "the operator is not installed as the EKS add-on {OPERATOR_ADDON}"
@@ -377,7 +379,7 @@ pub fn operator_addon(f: &Facts) -> Result<Vec<Outcome>, Problem> {
 
 /// HP608: the operator add-on's dependency add-ons: there, not failed, at or above the versions
 /// AWS names. Only on an add-on install (no call otherwise).
-pub fn dependency_addons(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn dependency_addons(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     if f.addon(OPERATOR_ADDON)?.is_none() {
         return Ok(vec![Outcome::pass(
             "not an add-on install: the operator add-on's dependencies do not apply",

@@ -1,7 +1,6 @@
 //! HP2xx: the AWS side: credentials, the HyperPod cluster, the EKS cluster behind it, the bucket.
 
 use crate::doctor::facts::{eks_name_of, Account, BucketState, Facts};
-use crate::doctor::fixes;
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
 
@@ -29,7 +28,7 @@ fn login_fix(f: &Facts) -> Fix {
 /// With `--hyperpod-cluster`, the credentials are judged by the describe call HP202 needs anyway
 /// (one aws process fewer); `sts get-caller-identity` runs only without one, or when that call
 /// fails, to tell a credentials problem from a missing cluster or a missing permission.
-pub fn identity(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn identity(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     if f.cfg.hyperpod_cluster.is_some() {
         if let Ok(hp) = f.hyperpod() {
             let account = Account::of_arn(&hp.cluster_arn)
@@ -80,7 +79,7 @@ fn too_old(f: &Facts, text: &str, command: &str) -> Option<Outcome> {
     )
 }
 
-pub fn hyperpod(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn hyperpod(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let Some(name) = f.cfg.hyperpod_cluster.as_deref() else {
         return Ok(vec![Outcome::skip("no --hyperpod-cluster given")]);
     };
@@ -123,7 +122,7 @@ pub fn hyperpod(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     }])
 }
 
-pub fn eks(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn eks(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let c = f.eks()?;
     let status = c.status.as_deref().unwrap_or("UNKNOWN");
     let Some(issuer) = c.oidc_issuer() else {
@@ -142,7 +141,7 @@ pub fn eks(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     }])
 }
 
-pub fn bucket(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn bucket(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let Some(b) = f.cfg.s3_bucket.as_deref() else {
         return Ok(vec![Outcome::skip("no --s3-bucket given")]);
     };
@@ -159,9 +158,4 @@ pub fn bucket(f: &Facts) -> Result<Vec<Outcome>, Problem> {
             vec![crate::tools::aws::create_bucket(&f.ctx.aws, "fix", b)],
         )),
     }])
-}
-
-/// Used by the cluster-access check: the fix for a kubeconfig that does not reach the cluster.
-pub fn kubeconfig_fix(f: &Facts) -> Option<Fix> {
-    fixes::kubeconfig_fix(f)
 }

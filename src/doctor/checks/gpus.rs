@@ -11,19 +11,19 @@ use crate::doctor::workloads::{self, WorkloadMatch};
 use crate::install::names::NVIDIA_DAEMONSET;
 use crate::tools::kube::{self, Deletion, KubeOpts};
 
-pub use crate::deploy::model::{node_gpus, node_instance_type, quantity, GPU};
+pub(crate) use crate::deploy::model::{node_gpus, node_instance_type, quantity, GPU};
 
-pub const DEVICE_PLUGIN: WorkloadMatch = crate::install::DEVICE_PLUGIN_WORKLOAD;
+pub(crate) const DEVICE_PLUGIN: WorkloadMatch = crate::install::DEVICE_PLUGIN_WORKLOAD;
 
 /// `ml.g5.12xlarge`, `p4d.24xlarge` ...: the NVIDIA GPU instance families (g*, p*).
-pub fn is_gpu_instance(t: &str) -> bool {
+pub(crate) fn is_gpu_instance(t: &str) -> bool {
     let t = t.strip_prefix("ml.").unwrap_or(t);
     let mut c = t.chars();
     matches!(c.next(), Some('g' | 'p')) && c.next().is_some_and(|d| d.is_ascii_digit())
 }
 
 /// GPUs a pod asks for (requests, else limits, summed over its containers).
-pub fn pod_gpus(p: &Value) -> i64 {
+pub(crate) fn pod_gpus(p: &Value) -> i64 {
     p["spec"]["containers"]
         .as_array()
         .into_iter()
@@ -69,7 +69,7 @@ fn gpu_models(f: &Facts) -> Vec<String> {
         .unwrap_or_default()
 }
 
-pub fn device_plugin(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn device_plugin(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let objs = f.cluster()?;
     let total: i64 = objs.nodes.iter().map(node_gpus).sum();
     let gpu_nodes = objs
@@ -159,7 +159,7 @@ fn two_plugins(f: &Facts, all: &[&Value]) -> Outcome {
     }
 }
 
-pub fn allocatable(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn allocatable(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let objs = f.cluster()?;
     let nodes = &objs.nodes;
     let total: i64 = nodes.iter().map(node_gpus).sum();

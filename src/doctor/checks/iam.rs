@@ -17,7 +17,7 @@ use crate::tools::kube::str_at;
 
 /// A role and the ServiceAccount that should assume it.
 #[derive(Debug, Clone)]
-pub struct Binding {
+pub(crate) struct Binding {
     /// The role (its kebab-case name is the result subject: operator, alb, s3-csi, keda).
     pub key: RoleId,
     pub what: &'static str,
@@ -31,7 +31,7 @@ pub struct Binding {
 
 /// The role/ServiceAccount pairs of the installation that a running workload uses (the
 /// installation model's roles with a workload).
-pub fn bindings(cfg: &crate::doctor::DoctorConfig) -> crate::error::Result<Vec<Binding>> {
+pub(crate) fn bindings(cfg: &crate::doctor::DoctorConfig) -> crate::error::Result<Vec<Binding>> {
     let names = match &cfg.hyperpod_cluster {
         Some(c) => Some(Names::derive(c, &cfg.overrides)?),
         None => None,
@@ -62,7 +62,7 @@ pub fn bindings(cfg: &crate::doctor::DoctorConfig) -> crate::error::Result<Vec<B
 /// The binding as the cluster's install has it: on an add-on install, the role its configuration
 /// names (unless a flag names one) and the add-on method's trust (doctor's catalog is built
 /// before anything is read, with the Helm method's names).
-pub fn as_installed(f: &Facts, b: &Binding) -> Binding {
+pub(crate) fn as_installed(f: &Facts, b: &Binding) -> Binding {
     let mut b = b.clone();
     if f.cfg.overrides.role(b.key).is_some() {
         return b;
@@ -78,7 +78,7 @@ pub fn as_installed(f: &Facts, b: &Binding) -> Binding {
 
 /// The ServiceAccount a component really runs as.
 #[derive(Debug, Clone)]
-pub struct ResolvedSa<'a> {
+pub(crate) struct ResolvedSa<'a> {
     pub namespace: String,
     pub name: String,
     pub object: Option<&'a Value>,
@@ -89,15 +89,15 @@ pub struct ResolvedSa<'a> {
 }
 
 impl ResolvedSa<'_> {
-    pub fn subject(&self) -> String {
+    pub(crate) fn subject(&self) -> String {
         fixes::subject((&self.namespace, &self.name))
     }
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
 }
 
-pub fn resolve_sa<'a>(objs: &'a ClusterObjects, b: &Binding) -> ResolvedSa<'a> {
+pub(crate) fn resolve_sa<'a>(objs: &'a ClusterObjects, b: &Binding) -> ResolvedSa<'a> {
     let default_name = b.default_sa.name;
     // Prefer a matching workload that runs as the expected name (a chart may ship helpers too).
     let w = workloads::find(
@@ -158,7 +158,7 @@ fn need_oidc(f: &Facts) -> Result<Oidc, Problem> {
     })
 }
 
-pub fn oidc_provider(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn oidc_provider(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let o = need_oidc(f)?;
     let providers = f.oidc_providers()?;
     if providers.contains(&o.provider_arn) {
@@ -171,7 +171,7 @@ pub fn oidc_provider(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     .fix(fixes::oidc_fix(f, &o))])
 }
 
-pub fn role_trust(f: &Facts, b: &Binding) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn role_trust(f: &Facts, b: &Binding) -> Result<Vec<Outcome>, Problem> {
     let b = &as_installed(f, b);
     let Some(role) = &b.role else {
         return Ok(vec![Outcome::skip(format!(
@@ -246,7 +246,7 @@ pub fn role_trust(f: &Facts, b: &Binding) -> Result<Vec<Outcome>, Problem> {
 }
 
 /// The role name in a role ARN (`arn:aws:iam::1:role/path/Name` -> `Name`).
-pub fn role_name_of(arn: &str) -> Option<&str> {
+pub(crate) fn role_name_of(arn: &str) -> Option<&str> {
     let rest = arn.split(':').nth(5)?;
     rest.strip_prefix("role/")?
         .rsplit('/')
@@ -254,7 +254,7 @@ pub fn role_name_of(arn: &str) -> Option<&str> {
         .filter(|n| !n.is_empty())
 }
 
-pub fn service_account(f: &Facts, b: &Binding) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn service_account(f: &Facts, b: &Binding) -> Result<Vec<Outcome>, Problem> {
     let b = &as_installed(f, b);
     let objs = f.cluster()?;
     let sa = resolve_sa(&objs, b);

@@ -1,14 +1,14 @@
 //! The catalog: every check with its stable id, group, title and prerequisites, in report order.
 //! Ids are stable across releases (docs/doctor.md lists them); never renumber, only add.
 
-pub mod access;
-pub mod addons;
-pub mod aws;
-pub mod gpus;
-pub mod iam;
-pub mod models;
-pub mod operator;
-pub mod tools;
+pub(crate) mod access;
+pub(crate) mod addons;
+pub(crate) mod aws;
+pub(crate) mod gpus;
+pub(crate) mod iam;
+pub(crate) mod models;
+pub(crate) mod operator;
+pub(crate) mod tools;
 
 use super::report::Group;
 use super::runner::CheckDef;
@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::tools::Tool;
 
 /// The checks of a run. With a MODEL, only what that model depends on, and that model.
-pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<CheckDef<'static>>> {
+pub(crate) fn catalog(cfg: &DoctorConfig) -> Result<Vec<CheckDef<'static>>> {
     let bindings = iam::bindings(cfg)?;
     let focused = cfg.model.is_some();
     let mut c: Vec<CheckDef<'static>> = Vec::new();
@@ -213,7 +213,8 @@ pub fn catalog(cfg: &DoctorConfig) -> Result<Vec<CheckDef<'static>>> {
 }
 
 /// Every check id with its group and title, for documentation and `--list`.
-pub fn ids() -> Vec<(&'static str, Group, String)> {
+#[cfg(test)]
+pub(crate) fn ids() -> Vec<(&'static str, Group, String)> {
     let cfg = DoctorConfig {
         hyperpod_cluster: Some("x".into()),
         ..Default::default()

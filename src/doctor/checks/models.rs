@@ -18,20 +18,20 @@ use crate::install::OPERATOR_WORKLOAD;
 use crate::tools::kube::{self, str_at, Deletion};
 use crate::tools::pod_diagnosis::{self, PodProblem, Trouble};
 
-pub const JSM: &str = ModelKind::JumpStartModel.resource();
-pub const IEC: &str = ModelKind::InferenceEndpointConfig.resource();
+pub(crate) const JSM: &str = ModelKind::JumpStartModel.resource();
+pub(crate) const IEC: &str = ModelKind::InferenceEndpointConfig.resource();
 
 /// The resource name kubectl needs for a model object.
-pub fn resource_of(m: &Value) -> &'static str {
+pub(crate) fn resource_of(m: &Value) -> &'static str {
     spec(m).kind.resource()
 }
 
 /// The model's spec, typed (an object of neither kind is read as a JumpStartModel).
-pub fn spec(m: &Value) -> Model {
+pub(crate) fn spec(m: &Value) -> Model {
     Model::read(m).unwrap_or_else(|| Model::read_as(ModelKind::JumpStartModel, m))
 }
 
-pub fn state(m: &Value) -> Option<&str> {
+pub(crate) fn state(m: &Value) -> Option<&str> {
     str_at(m, "/status/deploymentStatus/deploymentObjectOverallState")
         .or_else(|| str_at(m, "/status/state"))
         .filter(|s| !s.is_empty())
@@ -62,7 +62,7 @@ fn reason(m: &Value) -> Option<String> {
 }
 
 /// Seconds since an RFC 3339 timestamp (`2026-11-23T10:00:00Z`, fractions allowed).
-pub fn age_secs(ts: &str, now: i64) -> Option<i64> {
+pub(crate) fn age_secs(ts: &str, now: i64) -> Option<i64> {
     crate::time::parse_rfc3339(ts).map(|t| now - t)
 }
 
@@ -75,7 +75,7 @@ fn minutes(secs: i64) -> String {
 }
 
 /// A model's own pods (the operator labels them `app=<model>`).
-pub fn pods_of<'a>(m: &Value, ns: &'a NamespaceObjects) -> Vec<&'a Value> {
+pub(crate) fn pods_of<'a>(m: &Value, ns: &'a NamespaceObjects) -> Vec<&'a Value> {
     let name = workloads::name(m);
     ns.pods
         .iter()
@@ -91,7 +91,7 @@ fn pod_ready(p: &Value) -> bool {
 }
 
 /// Free GPUs per node: allocatable minus what running and pending-bound pods ask for.
-pub fn free_gpus(nodes: &[Value], pods: &[Value]) -> Vec<(String, Option<String>, i64)> {
+pub(crate) fn free_gpus(nodes: &[Value], pods: &[Value]) -> Vec<(String, Option<String>, i64)> {
     let mut used: BTreeMap<&str, i64> = BTreeMap::new();
     for p in pods {
         let phase = str_at(p, "/status/phase").unwrap_or("");
@@ -118,7 +118,7 @@ pub fn free_gpus(nodes: &[Value], pods: &[Value]) -> Vec<(String, Option<String>
 
 /// What to change so a GPU model fits: another instance type with room, or fewer replicas.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GpuPlan {
+pub(crate) enum GpuPlan {
     InstanceType(String),
     Replicas(i64),
     /// Nothing fits: the most GPUs free on one node.
@@ -128,7 +128,7 @@ pub enum GpuPlan {
     },
 }
 
-pub fn gpu_plan(
+pub(crate) fn gpu_plan(
     want_type: Option<&str>,
     per_replica: i64,
     desired: i64,
@@ -266,7 +266,7 @@ fn operator_ready(f: &Facts) -> Option<bool> {
 }
 
 /// Judges one model.
-pub fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
+pub(crate) fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
     let kind = m["kind"].as_str().unwrap_or("JumpStartModel");
     let subject = format!("{} {}", kind, workloads::ref_of(m));
     let ns = workloads::namespace(m);
@@ -461,7 +461,7 @@ pub fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
 }
 
 /// HP801: every model, or the one named on the command line.
-pub fn check(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn check(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let all = f.models()?;
     let wanted: Vec<&Value> = all
         .iter()

@@ -14,7 +14,7 @@ use crate::install::OPERATOR_WORKLOAD;
 use crate::tools::kube;
 use crate::tools::pod_diagnosis::{PodProblem, Trouble};
 
-pub fn namespaces(f: &Facts, bindings: &[Binding]) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn namespaces(f: &Facts, bindings: &[Binding]) -> Result<Vec<Outcome>, Problem> {
     let objs = f.cluster()?;
     let mut want = vec![OPERATOR_NAMESPACE.to_string()];
     for b in bindings {
@@ -46,7 +46,7 @@ pub fn namespaces(f: &Facts, bindings: &[Binding]) -> Result<Vec<Outcome>, Probl
     ))])
 }
 
-pub fn inference_crds(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn inference_crds(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let have = f.crds()?;
     let missing: Vec<&str> = INFERENCE_CRDS
         .iter()
@@ -107,7 +107,7 @@ fn fix_for(f: &Facts, w: &Value, p: &PodProblem, logs: &str) -> Option<Fix> {
     }
 }
 
-pub fn deployment(f: &Facts) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn deployment(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let objs = f.cluster()?;
     let Some(w) = workloads::find(objs.deployments.iter(), &OPERATOR_WORKLOAD) else {
         return Ok(vec![Outcome::fail(format!(

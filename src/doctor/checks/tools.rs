@@ -6,7 +6,7 @@ use crate::doctor::runner::Problem;
 use crate::tools::Tool;
 
 /// The first `X.Y.Z` (optionally `vX.Y.Z`) in a version line.
-pub fn parse_version(s: &str) -> Option<(u64, u64, u64)> {
+pub(crate) fn parse_version(s: &str) -> Option<(u64, u64, u64)> {
     for word in s.split(|c: char| c.is_whitespace() || c == '/' || c == '+' || c == '-') {
         let w = word.trim_start_matches('v');
         let mut parts = w.split('.');
@@ -22,7 +22,7 @@ pub fn parse_version(s: &str) -> Option<(u64, u64, u64)> {
 }
 
 /// What is wrong with a tool's version, if anything: (fail?, why).
-pub fn judge_version(tool: Tool, v: (u64, u64, u64)) -> Option<(bool, String)> {
+pub(crate) fn judge_version(tool: Tool, v: (u64, u64, u64)) -> Option<(bool, String)> {
     match tool {
         Tool::Kubectl if v.0 == 1 && v.1 < 24 => Some((
             false,
@@ -34,7 +34,7 @@ pub fn judge_version(tool: Tool, v: (u64, u64, u64)) -> Option<(bool, String)> {
     }
 }
 
-pub fn check(facts: &Facts, tool: Tool, why: &str) -> Result<Vec<Outcome>, Problem> {
+pub(crate) fn check(facts: &Facts, tool: Tool, why: &str) -> Result<Vec<Outcome>, Problem> {
     let program = tool.program();
     let path = match which::which(program) {
         Ok(p) => p,
