@@ -227,12 +227,21 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
     if !opts.wait {
         return Ok(report);
     }
+    await_verdict(ctx, &mut report, seconds)?;
+    Ok(report)
+}
+
+/// Deploy's wait, for `deploy` and for setup's test deployment: watches the report's model
+/// until the operator's verdict or `seconds`, and fills in the outcome, the last status seen,
+/// the time waited and, for a failure or a time-out, the diagnosis.
+pub(crate) fn await_verdict(ctx: &Ctx, report: &mut DeployReport, seconds: u64) -> Result<()> {
+    let (kind, ns, name) = (report.kind, report.namespace.clone(), report.name.clone());
     report.timeout_seconds = Some(seconds);
     ctx.ui.progress(&format!(
         "waiting for {name} to deploy (up to {})",
         crate::time::human(seconds as i64)
     ));
-    let (res, took) = watch::wait_deployed(ctx, kind, ns, name, Duration::from_secs(seconds))?;
+    let (res, took) = watch::wait_deployed(ctx, kind, &ns, &name, Duration::from_secs(seconds))?;
     report.waited_seconds = Some((took.as_secs_f64() * 10.0).round() / 10.0);
     let (outcome, last) = match res {
         WaitResult::Complete(o) => (DeployOutcome::Complete, Some(o)),
@@ -245,9 +254,9 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
         report.status = Some(ModelStatus::of(kind, o));
     }
     if matches!(outcome, DeployOutcome::Failed | DeployOutcome::TimedOut) {
-        report.diagnostics = Some(diagnose::collect(ctx, kind, ns, name, last.as_ref()));
+        report.diagnostics = Some(diagnose::collect(ctx, kind, &ns, &name, last.as_ref()));
     }
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,6 +1,11 @@
 //! Runs checks concurrently: one thread per check (std::thread::scope), each waiting only for the
 //! checks it needs; a check whose prerequisite failed or was skipped is skipped with the root
 //! cause; a check that errors or panics becomes a failed result. Nothing here aborts the run.
+//!
+//! Why not the plan engine's scheduler (`plan::execute`): a plan runs in dependency waves and
+//! stops at the first failing wave, because a change must not follow a failed one; a diagnosis
+//! must go on past every failure, report each check's own verdict, and start each check as
+//! soon as its own prerequisites are done (doctor's slowest chain sets its wall time).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex};

@@ -104,6 +104,16 @@ impl AddonWait {
     }
 }
 
+impl super::Waiter for AddonWait {
+    fn describe(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    fn run(&self, env: &StepEnv) -> Result<()> {
+        AddonWait::run(self, env)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

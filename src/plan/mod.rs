@@ -18,16 +18,24 @@ use crate::Ctx;
 
 mod addon_wait;
 pub(crate) mod lock;
-mod wait;
 pub(crate) use addon_wait::AddonWait;
-pub(crate) use wait::ModelWait;
 
-/// What a wait action waits for: a model's verdict or an EKS add-on's status.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum Wait {
-    Model(ModelWait),
-    Addon(AddonWait),
+/// What a wait action stands for: not one command whose exit decides, but a watch or a poll
+/// with a verdict (a model's `DeploymentComplete`: setup's `ModelWait`; an EKS add-on's
+/// `ACTIVE`: [`AddonWait`]). The plan knows no more of a wait than this, so it depends on no
+/// command that defines one.
+pub(crate) trait Waiter: std::fmt::Debug + Send + Sync {
+    /// What the plan shows of the wait (`wait_for` in `--dry-run -o json`).
+    fn describe(&self) -> Value;
+    /// Waits; not the verdict that passes is an error that says why.
+    fn run(&self, env: &StepEnv) -> Result<()>;
+}
+
+fn describe_wait<S: serde::Serializer>(
+    wait: &Option<std::sync::Arc<dyn Waiter>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    wait.as_ref().map(|w| w.describe()).serialize(s)
 }
 
 /// What a step's check found.
@@ -90,8 +98,11 @@ pub struct Action {
     /// Set for a wait: not one command whose exit decides, but deploy's watcher for a model
     /// (passes on DeploymentComplete, fails at once on DeploymentFailed, with a diagnosis), or
     /// a poll of an EKS add-on (passes on ACTIVE, fails at once with its health issues).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wait_for: Option<Wait>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "describe_wait"
+    )]
+    pub(crate) wait_for: Option<std::sync::Arc<dyn Waiter>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<Document>,
 }
@@ -107,24 +118,26 @@ impl Action {
     }
 
     /// A wait for a model's verdict, shown as the watch it streams through `kube`.
-    pub fn wait(summary: impl Into<String>, kube: &KubeOpts, wait: ModelWait) -> Self {
-        let mut a = Action::new(summary, wait.watch_cmd(kube));
-        a.wait_for = Some(Wait::Model(wait));
+    /// A wait, shown as the command it repeats or streams (`shown`).
+    pub(crate) fn wait(
+        summary: impl Into<String>,
+        shown: Cmd,
+        wait: impl Waiter + 'static,
+    ) -> Self {
+        let mut a = Action::new(summary, shown);
+        a.wait_for = Some(std::sync::Arc::new(wait));
         a
     }
 
     /// A wait for an EKS add-on, shown as the read it repeats.
     pub fn wait_addon(summary: impl Into<String>, aws: &aws::AwsOpts, wait: AddonWait) -> Self {
-        let mut a = Action::new(summary, wait.read_cmd(aws));
-        a.wait_for = Some(Wait::Addon(wait));
-        a
+        Action::wait(summary, wait.read_cmd(aws), wait)
     }
 
     /// Runs the action with the step's context.
     pub fn run(&self, env: &StepEnv) -> Result<()> {
         match &self.wait_for {
-            Some(Wait::Model(w)) => w.run(env),
-            Some(Wait::Addon(w)) => w.run(env),
+            Some(w) => w.run(env),
             None => env.ctx.runner.run(&self.cmd).map(drop),
         }
     }
@@ -370,7 +383,9 @@ impl Plan {
     }
 }
 
-/// Runs every check (in dependency waves, each wave in parallel) and returns the plan.
+/// Runs every step's check at once, one thread each (checks only read, and a check of a step
+/// whose prerequisite does not exist yet says so itself: they need no order), and returns the
+/// plan in the steps' order. Execution ([`execute`]) is what follows the dependencies.
 pub(crate) fn make_plan(defs: &[StepDef], env: &StepEnv, context: Value) -> Result<Plan> {
     let results: Mutex<BTreeMap<&'static str, Result<Check>>> = Mutex::new(BTreeMap::new());
     std::thread::scope(|scope| {

@@ -8,6 +8,7 @@ mod addon;
 mod cluster;
 pub(crate) mod iam;
 pub(crate) mod migrate;
+mod model_wait;
 mod operator;
 mod pending;
 mod preflight;

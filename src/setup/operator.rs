@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::cluster::annotate_sa;
+use super::model_wait::ModelWait;
 use super::steps::SetupInputs;
 use super::ChartSource;
 use crate::deploy::kind::ModelKind;
@@ -14,7 +15,7 @@ use crate::error::Result;
 use crate::install::names::*;
 use crate::install::RoleId;
 use crate::marks;
-use crate::plan::{Action, Check, ModelWait, State, StepEnv};
+use crate::plan::{Action, Check, State, StepEnv};
 use crate::tools::helm;
 use crate::tools::kube::{self, str_at, Deletion};
 
@@ -209,9 +210,7 @@ pub(super) fn test_deployment_check(env: &StepEnv, inp: &SetupInputs) -> Result<
     // Deploy's watcher: DeploymentFailed stops the wait at once with the operator's diagnosis.
     // A model that fails (or times out) is kept, as `deploy` keeps one, for describe and logs;
     // the next setup finds it and tests again.
-    actions.push(Action::wait(
-        "wait for DeploymentComplete (stops at once on DeploymentFailed)",
-        k,
+    actions.push(
         ModelWait::new(
             ModelKind::JumpStartModel,
             "default",
@@ -223,8 +222,12 @@ pub(super) fn test_deployment_check(env: &StepEnv, inp: &SetupInputs) -> Result<
                  the next `kubectl hyperpod setup` replaces it and tests again, \
                  `kubectl hyperpod delete {TEST_MODEL_NAME}` removes it"
             ),
+        )
+        .action(
+            "wait for DeploymentComplete (stops at once on DeploymentFailed)",
+            k,
         ),
-    ));
+    );
     actions.push(delete_model(
         "remove the test model",
         "remove the test model",

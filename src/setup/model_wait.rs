@@ -1,19 +1,20 @@
-//! A plan action that waits for a model's verdict with deploy's watcher: it passes on
-//! DeploymentComplete, fails as soon as the operator reports DeploymentFailed (with deploy's
-//! diagnosis in the error), and times out with the last state seen.
+//! Setup's test deployment waits for its model as `deploy` does (`deploy::apply::await_verdict`):
+//! a plan wait that passes on DeploymentComplete, fails as soon as the operator reports
+//! DeploymentFailed (with deploy's diagnosis in the error), and times out with the last state
+//! seen.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::StepEnv;
 use crate::deploy::apply::{self, DeployOutcome, DeployReport};
 use crate::deploy::diagnose;
 use crate::deploy::kind::ModelKind;
-use crate::deploy::status::{self, ModelStatus};
-use crate::deploy::watch::{self, WaitResult};
+use crate::deploy::status;
+use crate::deploy::watch;
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
+use crate::plan::{Action, StepEnv, Waiter};
 use crate::tools::kube::KubeOpts;
 use crate::ui::Ui;
 use crate::Ctx;
@@ -52,6 +53,12 @@ impl ModelWait {
         }
     }
 
+    /// The plan's action for this wait, shown as the watch it streams through `kube`.
+    pub(crate) fn action(self, summary: &str, kube: &KubeOpts) -> Action {
+        let shown = self.watch_cmd(kube);
+        Action::wait(summary, shown, self)
+    }
+
     /// The watch this wait streams, as the plan shows it.
     pub fn watch_cmd(&self, kube: &KubeOpts) -> Cmd {
         watch::watch_cmd(kube, self.kind, &self.namespace, &self.name)
@@ -59,34 +66,20 @@ impl ModelWait {
 
     /// Waits through the step's kubeconfig and context. Not DeploymentComplete is an error:
     /// a failure (exit 1) or a time-out (exit 6), each with the diagnosis and `on_failure`.
-    pub fn run(&self, env: &StepEnv) -> Result<()> {
+    fn wait(&self, env: &StepEnv) -> Result<()> {
         let ctx = with_kube(env.ctx, &env.kube);
-        let (kind, ns, name) = (self.kind, self.namespace.as_str(), self.name.as_str());
-        ctx.ui.progress(&format!(
-            "waiting for {name} to deploy (up to {})",
-            crate::time::human(self.timeout_seconds as i64)
-        ));
-        let timeout = Duration::from_secs(self.timeout_seconds);
-        let (res, took) = watch::wait_deployed(&ctx, kind, ns, name, timeout)?;
-        let (outcome, last) = match res {
-            WaitResult::Complete(_) => return Ok(()),
-            WaitResult::Failed(o) => (DeployOutcome::Failed, Some(o)),
-            WaitResult::TimedOut(o) => (DeployOutcome::TimedOut, o),
-            WaitResult::Deleted(o) => (DeployOutcome::Deleted, Some(o).filter(|o| !o.is_null())),
-        };
-        let diagnostics = (outcome != DeployOutcome::Deleted)
-            .then(|| diagnose::collect(&ctx, kind, ns, name, last.as_ref()));
-        let report = DeployReport {
-            kind,
-            name: name.to_string(),
-            namespace: ns.to_string(),
+        let mut report = DeployReport {
+            kind: self.kind,
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
             action: apply::ApplyAction::Created,
-            outcome,
-            waited_seconds: Some(took.as_secs_f64()),
-            timeout_seconds: Some(self.timeout_seconds),
-            status: last.as_ref().map(|o| ModelStatus::of(kind, o)),
-            diagnostics,
+            outcome: DeployOutcome::Applied,
+            waited_seconds: None,
+            timeout_seconds: None,
+            status: None,
+            diagnostics: None,
         };
+        apply::await_verdict(&ctx, &mut report, self.timeout_seconds)?;
         match report.error() {
             Some(err) => Err(self.explain(err, &report)),
             None => Ok(()),
@@ -124,6 +117,16 @@ impl ModelWait {
     }
 }
 
+impl Waiter for ModelWait {
+    fn describe(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    fn run(&self, env: &StepEnv) -> Result<()> {
+        self.wait(env)
+    }
+}
+
 /// A context like `parent` whose kubectl calls go through `kube`: the step's kubeconfig and
 /// context, which differ from the global flags' when setup writes the context itself. The
 /// flags (verbose, dry run, format, quiet, colour) are the parent's; the runner's log and the
@@ -143,6 +146,7 @@ fn with_kube(parent: &Ctx, kube: &KubeOpts) -> Ctx {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::status::ModelStatus;
     use serde_json::json;
 
     fn report(outcome: DeployOutcome, obj: serde_json::Value) -> DeployReport {
@@ -215,7 +219,7 @@ mod tests {
             kubeconfig: None,
             context: Some("c".into()),
         };
-        let a = super::super::Action::wait("wait", &kube, wait());
+        let a = wait().action("wait", &kube);
         assert!(!a.cmd.mutating);
         let v = serde_json::to_value(&a).unwrap();
         assert_eq!(v["argv"][3], "get");
