@@ -4,14 +4,18 @@
 //! Setup builds its steps from it, teardown reverses it, doctor checks against it; none of them
 //! keeps its own list. The install method picks the table: the Helm chart (the guide's) or the
 //! EKS add-on `amazon-sagemaker-hyperpod-inference` (AWS's recommended one), each a value of
-//! [`Method`] with its own rows, not a second code path.
+//! [`Method`] whose tables are one file each (`helm.rs`, `addon.rs`: a `MethodDef`, registered
+//! in [`Method::def`], which says how to add a method), not a second code path. The rows both
+//! methods share or build on are here.
 //!
 //! `names` holds the fixed names (the chart's real ones, not the guide's) and the IAM name rule;
 //! `trust` the IAM trust documents; `target` what an installation is made on (the resolved
 //! cluster); `documents` the typed contexts of the templates setup renders; `installed` what an
 //! add-on install on the cluster says about itself.
 
+mod addon;
 pub mod documents;
+mod helm;
 pub(crate) mod installed;
 pub(crate) mod names;
 pub(crate) mod target;
@@ -47,12 +51,43 @@ pub enum Method {
 }
 
 impl Method {
-    pub fn as_str(self) -> &'static str {
+    /// Every method, in the order `--method` lists them.
+    #[cfg(test)]
+    pub(crate) const ALL: [Method; 2] = [Method::Helm, Method::Addon];
+
+    /// The method's tables: the one place a method is registered.
+    ///
+    /// Adding an install method: a file `install/<method>.rs` with its `DEF: MethodDef` (roles,
+    /// policies, ServiceAccounts, add-ons, namespaces, operator Deployment), a variant here and
+    /// its arm below; then the arms the compiler asks for where the method changes setup's step
+    /// graph (`setup/steps.rs`: the operator step and its preflight), teardown
+    /// (`teardown/steps.rs`) and doctor's detection (`doctor/checks/addons.rs`).
+    pub(crate) fn def(self) -> &'static MethodDef {
         match self {
-            Method::Helm => "helm",
-            Method::Addon => "addon",
+            Method::Helm => &helm::DEF,
+            Method::Addon => &addon::DEF,
         }
     }
+
+    pub fn as_str(self) -> &'static str {
+        self.def().name
+    }
+}
+
+/// What an install method is, as data: its tables ([`Method::def`]).
+#[derive(Debug)]
+pub(crate) struct MethodDef {
+    /// The `--method` value.
+    pub(crate) name: &'static str,
+    pub(crate) roles: &'static [RoleDef],
+    pub(crate) policies: &'static [PolicyDef],
+    /// The ServiceAccounts the installation creates itself (the chart or add-on creates the rest).
+    pub(crate) service_accounts: &'static [ServiceAccountDef],
+    pub(crate) addons: &'static [AddonDef],
+    /// The namespaces setup creates.
+    pub(crate) namespaces: &'static [&'static str],
+    /// The operator's Deployment (in `OPERATOR_NAMESPACE`) as the method names it.
+    pub(crate) operator_deployment: &'static str,
 }
 
 /// Which parts of an installation are wanted (setup's switches).
@@ -278,7 +313,7 @@ pub struct PolicyDef {
 }
 
 /// The operator's role as the guide makes it (Helm: the chart's ServiceAccount in its namespace).
-const OPERATOR_ROLE_HELM: RoleDef = RoleDef {
+pub(super) const OPERATOR_ROLE_HELM: RoleDef = RoleDef {
     id: RoleId::Operator,
     step: "operator-role",
     what: "inference operator role",
@@ -297,7 +332,7 @@ const OPERATOR_ROLE_HELM: RoleDef = RoleDef {
     workload: Some(OPERATOR_WORKLOAD),
 };
 /// The load balancer controller's role (Helm: the ServiceAccount setup creates in kube-system).
-const ALB_ROLE_HELM: RoleDef = RoleDef {
+pub(super) const ALB_ROLE_HELM: RoleDef = RoleDef {
     id: RoleId::Alb,
     step: "alb-role",
     what: "load balancer controller role",
@@ -313,7 +348,7 @@ const ALB_ROLE_HELM: RoleDef = RoleDef {
     workload: Some(ALB_WORKLOAD),
 };
 /// The S3 CSI driver's role (its add-on's ServiceAccount in kube-system).
-const S3_ROLE: RoleDef = RoleDef {
+pub(super) const S3_ROLE: RoleDef = RoleDef {
     id: RoleId::S3Csi,
     step: "s3-role",
     what: "S3 CSI driver role",
@@ -332,7 +367,7 @@ const S3_ROLE: RoleDef = RoleDef {
     workload: Some(S3_CSI_WORKLOAD),
 };
 /// KEDA's role (Helm: the keda subchart runs in the release namespace).
-const KEDA_ROLE_HELM: RoleDef = RoleDef {
+pub(super) const KEDA_ROLE_HELM: RoleDef = RoleDef {
     id: RoleId::Keda,
     step: "keda-role",
     what: "KEDA operator role",
@@ -351,7 +386,7 @@ const KEDA_ROLE_HELM: RoleDef = RoleDef {
     workload: Some(KEDA_WORKLOAD),
 };
 /// The FSx CSI driver's role (its add-on's ServiceAccount in kube-system).
-const FSX_ROLE: RoleDef = RoleDef {
+pub(super) const FSX_ROLE: RoleDef = RoleDef {
     id: RoleId::FsxCsi,
     step: "fsx-role",
     what: "FSx CSI driver role",
@@ -367,7 +402,7 @@ const FSX_ROLE: RoleDef = RoleDef {
     workload: None,
 };
 /// JumpStart gated-model downloads (per-model ServiceAccounts).
-const GATED_ROLE: RoleDef = RoleDef {
+pub(super) const GATED_ROLE: RoleDef = RoleDef {
     id: RoleId::GatedModel,
     step: "gated-model-role",
     what: "JumpStart gated-model download role",
@@ -384,59 +419,8 @@ const GATED_ROLE: RoleDef = RoleDef {
 };
 
 /// The roles of a Helm install, in the order setup creates them.
-const HELM_ROLES: &[RoleDef] = &[
-    OPERATOR_ROLE_HELM,
-    ALB_ROLE_HELM,
-    S3_ROLE,
-    KEDA_ROLE_HELM,
-    FSX_ROLE,
-    GATED_ROLE,
-];
-
-/// The roles of an add-on install (AWS's `helm_to_addon.sh` names and policies): every
-/// workload's ServiceAccount is in `hyperpod-inference-system`; the S3 and FSx CSI drivers are
-/// dependencies of the add-on, so always wanted. The roles that differ from the Helm method's
-/// have steps of their own, so teardown can look for both methods' roles in one plan.
-const ADDON_ROLES: &[RoleDef] = &[
-    RoleDef {
-        step: "execution-role",
-        what: "inference operator execution role",
-        prefix: "SageMakerHyperPodInference-",
-        description: "SageMaker HyperPod inference operator add-on (kubectl-hyperpod)",
-        subject: Subject::ServiceAccount(ADDON_OPERATOR_SA),
-        inline: Some(Inline {
-            name: TLS_BUCKET_INLINE_POLICY,
-            template: "iam/tls-bucket.json.j2",
-        }),
-        managed: &[Managed::Aws(HYPERPOD_INFERENCE_ACCESS)],
-        ..OPERATOR_ROLE_HELM
-    },
-    RoleDef {
-        step: "addon-alb-role",
-        prefix: "SageMakerHP-ALB-",
-        subject: Subject::ServiceAccount(ADDON_ALB_SA),
-        ..ALB_ROLE_HELM
-    },
-    RoleDef {
-        when: When::Always,
-        ..S3_ROLE
-    },
-    RoleDef {
-        step: "addon-keda-role",
-        prefix: "SageMakerHP-KEDA-",
-        subject: Subject::ServiceAccount(ADDON_KEDA_SA),
-        trust_sagemaker: true,
-        ..KEDA_ROLE_HELM
-    },
-    RoleDef {
-        when: When::Always,
-        ..FSX_ROLE
-    },
-    GATED_ROLE,
-];
-
 /// The load balancer controller's policy (the controller's own v2.13.0 document).
-const ALB_POLICY: PolicyDef = PolicyDef {
+pub(super) const ALB_POLICY: PolicyDef = PolicyDef {
     id: PolicyId::Alb,
     step: "alb-policy",
     what: "load balancer controller policy",
@@ -447,7 +431,7 @@ const ALB_POLICY: PolicyDef = PolicyDef {
     when: When::Always,
 };
 /// The S3 CSI driver's access to the one bucket.
-const S3_POLICY: PolicyDef = PolicyDef {
+pub(super) const S3_POLICY: PolicyDef = PolicyDef {
     id: PolicyId::S3,
     step: "s3-policy",
     what: "S3 mountpoint policy",
@@ -460,7 +444,7 @@ const S3_POLICY: PolicyDef = PolicyDef {
 
 /// The S3 CSI driver's read access to model buckets (`setup --model-bucket`): its own policy,
 /// so that it is there only when asked for, and grows (never shrinks) as buckets are added.
-const MODEL_BUCKETS_POLICY: PolicyDef = PolicyDef {
+pub(super) const MODEL_BUCKETS_POLICY: PolicyDef = PolicyDef {
     id: PolicyId::ModelBuckets,
     step: "model-bucket-policy",
     what: "S3 model bucket read policy",
@@ -470,17 +454,6 @@ const MODEL_BUCKETS_POLICY: PolicyDef = PolicyDef {
     template: "iam/s3-model-buckets.json.j2",
     when: When::ModelBuckets,
 };
-
-const HELM_POLICIES: &[PolicyDef] = &[ALB_POLICY, S3_POLICY, MODEL_BUCKETS_POLICY];
-
-const ADDON_POLICIES: &[PolicyDef] = &[
-    ALB_POLICY,
-    PolicyDef {
-        when: When::Always,
-        ..S3_POLICY
-    },
-    MODEL_BUCKETS_POLICY,
-];
 
 /// A ServiceAccount the installation creates (before the chart) and annotates with a role.
 #[derive(Debug, Clone, Copy)]
@@ -495,30 +468,6 @@ pub struct ServiceAccountDef {
     pub when: When,
 }
 
-const HELM_SERVICE_ACCOUNTS: &[ServiceAccountDef] = &[
-    ServiceAccountDef {
-        step: "alb-service-account",
-        sa: ALB_SA,
-        role: RoleId::Alb,
-        extra_labels: &[],
-        addon: None,
-        when: When::Always,
-    },
-    ServiceAccountDef {
-        step: "s3-service-account",
-        sa: S3_CSI_SA,
-        role: RoleId::S3Csi,
-        extra_labels: &[
-            ("app.kubernetes.io/component", "csi-driver"),
-            ("app.kubernetes.io/instance", "aws-mountpoint-s3-csi-driver"),
-            ("app.kubernetes.io/managed-by", "EKS"),
-            ("app.kubernetes.io/name", "aws-mountpoint-s3-csi-driver"),
-        ],
-        addon: Some(S3_CSI_ADDON),
-        when: When::S3Csi,
-    },
-];
-
 /// An EKS add-on the installation creates, with the role its ServiceAccount assumes (if any).
 #[derive(Debug, Clone, Copy)]
 pub struct AddonDef {
@@ -531,70 +480,10 @@ pub struct AddonDef {
     pub min_version: Option<&'static str>,
 }
 
-const HELM_ADDONS: &[AddonDef] = &[
-    AddonDef {
-        step: "s3-csi-addon",
-        name: S3_CSI_ADDON,
-        role: Some(RoleId::S3Csi),
-        when: When::S3Csi,
-        min_version: None,
-    },
-    AddonDef {
-        step: "fsx-csi-addon",
-        name: FSX_CSI_ADDON,
-        role: Some(RoleId::FsxCsi),
-        when: When::FsxCsi,
-        min_version: None,
-    },
-    // cert-manager before the chart: the chart's own Certificate and Issuer need its CRDs when
-    // Helm builds the release, and a new HyperPod cluster has none (its dependencies chart ships
-    // cert-manager disabled). The chart's cert-manager subchart stays off. Skipped when
-    // cert-manager is already installed (setup::cluster::cert_manager_check).
-    AddonDef {
-        step: "cert-manager-addon",
-        name: CERT_MANAGER_ADDON,
-        role: None,
-        when: When::Always,
-        min_version: None,
-    },
-];
-
-/// The dependency add-ons of the operator add-on, at or above the versions AWS names
-/// (`helm_to_addon.sh`); EKS refuses the operator add-on without them.
-const ADDON_ADDONS: &[AddonDef] = &[
-    AddonDef {
-        step: "s3-csi-addon",
-        name: S3_CSI_ADDON,
-        role: Some(RoleId::S3Csi),
-        when: When::Always,
-        min_version: Some("v1.14.1-eksbuild.1"),
-    },
-    AddonDef {
-        step: "fsx-csi-addon",
-        name: FSX_CSI_ADDON,
-        role: Some(RoleId::FsxCsi),
-        when: When::Always,
-        min_version: Some("v1.6.0-eksbuild.1"),
-    },
-    AddonDef {
-        step: "cert-manager-addon",
-        name: CERT_MANAGER_ADDON,
-        role: None,
-        when: When::Always,
-        min_version: Some("v1.18.2-eksbuild.2"),
-    },
-    AddonDef {
-        step: "metrics-server-addon",
-        name: METRICS_SERVER_ADDON,
-        role: None,
-        when: When::Always,
-        min_version: Some("v0.7.2-eksbuild.4"),
-    },
-];
-
 /// The dependency add-ons of the operator add-on and the lowest version of each it accepts.
 pub fn operator_addon_dependencies() -> impl Iterator<Item = (&'static str, &'static str)> {
-    ADDON_ADDONS
+    addon::DEF
+        .addons
         .iter()
         .filter_map(|a| a.min_version.map(|v| (a.name, v)))
 }
@@ -667,11 +556,7 @@ impl Installation {
 
     /// The ServiceAccounts the installation creates itself (the chart creates the others).
     pub fn all_service_accounts(&self) -> &'static [ServiceAccountDef] {
-        match self.method {
-            Method::Helm => HELM_SERVICE_ACCOUNTS,
-            // The add-on creates its ServiceAccounts, annotated from its configuration.
-            Method::Addon => &[],
-        }
+        self.method.def().service_accounts
     }
 
     pub fn service_accounts(&self) -> impl Iterator<Item = &'static ServiceAccountDef> + '_ {
@@ -681,10 +566,7 @@ impl Installation {
     }
 
     pub fn all_addons(&self) -> &'static [AddonDef] {
-        match self.method {
-            Method::Helm => HELM_ADDONS,
-            Method::Addon => ADDON_ADDONS,
-        }
+        self.method.def().addons
     }
 
     pub fn addons(&self) -> impl Iterator<Item = &'static AddonDef> + '_ {
@@ -697,10 +579,7 @@ impl Installation {
     /// release namespace, `names::KEDA_SA`; not `cert-manager`: the EKS add-on brings its own;
     /// none for the add-on method, which creates its own).
     pub fn namespaces(&self) -> &'static [&'static str] {
-        match self.method {
-            Method::Helm => &[OPERATOR_NAMESPACE],
-            Method::Addon => &[],
-        }
+        self.method.def().namespaces
     }
 
     /// The Helm release of the operator chart (what the namespace's ownership names).
@@ -713,10 +592,7 @@ impl Installation {
 
     /// The operator's Deployment (in `OPERATOR_NAMESPACE`) as the method names it.
     pub fn operator_deployment(&self) -> &'static str {
-        match self.method {
-            Method::Helm => OPERATOR_DEPLOYMENT,
-            Method::Addon => ADDON_OPERATOR_DEPLOYMENT,
-        }
+        self.method.def().operator_deployment
     }
 
     /// A role's resolved name.
@@ -739,18 +615,12 @@ pub fn role_def(method: Method, id: RoleId) -> &'static RoleDef {
 
 /// The policy rows of a method.
 pub fn policy_defs(method: Method) -> &'static [PolicyDef] {
-    match method {
-        Method::Helm => HELM_POLICIES,
-        Method::Addon => ADDON_POLICIES,
-    }
+    method.def().policies
 }
 
 /// The role rows of a method.
 pub fn role_defs(method: Method) -> &'static [RoleDef] {
-    match method {
-        Method::Helm => HELM_ROLES,
-        Method::Addon => ADDON_ROLES,
-    }
+    method.def().roles
 }
 
 #[cfg(test)]
@@ -759,7 +629,7 @@ mod tests {
 
     #[test]
     fn every_id_has_one_row_and_steps_are_unique() {
-        for method in [Method::Helm, Method::Addon] {
+        for method in Method::ALL {
             let mut steps = std::collections::HashSet::new();
             for r in role_defs(method) {
                 assert!(steps.insert(r.step), "{}", r.step);
