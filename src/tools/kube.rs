@@ -682,7 +682,8 @@ impl Bounded<'_> {
 }
 
 /// The ServiceAccount annotation naming the IAM role its pods get (IAM roles for service accounts).
-/// `kubectl hyperpod <words>`: this plugin, as kubectl runs it (a command doctor's fixes show).
+/// This plugin as kubectl runs it, `kubectl hyperpod` and then `words` (a command doctor's
+/// fixes show).
 pub(crate) fn plugin(purpose: &str, words: &[&str]) -> Cmd {
     Cmd::new("kubectl", purpose)
         .arg("hyperpod")
