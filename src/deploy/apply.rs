@@ -9,13 +9,11 @@ use serde_json::Value;
 use super::check::Checked;
 use super::diagnose::{self, Diagnostics};
 use super::kind::ModelKind;
+use super::model::Model;
 use super::status::ModelStatus;
 use super::watch::{self, WaitResult};
 use crate::error::{Error, Result};
 use crate::Ctx;
-
-/// The deadline when the resource sets none (the CRD's default `maxDeployTimeInSeconds`).
-pub const DEFAULT_DEPLOY_SECONDS: u64 = 3600;
 
 #[derive(Debug, Clone, Default)]
 pub struct DeployOptions {
@@ -207,12 +205,10 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
             ApplyAction::Unchanged => "unchanged (nothing to apply)",
         }
     ));
-    let seconds = opts.timeout.map(|t| t.as_secs()).unwrap_or_else(|| {
-        c.defaulted
-            .pointer("/spec/maxDeployTimeInSeconds")
-            .and_then(Value::as_u64)
-            .unwrap_or(DEFAULT_DEPLOY_SECONDS)
-    });
+    let seconds = opts
+        .timeout
+        .map(|t| t.as_secs())
+        .unwrap_or_else(|| Model::read_as(kind, &c.defaulted).deploy_deadline_seconds());
     let mut report = DeployReport {
         kind,
         name: name.to_string(),

@@ -66,7 +66,12 @@ pub(crate) struct Model {
     pub endpoint_name: Option<String>,
     /// `spec.replicas` as written (the CRDs default it to 1).
     pub replicas: Option<i64>,
+    /// `spec.maxDeployTimeInSeconds` as written.
+    pub max_deploy_seconds: Option<u64>,
 }
+
+/// The operator's deadline when the resource sets none (the CRDs' `maxDeployTimeInSeconds`).
+pub const DEFAULT_DEPLOY_SECONDS: u64 = 3600;
 
 fn text(v: &Value, pointer: &str) -> Option<String> {
     v.pointer(pointer)
@@ -134,6 +139,7 @@ impl Model {
             source,
             endpoint_name: text(obj, kind.endpoint_pointer()),
             replicas: obj.pointer("/spec/replicas").and_then(Value::as_i64),
+            max_deploy_seconds: spec["maxDeployTimeInSeconds"].as_u64(),
         }
     }
 
@@ -157,6 +163,11 @@ impl Model {
     /// The replicas the operator runs (the CRDs' default is 1).
     pub(crate) fn replica_count(&self) -> i64 {
         self.replicas.unwrap_or(1)
+    }
+
+    /// How long the operator gives the deployment.
+    pub fn deploy_deadline_seconds(&self) -> u64 {
+        self.max_deploy_seconds.unwrap_or(DEFAULT_DEPLOY_SECONDS)
     }
 
     /// The patch that moves the model to another instance type.
@@ -191,10 +202,12 @@ mod tests {
         assert_eq!(m.instance_types, ["ml.c5.2xlarge"]);
         assert_eq!(m.endpoint_name.as_deref(), Some("ep"));
         assert_eq!((m.gpus, m.replica_count()), (0, 1));
+        assert_eq!(m.deploy_deadline_seconds(), DEFAULT_DEPLOY_SECONDS);
 
         let iec = json!({"kind": "InferenceEndpointConfig", "metadata": {"name": "l"},
             "spec": {"modelName": "llama", "instanceTypes": ["ml.g5.12xlarge", "ml.g5.24xlarge"],
                      "instanceType": "ignored", "endpointName": "", "replicas": 2,
+                     "maxDeployTimeInSeconds": 900,
                      "modelSourceConfig": {"modelSourceType": "s3", "modelLocation": "m/",
                                            "s3Storage": {"bucketName": "s3://b"}},
                      "worker": {"resources": {"requests": {"nvidia.com/gpu": "2"},
@@ -207,6 +220,7 @@ mod tests {
         );
         assert_eq!(m.endpoint_name, None, "an empty name is no endpoint");
         assert_eq!((m.gpus, m.replica_count()), (4, 2));
+        assert_eq!(m.deploy_deadline_seconds(), 900);
         let s = m.s3_bucket().unwrap();
         assert_eq!(
             (s.bucket.as_deref(), s.location.as_deref()),

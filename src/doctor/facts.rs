@@ -149,7 +149,7 @@ impl Account {
     }
 }
 
-pub(crate) use crate::tools::aws::BucketState;
+use crate::tools::aws::BucketState;
 
 const AWS_TIMEOUT: Duration = Duration::from_secs(60);
 const KUBE_TIMEOUT: Duration = Duration::from_secs(45);

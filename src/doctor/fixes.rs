@@ -10,7 +10,7 @@ use crate::install::trust::{self, Oidc};
 use crate::tools::iam;
 use crate::tools::kube;
 
-pub(crate) use crate::tools::kube::ROLE_ANNOTATION;
+use crate::tools::kube::ROLE_ANNOTATION;
 pub(crate) const CERT_MANAGER_CRDS_URL: &str =
     "https://github.com/cert-manager/cert-manager/releases/download/v1.18.2/cert-manager.crds.yaml";
 pub(crate) const NVIDIA_PLUGIN_URL: &str =

@@ -5,7 +5,6 @@
 use serde_json::Value;
 
 use super::iam::bindings;
-#[cfg(test)]
 use super::models;
 use crate::doctor::facts::Facts;
 use crate::doctor::fixes;
@@ -103,7 +102,7 @@ fn fsx_needed_by(objs: &crate::doctor::facts::ClusterObjects, models: &[Value]) 
     }
     models
         .iter()
-        .find(|m| str_at(m, "/spec/modelSourceConfig/modelSourceType") == Some("fsx"))
+        .find(|m| uses_fsx(m))
         .map(|m| format!("model {} reads from FSx", workloads::ref_of(m)))
 }
 
@@ -170,9 +169,8 @@ pub(crate) fn keda(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     running(f, &KEDA_WORKLOAD, "KEDA operator")
 }
 
-/// Used by models: whether a model reads from FSx.
-#[cfg(test)]
-pub(crate) fn uses_fsx(m: &Value) -> bool {
+/// Whether a model reads from FSx.
+fn uses_fsx(m: &Value) -> bool {
     models::spec(m).source.is_some_and(|s| s.kind == "fsx")
 }
 

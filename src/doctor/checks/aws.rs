@@ -1,8 +1,9 @@
 //! HP2xx: the AWS side: credentials, the HyperPod cluster, the EKS cluster behind it, the bucket.
 
-use crate::doctor::facts::{eks_name_of, Account, BucketState, Facts};
+use crate::doctor::facts::{eks_name_of, Account, Facts};
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
+use crate::tools::aws::BucketState;
 
 /// Error codes of the AWS CLI that mean "your credentials are not accepted".
 const REJECTED: [&str; 8] = [

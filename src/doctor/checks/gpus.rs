@@ -11,7 +11,7 @@ use crate::doctor::workloads::{self, WorkloadMatch};
 use crate::install::names::NVIDIA_DAEMONSET;
 use crate::tools::kube::{self, Deletion, KubeOpts};
 
-pub(crate) use crate::deploy::model::{node_gpus, node_instance_type, quantity, GPU};
+use crate::deploy::model::{node_gpus, node_instance_type, quantity, GPU};
 
 pub(crate) const DEVICE_PLUGIN: WorkloadMatch = crate::install::DEVICE_PLUGIN_WORKLOAD;
 

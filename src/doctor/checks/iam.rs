@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::doctor::facts::{ClusterObjects, Facts};
-use crate::doctor::fixes::{self, ROLE_ANNOTATION};
+use crate::doctor::fixes;
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
 use crate::doctor::workloads;
@@ -14,6 +14,7 @@ use crate::install::trust::{judge_trust, trusts_service, Oidc, TrustVerdict};
 use crate::install::{role_def, role_defs, Method, RoleId, Subject, WorkloadMatch};
 use crate::tools::iam::policy_document;
 use crate::tools::kube::str_at;
+use crate::tools::kube::ROLE_ANNOTATION;
 
 /// A role and the ServiceAccount that should assume it.
 #[derive(Debug, Clone)]

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::gpus::{is_gpu_instance, node_gpus, node_instance_type, pod_gpus, GPU};
+use super::gpus::{is_gpu_instance, pod_gpus};
 use crate::deploy::kind::ModelKind;
 use crate::deploy::model::Model;
+use crate::deploy::model::{node_gpus, node_instance_type, GPU};
 use crate::doctor::facts::{Facts, NamespaceObjects};
 use crate::doctor::report::{Fix, Outcome};
 use crate::doctor::runner::Problem;
@@ -378,7 +379,7 @@ pub(crate) fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
             }
         }
         Some(s @ ("DeploymentPending" | "DeploymentInProgress")) => {
-            let limit = m["spec"]["maxDeployTimeInSeconds"].as_i64().unwrap_or(3600);
+            let limit = spec(m).deploy_deadline_seconds() as i64;
             let since = age
                 .map(|a| format!(" for {}", minutes(a)))
                 .unwrap_or_default();
