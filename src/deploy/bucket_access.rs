@@ -12,9 +12,7 @@ use super::model::Model;
 use crate::error::{Error, Result};
 use crate::install::names::S3_CSI_SA;
 use crate::tools::aws;
-use crate::tools::iam::{
-    self, policy_document, GetPolicy, GetPolicyVersion, ListAttached, ListRolePolicies, RolePolicy,
-};
+use crate::tools::iam::{self, policy_document, GetPolicy, GetPolicyVersion};
 use crate::tools::kube::{str_at, KubeOpts};
 use crate::Ctx;
 
@@ -212,39 +210,26 @@ pub(crate) fn role_can_read(ctx: &Ctx, sa: Option<&Value>, b: &ModelBucket) -> R
     };
     let role = role_name(arn).to_string();
     let (runner, opts) = (&ctx.runner, &ctx.aws);
-    let (attached, inline) = std::thread::scope(|s| {
-        let attached = s.spawn(|| {
-            aws::read_opt::<ListAttached>(
-                runner,
-                &iam::list_attached_role_policies(
-                    opts,
-                    format!("list IAM role {role}'s attached policies"),
-                    &role,
-                ),
-            )
-        });
-        let inline = aws::read_opt::<ListRolePolicies>(
-            runner,
-            &iam::list_role_policies(
-                opts,
-                format!("list IAM role {role}'s inline policies"),
-                &role,
-            ),
-        );
-        let attached = attached
-            .join()
-            .unwrap_or_else(|_| Err(Error::failed("an IAM read panicked", None)));
-        Ok::<_, Error>((attached?, inline?))
-    })?;
-    let (Some(attached), Some(inline)) = (attached, inline) else {
+    let Some(detail) = iam::role_detail(runner, opts, &role)? else {
         return Ok(Access::NoRole(format!(
             "the S3 CSI driver's role {role} does not exist"
         )));
     };
+    let mut docs: Vec<Value> = detail
+        .role_policy_list
+        .iter()
+        .map(|p| policy_document(&p.policy_document))
+        .collect();
     let mut jobs: Vec<Box<dyn FnOnce() -> Result<Option<Value>> + Send + '_>> = Vec::new();
-    for p in attached.attached_policies {
-        let parn = p.policy_arn;
+    for parn in detail.attached_arns() {
+        let parn = parn.to_string();
         jobs.push(Box::new(move || {
+            if !iam::is_aws_managed(&parn) {
+                // The account's own policies came with the role, in one answer.
+                return Ok(
+                    iam::policy_detail(runner, opts, &parn, &parn)?.map(|p| p.default_document())
+                );
+            }
             let Some(pol) =
                 aws::read_opt::<GetPolicy>(runner, &iam::get_policy(opts, &parn, &parn))?
             else {
@@ -260,20 +245,7 @@ pub(crate) fn role_can_read(ctx: &Ctx, sa: Option<&Value>, b: &ModelBucket) -> R
                 .map(|v| policy_document(&v.policy_version.document)))
         }));
     }
-    for name in inline.policy_names {
-        let role = role.clone();
-        jobs.push(Box::new(move || {
-            let get = iam::get_role_policy(
-                opts,
-                format!("read IAM role {role}'s inline policy {name}"),
-                &role,
-                &name,
-            );
-            Ok(aws::read_opt::<RolePolicy>(runner, &get)?
-                .map(|v| policy_document(&v.policy_document)))
-        }));
-    }
-    let docs: Vec<Value> = parallel(jobs)?.into_iter().flatten().collect();
+    docs.extend(parallel(jobs)?.into_iter().flatten());
     let missing = missing(&docs, b);
     Ok(if missing.is_empty() {
         Access::Readable

@@ -216,6 +216,12 @@ impl Runner {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// The answer kept for a reusable read of `cmd`, when one is kept (nothing has changed since
+    /// it was made); runs nothing.
+    pub fn kept(&self, cmd: &Cmd) -> Option<Output> {
+        self.reads.kept(&cmd.argv)
+    }
+
     /// Runs and returns the output whatever the exit code; errors only when it could not run or timed out.
     pub fn run_unchecked(&self, cmd: &Cmd) -> Result<Output> {
         if cmd.mutating {

@@ -50,6 +50,12 @@ impl Reads {
         }
     }
 
+    /// The kept answer to `argv`, if any, without running anything.
+    pub(crate) fn kept(&self, argv: &[String]) -> Option<Output> {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.answers.get(argv).cloned()
+    }
+
     /// The read begun in `generation` ended: a successful answer is kept unless something
     /// changed meanwhile.
     pub(crate) fn finish(&self, argv: &[String], generation: u64, out: Option<&Output>) {
@@ -81,12 +87,19 @@ impl Reads {
 }
 
 /// AWS's "it does not exist" is an answer too (a role or add-on setup has not made yet: only a
-/// call of ours makes one). Kubernetes' NotFound is not kept: controllers create objects on
-/// their own (an add-on's ServiceAccounts). Other failures (throttling, access) are not kept.
+/// call of ours makes one), and so is "you may not" (a caller's permissions do not change in a
+/// run: the batched IAM read falls back to per-name reads once, not in every check).
+/// Kubernetes' NotFound is not kept: controllers create objects on their own (an add-on's
+/// ServiceAccounts). Other failures (throttling, time-outs) are not kept.
 fn absent(out: &Output) -> bool {
-    ["(NoSuchEntity)", "(ResourceNotFoundException)"]
-        .iter()
-        .any(|m| out.stderr.contains(m))
+    [
+        "(NoSuchEntity)",
+        "(ResourceNotFoundException)",
+        "(AccessDenied)",
+        "(AccessDeniedException)",
+    ]
+    .iter()
+    .any(|m| out.stderr.contains(m))
 }
 
 #[cfg(test)]

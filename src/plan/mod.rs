@@ -3,7 +3,7 @@
 //! confirmation prompt, `-o json` and the real run; `execute` is a separate function.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -12,7 +12,7 @@ use crate::error::{in_step, Error, Result};
 use crate::exec::Cmd;
 use crate::tools::aws;
 use crate::tools::iam;
-use crate::tools::kube::KubeOpts;
+use crate::tools::kube::{self, KubeOpts};
 use crate::ui::Ui;
 use crate::Ctx;
 
@@ -218,6 +218,9 @@ pub struct StepEnv<'a> {
     pub changed_so_far: bool,
     /// False while planning, true while executing (a few checks only make sense after earlier steps ran).
     pub executing: bool,
+    /// The Kubernetes objects the steps read, fetched together ([`kube::Batch`]); `kget` of
+    /// anything else reads it alone.
+    pub(crate) batch: Option<Arc<kube::Batch>>,
 }
 
 impl StepEnv<'_> {
@@ -234,12 +237,26 @@ impl StepEnv<'_> {
         aws::read_opt(&self.ctx.runner, &cmd.clone().reusable())
     }
 
-    /// `iam::read_role`, kept for the run (a check's read); `None` offline.
+    /// An IAM role, read with the account's other roles and policies in one answer kept for
+    /// the run ([`iam::role_detail`]); `None` offline.
     pub fn get_role(&self, name: &str) -> Result<Option<iam::Role>> {
+        Ok(self.role(name)?.map(|d| d.role))
+    }
+
+    /// An IAM role with its inline and attached policies ([`iam::role_detail`]); `None` offline.
+    pub(crate) fn role(&self, name: &str) -> Result<Option<iam::RoleDetail>> {
         if self.offline {
             return Ok(None);
         }
-        iam::read_role(&self.ctx.runner, &self.ctx.aws, name, true)
+        iam::role_detail(&self.ctx.runner, &self.ctx.aws, name)
+    }
+
+    /// A customer-managed policy with its versions ([`iam::policy_detail`]); `None` offline.
+    pub(crate) fn policy(&self, name: &str, arn: &str) -> Result<Option<iam::PolicyDetail>> {
+        if self.offline {
+            return Ok(None);
+        }
+        iam::policy_detail(&self.ctx.runner, &self.ctx.aws, name, arn)
     }
 
     /// `eks::addon`, kept for the run (a check's read; waits read afresh); `None` offline.
@@ -265,6 +282,12 @@ impl StepEnv<'_> {
     pub fn kget(&self, kind: &str, name: &str, ns: Option<&str>) -> Result<Option<Value>> {
         if self.offline {
             return Ok(None);
+        }
+        if let Some(b) = &self.batch {
+            let key = kube::ObjectKey::new(kind, name, ns);
+            if let Some(answer) = b.get(&self.kube, &self.ctx.runner, &key, !self.executing)? {
+                return Ok(answer);
+            }
         }
         self.kube.get_read(&self.ctx.runner, kind, name, ns, true)
     }
@@ -484,6 +507,7 @@ pub(crate) fn execute(defs: &[StepDef], plan: &Plan, env: &StepEnv) -> (RunRepor
                         offline: false,
                         changed_so_far,
                         executing: true,
+                        batch: env.batch.clone(),
                     };
                     let r = crate::exec::interrupt::in_step(d.id, || {
                         run_step(d, planned, dep_changed, &step_env)
@@ -675,6 +699,7 @@ mod tests {
             offline: false,
             changed_so_far: false,
             executing: false,
+            batch: None,
         };
         let plan = make_plan(&defs, &env, Value::Null).unwrap();
         assert_eq!(plan.pending(), 3);
@@ -707,6 +732,7 @@ mod tests {
             offline: false,
             changed_so_far: false,
             executing: false,
+            batch: None,
         };
         let plan = make_plan(&defs, &env, Value::Null).unwrap();
         assert_eq!(plan.pending(), 0);

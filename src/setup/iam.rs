@@ -8,9 +8,7 @@ use crate::install::trust::{same_policy, trust_subjects, Oidc};
 use crate::error::Result;
 use crate::plan::{Action, Check, State, StepEnv};
 use crate::tools::aws::AwsOpts;
-use crate::tools::iam::{
-    self, GetPolicyVersion, ListAttached, ListPolicies, ListPolicyVersions, RolePolicy,
-};
+use crate::tools::iam;
 
 /// A role as setup wants it.
 pub(crate) struct RoleSpec {
@@ -33,7 +31,7 @@ fn is_ours(tags: &Value) -> bool {
 pub(crate) fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
     let aws = &env.ctx.aws;
     let n = spec.name.as_str();
-    let Some(role) = env.get_role(n)? else {
+    let Some(detail) = env.role(n)? else {
         let mut actions = vec![Action::new(
             format!("create role {n}"),
             iam::create_role(aws, n, &spec.trust, &spec.description, &spec.tags),
@@ -47,6 +45,7 @@ pub(crate) fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
         }
         return Ok(Check::new(State::Missing, actions));
     };
+    let role = &detail.role;
     let mut parts = Vec::new();
     let mut c = Check::satisfied();
     if !is_ours(&role.tags_json()) {
@@ -81,18 +80,12 @@ pub(crate) fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
         parts.push(d);
     }
     if let Some((pname, doc)) = &spec.inline {
-        let get = iam::get_role_policy(
-            aws,
-            format!("read inline policy {pname} of role {n}"),
-            n,
-            pname,
-        );
-        match env.read_as::<RolePolicy>(&get)? {
+        match detail.inline(pname) {
             None => parts.push(
                 Check::new(State::Drifted, vec![put_inline(aws, n, pname, doc)])
                     .note(format!("inline policy {pname} is missing")),
             ),
-            Some(v) if !same_policy(&v.policy_document, doc) => parts.push(
+            Some(v) if !same_policy(&v, doc) => parts.push(
                 Check::new(State::Drifted, vec![put_inline(aws, n, pname, doc)]).note(format!(
                     "inline policy {pname} differs from the expected document"
                 )),
@@ -100,21 +93,13 @@ pub(crate) fn role_check(env: &StepEnv, spec: &RoleSpec) -> Result<Check> {
             Some(_) => {}
         }
     }
-    if !spec.managed.is_empty() {
-        let list =
-            iam::list_attached_role_policies(aws, format!("list policies attached to role {n}"), n);
-        let attached = env.read_as::<ListAttached>(&list)?;
-        let arns = attached
-            .as_ref()
-            .map(ListAttached::arns)
-            .unwrap_or_default();
-        for arn in &spec.managed {
-            if !arns.contains(&arn.as_str()) {
-                parts.push(
-                    Check::new(State::Drifted, vec![attach(aws, n, arn)])
-                        .note(format!("policy {arn} is not attached")),
-                );
-            }
+    let arns = detail.attached_arns();
+    for arn in &spec.managed {
+        if !arns.contains(&arn.as_str()) {
+            parts.push(
+                Check::new(State::Drifted, vec![attach(aws, n, arn)])
+                    .note(format!("policy {arn} is not attached")),
+            );
         }
     }
     parts.push(c);
@@ -144,30 +129,6 @@ fn attach(aws: &AwsOpts, role: &str, arn: &str) -> Action {
     )
 }
 
-/// A customer-managed policy's default document, or `None` when there is no such policy (or
-/// offline). The reads are kept for the run: one `list-policies` for every policy setup checks,
-/// not one `get-policy` each.
-pub(crate) fn current_policy(env: &StepEnv, name: &str, arn: &str) -> Result<Option<Value>> {
-    let aws = &env.ctx.aws;
-    let listed = env.read_as::<ListPolicies>(&iam::list_local_policies(aws))?;
-    let found = listed.and_then(|l| l.policies.into_iter().find(|p| p.arn == arn));
-    let Some(found) = found else {
-        return Ok(None);
-    };
-    let getv = iam::get_policy_version(
-        aws,
-        format!("read the default version of IAM policy {name}"),
-        arn,
-        &found.default_version_id,
-    );
-    let current = env.read_as::<GetPolicyVersion>(&getv)?;
-    Ok(Some(
-        current
-            .map(|c| c.policy_version.document)
-            .unwrap_or(Value::Null),
-    ))
-}
-
 /// Checks a customer-managed policy: existence and its default version's document.
 pub(crate) fn policy_check(
     env: &StepEnv,
@@ -178,7 +139,7 @@ pub(crate) fn policy_check(
     tags: &[(String, String)],
 ) -> Result<Check> {
     let aws = &env.ctx.aws;
-    let Some(current) = current_policy(env, name, arn)? else {
+    let Some(current) = env.policy(name, arn)? else {
         return Ok(Check::new(
             State::Missing,
             vec![Action::new(
@@ -188,16 +149,12 @@ pub(crate) fn policy_check(
             .doc(name, doc)],
         ));
     };
-    if same_policy(&current, doc) {
+    if same_policy(&current.default_document(), doc) {
         return Ok(Check::satisfied());
     }
     let mut actions = Vec::new();
     // IAM keeps at most five versions; make room by deleting the oldest non-default one.
-    let listv = iam::list_policy_versions(aws, name, arn);
-    let versions = env
-        .read_as::<ListPolicyVersions>(&listv)?
-        .map(|l| l.versions)
-        .unwrap_or_default();
+    let versions = &current.policy_version_list;
     let mut old: Vec<&str> = versions
         .iter()
         .filter(|v| !v.is_default_version)

@@ -430,6 +430,7 @@ impl<'a> Setup<'a> {
             offline: false,
             changed_so_far: false,
             executing: true,
+            batch: Some(std::sync::Arc::new(steps::objects_read(&inputs))),
         };
         let (report, err) = plan::execute(&defs, &planned.plan, &exec_env);
         if let Some(e) = err {
@@ -514,6 +515,7 @@ impl<'a> Setup<'a> {
             offline,
             changed_so_far: false,
             executing: false,
+            batch: Some(std::sync::Arc::new(steps::objects_read(&inputs))),
         };
 
         // When the kubeconfig entry does not exist yet, checks read the cluster through a

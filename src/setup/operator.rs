@@ -83,13 +83,17 @@ fn operator_release_check(env: &StepEnv, inp: &SetupInputs, values: Value) -> Re
         actions.insert(actions.len() - 1, fix);
         note
     });
-    let getv = helm::get_values(
-        &env.kube,
-        "read the operator's helm values",
-        HELM_RELEASE,
-        HELM_NAMESPACE,
-    );
-    let current: Value = env.ctx.runner.json(&getv)?;
+    // `helm status -o json` carries the values the release was installed with (`config`, what
+    // `helm get values` prints); a helm that leaves them out is asked separately.
+    let current: Value = match st.get("config") {
+        Some(v) if v.is_object() => v.clone(),
+        _ => env.ctx.runner.json(&helm::get_values(
+            &env.kube,
+            "read the operator's helm values",
+            HELM_RELEASE,
+            HELM_NAMESPACE,
+        ))?,
+    };
     let diffs = value_diffs("", &values, &current);
     if phase == "deployed" && diffs.is_empty() {
         return Ok(Check::satisfied());

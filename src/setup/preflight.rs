@@ -23,6 +23,7 @@ use crate::install::names::*;
 use crate::install::Method;
 use crate::plan::{Check, State, StepEnv};
 use crate::tools::kube::str_at;
+use crate::tools::kube::ObjectKey;
 
 /// A cluster-wide object of the chart that another install may own, and the way out.
 struct Collision {
@@ -133,6 +134,21 @@ fn addon_method_check(env: &StepEnv) -> Result<Check> {
          `kubectl hyperpod migrate --to addon --hyperpod-cluster NAME --s3-bucket BUCKET`, or keep managing it with setup's `--method helm` \
          (the default on this cluster). Do not `helm uninstall` it: that deletes the inference CRDs and every model"
     )))
+}
+
+/// The objects preflight reads (for the plan's batched read).
+pub(super) fn reads() -> Vec<ObjectKey> {
+    let mut out: Vec<ObjectKey> = COLLISIONS
+        .iter()
+        .map(|c| ObjectKey::new(c.kind, c.name, None))
+        .collect();
+    for d in [OPERATOR_DEPLOYMENT, ADDON_OPERATOR_DEPLOYMENT] {
+        out.push(ObjectKey::new("deployment", d, Some(OPERATOR_NAMESPACE)));
+    }
+    for driver in ["fsx.csi.aws.com", "s3.csi.aws.com"] {
+        out.push(ObjectKey::new("csidriver", driver, None));
+    }
+    out
 }
 
 pub(super) fn check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {

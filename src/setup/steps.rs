@@ -19,7 +19,7 @@ use crate::install::target::Target;
 use crate::install::Method;
 use crate::install::{trust, Installation, Managed, PolicyDef, PolicyId, RoleDef, RoleId};
 use crate::plan::{Check, State, StepDef};
-use crate::tools::iam::policy_document;
+use crate::tools::kube::{self, ObjectKey};
 
 /// Everything the steps need, borrowed for the life of a plan and its execution.
 pub(crate) struct SetupInputs<'a> {
@@ -107,8 +107,9 @@ impl SetupInputs<'_> {
             return self.policy_context().render(def.template);
         }
         let name = self.install.policy_name(def.id);
-        let mut buckets = iam::current_policy(env, name, &self.policy_arn(def.id))?
-            .map(|d| ModelBucketsContext::granted(&policy_document(&d)))
+        let mut buckets = env
+            .policy(name, &self.policy_arn(def.id))?
+            .map(|d| ModelBucketsContext::granted(&d.default_document()))
             .unwrap_or_default();
         for b in &self.config.model_buckets {
             if !buckets.contains(b) {
@@ -179,6 +180,37 @@ impl SetupInputs<'_> {
 }
 
 /// The step graph for a configuration. `iam_only` keeps the IAM steps.
+/// Every Kubernetes object setup's checks read by name, read together ([`kube::Batch`]: two
+/// processes where one each would be twenty). A check reading something not listed here still
+/// works, alone; tests/budget.rs counts the processes.
+pub(crate) fn objects_read(inp: &SetupInputs) -> kube::Batch {
+    let mut keys = preflight::reads();
+    for ns in inp.install.namespaces() {
+        keys.push(ObjectKey::new("namespace", ns, None));
+    }
+    let sas = inp.install.service_accounts().map(|d| d.sa);
+    let subjects = inp.install.roles().filter_map(|r| match r.subject {
+        crate::install::Subject::ServiceAccount(sa) => Some(sa),
+        crate::install::Subject::Pattern(_) => None,
+    });
+    for sa in sas.chain(subjects).chain([OPERATOR_SA]) {
+        keys.push(ObjectKey::new(
+            "serviceaccount",
+            sa.name,
+            Some(sa.namespace),
+        ));
+    }
+    for crd in INFERENCE_CRDS.iter().chain(CERT_MANAGER_CRDS.iter()) {
+        keys.push(ObjectKey::new("customresourcedefinition", crd, None));
+    }
+    keys.push(ObjectKey::new(
+        "daemonset",
+        NVIDIA_DAEMONSET,
+        Some("kube-system"),
+    ));
+    kube::Batch::new(keys)
+}
+
 pub(crate) fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
     let c = inp.config;
     let install = inp.install;

@@ -55,6 +55,11 @@ pub(crate) fn verify_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
         }
     }
     let deployment = inp.install.operator_deployment();
+    // Already available (the plan's batched read saw it): nothing to wait for.
+    let seen = env.kget("deployment", deployment, Some(OPERATOR_NAMESPACE))?;
+    if seen.as_ref().is_some_and(crate::tools::kube::is_available) {
+        return finish(problems, notes);
+    }
     let wait = crate::tools::kube::wait_available(
         &env.kube,
         "wait for the operator Deployment to become available",
@@ -69,6 +74,11 @@ pub(crate) fn verify_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
             crate::exec::stderr_tail(&out.stderr)
         ));
     }
+    finish(problems, notes)
+}
+
+/// Verification's verdict: an error naming every problem, or satisfied with the notes.
+fn finish(problems: Vec<String>, notes: Vec<String>) -> Result<Check> {
     if !problems.is_empty() {
         return Err(Error::failed(
             format!(

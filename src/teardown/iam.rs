@@ -6,8 +6,7 @@ use super::steps::{absent, kept, TeardownInputs, KEEP_MODELS};
 use crate::error::Result;
 use crate::plan::{Action, Check, State, StepEnv};
 use crate::tools::iam::{
-    self, GetPolicy, ListAttached, ListInstanceProfiles, ListPolicyVersions, ListRolePolicies,
-    OidcProvider, PolicyEntities,
+    self, GetPolicy, ListInstanceProfiles, ListPolicyVersions, OidcProvider, PolicyEntities,
 };
 
 fn iam_kept_reason(inp: &TeardownInputs) -> Option<&'static str> {
@@ -23,10 +22,10 @@ fn iam_kept_reason(inp: &TeardownInputs) -> Option<&'static str> {
 pub(super) fn role_check(env: &StepEnv, inp: &TeardownInputs, name: &str) -> Result<Check> {
     let aws = &env.ctx.aws;
     let what = format!("IAM role {name}");
-    let Some(found) = env.get_role(name)? else {
+    let Some(found) = env.role(name)? else {
         return Ok(absent());
     };
-    let owner = owned::iam(&found.tags_json(), inp.cluster());
+    let owner = owned::iam(&found.role.tags_json(), inp.cluster());
     if !owner.is_ours() {
         return Ok(kept(
             &what,
@@ -41,35 +40,21 @@ pub(super) fn role_check(env: &StepEnv, inp: &TeardownInputs, name: &str) -> Res
     if let Some(why) = iam_kept_reason(inp) {
         return Ok(kept(&what, why));
     }
-    let inline = env
-        .read_as::<ListRolePolicies>(&iam::list_role_policies(
-            aws,
-            format!("list inline policies of IAM role {name}"),
-            name,
-        ))?
-        .map(|l| l.policy_names)
-        .unwrap_or_default();
-    let attached = env.read_as::<ListAttached>(&iam::list_attached_role_policies(
-        aws,
-        format!("list policies attached to IAM role {name}"),
-        name,
-    ))?;
-    let profiles = env
-        .read_as::<ListInstanceProfiles>(&iam::list_instance_profiles_for_role(aws, name))?
-        .map(|l| l.instance_profiles)
-        .unwrap_or_default();
+    let profiles = match found.instance_profile_list.clone() {
+        Some(p) => p,
+        None => env
+            .read_as::<ListInstanceProfiles>(&iam::list_instance_profiles_for_role(aws, name))?
+            .map(|l| l.instance_profiles)
+            .unwrap_or_default(),
+    };
     let mut actions = Vec::new();
-    for p in &inline {
+    for p in found.inline_names() {
         actions.push(Action::new(
             format!("delete inline policy {p}"),
             iam::delete_role_policy(aws, name, p),
         ));
     }
-    for arn in attached
-        .as_ref()
-        .map(ListAttached::arns)
-        .unwrap_or_default()
-    {
+    for arn in found.attached_arns() {
         actions.push(Action::new(
             format!("detach {}", arn.rsplit('/').next().unwrap_or(arn)),
             iam::detach_role_policy(aws, name, arn),

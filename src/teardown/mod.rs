@@ -166,6 +166,7 @@ impl<'a> Teardown<'a> {
             offline: false,
             changed_so_far: false,
             executing: false,
+            batch: None,
         };
         ctx.ui.status("Checking what setup left in place...", true);
         let models = steps::list_models(&env)?;
@@ -258,6 +259,7 @@ impl<'a> Teardown<'a> {
             offline: false,
             changed_so_far: false,
             executing: true,
+            batch: None,
         };
         let (report, err) = plan::execute(&defs, &planned.plan, &exec_env);
         if let Some(e) = err {

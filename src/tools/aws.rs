@@ -53,6 +53,16 @@ pub(crate) fn is_not_found(out: &Output) -> bool {
         && !out.stderr.contains("AccessDenied")
 }
 
+/// True when the caller may not make the call (IAM's `AccessDenied`, most services'
+/// `AccessDeniedException`).
+pub(crate) fn is_access_denied(out: &Output) -> bool {
+    !out.success()
+        && matches!(
+            error_code(&out.stderr),
+            Some("AccessDenied" | "AccessDeniedException")
+        )
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct CallerIdentity {

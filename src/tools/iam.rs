@@ -36,6 +36,23 @@ pub(crate) fn list_roles(aws: &AwsOpts) -> Cmd {
     iam(aws, "list the IAM roles", &["list-roles"])
 }
 
+/// `aws iam get-account-authorization-details --filter Role LocalManagedPolicy`, every page
+/// (answer: [`AccountDetails`]): every role with its trust, tags, inline and attached policies
+/// and instance profiles, and every customer-managed policy with all its versions, in one
+/// process where per-name reads take one or more per role and policy.
+pub(crate) fn account_details(aws: &AwsOpts) -> Cmd {
+    iam(
+        aws,
+        "read the account's IAM roles and customer-managed policies",
+        &[
+            "get-account-authorization-details",
+            "--filter",
+            "Role",
+            "LocalManagedPolicy",
+        ],
+    )
+}
+
 pub(crate) fn create_role(
     aws: &AwsOpts,
     name: &str,
@@ -405,6 +422,123 @@ pub(crate) fn delete_open_id_connect_provider(aws: &AwsOpts, arn: &str) -> Cmd {
 
 // ---- Reads run here -----------------------------------------------------------------------
 
+/// Whether `arn` names a policy AWS manages (`arn:<partition>:iam::aws:policy/...`), which the
+/// account's own answer ([`account_details`]) does not list.
+pub(crate) fn is_aws_managed(arn: &str) -> bool {
+    arn.contains(":iam::aws:policy/")
+}
+
+/// The account's roles and customer-managed policies in one read, kept for the run until
+/// something changes (every check of a plan shares it); `None` when the caller may not read the
+/// whole account (`AccessDenied`: [`role_detail`] and [`policy_detail`] then read each name).
+pub(crate) fn read_account(runner: &Runner, aws: &AwsOpts) -> Result<Option<AccountDetails>> {
+    let cmd = account_details(aws).reusable();
+    let out = runner.run_unchecked(&cmd)?;
+    if out.success() {
+        return crate::exec::parse_json(&cmd, &out.stdout).map(Some);
+    }
+    if super::aws::is_access_denied(&out) {
+        return Ok(None);
+    }
+    Err(crate::exec::command_error(&cmd, &out))
+}
+
+/// A role with its inline and attached policies: from [`read_account`], or where that is
+/// denied from `get-role`, `list-role-policies`, `get-role-policy` each and
+/// `list-attached-role-policies`. `None` when there is no such role.
+pub(crate) fn role_detail(
+    runner: &Runner,
+    aws: &AwsOpts,
+    name: &str,
+) -> Result<Option<RoleDetail>> {
+    if let Some(account) = read_account(runner, aws)? {
+        return Ok(account.role(name).cloned());
+    }
+    let Some(role) = read_role(runner, aws, name, true)? else {
+        return Ok(None);
+    };
+    let names = read_opt::<ListRolePolicies>(
+        runner,
+        &list_role_policies(
+            aws,
+            format!("list inline policies of IAM role {name}"),
+            name,
+        )
+        .reusable(),
+    )?
+    .map(|l| l.policy_names)
+    .unwrap_or_default();
+    let mut role_policy_list = Vec::new();
+    for p in names {
+        let get = get_role_policy(
+            aws,
+            format!("read inline policy {p} of role {name}"),
+            name,
+            &p,
+        );
+        if let Some(doc) = read_opt::<RolePolicy>(runner, &get.reusable())? {
+            role_policy_list.push(InlinePolicy {
+                policy_name: p,
+                policy_document: doc.policy_document,
+            });
+        }
+    }
+    let attached = read_opt::<ListAttached>(
+        runner,
+        &list_attached_role_policies(aws, format!("list policies attached to role {name}"), name)
+            .reusable(),
+    )?
+    .map(|l| l.attached_policies)
+    .unwrap_or_default();
+    Ok(Some(RoleDetail {
+        role,
+        role_policy_list,
+        attached_managed_policies: attached,
+        instance_profile_list: None,
+    }))
+}
+
+/// A customer-managed policy with its versions: from [`read_account`], or where that is denied
+/// from `list-policies --scope Local` (one for every policy), its default version's document
+/// and `list-policy-versions`. `None` when there is no such policy.
+pub(crate) fn policy_detail(
+    runner: &Runner,
+    aws: &AwsOpts,
+    name: &str,
+    arn: &str,
+) -> Result<Option<PolicyDetail>> {
+    if let Some(account) = read_account(runner, aws)? {
+        return Ok(account.policy(arn).cloned());
+    }
+    let listed = read_opt::<ListPolicies>(runner, &list_local_policies(aws).reusable())?;
+    let Some(found) = listed.and_then(|l| l.policies.into_iter().find(|p| p.arn == arn)) else {
+        return Ok(None);
+    };
+    let getv = get_policy_version(
+        aws,
+        format!("read the default version of IAM policy {name}"),
+        arn,
+        &found.default_version_id,
+    );
+    let default = read_opt::<GetPolicyVersion>(runner, &getv.reusable())?;
+    let mut versions =
+        read_opt::<ListPolicyVersions>(runner, &list_policy_versions(aws, name, arn).reusable())?
+            .map(|l| l.versions)
+            .unwrap_or_default();
+    if let Some(d) = default {
+        versions.retain(|v| v.version_id != d.policy_version.version_id);
+        versions.push(PolicyVersion {
+            is_default_version: true,
+            ..d.policy_version
+        });
+    }
+    Ok(Some(PolicyDetail {
+        arn: arn.to_string(),
+        default_version_id: found.default_version_id,
+        policy_version_list: versions,
+    }))
+}
+
 /// The role, or `None` when there is none of that name; `reuse`: a plan check's read, kept for
 /// the run until something changes (see `exec::reads`), never for a poll.
 pub(crate) fn read_role(
@@ -501,6 +635,98 @@ impl Role {
     }
 }
 
+/// The answer of [`account_details`].
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AccountDetails {
+    #[serde(default)]
+    pub(crate) role_detail_list: Vec<RoleDetail>,
+    #[serde(default)]
+    pub(crate) policies: Vec<PolicyDetail>,
+}
+
+impl AccountDetails {
+    pub(crate) fn role(&self, name: &str) -> Option<&RoleDetail> {
+        self.role_detail_list
+            .iter()
+            .find(|r| r.role.role_name == name)
+    }
+
+    pub(crate) fn policy(&self, arn: &str) -> Option<&PolicyDetail> {
+        self.policies.iter().find(|p| p.arn == arn)
+    }
+}
+
+/// A role with what hangs on it: from [`account_details`] in one read, or put together from
+/// per-name reads where the caller may not read the whole account.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RoleDetail {
+    #[serde(flatten)]
+    pub(crate) role: Role,
+    #[serde(default)]
+    pub(crate) role_policy_list: Vec<InlinePolicy>,
+    #[serde(default)]
+    pub(crate) attached_managed_policies: Vec<AttachedPolicy>,
+    /// `None` when put together from per-name reads (no `list-instance-profiles-for-role`).
+    #[serde(default)]
+    pub(crate) instance_profile_list: Option<Vec<InstanceProfile>>,
+}
+
+impl RoleDetail {
+    /// The inline policy `name`'s document, when the role has it.
+    pub(crate) fn inline(&self, name: &str) -> Option<Value> {
+        self.role_policy_list
+            .iter()
+            .find(|p| p.policy_name == name)
+            .map(|p| policy_document(&p.policy_document))
+    }
+
+    pub(crate) fn inline_names(&self) -> Vec<&str> {
+        self.role_policy_list
+            .iter()
+            .map(|p| p.policy_name.as_str())
+            .collect()
+    }
+
+    pub(crate) fn attached_arns(&self) -> Vec<&str> {
+        self.attached_managed_policies
+            .iter()
+            .map(|p| p.policy_arn.as_str())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct InlinePolicy {
+    pub(crate) policy_name: String,
+    #[serde(default)]
+    pub(crate) policy_document: Value,
+}
+
+/// A customer-managed policy and its versions (documents included when read in one answer).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PolicyDetail {
+    pub(crate) arn: String,
+    #[serde(default = "first_version")]
+    pub(crate) default_version_id: String,
+    #[serde(default)]
+    pub(crate) policy_version_list: Vec<PolicyVersion>,
+}
+
+impl PolicyDetail {
+    /// The default version's document (`Null` when it was not read).
+    pub(crate) fn default_document(&self) -> Value {
+        self.policy_version_list
+            .iter()
+            .find(|v| v.is_default_version || v.version_id == self.default_version_id)
+            .map(|v| policy_document(&v.document))
+            .unwrap_or(Value::Null)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct GetRole {
@@ -537,15 +763,6 @@ pub(crate) struct AttachedPolicy {
 pub(crate) struct ListAttached {
     #[serde(default)]
     pub attached_policies: Vec<AttachedPolicy>,
-}
-
-impl ListAttached {
-    pub(crate) fn arns(&self) -> Vec<&str> {
-        self.attached_policies
-            .iter()
-            .map(|p| p.policy_arn.as_str())
-            .collect()
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

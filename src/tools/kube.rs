@@ -258,6 +258,7 @@ pub(crate) fn config_view(kubeconfig: Option<&str>) -> Cmd {
         context: None,
     };
     k.kubectl("read the kubeconfig", &["config", "view", "-o", "json"])
+        .reusable()
 }
 
 /// The kubeconfig as [`config_view`] prints it; `Ok(None)` when kubectl cannot read one.
@@ -513,6 +514,17 @@ pub(crate) fn wait_deleted(
 }
 
 /// `kubectl wait deployment/NAME -n NS --for=condition=Available --timeout=Ns`.
+/// Whether a Deployment says it is available (`status.conditions[Available]` is `True`), what
+/// [`wait_available`] waits for.
+pub(crate) fn is_available(deployment: &Value) -> bool {
+    deployment["status"]["conditions"]
+        .as_array()
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == "Available" && c["status"] == "True")
+        })
+}
+
 pub(crate) fn wait_available(
     k: &KubeOpts,
     purpose: impl Into<String>,
@@ -774,5 +786,121 @@ mod tests {
                 "{args:?}"
             );
         }
+    }
+}
+
+/// One object a plan reads: kind as kubectl takes it (`serviceaccount`, `deployment`, ...; the
+/// singular of the object's `kind`, lower case), name, and namespace (none: cluster-scoped).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ObjectKey {
+    pub(crate) kind: String,
+    pub(crate) name: String,
+    pub(crate) namespace: Option<String>,
+}
+
+impl ObjectKey {
+    pub(crate) fn new(kind: &str, name: &str, namespace: Option<&str>) -> Self {
+        ObjectKey {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            namespace: namespace.map(str::to_string),
+        }
+    }
+
+    fn matches(&self, obj: &Value) -> bool {
+        obj["kind"]
+            .as_str()
+            .is_some_and(|k| k.eq_ignore_ascii_case(&self.kind))
+            && str_at(obj, "/metadata/name") == Some(self.name.as_str())
+            && (self.namespace.is_none()
+                || str_at(obj, "/metadata/namespace") == self.namespace.as_deref())
+    }
+}
+
+/// The objects a plan reads, fetched together: one `kubectl get kind/name ... -n NS -o json`
+/// per namespace (cluster-scoped objects ride with the first), where single reads would start
+/// one process each. The answer is kept for the run like any check's read (`exec::reads`).
+/// While executing, only when every object was there: a missing object may be created by a
+/// controller at any moment after a change (kubectl exits 1 when one is missing; a later check
+/// asks again, one process); while planning nothing changes, and a missing one is an answer
+/// (`--ignore-not-found`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Batch {
+    groups: Vec<(Option<String>, Vec<ObjectKey>)>,
+}
+
+impl Batch {
+    pub(crate) fn new(objects: impl IntoIterator<Item = ObjectKey>) -> Self {
+        let mut all: Vec<ObjectKey> = objects.into_iter().collect();
+        all.sort();
+        all.dedup();
+        let mut groups: Vec<(Option<String>, Vec<ObjectKey>)> = Vec::new();
+        for o in all.iter().filter(|o| o.namespace.is_some()) {
+            match groups.iter_mut().find(|(ns, _)| *ns == o.namespace) {
+                Some((_, g)) => g.push(o.clone()),
+                None => groups.push((o.namespace.clone(), vec![o.clone()])),
+            }
+        }
+        let cluster_scoped = all.into_iter().filter(|o| o.namespace.is_none());
+        match groups.first_mut() {
+            Some((_, g)) => g.extend(cluster_scoped),
+            None => groups.push((None, cluster_scoped.collect())),
+        }
+        groups.retain(|(_, g)| !g.is_empty());
+        Batch { groups }
+    }
+
+    /// The object `key` from its group's read: `Some(Some(obj))` found, `Some(None)` kubectl
+    /// said it does not exist; `None` when the batch does not hold it or its read failed for
+    /// another reason (the caller reads the object alone and gets that read's own error).
+    /// `planning`: a missing object's absence may be kept (see [`Batch`]).
+    pub(crate) fn get(
+        &self,
+        kube: &KubeOpts,
+        runner: &Runner,
+        key: &ObjectKey,
+        planning: bool,
+    ) -> Result<Option<Option<Value>>> {
+        let Some((ns, group)) = self.groups.iter().find(|(_, g)| g.contains(key)) else {
+            return Ok(None);
+        };
+        let mut args: Vec<String> = vec!["get".into()];
+        args.extend(group.iter().map(|o| format!("{}/{}", o.kind, o.name)));
+        if let Some(ns) = ns {
+            args.extend(["-n".into(), ns.clone()]);
+        }
+        args.extend(["-o".into(), "json".into()]);
+        let what = format!("read {} objects at once", group.len());
+        let strict = kube.kubectl(&what, &args).reusable();
+        args.push("--ignore-not-found".into());
+        let lenient = kube.kubectl(what, &args).reusable();
+        // While executing, the plan's answer serves as long as nothing has changed since.
+        let (planning, out) = match (planning, runner.kept(&lenient)) {
+            (true, _) => (true, runner.run_unchecked(&lenient)?),
+            (false, Some(kept)) => (true, kept),
+            (false, None) => (false, runner.run_unchecked(&strict)?),
+        };
+        let found: Vec<Value> = match serde_json::from_str::<Value>(&out.stdout) {
+            Ok(v) if v["kind"] == "List" => v["items"].as_array().cloned().unwrap_or_default(),
+            Ok(v) => vec![v],
+            Err(_) => Vec::new(),
+        };
+        if let Some(obj) = found.into_iter().find(|o| key.matches(o)) {
+            return Ok(Some(Some(obj)));
+        }
+        if planning && out.success() {
+            return Ok(Some(None));
+        }
+        // Missing only when kubectl said so, and every complaint was a NotFound.
+        let complaints: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        let only_not_found = complaints.iter().all(|l| l.contains("(NotFound)"));
+        let said = complaints
+            .iter()
+            .any(|l| l.contains(&format!("\"{}\" not found", key.name)));
+        Ok((!out.success() && only_not_found && said).then_some(None))
     }
 }

@@ -44,6 +44,9 @@ What the extension adds to moto:
            returns {"eksClusterArn", "vpcId", "oidcIssuer", "hyperpodClusterArn", "bucket", "profile", ...}
       PUT  /_hp/hubs/<hub>/<content>[?region=]  {"supportedInferenceInstanceTypes": [...]}: a model
            in a private JumpStart hub (describe-hub-content --hub-name <hub>)
+      PUT  /_hp/deny  {"accessKey": "<id>", "actions": ["iam:GetAccountAuthorizationDetails"]}: IAM
+           answers that access key's calls of those actions with AccessDenied (403), as for a
+           caller whose policies lack them
       GET  /_hp/health
       GET|PUT /_hp/latency  {"seconds": 0.0}: added before answering every AWS API request (not
            the hooks), outside the moto lock so concurrent requests wait together: a stand-in
@@ -1273,6 +1276,32 @@ SIGV4_RX = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request
 
 MOTO_LOCK = threading.Lock()
 LATENCY = {"seconds": 0.0}
+# Access key ID -> IAM actions refused to it with AccessDenied, as IAM refuses a caller whose
+# policies lack them (PUT /_hp/deny). Keyed by access key so that sandboxes sharing the emulator
+# are not affected.
+DENIED: dict[str, set[str]] = {}
+
+
+def _denied(environ: dict, access_key: str, service: str) -> Response | None:
+    """IAM's answer to a caller refused the request's action, or None."""
+    actions = DENIED.get(access_key)
+    if not actions or service != "iam":
+        return None
+    import io
+    from urllib.parse import parse_qs
+
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(size) if size else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    action = (parse_qs(body.decode()).get("Action") or [""])[0]
+    if f"iam:{action}" not in actions:
+        return None
+    msg = (f"User: arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/limited is not authorized to perform: "
+           f"iam:{action} on resource: *")
+    xml = ('<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>'
+           f'<Code>AccessDenied</Code><Message>{msg}</Message></Error>'
+           f'<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>')
+    return Response(xml, status=403, content_type="text/xml")
 
 
 class Front:
@@ -1290,6 +1319,10 @@ class Front:
         elif LATENCY["seconds"] > 0:
             time.sleep(LATENCY["seconds"])
         m = SIGV4_RX.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if m and DENIED:
+            refused = _denied(environ, m.group(1), m.group(3))
+            if refused is not None:
+                return refused(environ, start_response)
         if m and m.group(3) == "eks":
             from moto.iam.models import get_account_id_from
 
@@ -1336,6 +1369,13 @@ class Front:
                     return js({"error": "seconds must be between 0 and 30"}, 400)
                 LATENCY["seconds"] = secs
             return js(dict(LATENCY))
+        if req.path == "/_hp/deny" and req.method == "PUT":
+            try:
+                spec = json.loads(req.get_data(as_text=True) or "{}")
+                DENIED[str(spec["accessKey"])] = set(spec["actions"])
+            except (ValueError, KeyError, TypeError) as e:
+                return js({"error": f'body must be {{"accessKey": "...", "actions": ["iam:..."]}}: {e!r}'}, 400)
+            return js({k: sorted(v) for k, v in DENIED.items()})
         if req.path == "/_hp/seed" and req.method == "POST":
             try:
                 spec = json.loads(req.get_data(as_text=True) or "{}")
