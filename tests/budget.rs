@@ -147,18 +147,9 @@ fn without_the_account_wide_iam_read_setup_reads_each_name() {
     )
     .expect("deny the account-wide read");
     sb.clear_tool_log();
-    let r = sb.hyperpod_with(
-        &[
-            "setup",
-            "--hyperpod-cluster",
-            &sb.hyperpod_cluster,
-            "--s3-bucket",
-            &sb.bucket,
-            "--skip-test-deployment",
-            "--yes",
-            "-o",
-            "json",
-        ],
+    let r = sb.hyperpod_on_cluster_with(
+        "setup",
+        &["--skip-test-deployment", "--yes", "-o", "json"],
         &[("AWS_ACCESS_KEY_ID", key)],
     );
     r.success();

@@ -59,9 +59,10 @@ impl Method {
     ///
     /// Adding an install method: a file `install/<method>.rs` with its `DEF: MethodDef` (roles,
     /// policies, ServiceAccounts, add-ons, namespaces, operator Deployment), a variant here and
-    /// its arm below; then the arms the compiler asks for where the method changes setup's step
-    /// graph (`setup/steps.rs`: the operator step and its preflight), teardown
-    /// (`teardown/steps.rs`) and doctor's detection (`doctor/checks/addons.rs`).
+    /// its arm below; its setup steps (preflight, the operator step and what follows it) as a
+    /// `setup::method::MethodSteps` registered in `setup::method::steps_of`; then the arms the
+    /// compiler asks for in teardown (`teardown/steps.rs`) and doctor's detection
+    /// (`doctor/checks/addons.rs`).
     pub(crate) fn def(self) -> &'static MethodDef {
         match self {
             Method::Helm => &helm::DEF,

@@ -7,6 +7,7 @@
 mod addon;
 mod cluster;
 pub(crate) mod iam;
+pub(crate) mod method;
 pub(crate) mod migrate;
 mod model_wait;
 mod operator;

@@ -20,7 +20,6 @@ use super::cluster::owner_of;
 use super::steps::SetupInputs;
 use crate::error::Result;
 use crate::install::names::*;
-use crate::install::Method;
 use crate::plan::{Check, State, StepEnv};
 use crate::tools::kube::str_at;
 use crate::tools::kube::ObjectKey;
@@ -124,7 +123,11 @@ fn operator_release(env: &StepEnv) -> Result<Option<String>> {
 
 /// The add-on method: refused only on a cluster whose operator Helm installed (two operators
 /// would fight over the same models); the add-on uses what else the cluster has.
-fn addon_method_check(env: &StepEnv) -> Result<Check> {
+/// The add-on method's preflight: no operator installed by Helm.
+pub(super) fn addon_method_check(env: &StepEnv) -> Result<Check> {
+    if env.offline {
+        return Ok(Check::new(State::Info, vec![]).note("not checked offline"));
+    }
     let Some(found) = operator_release(env)? else {
         return Ok(Check::satisfied().note("no operator installed by Helm"));
     };
@@ -151,12 +154,10 @@ pub(super) fn reads() -> Vec<ObjectKey> {
     out
 }
 
+/// The Helm method's preflight: no operator add-on, and nothing the chart would collide with.
 pub(super) fn check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     if env.offline {
         return Ok(Check::new(State::Info, vec![]).note("not checked offline"));
-    }
-    if inp.install.method == Method::Addon {
-        return addon_method_check(env);
     }
     let eks = &inp.target.eks_cluster;
     let mut blocked = Vec::new();

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use super::iam::{self, RoleSpec};
-use super::{addon, cluster, migrate, operator, preflight, SetupConfig, StepEnv};
+use super::{cluster, operator, preflight, SetupConfig, StepEnv};
 use crate::deploy::resource::JumpStartInput;
 use crate::error::Result;
 use crate::install::documents::{
@@ -16,7 +16,6 @@ use crate::install::documents::{
 };
 use crate::install::names::*;
 use crate::install::target::Target;
-use crate::install::Method;
 use crate::install::{trust, Installation, Managed, PolicyDef, PolicyId, RoleDef, RoleId};
 use crate::plan::{Check, State, StepDef};
 use crate::tools::kube::{self, ObjectKey};
@@ -280,21 +279,18 @@ pub(crate) fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
         return steps;
     }
 
+    let method = super::method::steps_of(install.method);
+    // A migration: the Helm install retired around the add-on's (see `setup::method`).
+    let retirement = c.migrating.then_some(super::method::Retirement);
     // What the cluster already has that the method cannot live with: checked with the rest of
     // the plan, so a real run refuses before its first change (`preflight`).
     steps.push(StepDef::new(
         "preflight",
-        match install.method {
-            Method::Helm => "what the cluster already has: an operator add-on, metrics-server, KEDA, a load balancer controller, CSI drivers",
-            Method::Addon => "what the cluster already has: an operator installed by Helm",
-        },
+        method.preflight_title(),
         &["kubeconfig"],
-        move |env| {
-            if c.migrating {
-                migrate::preflight_check(env, inp)
-            } else {
-                preflight::check(env, inp)
-            }
+        move |env| match &retirement {
+            Some(r) => r.preflight(env, inp),
+            None => method.preflight(env, inp),
         },
     ));
     let sa_step = |def: &'static crate::install::ServiceAccountDef| {
@@ -317,38 +313,12 @@ pub(crate) fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
             move |env| cluster::namespaces_check(env, inp),
         ));
     }
-    let mut operator_deps = match install.method {
-        Method::Helm => vec![
-            "operator-role",
-            "alb-service-account",
-            "namespaces",
-            "keda-role",
-        ],
-        // The add-on creates its ServiceAccounts and namespace: it needs its roles.
-        Method::Addon => [RoleId::Operator, RoleId::Alb, RoleId::Keda]
-            .map(|id| install.role(id).step)
-            .to_vec(),
-    };
+    let mut operator_deps = method.operator_deps(install);
     for def in install.service_accounts().filter(|s| s.addon.is_some()) {
         steps.push(sa_step(def));
     }
-    if c.migrating {
-        // The Helm install's Deployments go once the new roles and the dependency add-ons it
-        // does not collide with are in place; metrics-server's add-on and the operator's come
-        // after (they take over what Helm's own metrics-server and CRDs hold).
-        let mut deps = operator_deps.clone();
-        deps.extend(
-            install
-                .addons()
-                .filter(|a| a.name != METRICS_SERVER_ADDON)
-                .map(|a| a.step),
-        );
-        steps.push(StepDef::new(
-            "helm-workloads",
-            "the Helm install's Deployments scaled to 0 and deleted (not helm uninstall: the CRDs and models stay)",
-            &deps,
-            migrate::helm_workloads_check,
-        ));
+    if let Some(r) = &retirement {
+        steps.push(r.before_operator(install, &operator_deps));
         operator_deps.push("helm-workloads");
     }
     for addon in install.addons() {
@@ -360,9 +330,7 @@ pub(crate) fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
         if deps.is_empty() {
             deps.push("kubeconfig");
         }
-        if c.migrating && addon.name == METRICS_SERVER_ADDON {
-            deps.push("helm-workloads");
-        }
+        deps.extend(retirement.as_ref().and_then(|r| r.addon_waits(addon)));
         deps.extend(
             install
                 .service_accounts()
@@ -373,13 +341,7 @@ pub(crate) fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
             addon.step,
             format!("EKS add-on {}", addon.name),
             &deps,
-            move |env| match addon.role {
-                _ if addon.name == CERT_MANAGER_ADDON && install.method == Method::Helm => {
-                    cluster::cert_manager_check(env, inp)
-                }
-                Some(r) => cluster::addon_check(env, inp, addon, Some(&inp.role_arn(r))),
-                None => cluster::addon_check(env, inp, addon, None),
-            },
+            move |env| method.addon(env, inp, addon),
         ));
         operator_deps.push(addon.step);
     }
@@ -394,58 +356,24 @@ pub(crate) fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
     if c.enable_jumpstart_gated {
         operator_deps.push(install.role(RoleId::GatedModel).step);
     }
-    // The install method decides only this step's title and check; everything around it
-    // (roles, ServiceAccount annotation, verification) comes from the installation model.
-    let release = install.release();
-    let title = match install.method {
-        Method::Helm => format!("helm release {} in {}", release.name, release.namespace),
-        Method::Addon => format!("EKS add-on {OPERATOR_ADDON}"),
-    };
+    // The install method decides this step's title and check and what follows it; everything
+    // around it (roles, ServiceAccounts, verification) comes from the installation model.
     steps.push(StepDef::new(
         "inference-operator",
-        title,
+        method.operator_title(install),
         &operator_deps,
-        move |env| match inp.install.method {
-            Method::Helm => operator::operator_check(env, inp),
-            Method::Addon => addon::operator_addon_check(env, inp),
-        },
+        move |env| method.operator(env, inp),
     ));
-    // The chart may leave its ServiceAccount without the role; the add-on annotates its own
-    // from its configuration (verify checks it).
-    let verify_after = match install.method {
-        Method::Helm => {
-            steps.push(StepDef::new(
-                "operator-service-account",
-                format!(
-                    "ServiceAccount {}/{} annotated with the operator role",
-                    OPERATOR_SA.namespace, OPERATOR_SA.name
-                ),
-                &["inference-operator"],
-                move |env| operator::operator_sa_check(env, inp),
-            ));
-            "operator-service-account"
-        }
-        Method::Addon => "inference-operator",
-    };
+    let (after, verify_after) = method.after_operator(inp);
+    steps.extend(after);
     steps.push(StepDef::new(
         "verify",
         "verify ServiceAccounts, trust policies, operator Deployment and CRDs",
         &[verify_after],
         move |env| super::verify::verify_check(env, inp),
     ));
-    if c.migrating {
-        steps.push(StepDef::new(
-            "helm-leftovers",
-            format!("what the Helm release {HELM_RELEASE} still owns, but its CRDs and namespaces, deleted"),
-            &["verify"],
-            migrate::helm_leftovers_check,
-        ));
-        steps.push(StepDef::new(
-            "helm-release-record",
-            format!("the Helm release record of {HELM_RELEASE} removed"),
-            &["helm-leftovers"],
-            migrate::release_record_check,
-        ));
+    if let Some(r) = &retirement {
+        steps.extend(r.after_verify());
     }
     if !c.skip_test_deployment {
         let mut t = StepDef::new(

@@ -120,6 +120,16 @@ impl Sandbox {
     /// `kubectl hyperpod <command> --hyperpod-cluster <this cluster> --s3-bucket <this bucket>
     /// <extra>` (setup, migrate).
     pub fn hyperpod_on_cluster(&self, command: &str, extra: &[&str]) -> Run {
+        self.hyperpod_on_cluster_with(command, extra, &[])
+    }
+
+    /// [`Sandbox::hyperpod_on_cluster`] with extra environment (e.g. another caller's keys).
+    pub fn hyperpod_on_cluster_with(
+        &self,
+        command: &str,
+        extra: &[&str],
+        extra_env: &[(&str, &str)],
+    ) -> Run {
         let mut args = vec![
             command,
             "--hyperpod-cluster",
@@ -128,7 +138,7 @@ impl Sandbox {
             self.bucket.as_str(),
         ];
         args.extend(extra);
-        self.hyperpod(&args)
+        self.hyperpod_with(&args, extra_env)
     }
 
     /// `aws eks describe-addon` of this cluster's add-on `name`: its `addon` object, or None
