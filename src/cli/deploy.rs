@@ -326,6 +326,7 @@ pub(crate) fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
             hyperpod_cluster: a.hyperpod_cluster.clone(),
             flag,
             skip_hint: None,
+            known: None,
         };
         for note in
             crate::deploy::placement::check(ctx, &ctx.kube, checked.kind, &checked.resource, &req)?

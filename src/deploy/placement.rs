@@ -222,6 +222,9 @@ pub(crate) struct PlacementRequest {
     pub flag: String,
     /// The way out the error names [default: `SKIP_HINT`, deploy's].
     pub skip_hint: Option<String>,
+    /// That cluster as the run already read it (setup's [`crate::install::target::Target`]):
+    /// not described again.
+    pub known: Option<HyperPodCluster>,
 }
 
 /// What the check could not look at, for the user (e.g. no HyperPod cluster known).
@@ -284,7 +287,10 @@ pub(crate) fn check(
         let described = s.spawn(|| {
             cluster
                 .as_deref()
-                .map(|c| describe_cluster(ctx, c))
+                .map(|c| match &req.known {
+                    Some(k) if k.cluster_name == c => Ok(Ok(k.clone())),
+                    _ => describe_cluster(ctx, c),
+                })
                 .transpose()
         });
         let access = s.spawn(|| {

@@ -26,6 +26,10 @@ pub struct Target {
     pub oidc: Oidc,
     /// The kube context every kubectl/helm call uses: `--context`, else the one setup writes.
     pub context: String,
+    /// The HyperPod cluster as resolved (instance groups included), handed to what else needs
+    /// it in the run (setup's test-model placement check); `None` offline.
+    #[serde(skip)]
+    pub(crate) hyperpod: Option<sagemaker::HyperPodCluster>,
 }
 
 impl Target {
@@ -57,6 +61,7 @@ impl Target {
                 )
             }),
             account,
+            hyperpod: None,
         }
     }
 }
@@ -77,7 +82,6 @@ pub(crate) fn resolve(
         format!("describe HyperPod cluster {}", hyperpod_cluster),
         hyperpod_cluster,
     )
-    // Kept: setup's test-model placement check reads the instance groups with the same call.
     .reusable();
     // The account is the clusters' (their ARNs carry it): no `sts get-caller-identity`.
     let hp = sagemaker::cluster(&ctx.runner, &hp_cmd)?;
@@ -120,7 +124,7 @@ pub(crate) fn resolve(
     Ok(Target {
         oidc: Oidc::new(&account, &issuer),
         account,
-        hyperpod_arn: hp.cluster_arn,
+        hyperpod_arn: hp.cluster_arn.clone(),
         eks_cluster: eks_name,
         context: user_context
             .map(str::to_string)
@@ -128,6 +132,7 @@ pub(crate) fn resolve(
         eks_arn: cluster.arn,
         endpoint: cluster.endpoint,
         vpc_id,
+        hyperpod: Some(hp),
     })
 }
 

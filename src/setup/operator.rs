@@ -166,6 +166,7 @@ pub(super) fn test_deployment_check(env: &StepEnv, inp: &SetupInputs) -> Result<
             skip_hint: Some(
                 "pick one with --test-instance-type, or pass --skip-test-deployment".into(),
             ),
+            known: inp.target.hyperpod.clone(),
         };
         let kind = ModelKind::JumpStartModel;
         for note in placement::check(env.ctx, &env.kube, kind, &model, &req)? {
