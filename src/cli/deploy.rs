@@ -9,13 +9,14 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 
-use crate::deploy::apply::{self, DeployOptions, DeployReport};
+use crate::deploy::apply::{DeployOptions, DeployReport};
 use crate::deploy::check;
 use crate::deploy::delete::{self, DeleteRequest};
 use crate::deploy::invoke::{self, InvokeRequest};
 use crate::deploy::kind::ModelKind;
 use crate::deploy::logs::{self, LogLine, LogsRequest};
 use crate::deploy::resource;
+use crate::deploy::workflow::{self, Deployed, Deployment};
 use crate::error::{Error, Result};
 use crate::tools::{require, Tool};
 use crate::ui::Format;
@@ -287,34 +288,7 @@ pub(crate) fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
             ))
         }
     };
-    let checked = check::check(resource, &ns).map_err(|e| match (e, &a.file) {
-        // A manifest's problems name the file as well as the field.
-        (Error::Invalid { field, rule }, Some(f)) if a.kind.is_none() => Error::Invalid {
-            field: format!("{field} in {f}"),
-            rule,
-        },
-        (e, _) => e,
-    })?;
-    if a.offline && !ctx.dry_run {
-        return Err(Error::invalid(
-            "--offline",
-            "only goes with --dry-run (a deploy needs the cluster)",
-        ));
-    }
-    if let Some(c) = &a.hyperpod_cluster {
-        validate::hyperpod_cluster_name("--hyperpod-cluster", c)?;
-    }
-    if !a.skip_placement_check && !a.offline {
-        require(&[
-            (
-                Tool::Kubectl,
-                "read the cluster's nodes (--skip-placement-check skips it)",
-            ),
-            (
-                Tool::Aws,
-                "read the instance groups and the model's instance types (--skip-placement-check skips it)",
-            ),
-        ])?;
+    let placement = (!a.skip_placement_check).then(|| {
         let flag = match (&a.kind, &a.file) {
             (Some(DeployKind::Custom(c)), _) if !c.instance_types.is_empty() => {
                 "--instance-types".to_string()
@@ -322,33 +296,33 @@ pub(crate) fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
             (Some(_), _) => "--instance-type".to_string(),
             (None, f) => format!("the instance type in {}", f.as_deref().unwrap_or("-")),
         };
-        let req = crate::deploy::placement::PlacementRequest {
+        crate::deploy::placement::PlacementRequest {
             hyperpod_cluster: a.hyperpod_cluster.clone(),
             flag,
             skip_hint: None,
             known: None,
-        };
-        for note in
-            crate::deploy::placement::check(ctx, &ctx.kube, checked.kind, &checked.resource, &req)?
-        {
-            ctx.ui.warn(&note);
         }
-    }
-    if ctx.dry_run {
-        let yaml = crate::ui::to_yaml(&checked.resource)?;
-        ctx.ui.result(&checked.resource, || yaml)?;
-        return Ok(0);
-    }
-    require(&[(Tool::Kubectl, "apply and watch model resources")])?;
-    let report = apply::deploy(
-        ctx,
-        &checked,
-        &DeployOptions {
+    });
+    let deployment = Deployment {
+        resource,
+        namespace: ns,
+        file: a.file.clone().filter(|_| a.kind.is_none()),
+        offline: a.offline,
+        hyperpod_cluster: a.hyperpod_cluster.clone(),
+        placement,
+        options: DeployOptions {
             wait: !a.no_wait,
             timeout,
         },
-    )?;
-    finish_deploy(ctx, &report)
+    };
+    match workflow::deploy(ctx, deployment)? {
+        Deployed::Checked(checked) => {
+            let yaml = crate::ui::to_yaml(&checked.resource)?;
+            ctx.ui.result(&checked.resource, || yaml)?;
+            Ok(0)
+        }
+        Deployed::Applied(report) => finish_deploy(ctx, &report),
+    }
 }
 
 fn finish_deploy(ctx: &Ctx, r: &DeployReport) -> Result<i32> {

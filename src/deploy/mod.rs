@@ -42,3 +42,4 @@ pub(crate) mod schema;
 pub(crate) mod status;
 pub(crate) mod table;
 pub(crate) mod watch;
+pub(crate) mod workflow;

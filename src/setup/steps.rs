@@ -174,11 +174,11 @@ impl SetupInputs<'_> {
         if let Some(meta) = model.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("labels".into(), Value::Object(self.k8s_labels()));
         }
-        Ok(model)
+        // Checked against the CRDs as `deploy` checks every model (deploy::workflow).
+        Ok(crate::deploy::check::check(model, "default")?.resource)
     }
 }
 
-/// The step graph for a configuration. `iam_only` keeps the IAM steps.
 /// Every Kubernetes object setup's checks read by name, read together ([`kube::Batch`]: two
 /// processes where one each would be twenty). A check reading something not listed here still
 /// works, alone; tests/budget.rs counts the processes.
@@ -210,6 +210,7 @@ pub(crate) fn objects_read(inp: &SetupInputs) -> kube::Batch {
     kube::Batch::new(keys)
 }
 
+/// The step graph for a configuration. `iam_only` keeps the IAM steps.
 pub(crate) fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
     let c = inp.config;
     let install = inp.install;
