@@ -45,6 +45,10 @@ pub(crate) struct Credentials {
     /// so that a command still running keeps the file it was started with.
     dir: Mutex<Option<PrivateDir>>,
     written: Mutex<u32>,
+    /// Credentials by the plugin invocation that made them (command, args, env): a kubeconfig
+    /// rewritten with the same plugin, or another kubeconfig of the run naming it (the plan's
+    /// temporary one, the lock's), gets the same token while it stays valid.
+    tokens: Mutex<HashMap<String, (Value, Option<i64>)>>,
 }
 
 #[derive(Default)]
@@ -70,7 +74,8 @@ impl Credentials {
         }
     }
 
-    /// Forgets every credential (a command rewrote a kubeconfig). Files stay until the run ends.
+    /// Forgets every kubeconfig read (a command rewrote a kubeconfig); tokens stay, by the plugin
+    /// that made them. Files stay until the run ends.
     pub(crate) fn forget(&self) {
         if let Ok(mut s) = self.slots.lock() {
             s.clear();
@@ -108,9 +113,25 @@ impl Credentials {
                 }
             },
         };
-        let Some((user, expires)) = run_plugin(runner, &view) else {
-            *slot = Slot::AsIs;
-            return None;
+        let key = view["users"][0]["user"]["exec"].to_string();
+        let kept = self
+            .tokens
+            .lock()
+            .ok()
+            .and_then(|t| t.get(&key).cloned())
+            .filter(|(_, expires)| fresh_enough(expires));
+        let (user, expires) = match kept {
+            Some(k) => k,
+            None => {
+                let Some(made) = run_plugin(runner, &view) else {
+                    *slot = Slot::AsIs;
+                    return None;
+                };
+                if let Ok(mut t) = self.tokens.lock() {
+                    t.insert(key, made.clone());
+                }
+                made
+            }
         };
         let Some(path) = self.write(&view, user) else {
             *slot = Slot::AsIs;
