@@ -63,9 +63,9 @@ impl Description {
         let s = &d.summary;
         let mut out = String::new();
         let mut kv = |k: &str, v: String| out.push_str(&format!("{:<15}{v}\n", format!("{k}:")));
-        kv("Name", s.name.clone());
-        kv("Namespace", s.namespace.clone());
-        kv("Kind", s.kind.kind().into());
+        kv("Name", s.resource.name.clone());
+        kv("Namespace", s.resource.namespace.clone());
+        kv("Kind", s.resource.kind.kind().into());
         kv("Model", dash(&s.model));
         kv("Instance type", dash(&s.instance_type));
         kv(
@@ -148,7 +148,7 @@ impl Description {
                 out.push_str(&format!("  {l}\n"));
             }
         }
-        out.push_str(&format!("Pods (app={}):\n", s.name));
+        out.push_str(&format!("Pods (app={}):\n", s.resource.name));
         if d.pods.is_empty() {
             out.push_str("  none\n");
         } else {

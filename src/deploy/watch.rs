@@ -196,7 +196,7 @@ pub(crate) fn live_line(ctx: &Ctx, kind: ModelKind, obj: &Value) {
     ctx.ui.status(
         &format!(
             "{}: {} [{}]",
-            s.name,
+            s.resource.name,
             s.state_text(),
             crate::time::human(ctx.ui.elapsed_secs() as i64)
         ),
@@ -224,7 +224,7 @@ pub(crate) fn wait_deployed(
             let mut line = format!(
                 "[{:>4}] {}: {text}",
                 crate::time::human(started.elapsed().as_secs() as i64),
-                s.name
+                s.resource.name
             );
             if let (Some(r), Some(m)) = (&s.reason, &s.message) {
                 if !s.stale() && Some(r) != s.state.as_ref() {
@@ -291,7 +291,7 @@ pub(crate) fn wait_deleted(
             ctx.ui.progress(&format!(
                 "[{:>4}] {}: {text}",
                 crate::time::human(started.elapsed().as_secs() as i64),
-                s.name
+                s.resource.name
             ));
             last_text = text;
         }

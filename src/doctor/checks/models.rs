@@ -24,7 +24,7 @@ pub(crate) const IEC: &str = ModelKind::InferenceEndpointConfig.resource();
 
 /// The resource name kubectl needs for a model object.
 pub(crate) fn resource_of(m: &Value) -> &'static str {
-    spec(m).kind.resource()
+    spec(m).resource.kind.resource()
 }
 
 /// The model's spec, typed (an object of neither kind is read as a JumpStartModel).
