@@ -639,34 +639,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         let l = log.display().to_string();
+        // A step that is missing and whose one action runs `script`.
+        let step = |id: &'static str, title: &str, deps: &[&'static str], script: String| {
+            StepDef::new(id, title, deps, move |_| {
+                Ok(Check::new(
+                    State::Missing,
+                    vec![Action::new(id, sh(id, &script))],
+                ))
+            })
+        };
         let defs = vec![
-            StepDef::new("a", "first", &[], {
-                let l = l.clone();
-                move |_| {
-                    Ok(Check::new(
-                        State::Missing,
-                        vec![Action::new("a", sh("a", &format!("echo a >> {l}")))],
-                    ))
-                }
-            }),
-            StepDef::new("b", "second", &["a"], {
-                let l = l.clone();
-                move |_| {
-                    Ok(Check::new(
-                        State::Missing,
-                        vec![Action::new("b", sh("b", &format!("echo b >> {l}; exit 7")))],
-                    ))
-                }
-            }),
-            StepDef::new("c", "third", &["b"], {
-                let l = l.clone();
-                move |_| {
-                    Ok(Check::new(
-                        State::Missing,
-                        vec![Action::new("c", sh("c", &format!("echo c >> {l}")))],
-                    ))
-                }
-            }),
+            step("a", "first", &[], format!("echo a >> {l}")),
+            step("b", "second", &["a"], format!("echo b >> {l}; exit 7")),
+            step("c", "third", &["b"], format!("echo c >> {l}")),
         ];
         let ctx = ctx();
         let env = StepEnv {
