@@ -7,6 +7,7 @@ use super::facts::Facts;
 use super::report::Fix;
 use crate::exec::Cmd;
 use crate::install::trust::{self, Oidc};
+use crate::tools::eks::{put_addon, AddonPut};
 use crate::tools::iam;
 use crate::tools::kube;
 
@@ -163,9 +164,9 @@ pub(crate) fn addon_fix(f: &Facts, addon: &str, role_arn: Option<&str>, what: &s
         ..Default::default()
     };
     let put = if installed {
-        crate::tools::eks::update_addon
+        AddonPut::Update
     } else {
-        crate::tools::eks::create_addon
+        AddonPut::Create
     };
     let wait = crate::tools::eks::wait_addon_active(&f.ctx.aws, "fix", &eks, addon).mutating();
     let summary = if installed {
@@ -175,7 +176,7 @@ pub(crate) fn addon_fix(f: &Facts, addon: &str, role_arn: Option<&str>, what: &s
     };
     Fix::manual(
         summary,
-        vec![put(&f.ctx.aws, "fix", &eks, addon, &with), wait],
+        vec![put_addon(&f.ctx.aws, "fix", put, &eks, addon, &with), wait],
     )
 }
 

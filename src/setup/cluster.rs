@@ -10,7 +10,7 @@ use crate::install::names::*;
 use crate::install::{AddonDef, ServiceAccountDef};
 use crate::marks;
 use crate::plan::{Action, Check, State, StepEnv};
-use crate::tools::eks::{self, AddonArgs};
+use crate::tools::eks::{self, AddonArgs, AddonPut};
 use crate::tools::kube::{self, str_at};
 
 /// The kubeconfig entry: a context named after the cluster ARN whose server is the cluster's endpoint.
@@ -206,9 +206,10 @@ pub(super) fn addon_check(
         vec![
             Action::new(
                 format!("create add-on {addon}"),
-                eks::create_addon(
+                eks::put_addon(
                     aws,
                     format!("create the {addon} add-on"),
+                    AddonPut::Create,
                     eks,
                     addon,
                     &AddonArgs {
@@ -227,7 +228,14 @@ pub(super) fn addon_check(
     let current_role = found.service_account_role_arn.as_deref().unwrap_or("");
     let update = Action::new(
         format!("update add-on {addon}"),
-        eks::update_addon(aws, format!("update the {addon} add-on"), eks, addon, &with),
+        eks::put_addon(
+            aws,
+            format!("update the {addon} add-on"),
+            AddonPut::Update,
+            eks,
+            addon,
+            &with,
+        ),
     );
     let have = found.addon_version.as_deref().unwrap_or("");
     if let Some(min) = def
@@ -236,9 +244,10 @@ pub(super) fn addon_check(
     {
         let update = Action::new(
             format!("update add-on {addon} to {min}"),
-            eks::update_addon(
+            eks::put_addon(
                 aws,
                 format!("update the {addon} add-on to {min}"),
+                AddonPut::Update,
                 eks,
                 addon,
                 &AddonArgs {

@@ -263,40 +263,30 @@ fn tags_arg(tags: &[(String, String)]) -> String {
     Value::Object(map).to_string()
 }
 
+/// Which call [`put_addon`] makes: `create-addon` for an add-on the cluster lacks,
+/// `update-addon` for one it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AddonPut {
+    Create,
+    Update,
+}
+
 /// `aws eks create-addon` or `update-addon`.
-fn put_addon(
+pub(crate) fn put_addon(
     aws: &AwsOpts,
     purpose: impl Into<String>,
-    op: &str,
+    put: AddonPut,
     eks_cluster: &str,
     addon: &str,
     with: &AddonArgs,
 ) -> Cmd {
+    let op = match put {
+        AddonPut::Create => "create-addon",
+        AddonPut::Update => "update-addon",
+    };
     let tags = with.tags.map(tags_arg);
     let rest = with.argv(tags.as_deref());
     addon_cmd(aws, purpose, &[op], eks_cluster, addon, &rest).mutating()
-}
-
-/// `aws eks create-addon`.
-pub(crate) fn create_addon(
-    aws: &AwsOpts,
-    purpose: impl Into<String>,
-    eks_cluster: &str,
-    addon: &str,
-    with: &AddonArgs,
-) -> Cmd {
-    put_addon(aws, purpose, "create-addon", eks_cluster, addon, with)
-}
-
-/// `aws eks update-addon`.
-pub(crate) fn update_addon(
-    aws: &AwsOpts,
-    purpose: impl Into<String>,
-    eks_cluster: &str,
-    addon: &str,
-    with: &AddonArgs,
-) -> Cmd {
-    put_addon(aws, purpose, "update-addon", eks_cluster, addon, with)
 }
 
 /// `aws eks delete-addon`; `preserve`: `--preserve` (what the add-on installed stays).
