@@ -8,6 +8,7 @@ use super::trust::Oidc;
 use crate::error::{Error, Result};
 use crate::exec::private::PrivateDir;
 use crate::exec::Cmd;
+use crate::plan::{Check, State, StepDef};
 use crate::tools::kube::KubeOpts;
 use crate::tools::{eks, sagemaker};
 use crate::validate;
@@ -31,6 +32,24 @@ pub struct Target {
 impl Target {
     pub fn context_name(&self) -> String {
         self.context.clone()
+    }
+
+    /// The first step of setup's and teardown's plans, `resolve`: an information step saying
+    /// what `hyperpod_cluster` resolved to, the EKS cluster and then `notes`.
+    pub(crate) fn resolve_step<'a>(
+        &'a self,
+        title: &str,
+        hyperpod_cluster: &'a str,
+        notes: Vec<String>,
+    ) -> StepDef<'a> {
+        StepDef::new("resolve", title, &[], move |_| {
+            let resolved = format!(
+                "HyperPod cluster {hyperpod_cluster} -> EKS cluster {}",
+                self.eks_cluster
+            );
+            let check = Check::new(State::Info, vec![]).note(resolved);
+            Ok(notes.iter().fold(check, |check, n| check.note(n.as_str())))
+        })
     }
 
     /// Placeholders for `--dry-run --offline`: what cannot be known without calls.

@@ -159,20 +159,14 @@ pub(crate) fn clear_finalizers_cmd(resource: &str, ns: Option<&str>, name: &str)
 pub(crate) fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
     let c = inp.config;
     let n = inp.names;
-    let mut steps = vec![StepDef::new(
-        "resolve",
+    let f = inp.target;
+    let mut steps = vec![f.resolve_step(
         "resolve the EKS cluster, account and OIDC issuer",
-        &[],
-        move |_| {
-            let f = inp.target;
-            Ok(Check::new(State::Info, vec![])
-                .note(format!(
-                    "HyperPod cluster {} -> EKS cluster {}",
-                    c.hyperpod_cluster, f.eks_cluster
-                ))
-                .note(format!("account {}, region {}", f.account, c.region))
-                .note(format!("kube context {}", f.context)))
-        },
+        &c.hyperpod_cluster,
+        vec![
+            format!("account {}, region {}", f.account, c.region),
+            format!("kube context {}", f.context),
+        ],
     )];
     steps.push(StepDef::new(
         "models",
