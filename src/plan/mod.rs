@@ -630,6 +630,22 @@ mod tests {
         Ctx::new(None, None)
     }
 
+    /// Plans `defs` in a plain environment (no kubeconfig, nothing changed yet) and executes
+    /// the plan: the plan, the report and the first error.
+    fn plan_and_execute(defs: &[StepDef]) -> (Plan, RunReport, Option<Error>) {
+        let ctx = ctx();
+        let env = StepEnv {
+            ctx: &ctx,
+            kube: KubeOpts::default(),
+            offline: false,
+            changed_so_far: false,
+            executing: false,
+        };
+        let plan = make_plan(defs, &env, Value::Null).unwrap();
+        let (report, err) = execute(defs, &plan, &env);
+        (plan, report, err)
+    }
+
     fn sh(purpose: &str, script: &str) -> Cmd {
         Cmd::new("sh", purpose).args(["-c", script]).mutating()
     }
@@ -653,17 +669,8 @@ mod tests {
             step("b", "second", &["a"], format!("echo b >> {l}; exit 7")),
             step("c", "third", &["b"], format!("echo c >> {l}")),
         ];
-        let ctx = ctx();
-        let env = StepEnv {
-            ctx: &ctx,
-            kube: KubeOpts::default(),
-            offline: false,
-            changed_so_far: false,
-            executing: false,
-        };
-        let plan = make_plan(&defs, &env, Value::Null).unwrap();
+        let (plan, report, err) = plan_and_execute(&defs);
         assert_eq!(plan.pending(), 3);
-        let (report, err) = execute(&defs, &plan, &env);
         let err = err.unwrap();
         assert!(
             err.to_string()
@@ -685,17 +692,8 @@ mod tests {
         });
         t.only_if_changed = true;
         let defs = vec![StepDef::new("a", "a", &[], |_| Ok(Check::satisfied())), t];
-        let ctx = ctx();
-        let env = StepEnv {
-            ctx: &ctx,
-            kube: KubeOpts::default(),
-            offline: false,
-            changed_so_far: false,
-            executing: false,
-        };
-        let plan = make_plan(&defs, &env, Value::Null).unwrap();
+        let (plan, report, err) = plan_and_execute(&defs);
         assert_eq!(plan.pending(), 0);
-        let (report, err) = execute(&defs, &plan, &env);
         assert!(err.is_none());
         assert!(!report.changed);
         assert_eq!(report.steps[1].outcome, "skipped");
