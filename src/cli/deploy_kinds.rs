@@ -77,6 +77,30 @@ impl AutoscalingArgs {
     }
 }
 
+/// What the operator is told about the deployment besides the model: its deadline and where the
+/// TLS certificate goes. Both kinds take them.
+#[derive(Debug, Args, Clone)]
+pub struct OperatorArgs {
+    // Under the first heading, also after a flattened struct with its own (whose heading would
+    // carry on to these).
+    /// Deadline the operator gives the deployment: 1800, 30m, 1h [default: 3600 s]
+    #[arg(long, value_name = "DURATION", help_heading = None::<&str>)]
+    pub max_deploy_time: Option<String>,
+    /// Where the operator writes the endpoint's TLS certificate, s3://bucket/prefix
+    #[arg(long, value_name = "S3_URI", help_heading = None::<&str>)]
+    pub tls_output_s3_uri: Option<String>,
+}
+
+impl OperatorArgs {
+    /// `--max-deploy-time` read as a duration.
+    fn max_deploy_time(&self) -> Result<Option<u64>> {
+        self.max_deploy_time
+            .as_deref()
+            .map(|d| resource::parse_duration("--max-deploy-time", d))
+            .transpose()
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct JumpstartArgs {
     /// Name of the JumpStartModel resource (its pods are labelled app=NAME)
@@ -103,12 +127,8 @@ pub struct JumpstartArgs {
     /// Number of model replicas [default: 1]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub replicas: Option<i64>,
-    /// Deadline the operator gives the deployment: 1800, 30m, 1h [default: 3600 s]
-    #[arg(long, value_name = "DURATION")]
-    pub max_deploy_time: Option<String>,
-    /// Where the operator writes the endpoint's TLS certificate, s3://bucket/prefix
-    #[arg(long, value_name = "S3_URI")]
-    pub tls_output_s3_uri: Option<String>,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
     /// IAM role that downloads gated models (ARN)
     #[arg(long, value_name = "ROLE_ARN")]
     pub gated_model_role: Option<String>,
@@ -144,12 +164,8 @@ impl JumpstartArgs {
             instance_type: self.instance_type.clone(),
             env: parse_envs(&self.env)?,
             replicas: self.replicas,
-            tls_output_s3_uri: self.tls_output_s3_uri.clone(),
-            max_deploy_time: self
-                .max_deploy_time
-                .as_deref()
-                .map(|d| resource::parse_duration("--max-deploy-time", d))
-                .transpose()?,
+            tls_output_s3_uri: self.operator.tls_output_s3_uri.clone(),
+            max_deploy_time: self.operator.max_deploy_time()?,
             gated_model_role: self.gated_model_role.clone(),
             autoscaling: self.autoscaling.to_lib()?,
             model_hub: self.model_hub.clone(),
@@ -213,13 +229,8 @@ pub struct CustomArgs {
     pub source: ModelSourceArgs,
     #[command(flatten)]
     pub worker: WorkerArgs,
-    // Back to the first heading (a flattened struct's heading carries on to later fields).
-    /// Deadline the operator gives the deployment: 1800, 30m, 1h [default: 3600 s]
-    #[arg(long, value_name = "DURATION", help_heading = None::<&str>)]
-    pub max_deploy_time: Option<String>,
-    /// Where the operator writes the endpoint's TLS certificate, s3://bucket/prefix
-    #[arg(long, value_name = "S3_URI", help_heading = None::<&str>)]
-    pub tls_output_s3_uri: Option<String>,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
     #[command(flatten)]
     pub autoscaling: AutoscalingArgs,
     #[command(flatten)]
@@ -460,12 +471,8 @@ impl CustomArgs {
             env: parse_envs(&self.worker.env)?,
             volume_name: self.worker.model_volume_name.clone(),
             mount_path: self.worker.model_mount_path.clone(),
-            tls_output_s3_uri: self.tls_output_s3_uri.clone(),
-            max_deploy_time: self
-                .max_deploy_time
-                .as_deref()
-                .map(|d| resource::parse_duration("--max-deploy-time", d))
-                .transpose()?,
+            tls_output_s3_uri: self.operator.tls_output_s3_uri.clone(),
+            max_deploy_time: self.operator.max_deploy_time()?,
             autoscaling: self.autoscaling.to_lib()?,
             extras: CustomExtras {
                 command: self.worker.worker_command.clone(),
