@@ -477,6 +477,19 @@ impl<'a> Facts<'a> {
         })
     }
 
+    /// Which of `wanted` (CRDs that [`Facts::crds`] looks up) are not installed.
+    pub(crate) fn missing_crds(
+        &self,
+        wanted: &[&'static str],
+    ) -> Result<Vec<&'static str>, Problem> {
+        let have = self.crds()?;
+        Ok(wanted
+            .iter()
+            .copied()
+            .filter(|c| !have.contains(*c))
+            .collect())
+    }
+
     /// Every JumpStartModel and InferenceEndpointConfig (empty when the CRDs are missing).
     pub(crate) fn models(&self) -> Shared<Vec<Value>> {
         self.models.get(|| {

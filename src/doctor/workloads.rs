@@ -67,6 +67,12 @@ pub(crate) fn readiness(w: &Value) -> (i64, i64) {
     (ready.min(available), want)
 }
 
+/// Whether the workload is ready, and the line that says so: `SHOWN: READY/WANTED WHAT`.
+pub(crate) fn ready_line(w: &Value, shown: &str, what: &str) -> (bool, String) {
+    let (ready, want) = readiness(w);
+    (is_ready(w), format!("{shown}: {ready}/{want} {what}"))
+}
+
 pub(crate) fn is_ready(w: &Value) -> bool {
     let (ready, want) = readiness(w);
     if kind(w) == "DaemonSet" {

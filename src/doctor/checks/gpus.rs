@@ -102,19 +102,12 @@ pub(crate) fn device_plugin(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     if all.len() > 1 {
         return Ok(vec![two_plugins(f, &all)]);
     }
-    let (ready, want) = workloads::readiness(ds);
-    let shown = workloads::ref_of(ds);
-    if workloads::is_ready(ds) {
-        return Ok(vec![Outcome::pass(format!(
-            "{shown}: {ready}/{want} pods ready"
-        ))]);
+    let (ready, line) = workloads::ready_line(ds, &workloads::ref_of(ds), "pods ready");
+    if ready {
+        return Ok(vec![Outcome::pass(line)]);
     }
     let (_, details) = workloads::why_not_ready(f, ds);
-    Ok(vec![Outcome::fail(format!(
-        "{shown}: {ready}/{want} pods ready"
-    ))
-    .details(details)
-    .fix(Fix::manual(
+    Ok(vec![Outcome::fail(line).details(details).fix(Fix::manual(
         "look at the device plugin's pods",
         // Printed without the user's --kubeconfig/--context (as before this moved to tools).
         vec![kube::describe(
