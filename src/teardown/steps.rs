@@ -190,18 +190,16 @@ pub(crate) fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
     ));
     // The operator's dependencies go after either operator.
     const AFTER_OPERATOR: &[&str] = &["inference-operator", "operator-addon"];
-    steps.push(StepDef::new(
-        "s3-csi-addon",
-        format!("EKS add-on {S3_CSI_ADDON}"),
-        AFTER_OPERATOR,
-        move |env| cluster::addon_check(env, inp, S3_CSI_ADDON),
-    ));
-    steps.push(StepDef::new(
-        "fsx-csi-addon",
-        format!("EKS add-on {FSX_CSI_ADDON}"),
-        AFTER_OPERATOR,
-        move |env| cluster::addon_check(env, inp, FSX_CSI_ADDON),
-    ));
+    let dependency = |id, addon: &'static str| {
+        StepDef::new(
+            id,
+            format!("EKS add-on {addon}"),
+            AFTER_OPERATOR,
+            move |env| cluster::addon_check(env, inp, addon),
+        )
+    };
+    steps.push(dependency("s3-csi-addon", S3_CSI_ADDON));
+    steps.push(dependency("fsx-csi-addon", FSX_CSI_ADDON));
     // After the release: its Certificate and Issuer are cert-manager objects, which Helm
     // deletes through cert-manager's API. Only an add-on tagged as setup's goes.
     steps.push(StepDef::new(
@@ -210,12 +208,7 @@ pub(crate) fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
         AFTER_OPERATOR,
         move |env| cluster::cert_manager_addon_check(env, inp),
     ));
-    steps.push(StepDef::new(
-        "metrics-server-addon",
-        format!("EKS add-on {METRICS_SERVER_ADDON}"),
-        AFTER_OPERATOR,
-        move |env| cluster::addon_check(env, inp, METRICS_SERVER_ADDON),
-    ));
+    steps.push(dependency("metrics-server-addon", METRICS_SERVER_ADDON));
     steps.push(StepDef::new(
         "nvidia-device-plugin",
         format!("DaemonSet kube-system/{NVIDIA_DAEMONSET}"),
