@@ -166,19 +166,16 @@ pub(crate) fn update_kubeconfig_cmd(ctx: &Ctx, f: &Target, kubeconfig: Option<&s
     .rewrites_kubeconfig()
 }
 
-/// Access to the cluster: the user's kubeconfig when it has the cluster's context; otherwise a
+/// Access to the cluster: `kube`'s kubeconfig file when it has the cluster's context; otherwise a
 /// temporary one written by `aws eks update-kubeconfig` (kept while the `PrivateDir` lives), so
 /// that nothing is written to the user's kubeconfig before the plan says so.
 pub(crate) fn kube_access(
     ctx: &Ctx,
-    kubeconfig: Option<String>,
+    kube: &KubeOpts,
     facts: &Target,
 ) -> Result<(KubeOpts, Option<PrivateDir>)> {
-    let user = KubeOpts {
-        kubeconfig: kubeconfig.clone(),
-        context: Some(facts.context.clone()),
-    };
-    if let Some(v) = crate::tools::kube::read_kubeconfig(&ctx.runner, kubeconfig.as_deref())? {
+    let user = kube.in_context(facts.context.clone());
+    if let Some(v) = crate::tools::kube::read_kubeconfig(&ctx.runner, kube.kubeconfig.as_deref())? {
         let has = v["contexts"]
             .as_array()
             .is_some_and(|a| a.iter().any(|x| x["name"] == facts.context.as_str()));

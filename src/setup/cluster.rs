@@ -16,12 +16,12 @@ use crate::tools::kube::{self, str_at};
 /// The kubeconfig entry: a context named after the cluster ARN whose server is the cluster's endpoint.
 pub(super) fn kubeconfig_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     let f = inp.target;
-    if inp.config.user_context.is_some() {
+    if inp.config.kube.context.is_some() {
         return Ok(Check::satisfied().note("using the context given with --context"));
     }
-    let update = inp
-        .config
-        .update_kubeconfig_cmd(env.ctx, f, inp.config.kubeconfig.as_deref());
+    let update =
+        inp.config
+            .update_kubeconfig_cmd(env.ctx, f, inp.config.kube.kubeconfig.as_deref());
     let missing = Check::new(
         State::Missing,
         vec![Action::new(
@@ -32,7 +32,8 @@ pub(super) fn kubeconfig_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check
     if env.offline {
         return Ok(missing);
     }
-    let Some(v) = kube::read_kubeconfig(&env.ctx.runner, inp.config.kubeconfig.as_deref())? else {
+    let Some(v) = kube::read_kubeconfig(&env.ctx.runner, inp.config.kube.kubeconfig.as_deref())?
+    else {
         return Ok(missing.note("no readable kubeconfig yet"));
     };
     let ctx_name = f.context_name();

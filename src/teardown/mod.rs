@@ -53,8 +53,7 @@ pub struct TeardownConfig {
     /// Deadline of each wait (models released, helm uninstall, add-on deleted, namespace gone).
     pub wait_timeout: Duration,
     /// From the global flags: the kubeconfig file, and a context chosen by the user.
-    pub kubeconfig: Option<String>,
-    pub user_context: Option<String>,
+    pub kube: KubeOpts,
     /// Take the cluster's lock even when another run holds it (`--force-unlock`).
     pub force_unlock: bool,
 }
@@ -71,8 +70,7 @@ impl TeardownConfig {
             keep_iam: false,
             delete_oidc_provider: false,
             wait_timeout: Duration::from_secs(600),
-            kubeconfig: None,
-            user_context: None,
+            kube: KubeOpts::default(),
             force_unlock: false,
         })
     }
@@ -114,12 +112,7 @@ pub struct Teardown<'a> {
 
 impl<'a> Teardown<'a> {
     pub fn new(ctx: &'a Ctx, mut config: TeardownConfig) -> Self {
-        if config.kubeconfig.is_none() {
-            config.kubeconfig = ctx.kube.kubeconfig.clone();
-        }
-        if config.user_context.is_none() {
-            config.user_context = ctx.kube.context.clone();
-        }
+        config.kube = config.kube.or(&ctx.kube);
         Teardown { ctx, config }
     }
 
@@ -158,7 +151,7 @@ impl<'a> Teardown<'a> {
             ),
             (Tool::Helm, "uninstall the inference operator chart"),
         ])?;
-        let facts = target::resolve(ctx, &c.hyperpod_cluster, c.user_context.as_deref())?;
+        let facts = target::resolve(ctx, &c.hyperpod_cluster, c.kube.context.as_deref())?;
         let (kube, _tmp) = self.kube_access(&facts)?;
         let env = StepEnv {
             ctx,
@@ -272,14 +265,11 @@ impl<'a> Teardown<'a> {
     /// (teardown never writes the user's kubeconfig).
     fn kube_access(&self, facts: &Target) -> Result<(KubeOpts, Option<PrivateDir>)> {
         let c = &self.config;
-        if c.user_context.is_some() {
-            let user = KubeOpts {
-                kubeconfig: c.kubeconfig.clone(),
-                context: Some(facts.context.clone()),
-            };
+        if c.kube.context.is_some() {
+            let user = c.kube.in_context(facts.context.clone());
             return Ok((user, None));
         }
-        target::kube_access(self.ctx, c.kubeconfig.clone(), facts)
+        target::kube_access(self.ctx, &c.kube, facts)
     }
 
     /// Turns a wait that ran out of time into a time-out error (exit 6) saying what is stuck;

@@ -16,6 +16,25 @@ pub struct KubeOpts {
 }
 
 impl KubeOpts {
+    /// These options, each one left unset taken from `defaults`.
+    pub(crate) fn or(&self, defaults: &KubeOpts) -> KubeOpts {
+        KubeOpts {
+            kubeconfig: self
+                .kubeconfig
+                .clone()
+                .or_else(|| defaults.kubeconfig.clone()),
+            context: self.context.clone().or_else(|| defaults.context.clone()),
+        }
+    }
+
+    /// The same kubeconfig file, with `context`.
+    pub(crate) fn in_context(&self, context: String) -> KubeOpts {
+        KubeOpts {
+            kubeconfig: self.kubeconfig.clone(),
+            context: Some(context),
+        }
+    }
+
     /// `kubectl [--kubeconfig K] [--context C] <args>`.
     pub(in crate::tools) fn kubectl<S: AsRef<str>>(
         &self,
