@@ -189,18 +189,7 @@ impl<'a> Teardown<'a> {
             .flat_map(|s| s.check.notes.iter())
             .filter_map(|n| n.strip_prefix("kept: ").map(str::to_string))
             .collect();
-        let blocked: Vec<String> = plan
-            .steps
-            .iter()
-            .filter(|s| s.check.state == State::Blocked)
-            .map(|s| {
-                format!(
-                    "{}: {}",
-                    s.id,
-                    s.check.notes.first().cloned().unwrap_or_default()
-                )
-            })
-            .collect();
+        let blocked = blocked_reasons(&plan);
         Ok(TeardownOutcome {
             hyperpod_cluster: c.hyperpod_cluster.clone(),
             facts: facts.clone(),
@@ -393,27 +382,26 @@ fn stuck_models(env: &StepEnv) -> Vec<Stuck> {
         .collect()
 }
 
+/// Each blocked step of the plan as `ID: REASON` (the reason is its first note).
+fn blocked_reasons(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter(|s| s.check.state == State::Blocked)
+        .map(|s| {
+            let reason = s.check.notes.first().map(String::as_str).unwrap_or("");
+            format!("{}: {reason}", s.id)
+        })
+        .collect()
+}
+
 /// The error of a blocked plan: the models step refuses with its own hint; anything else
 /// names the step and its reason.
 fn blocked_error(plan: &Plan) -> Error {
-    let blocked: Vec<_> = plan
-        .steps
-        .iter()
-        .filter(|s| s.check.state == State::Blocked)
-        .collect();
-    if let Some(m) = blocked.iter().find(|s| s.id == "models") {
+    let models = plan.steps.iter().find(|s| s.id == "models");
+    if let Some(m) = models.filter(|s| s.check.state == State::Blocked) {
         return steps::refuse_models(m.check.notes.first().map(String::as_str).unwrap_or(""));
     }
-    let why: Vec<String> = blocked
-        .iter()
-        .map(|s| {
-            format!(
-                "{}: {}",
-                s.id,
-                s.check.notes.first().cloned().unwrap_or_default()
-            )
-        })
-        .collect();
+    let why = blocked_reasons(plan);
     Error::failed(
         format!("teardown refuses to run: {}", why.join("; ")),
         Some("resolve the above and re-run; `--dry-run` shows the whole plan".into()),
