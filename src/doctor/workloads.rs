@@ -5,7 +5,8 @@
 use serde_json::Value;
 
 use super::facts::{Facts, NamespaceObjects};
-use crate::tools::kube::str_at;
+use crate::exec::Cmd;
+use crate::tools::kube::{self, str_at, KubeOpts};
 use crate::tools::pod_diagnosis::{self, event_time, PodProblem};
 pub(crate) use crate::tools::pod_diagnosis::{events_for, warnings_for};
 
@@ -39,6 +40,16 @@ pub(crate) fn namespace(o: &Value) -> &str {
 
 pub(crate) fn kind(o: &Value) -> &str {
     o["kind"].as_str().unwrap_or("Deployment")
+}
+
+/// `kubectl describe RESOURCE NAME -n NS` of a workload (or any object), for a fix to show.
+pub(crate) fn describe_cmd(k: &KubeOpts, resource: &str, o: &Value) -> Cmd {
+    kube::describe(k, "inspect", resource, name(o), namespace(o))
+}
+
+/// `kubectl rollout restart RESOURCE NAME -n NS` of a workload, for a fix.
+pub(crate) fn restart_cmd(k: &KubeOpts, resource: &str, w: &Value) -> Cmd {
+    kube::rollout_restart(k, "fix", resource, name(w), namespace(w))
 }
 
 /// `namespace/name`.

@@ -13,7 +13,7 @@ use crate::doctor::runner::Problem;
 use crate::doctor::workloads::{self, WorkloadMatch};
 use crate::install::names::*;
 use crate::install::{RoleId, ALB_WORKLOAD, KEDA_WORKLOAD, OPERATOR_WORKLOAD};
-use crate::tools::kube::{self, str_at};
+use crate::tools::kube::str_at;
 
 /// The role ARN to hand to a CSI add-on, when that role exists.
 fn csi_role_arn(f: &Facts, driver: &str) -> Option<String> {
@@ -142,12 +142,10 @@ fn running(f: &Facts, m: &WorkloadMatch, what: &str) -> Result<Vec<Outcome>, Pro
         .details(details)
         .fix(Fix::manual(
             "read its pods' events and logs for the cause",
-            vec![kube::describe(
+            vec![workloads::describe_cmd(
                 &f.ctx.kube,
-                "inspect",
                 &workloads::kind(w).to_ascii_lowercase(),
-                workloads::name(w),
-                workloads::namespace(w),
+                w,
             )],
         ))])
 }

@@ -43,13 +43,7 @@ fn plugin_fix(f: &Facts, ds: Option<&Value>) -> Fix {
     match ds {
         Some(ds) => Fix::manual(
             "restart the NVIDIA device plugin so it registers the GPUs again",
-            vec![kube::rollout_restart(
-                &f.ctx.kube,
-                "fix",
-                "daemonset",
-                workloads::name(ds),
-                workloads::namespace(ds),
-            )],
+            vec![workloads::restart_cmd(&f.ctx.kube, "daemonset", ds)],
         ),
         None => Fix::manual(
             "install the NVIDIA device plugin (guide Step 9; setup installs it too)",
@@ -110,12 +104,10 @@ pub(crate) fn device_plugin(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     Ok(vec![Outcome::fail(line).details(details).fix(Fix::manual(
         "look at the device plugin's pods",
         // Printed without the user's --kubeconfig/--context (as before this moved to tools).
-        vec![kube::describe(
+        vec![workloads::describe_cmd(
             &KubeOpts::default(),
-            "inspect",
             "daemonset",
-            workloads::name(ds),
-            workloads::namespace(ds),
+            ds,
         )],
     ))])
 }

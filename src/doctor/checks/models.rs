@@ -251,13 +251,7 @@ fn retry_fix(f: &Facts, m: &Value) -> Fix {
 fn describe_fix(f: &Facts, m: &Value, summary: &str) -> Fix {
     Fix::manual(
         summary,
-        vec![kube::describe(
-            &f.ctx.kube,
-            "inspect",
-            resource_of(m),
-            workloads::name(m),
-            workloads::namespace(m),
-        )],
+        vec![workloads::describe_cmd(&f.ctx.kube, resource_of(m), m)],
     )
 }
 

@@ -65,13 +65,7 @@ pub(crate) fn inference_crds(f: &Facts) -> Result<Vec<Outcome>, Problem> {
 /// The fix for a problem the operator's pods show, when the cause is known.
 fn fix_for(f: &Facts, w: &Value, p: &PodProblem, logs: &str) -> Option<Fix> {
     let m = p.message.as_str();
-    let restart = FixCommand::from_cmd(&kube::rollout_restart(
-        &f.ctx.kube,
-        "fix",
-        "deployment",
-        workloads::name(w),
-        workloads::namespace(w),
-    ));
+    let restart = FixCommand::from_cmd(&workloads::restart_cmd(&f.ctx.kube, "deployment", w));
     let then_restart = |mut fix: Fix| {
         fix.summary
             .push_str(", then restart the operator so its init container checks again");
@@ -118,13 +112,7 @@ pub(crate) fn deployment(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     let Some(first) = problems.first() else {
         return Ok(vec![Outcome::fail(line).details(details).fix(Fix::manual(
             "look at the Deployment's events and pods",
-            vec![kube::describe(
-                &f.ctx.kube,
-                "inspect",
-                "deployment",
-                workloads::name(w),
-                workloads::namespace(w),
-            )],
+            vec![workloads::describe_cmd(&f.ctx.kube, "deployment", w)],
         ))]);
     };
     let logs = details.join("\n");
