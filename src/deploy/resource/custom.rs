@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::rules::{
-    bad, check_env_list, image, instance_type, model_id, model_location, mount_path, quantity,
-    replicas, s3_uri, url_path,
+    bad, check_env_list, image, instance_type, model_id, model_location, mount_path, obeys,
+    quantity, replicas, s3_uri, url_path,
 };
 use super::{Autoscaling, EnvVar, Features, Overrides};
 use crate::deploy::model::GPU;
@@ -128,13 +128,12 @@ impl CustomInput {
             let ok = (1..=64).contains(&v.len())
                 && v.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-            if !ok {
-                return Err(bad(
-                    "--model-version",
-                    "must be 1-64 letters, digits and . _ -",
-                    v,
-                ));
-            }
+            obeys(
+                ok,
+                "--model-version",
+                "must be 1-64 letters, digits and . _ -",
+                v,
+            )?;
         }
         if let Some(e) = &self.endpoint_name {
             model_id("--endpoint-name", e)?;
@@ -176,13 +175,12 @@ impl CustomInput {
                         && h.chars()
                             .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
                 });
-                if !id_ok {
-                    return Err(bad(
-                        "--fsx-file-system-id",
-                        "must be an FSx file system id such as fs-0123456789abcdef0",
-                        file_system_id,
-                    ));
-                }
+                obeys(
+                    id_ok,
+                    "--fsx-file-system-id",
+                    "must be an FSx file system id such as fs-0123456789abcdef0",
+                    file_system_id,
+                )?;
                 let mut fsx = json!({"fileSystemId": file_system_id});
                 if let Some(d) = dns_name {
                     let ok = (1..=253).contains(&d.len())
@@ -191,21 +189,18 @@ impl CustomInput {
                                 && l.len() <= 63
                                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                         });
-                    if !ok {
-                        return Err(bad("--fsx-dns-name", "must be a DNS name", d));
-                    }
+                    obeys(ok, "--fsx-dns-name", "must be a DNS name", d)?;
                     fsx["dnsName"] = json!(d);
                 }
                 if let Some(m) = mount_name {
                     let ok =
                         (1..=16).contains(&m.len()) && m.chars().all(|c| c.is_ascii_alphanumeric());
-                    if !ok {
-                        return Err(bad(
-                            "--fsx-mount-name",
-                            "must be 1-16 letters and digits (the file system's mount name)",
-                            m,
-                        ));
-                    }
+                    obeys(
+                        ok,
+                        "--fsx-mount-name",
+                        "must be 1-16 letters and digits (the file system's mount name)",
+                        m,
+                    )?;
                     fsx["mountName"] = json!(m);
                 }
                 ("fsx", None, Some(fsx))
@@ -325,26 +320,24 @@ impl CustomInput {
                         && p.chars()
                             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
                 });
-            if !ok {
-                return Err(bad(
-                    "--hf-model-id",
-                    "must be a Hugging Face model id such as meta-llama/Llama-3.1-8B-Instruct",
-                    id,
-                ));
-            }
+            obeys(
+                ok,
+                "--hf-model-id",
+                "must be a Hugging Face model id such as meta-llama/Llama-3.1-8B-Instruct",
+                id,
+            )?;
             let mut hf = json!({"modelId": id});
             if let Some(c) = commit {
                 // The CRD takes the full SHA only.
                 let ok = c.len() == 40
                     && c.chars()
                         .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
-                if !ok {
-                    return Err(bad(
-                        "--hf-commit",
-                        "must be a full git commit SHA (40 lowercase hex digits)",
-                        c,
-                    ));
-                }
+                obeys(
+                    ok,
+                    "--hf-commit",
+                    "must be a full git commit SHA (40 lowercase hex digits)",
+                    c,
+                )?;
                 hf["commitSHA"] = json!(c);
             }
             if let Some((name, key)) = token_secret {
@@ -353,13 +346,12 @@ impl CustomInput {
                     && key
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-                if !ok {
-                    return Err(bad(
-                        "--hf-token-secret",
-                        "KEY must be a Secret data key",
-                        key,
-                    ));
-                }
+                obeys(
+                    ok,
+                    "--hf-token-secret",
+                    "KEY must be a Secret data key",
+                    key,
+                )?;
                 hf["tokenSecretRef"] = json!({"name": name, "key": key});
             }
             extra.insert("modelSourceConfig".into(), json!({"huggingFaceModel": hf}));

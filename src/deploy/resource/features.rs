@@ -149,13 +149,12 @@ impl Features {
                 && z.starts_with('Z')
                 && z.chars()
                     .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-            if !ok {
-                return Err(bad(
-                    "--hosted-zone-id",
-                    "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
-                    z,
-                ));
-            }
+            obeys(
+                ok,
+                "--hosted-zone-id",
+                "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
+                z,
+            )?;
             spec.insert("dnsConfig".into(), json!({"hostedZoneId": z}));
         }
         if let Some(u) = &self.data_capture_s3_uri {
@@ -175,13 +174,12 @@ impl Features {
             let mut list = Vec::new();
             for (k, v) in &self.tags {
                 let ok = (1..=128).contains(&k.chars().count()) && !k.starts_with("aws:");
-                if !ok {
-                    return Err(bad(
-                        "--tag",
-                        "keys must be 1-128 characters and not start with aws:",
-                        k,
-                    ));
-                }
+                obeys(
+                    ok,
+                    "--tag",
+                    "keys must be 1-128 characters and not start with aws:",
+                    k,
+                )?;
                 plain_text("--tag", v, 256)?;
                 list.push(json!({"name": k, "value": v}));
             }
