@@ -288,6 +288,22 @@ mod tests {
     }
 
     #[test]
+    fn json_names_the_model_first_as_flat_fields() {
+        let r = report(ApplyAction::Created, DeployOutcome::Complete);
+        let v = serde_json::to_value(&r).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys[..4], ["kind", "name", "namespace", "action"]);
+        let status: Vec<&str> = v["status"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(status[..4], ["kind", "name", "namespace", "model"]);
+        assert_eq!(v["kind"], "JumpStartModel");
+    }
+
+    #[test]
     fn text_of_serving_and_of_not_waiting() {
         let r = report(ApplyAction::Unchanged, DeployOutcome::Complete);
         assert_eq!(
