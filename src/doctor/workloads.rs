@@ -7,8 +7,7 @@ use serde_json::Value;
 use super::facts::{Facts, NamespaceObjects};
 use crate::exec::Cmd;
 use crate::tools::kube::{self, str_at, KubeOpts};
-use crate::tools::pod_diagnosis::{self, event_time, PodProblem};
-pub(crate) use crate::tools::pod_diagnosis::{events_for, warnings_for};
+use crate::tools::pod_diagnosis::{self, event_time, events_of, Events, PodProblem};
 
 pub(crate) use crate::install::WorkloadMatch;
 
@@ -209,7 +208,7 @@ pub(crate) fn why_not_ready(facts: &Facts, w: &Value) -> (Vec<PodProblem>, Vec<S
                 }
             }
         }
-        for e in warnings_for(&objects.events, "Pod", name(p), 3) {
+        for e in events_of(&objects.events, "Pod", name(p), Events::Warnings, 3) {
             let line = event_line(e);
             if !details
                 .iter()

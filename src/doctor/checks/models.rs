@@ -17,7 +17,7 @@ use crate::doctor::workloads::{self, event_line};
 use crate::exec::Cmd;
 use crate::install::OPERATOR_WORKLOAD;
 use crate::tools::kube::{self, str_at, Deletion};
-use crate::tools::pod_diagnosis::{self, PodProblem, Trouble};
+use crate::tools::pod_diagnosis::{self, events_of, Events, PodProblem, Trouble};
 
 pub(crate) const JSM: &str = ModelKind::JumpStartModel.resource();
 pub(crate) const IEC: &str = ModelKind::InferenceEndpointConfig.resource();
@@ -298,13 +298,13 @@ pub(crate) fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
             details.extend(workloads::log_tail(f, ns, &pr.pod, c, *prev));
         }
     }
-    for e in workloads::events_for(&objs.events, kind, name, 5) {
+    for e in events_of(&objs.events, kind, name, Events::All, 5) {
         if str_at(e, "/type") == Some("Warning") {
             details.push(format!("event: {}", event_line(e)));
         }
     }
     for p in &pods {
-        for e in workloads::warnings_for(&objs.events, "Pod", workloads::name(p), 3) {
+        for e in events_of(&objs.events, "Pod", workloads::name(p), Events::Warnings, 3) {
             let msg = str_at(e, "/message").unwrap_or("");
             if !details.iter().any(|d| !msg.is_empty() && d.contains(msg)) {
                 details.push(format!(
