@@ -86,6 +86,19 @@ pub struct CustomExtras {
     pub max_queue_size: Option<i64>,
 }
 
+/// The CPU and memory quantities given (`[cpu, memory]`, with their flags), each checked, as
+/// a `resources.requests` or `resources.limits` map.
+fn quantities(given: [(&str, &Option<String>); 2]) -> Result<Map<String, Value>> {
+    let mut map = Map::new();
+    for (key, (flag, value)) in ["cpu", "memory"].into_iter().zip(given) {
+        if let Some(v) = value {
+            quantity(flag, v)?;
+            map.insert(key.into(), json!(v));
+        }
+    }
+    Ok(map)
+}
+
 /// The model volume the guide's example leaves out and the v1 CRD requires.
 pub const DEFAULT_VOLUME_NAME: &str = "model-weights";
 pub const DEFAULT_MOUNT_PATH: &str = "/opt/ml/model";
@@ -211,24 +224,11 @@ impl CustomInput {
             model_location("--model-location", l)?;
         }
         image("--image", &self.image)?;
-        let mut requests = serde_json::Map::new();
-        let mut limits = serde_json::Map::new();
-        if let Some(c) = &self.cpu {
-            quantity("--cpu", c)?;
-            requests.insert("cpu".into(), json!(c));
-        }
-        if let Some(m) = &self.memory {
-            quantity("--memory", m)?;
-            requests.insert("memory".into(), json!(m));
-        }
-        if let Some(c) = &self.cpu_limit {
-            quantity("--cpu-limit", c)?;
-            limits.insert("cpu".into(), json!(c));
-        }
-        if let Some(m) = &self.memory_limit {
-            quantity("--memory-limit", m)?;
-            limits.insert("memory".into(), json!(m));
-        }
+        let mut requests = quantities([("--cpu", &self.cpu), ("--memory", &self.memory)])?;
+        let mut limits = quantities([
+            ("--cpu-limit", &self.cpu_limit),
+            ("--memory-limit", &self.memory_limit),
+        ])?;
         if let Some(g) = self.gpus {
             if !(1..=64).contains(&g) {
                 return Err(Error::invalid(
