@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::rules::{
-    bad, check_env_list, image, instance_type, model_id, model_location, mount_path, obeys,
+    bad, check_env_list, image, instance_type, model_id, model_location, mount_path, obeys, port,
     quantity, replicas, s3_uri, url_path,
 };
 use super::{Autoscaling, EnvVar, Features, Overrides};
@@ -247,15 +247,7 @@ impl CustomInput {
         if !requests.is_empty() {
             resources.insert("requests".into(), Value::Object(requests));
         }
-        if !(1..=65535).contains(&self.container_port) {
-            return Err(Error::invalid(
-                "--container-port",
-                format!(
-                    "must be a port number 1-65535 (got {})",
-                    self.container_port
-                ),
-            ));
-        }
+        port("--container-port", self.container_port)?;
         if !["http", "grpc"].contains(&self.port_name.as_str()) {
             return Err(bad("--port-name", "must be http or grpc", &self.port_name));
         }

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::rules::{bad, obeys, plain_text, s3_uri};
+use super::rules::{bad, obeys, plain_text, port, s3_uri};
 use crate::error::{Error, Result};
 
 /// The CRDs' `intelligentRoutingSpec.routingStrategy` values.
@@ -222,17 +222,6 @@ fn http_path(flag: &str, v: &str) -> Result<()> {
         "must be an HTTP path such as /ping (letters, digits, . _ ~ / -)",
         v,
     )
-}
-
-pub(super) fn port(flag: &str, p: i64) -> Result<()> {
-    if (1..=65535).contains(&p) {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            flag,
-            format!("must be a port number 1-65535 (got {p})"),
-        ))
-    }
 }
 
 fn acm_arn(flag: &str, v: &str) -> Result<()> {

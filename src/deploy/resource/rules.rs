@@ -50,6 +50,18 @@ pub(super) fn obeys(ok: bool, field: &str, rule: &str, got: &str) -> Result<()> 
     }
 }
 
+/// A TCP port number.
+pub(super) fn port(flag: &str, p: i64) -> Result<()> {
+    if (1..=65535).contains(&p) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            flag,
+            format!("must be a port number 1-65535 (got {p})"),
+        ))
+    }
+}
+
 pub(super) fn alnum_dash_63(v: &str) -> bool {
     (1..=63).contains(&v.len())
         && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
