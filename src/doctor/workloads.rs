@@ -1,6 +1,7 @@
 //! Reading workloads and pods the way a person reads `kubectl describe`: is a Deployment or
 //! DaemonSet ready, which pods are its own, and what is wrong with each (`tools::pod_diagnosis`'s
-//! diagnosis, with the last logs worth reading), with recent events.
+//! diagnosis, with the last logs worth reading), with recent events; and the `describe` and
+//! `rollout restart` commands a fix names for one.
 
 use serde_json::Value;
 
