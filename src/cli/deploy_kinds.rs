@@ -77,6 +77,18 @@ impl AutoscalingArgs {
     }
 }
 
+/// What both kinds take after their own flags, each group under its own heading: autoscaling,
+/// the shared features, and the overrides merged over the rest.
+#[derive(Debug, Args, Clone)]
+pub struct SharedArgs {
+    #[command(flatten)]
+    pub autoscaling: AutoscalingArgs,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
 /// What the operator is told about the deployment besides the model: its deadline and where the
 /// TLS certificate goes. Both kinds take them.
 #[derive(Debug, Args, Clone)]
@@ -145,11 +157,7 @@ pub struct JumpstartArgs {
     #[arg(long, value_name = "NAME=VALUE")]
     pub additional_config: Vec<String>,
     #[command(flatten)]
-    pub autoscaling: AutoscalingArgs,
-    #[command(flatten)]
-    pub features: FeatureArgs,
-    #[command(flatten)]
-    pub overrides: OverrideArgs,
+    pub shared: SharedArgs,
 }
 
 impl JumpstartArgs {
@@ -167,13 +175,13 @@ impl JumpstartArgs {
             tls_output_s3_uri: self.operator.tls_output_s3_uri.clone(),
             max_deploy_time: self.operator.max_deploy_time()?,
             gated_model_role: self.gated_model_role.clone(),
-            autoscaling: self.autoscaling.to_lib()?,
+            autoscaling: self.shared.autoscaling.to_lib()?,
             model_hub: self.model_hub.clone(),
             accelerator_partition: self.accelerator_partition.clone(),
             execution_role: self.execution_role.clone(),
             additional_configs: pairs("--additional-config", &self.additional_config)?,
-            features: self.features.to_lib(Vec::new()),
-            overrides: self.overrides.to_lib()?,
+            features: self.shared.features.to_lib(Vec::new()),
+            overrides: self.shared.overrides.to_lib()?,
         })
     }
 }
@@ -232,11 +240,7 @@ pub struct CustomArgs {
     #[command(flatten)]
     pub operator: OperatorArgs,
     #[command(flatten)]
-    pub autoscaling: AutoscalingArgs,
-    #[command(flatten)]
-    pub features: FeatureArgs,
-    #[command(flatten)]
-    pub overrides: OverrideArgs,
+    pub shared: SharedArgs,
 }
 
 /// Where a custom model's weights are.
@@ -473,7 +477,7 @@ impl CustomArgs {
             mount_path: self.worker.model_mount_path.clone(),
             tls_output_s3_uri: self.operator.tls_output_s3_uri.clone(),
             max_deploy_time: self.operator.max_deploy_time()?,
-            autoscaling: self.autoscaling.to_lib()?,
+            autoscaling: self.shared.autoscaling.to_lib()?,
             extras: CustomExtras {
                 command: self.worker.worker_command.clone(),
                 args: self.worker.worker_args.clone(),
@@ -483,8 +487,8 @@ impl CustomArgs {
                 max_concurrent_requests: self.worker.max_concurrent_requests,
                 max_queue_size: self.worker.max_queue_size,
             },
-            features: self.features.to_lib(pairs("--tag", &self.tag)?),
-            overrides: self.overrides.to_lib()?,
+            features: self.shared.features.to_lib(pairs("--tag", &self.tag)?),
+            overrides: self.shared.overrides.to_lib()?,
         })
     }
 }
