@@ -301,6 +301,17 @@ pub(crate) fn delete_addon(
     addon_cmd(aws, purpose, &["delete-addon"], eks_cluster, addon, rest).mutating()
 }
 
+/// `aws eks wait WAITER`: until the add-on is in the waiter's state.
+fn wait_addon(
+    aws: &AwsOpts,
+    purpose: impl Into<String>,
+    waiter: &str,
+    eks: &str,
+    addon: &str,
+) -> Cmd {
+    addon_cmd(aws, purpose, &["wait", waiter], eks, addon, &[])
+}
+
 /// `aws eks wait addon-active`.
 pub(crate) fn wait_addon_active(
     aws: &AwsOpts,
@@ -308,14 +319,7 @@ pub(crate) fn wait_addon_active(
     eks_cluster: &str,
     addon: &str,
 ) -> Cmd {
-    addon_cmd(
-        aws,
-        purpose,
-        &["wait", "addon-active"],
-        eks_cluster,
-        addon,
-        &[],
-    )
+    wait_addon(aws, purpose, "addon-active", eks_cluster, addon)
 }
 
 /// `aws eks wait addon-deleted`.
@@ -325,14 +329,7 @@ pub(crate) fn wait_addon_deleted(
     eks_cluster: &str,
     addon: &str,
 ) -> Cmd {
-    addon_cmd(
-        aws,
-        purpose,
-        &["wait", "addon-deleted"],
-        eks_cluster,
-        addon,
-        &[],
-    )
+    wait_addon(aws, purpose, "addon-deleted", eks_cluster, addon)
 }
 
 /// `aws eks create-access-entry` for an IAM principal.
