@@ -10,7 +10,7 @@ use super::kind::ModelKind;
 use super::status::{ModelStatus, Phase};
 use crate::error::{Error, Result};
 use crate::exec::{command_error, Cmd, StreamEvent};
-use crate::tools::kube::KubeOpts;
+use crate::tools::kube::{KubeOpts, Obj};
 use crate::Ctx;
 
 /// Splits a stream of pretty-printed JSON documents (what kubectl prints with `-o json -w`)
@@ -83,9 +83,11 @@ pub(crate) fn watch_cmd(kube: &KubeOpts, kind: ModelKind, ns: &str, name: &str) 
     crate::tools::kube::watch_json(
         kube,
         format!("watch {} {ns}/{name}", kind.kind()),
-        kind.resource(),
-        name,
-        ns,
+        Obj {
+            resource: kind.resource(),
+            name,
+            ns,
+        },
     )
 }
 

@@ -128,13 +128,7 @@ pub(crate) fn annotate_fix(
     )];
     for w in workloads {
         let kind = super::workloads::kind(w).to_ascii_lowercase();
-        cmds.push(kube::rollout_restart(
-            &f.ctx.kube,
-            "fix",
-            &kind,
-            super::workloads::name(w),
-            super::workloads::namespace(w),
-        ));
+        cmds.push(super::workloads::restart_cmd(&f.ctx.kube, &kind, w));
     }
     let restart = if workloads.is_empty() {
         String::new()

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::facts::{Facts, NamespaceObjects};
 use crate::exec::Cmd;
-use crate::tools::kube::{self, str_at, KubeOpts};
+use crate::tools::kube::{self, str_at, KubeOpts, Obj};
 use crate::tools::pod_diagnosis::{self, event_time, events_of, Events, PodProblem};
 
 pub(crate) use crate::install::WorkloadMatch;
@@ -44,12 +44,21 @@ pub(crate) fn kind(o: &Value) -> &str {
 
 /// `kubectl describe RESOURCE NAME -n NS` of a workload (or any object), for a fix to show.
 pub(crate) fn describe_cmd(k: &KubeOpts, resource: &str, o: &Value) -> Cmd {
-    kube::describe(k, "inspect", resource, name(o), namespace(o))
+    kube::describe(k, "inspect", obj(resource, o))
 }
 
 /// `kubectl rollout restart RESOURCE NAME -n NS` of a workload, for a fix.
 pub(crate) fn restart_cmd(k: &KubeOpts, resource: &str, w: &Value) -> Cmd {
-    kube::rollout_restart(k, "fix", resource, name(w), namespace(w))
+    kube::rollout_restart(k, "fix", obj(resource, w))
+}
+
+/// An object read from the cluster, as `resource` names it to kubectl.
+pub(crate) fn obj<'a>(resource: &'a str, o: &'a Value) -> Obj<'a> {
+    Obj {
+        resource,
+        name: name(o),
+        ns: namespace(o),
+    }
 }
 
 /// `namespace/name`.
