@@ -147,11 +147,8 @@ impl Ui {
         }
     }
 
-    /// A progress line on stderr (suppressed by -q).
-    pub fn progress(&self, msg: &str) {
-        if self.quiet {
-            return;
-        }
+    /// Writes `msg` as a line on stderr, over the live status line if there is one.
+    fn stderr_line(&self, msg: &str) {
         let msg = self.for_stderr(msg);
         let _g = self.lock.lock();
         let mut e = std::io::stderr().lock();
@@ -159,6 +156,13 @@ impl Ui {
             let _ = write!(e, "\r\x1b[2K");
         }
         let _ = writeln!(e, "{msg}");
+    }
+
+    /// A progress line on stderr (suppressed by -q).
+    pub fn progress(&self, msg: &str) {
+        if !self.quiet {
+            self.stderr_line(msg);
+        }
     }
 
     /// A status line that replaces itself on a terminal, behind a spinner frame that advances
@@ -191,14 +195,7 @@ impl Ui {
 
     /// A warning on stderr, shown even with -q.
     pub fn warn(&self, msg: &str) {
-        let line = format!("{} {msg}", self.paint("warning:", "33"));
-        let line = self.for_stderr(&line);
-        let _g = self.lock.lock();
-        let mut e = std::io::stderr().lock();
-        if self.live {
-            let _ = write!(e, "\r\x1b[2K");
-        }
-        let _ = writeln!(e, "{line}");
+        self.stderr_line(&format!("{} {msg}", self.paint("warning:", "33")));
     }
 
     pub fn paint(&self, text: &str, ansi: &str) -> String {

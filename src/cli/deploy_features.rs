@@ -38,35 +38,32 @@ pub struct FeatureArgs {
     /// Port of the model server's metrics (with --metrics)
     #[arg(long, value_name = "PORT", allow_negative_numbers = true)]
     pub model_metrics_port: Option<i64>,
+    // Last: its heading carries on to later fields.
+    #[command(flatten)]
+    pub load_balancer: LoadBalancerArgs,
+}
+
+/// How the endpoint is reached and recorded: its load balancer, TLS, DNS and data capture.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Load balancer, TLS and DNS")]
+pub struct LoadBalancerArgs {
     /// Health check path of the load balancer, e.g. /ping
-    #[arg(long, value_name = "PATH", help_heading = "Load balancer, TLS and DNS")]
+    #[arg(long, value_name = "PATH")]
     pub health_check_path: Option<String>,
     /// Load balancer routing: least_outstanding_requests or round_robin
-    #[arg(
-        long,
-        value_name = "ALGORITHM",
-        help_heading = "Load balancer, TLS and DNS"
-    )]
+    #[arg(long, value_name = "ALGORITHM")]
     pub routing_algorithm: Option<String>,
     /// ACM certificate for the endpoint's own domain (ARN; with --domain-name)
-    #[arg(long, value_name = "ARN", help_heading = "Load balancer, TLS and DNS")]
+    #[arg(long, value_name = "ARN")]
     pub acm_cert_arn: Option<String>,
     /// The endpoint's domain name (with --acm-cert-arn)
-    #[arg(
-        long,
-        value_name = "DOMAIN",
-        help_heading = "Load balancer, TLS and DNS"
-    )]
+    #[arg(long, value_name = "DOMAIN")]
     pub domain_name: Option<String>,
     /// Route 53 hosted zone for the endpoint's DNS record
-    #[arg(long, value_name = "ID", help_heading = "Load balancer, TLS and DNS")]
+    #[arg(long, value_name = "ID")]
     pub hosted_zone_id: Option<String>,
     /// Capture requests and responses to this S3 prefix, s3://bucket/prefix
-    #[arg(
-        long,
-        value_name = "S3_URI",
-        help_heading = "Load balancer, TLS and DNS"
-    )]
+    #[arg(long, value_name = "S3_URI")]
     pub data_capture_s3_uri: Option<String>,
 }
 
@@ -82,12 +79,12 @@ impl FeatureArgs {
             metrics_scrape_interval: self.metrics_scrape_interval,
             model_metrics_path: self.model_metrics_path.clone(),
             model_metrics_port: self.model_metrics_port,
-            health_check_path: self.health_check_path.clone(),
-            routing_algorithm: self.routing_algorithm.clone(),
-            acm_cert_arn: self.acm_cert_arn.clone(),
-            domain_name: self.domain_name.clone(),
-            hosted_zone_id: self.hosted_zone_id.clone(),
-            data_capture_s3_uri: self.data_capture_s3_uri.clone(),
+            health_check_path: self.load_balancer.health_check_path.clone(),
+            routing_algorithm: self.load_balancer.routing_algorithm.clone(),
+            acm_cert_arn: self.load_balancer.acm_cert_arn.clone(),
+            domain_name: self.load_balancer.domain_name.clone(),
+            hosted_zone_id: self.load_balancer.hosted_zone_id.clone(),
+            data_capture_s3_uri: self.load_balancer.data_capture_s3_uri.clone(),
             tags,
         }
     }

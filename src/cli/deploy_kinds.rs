@@ -77,6 +77,42 @@ impl AutoscalingArgs {
     }
 }
 
+/// What both kinds take after their own flags, each group under its own heading: autoscaling,
+/// the shared features, and the overrides merged over the rest.
+#[derive(Debug, Args, Clone)]
+pub struct SharedArgs {
+    #[command(flatten)]
+    pub autoscaling: AutoscalingArgs,
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// What the operator is told about the deployment besides the model: its deadline and where the
+/// TLS certificate goes. Both kinds take them.
+#[derive(Debug, Args, Clone)]
+pub struct OperatorArgs {
+    // Under the first heading, also after a flattened struct with its own (whose heading would
+    // carry on to these).
+    /// Deadline the operator gives the deployment: 1800, 30m, 1h [default: 3600 s]
+    #[arg(long, value_name = "DURATION", help_heading = None::<&str>)]
+    pub max_deploy_time: Option<String>,
+    /// Where the operator writes the endpoint's TLS certificate, s3://bucket/prefix
+    #[arg(long, value_name = "S3_URI", help_heading = None::<&str>)]
+    pub tls_output_s3_uri: Option<String>,
+}
+
+impl OperatorArgs {
+    /// `--max-deploy-time` read as a duration.
+    fn max_deploy_time(&self) -> Result<Option<u64>> {
+        self.max_deploy_time
+            .as_deref()
+            .map(|d| resource::parse_duration("--max-deploy-time", d))
+            .transpose()
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct JumpstartArgs {
     /// Name of the JumpStartModel resource (its pods are labelled app=NAME)
@@ -103,12 +139,8 @@ pub struct JumpstartArgs {
     /// Number of model replicas [default: 1]
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub replicas: Option<i64>,
-    /// Deadline the operator gives the deployment: 1800, 30m, 1h [default: 3600 s]
-    #[arg(long, value_name = "DURATION")]
-    pub max_deploy_time: Option<String>,
-    /// Where the operator writes the endpoint's TLS certificate, s3://bucket/prefix
-    #[arg(long, value_name = "S3_URI")]
-    pub tls_output_s3_uri: Option<String>,
+    #[command(flatten)]
+    pub operator: OperatorArgs,
     /// IAM role that downloads gated models (ARN)
     #[arg(long, value_name = "ROLE_ARN")]
     pub gated_model_role: Option<String>,
@@ -125,11 +157,7 @@ pub struct JumpstartArgs {
     #[arg(long, value_name = "NAME=VALUE")]
     pub additional_config: Vec<String>,
     #[command(flatten)]
-    pub autoscaling: AutoscalingArgs,
-    #[command(flatten)]
-    pub features: FeatureArgs,
-    #[command(flatten)]
-    pub overrides: OverrideArgs,
+    pub shared: SharedArgs,
 }
 
 impl JumpstartArgs {
@@ -144,20 +172,16 @@ impl JumpstartArgs {
             instance_type: self.instance_type.clone(),
             env: parse_envs(&self.env)?,
             replicas: self.replicas,
-            tls_output_s3_uri: self.tls_output_s3_uri.clone(),
-            max_deploy_time: self
-                .max_deploy_time
-                .as_deref()
-                .map(|d| resource::parse_duration("--max-deploy-time", d))
-                .transpose()?,
+            tls_output_s3_uri: self.operator.tls_output_s3_uri.clone(),
+            max_deploy_time: self.operator.max_deploy_time()?,
             gated_model_role: self.gated_model_role.clone(),
-            autoscaling: self.autoscaling.to_lib()?,
+            autoscaling: self.shared.autoscaling.to_lib()?,
             model_hub: self.model_hub.clone(),
             accelerator_partition: self.accelerator_partition.clone(),
             execution_role: self.execution_role.clone(),
             additional_configs: pairs("--additional-config", &self.additional_config)?,
-            features: self.features.to_lib(Vec::new()),
-            overrides: self.overrides.to_lib()?,
+            features: self.shared.features.to_lib(Vec::new()),
+            overrides: self.shared.overrides.to_lib()?,
         })
     }
 }
@@ -213,19 +237,10 @@ pub struct CustomArgs {
     pub source: ModelSourceArgs,
     #[command(flatten)]
     pub worker: WorkerArgs,
-    // Back to the first heading (a flattened struct's heading carries on to later fields).
-    /// Deadline the operator gives the deployment: 1800, 30m, 1h [default: 3600 s]
-    #[arg(long, value_name = "DURATION", help_heading = None::<&str>)]
-    pub max_deploy_time: Option<String>,
-    /// Where the operator writes the endpoint's TLS certificate, s3://bucket/prefix
-    #[arg(long, value_name = "S3_URI", help_heading = None::<&str>)]
-    pub tls_output_s3_uri: Option<String>,
     #[command(flatten)]
-    pub autoscaling: AutoscalingArgs,
+    pub operator: OperatorArgs,
     #[command(flatten)]
-    pub features: FeatureArgs,
-    #[command(flatten)]
-    pub overrides: OverrideArgs,
+    pub shared: SharedArgs,
 }
 
 /// Where a custom model's weights are.
@@ -460,13 +475,9 @@ impl CustomArgs {
             env: parse_envs(&self.worker.env)?,
             volume_name: self.worker.model_volume_name.clone(),
             mount_path: self.worker.model_mount_path.clone(),
-            tls_output_s3_uri: self.tls_output_s3_uri.clone(),
-            max_deploy_time: self
-                .max_deploy_time
-                .as_deref()
-                .map(|d| resource::parse_duration("--max-deploy-time", d))
-                .transpose()?,
-            autoscaling: self.autoscaling.to_lib()?,
+            tls_output_s3_uri: self.operator.tls_output_s3_uri.clone(),
+            max_deploy_time: self.operator.max_deploy_time()?,
+            autoscaling: self.shared.autoscaling.to_lib()?,
             extras: CustomExtras {
                 command: self.worker.worker_command.clone(),
                 args: self.worker.worker_args.clone(),
@@ -476,8 +487,8 @@ impl CustomArgs {
                 max_concurrent_requests: self.worker.max_concurrent_requests,
                 max_queue_size: self.worker.max_queue_size,
             },
-            features: self.features.to_lib(pairs("--tag", &self.tag)?),
-            overrides: self.overrides.to_lib()?,
+            features: self.shared.features.to_lib(pairs("--tag", &self.tag)?),
+            overrides: self.shared.overrides.to_lib()?,
         })
     }
 }

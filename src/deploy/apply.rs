@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::check::Checked;
 use super::diagnose::{self, Diagnostics};
-use super::kind::ModelKind;
+use super::kind::ModelRef;
 use super::model::Model;
 use super::status::ModelStatus;
 use super::watch::{self, WaitResult};
@@ -46,9 +46,9 @@ pub enum DeployOutcome {
 /// What `deploy` did and saw.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeployReport {
-    pub kind: ModelKind,
-    pub name: String,
-    pub namespace: String,
+    /// `kind`, `name`, `namespace`.
+    #[serde(flatten)]
+    pub resource: ModelRef,
     pub action: ApplyAction,
     pub outcome: DeployOutcome,
     pub waited_seconds: Option<f64>,
@@ -61,7 +61,12 @@ pub struct DeployReport {
 impl DeployReport {
     /// The error this outcome means, if it is not a success.
     pub fn error(&self) -> Option<Error> {
-        let what = format!("{} {}/{}", self.kind.singular(), self.namespace, self.name);
+        let what = format!(
+            "{} {}/{}",
+            self.resource.kind.singular(),
+            self.resource.namespace,
+            self.resource.name
+        );
         let why = || {
             let d = self.diagnostics.as_ref();
             let reason = d.and_then(|d| d.reason.clone());
@@ -112,7 +117,12 @@ impl DeployReport {
     /// The result for people when it is a success (`error()` is None). `done` is the mark
     /// printed before a serving model.
     pub fn text(&self, done: &str) -> String {
-        let what = format!("{} {}/{}", self.kind.singular(), self.namespace, self.name);
+        let what = format!(
+            "{} {}/{}",
+            self.resource.kind.singular(),
+            self.resource.namespace,
+            self.resource.name
+        );
         match self.outcome {
             DeployOutcome::Complete => format!(
                 "{done} {what} is serving ({}){} [{}]\n",
@@ -136,8 +146,8 @@ impl DeployReport {
                     ApplyAction::Updated => "updated",
                     ApplyAction::Unchanged => "unchanged",
                 },
-                self.name,
-                self.namespace
+                self.resource.name,
+                self.resource.namespace
             ),
         }
     }
@@ -147,7 +157,7 @@ impl DeployReport {
     pub fn diagnosis_text(&self, err: &Error) -> Option<String> {
         self.diagnostics.as_ref().map(|d| {
             let skip = usize::from(err.hint().is_some() && err.hint() == d.hints.first().cloned());
-            diagnose::text(d, &self.name, skip)
+            diagnose::text(d, &self.resource.name, skip)
         })
     }
 }
@@ -210,9 +220,7 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
         .map(|t| t.as_secs())
         .unwrap_or_else(|| Model::read_as(kind, &c.defaulted).deploy_deadline_seconds());
     let mut report = DeployReport {
-        kind,
-        name: name.to_string(),
-        namespace: ns.to_string(),
+        resource: ModelRef::new(kind, name, ns),
         action,
         outcome: DeployOutcome::Applied,
         waited_seconds: None,
@@ -231,7 +239,11 @@ pub fn deploy(ctx: &Ctx, c: &Checked, opts: &DeployOptions) -> Result<DeployRepo
 /// until the operator's verdict or `seconds`, and fills in the outcome, the last status seen,
 /// the time waited and, for a failure or a time-out, the diagnosis.
 pub(crate) fn await_verdict(ctx: &Ctx, report: &mut DeployReport, seconds: u64) -> Result<()> {
-    let (kind, ns, name) = (report.kind, report.namespace.clone(), report.name.clone());
+    let (kind, ns, name) = (
+        report.resource.kind,
+        report.resource.namespace.clone(),
+        report.resource.name.clone(),
+    );
     report.timeout_seconds = Some(seconds);
     ctx.ui.progress(&format!(
         "waiting for {name} to deploy (up to {})",
@@ -258,15 +270,14 @@ pub(crate) fn await_verdict(ctx: &Ctx, report: &mut DeployReport, seconds: u64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::kind::ModelKind;
     use serde_json::json;
 
     fn report(action: ApplyAction, outcome: DeployOutcome) -> DeployReport {
         let obj = json!({"metadata": {"name": "m", "namespace": "ns"},
             "status": {"deploymentStatus": {"deploymentObjectOverallState": "DeploymentComplete"}}});
         DeployReport {
-            kind: ModelKind::JumpStartModel,
-            name: "m".into(),
-            namespace: "ns".into(),
+            resource: ModelRef::new(ModelKind::JumpStartModel, "m", "ns"),
             action,
             outcome,
             waited_seconds: Some(12.5),
@@ -274,6 +285,22 @@ mod tests {
             status: Some(ModelStatus::of(ModelKind::JumpStartModel, &obj)),
             diagnostics: None,
         }
+    }
+
+    #[test]
+    fn json_names_the_model_first_as_flat_fields() {
+        let r = report(ApplyAction::Created, DeployOutcome::Complete);
+        let v = serde_json::to_value(&r).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys[..4], ["kind", "name", "namespace", "action"]);
+        let status: Vec<&str> = v["status"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(status[..4], ["kind", "name", "namespace", "model"]);
+        assert_eq!(v["kind"], "JumpStartModel");
     }
 
     #[test]

@@ -29,7 +29,7 @@ pub fn check(resource: Value, default_namespace: &str) -> Result<Checked> {
             "must be a YAML or JSON object",
         ));
     };
-    let kind_s = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let kind_s = text(obj, "kind");
     let Some(kind) = ModelKind::from_kind(kind_s) else {
         return Err(Error::invalid(
             "kind",
@@ -39,10 +39,7 @@ pub fn check(resource: Value, default_namespace: &str) -> Result<Checked> {
             ),
         ));
     };
-    let api = obj
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let api = text(obj, "apiVersion");
     if api != API_VERSION {
         return Err(Error::invalid(
             "apiVersion",
@@ -62,16 +59,8 @@ pub fn check(resource: Value, default_namespace: &str) -> Result<Checked> {
         meta.insert("namespace".into(), Value::String(default_namespace.into()));
     }
     let mut violations = Vec::new();
-    let name = meta
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let namespace = meta
-        .get("namespace")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let name = text(meta, "name").to_string();
+    let namespace = text(meta, "namespace").to_string();
     if let Err(e) = model_name("metadata.name", &name) {
         violations.push(violation_of(e));
     }
@@ -130,6 +119,11 @@ pub fn check(resource: Value, default_namespace: &str) -> Result<Checked> {
         resource,
         defaulted,
     })
+}
+
+/// The string at `key` of an object ("" when it is missing or not a string).
+fn text<'a>(obj: &'a serde_json::Map<String, Value>, key: &str) -> &'a str {
+    obj.get(key).and_then(Value::as_str).unwrap_or_default()
 }
 
 /// What the API server would refuse in labels and annotations, found offline.
@@ -393,7 +387,7 @@ pub fn env_value_rule(value: &str) -> std::result::Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
 

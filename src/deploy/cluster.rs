@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::kind::ModelKind;
 use crate::error::{Error, Result};
 use crate::exec::{command_error, parse_json};
-use crate::tools::kube::{self, is_not_found, is_unknown_resource};
+use crate::tools::kube::{self, is_not_found, is_unknown_resource, Obj};
 use crate::Ctx;
 
 fn crd_missing(kind: ModelKind) -> Error {
@@ -32,9 +32,11 @@ fn lookup(ctx: &Ctx, kind: ModelKind, ns: &str, name: &str) -> Result<Lookup> {
     let cmd = kube::get_json(
         &ctx.kube,
         format!("read {} {ns}/{name}", kind.kind()),
-        kind.resource(),
-        name,
-        ns,
+        Obj {
+            resource: kind.resource(),
+            name,
+            ns,
+        },
     );
     let out = ctx.runner.run_unchecked(&cmd)?;
     if out.success() {

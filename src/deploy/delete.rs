@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::cluster;
-use super::kind::ModelKind;
+use super::kind::{ModelKind, ModelRef};
 use super::status::ModelStatus;
 use super::watch::{self, DeleteResult};
 use crate::error::{Error, Result};
@@ -54,9 +54,9 @@ pub(crate) enum DeleteOutcome {
 /// What `delete` did and saw.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct DeleteReport {
-    pub kind: ModelKind,
-    pub name: String,
-    pub namespace: String,
+    /// `kind`, `name`, `namespace`.
+    #[serde(flatten)]
+    pub resource: ModelRef,
     /// True once the resource is gone; false with --no-wait (deletion asked for) or --dry-run.
     pub deleted: bool,
     pub dry_run: bool,
@@ -86,9 +86,7 @@ pub(crate) fn delete(ctx: &Ctx, req: &DeleteRequest) -> Result<DeleteReport> {
     let (ns, name) = (req.namespace.as_str(), req.name.as_str());
     let (kind, obj) = cluster::find(ctx, ns, name, req.kind)?;
     let mut report = DeleteReport {
-        kind,
-        name: name.to_string(),
-        namespace: ns.to_string(),
+        resource: ModelRef::new(kind, name, ns),
         deleted: false,
         dry_run: ctx.dry_run,
         waited_seconds: None,
@@ -161,7 +159,12 @@ fn finalizers(o: &Value) -> String {
 
 impl DeleteReport {
     fn what(&self) -> String {
-        format!("{} {}/{}", self.kind.singular(), self.namespace, self.name)
+        format!(
+            "{} {}/{}",
+            self.resource.kind.singular(),
+            self.resource.namespace,
+            self.resource.name
+        )
     }
 
     /// The error this outcome means, if it is not a success.
@@ -206,9 +209,7 @@ mod tests {
 
     fn report(outcome: DeleteOutcome) -> DeleteReport {
         DeleteReport {
-            kind: ModelKind::JumpStartModel,
-            name: "m".into(),
-            namespace: "ns".into(),
+            resource: ModelRef::new(ModelKind::JumpStartModel, "m", "ns"),
             deleted: outcome == DeleteOutcome::Gone,
             dry_run: outcome == DeleteOutcome::DryRun,
             waited_seconds: Some(2.5),

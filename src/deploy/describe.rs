@@ -63,9 +63,9 @@ impl Description {
         let s = &d.summary;
         let mut out = String::new();
         let mut kv = |k: &str, v: String| out.push_str(&format!("{:<15}{v}\n", format!("{k}:")));
-        kv("Name", s.name.clone());
-        kv("Namespace", s.namespace.clone());
-        kv("Kind", s.kind.kind().into());
+        kv("Name", s.resource.name.clone());
+        kv("Namespace", s.resource.namespace.clone());
+        kv("Kind", s.resource.kind.kind().into());
         kv("Model", dash(&s.model));
         kv("Instance type", dash(&s.instance_type));
         kv(
@@ -107,78 +107,55 @@ impl Description {
         if s.deleting {
             kv("Deleting", "yes".into());
         }
-        out.push_str("Conditions:\n");
-        if d.conditions.is_empty() {
-            out.push_str("  none\n");
-        } else {
-            let rows: Vec<Vec<String>> = d
-                .conditions
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.condition_type.clone(),
-                        c.status.clone(),
-                        dash(&c.reason),
-                        dash(&c.message),
-                    ]
-                })
-                .collect();
-            for l in table(&["TYPE", "STATUS", "REASON", "MESSAGE"], &rows).lines() {
-                out.push_str(&format!("  {l}\n"));
-            }
-        }
-        out.push_str("Events:\n");
-        if d.events.is_empty() {
-            out.push_str("  none\n");
-        } else {
-            let rows: Vec<Vec<String>> = d
-                .events
-                .iter()
-                .map(|e| {
-                    vec![
-                        dash(&e.time),
-                        e.event_type.clone(),
-                        e.reason.clone(),
-                        e.object.clone(),
-                        e.message.clone(),
-                    ]
-                })
-                .collect();
-            for l in table(&["TIME", "TYPE", "REASON", "OBJECT", "MESSAGE"], &rows).lines() {
-                out.push_str(&format!("  {l}\n"));
-            }
-        }
-        out.push_str(&format!("Pods (app={}):\n", s.name));
-        if d.pods.is_empty() {
-            out.push_str("  none\n");
-        } else {
-            let rows: Vec<Vec<String>> = d
-                .pods
-                .iter()
-                .map(|p| {
-                    vec![
-                        p.name.clone(),
-                        p.phase.clone(),
-                        p.ready.clone(),
-                        p.restarts.to_string(),
-                        dash(&p.node),
-                        match (&p.reason, &p.message) {
-                            (Some(r), Some(m)) => format!("{r}: {m}"),
-                            (Some(r), None) => r.clone(),
-                            _ => "-".into(),
-                        },
-                    ]
-                })
-                .collect();
-            for l in table(
-                &["NAME", "PHASE", "READY", "RESTARTS", "NODE", "WHY"],
-                &rows,
-            )
-            .lines()
-            {
-                out.push_str(&format!("  {l}\n"));
-            }
-        }
+        let conditions = d.conditions.iter().map(|c| {
+            vec![
+                c.condition_type.clone(),
+                c.status.clone(),
+                dash(&c.reason),
+                dash(&c.message),
+            ]
+        });
+        section(
+            &mut out,
+            "Conditions:",
+            &["TYPE", "STATUS", "REASON", "MESSAGE"],
+            conditions.collect(),
+        );
+        let events = d.events.iter().map(|e| {
+            vec![
+                dash(&e.time),
+                e.event_type.clone(),
+                e.reason.clone(),
+                e.object.clone(),
+                e.message.clone(),
+            ]
+        });
+        section(
+            &mut out,
+            "Events:",
+            &["TIME", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+            events.collect(),
+        );
+        let pods = d.pods.iter().map(|p| {
+            vec![
+                p.name.clone(),
+                p.phase.clone(),
+                p.ready.clone(),
+                p.restarts.to_string(),
+                dash(&p.node),
+                match (&p.reason, &p.message) {
+                    (Some(r), Some(m)) => format!("{r}: {m}"),
+                    (Some(r), None) => r.clone(),
+                    _ => "-".into(),
+                },
+            ]
+        });
+        section(
+            &mut out,
+            &format!("Pods (app={}):", s.resource.name),
+            &["NAME", "PHASE", "READY", "RESTARTS", "NODE", "WHY"],
+            pods.collect(),
+        );
         for u in &d.unavailable {
             out.push_str(&format!("(could not read {u})\n"));
         }
@@ -186,6 +163,20 @@ impl Description {
             out.push_str(&format!("hint: {h}\n"));
         }
         out
+    }
+}
+
+/// A titled part of the text: `heading` on its own line, then `rows` under `headers` as a table
+/// indented two spaces (`none` when there are no rows).
+fn section(out: &mut String, heading: &str, headers: &[&str], rows: Vec<Vec<String>>) {
+    out.push_str(heading);
+    out.push('\n');
+    if rows.is_empty() {
+        out.push_str("  none\n");
+        return;
+    }
+    for l in table(headers, &rows).lines() {
+        out.push_str(&format!("  {l}\n"));
     }
 }
 

@@ -1,5 +1,6 @@
 //! The two model resource kinds: their API names, embedded CRDs, and where each keeps the
-//! SageMaker endpoint name and environment (`model::Model` reads the rest).
+//! SageMaker endpoint name and environment (`model::Model` reads the rest); and `ModelRef`, which
+//! model resource a report or a reading is about.
 
 use std::sync::OnceLock;
 
@@ -15,6 +16,25 @@ pub(crate) const API_VERSION: &str = "inference.sagemaker.aws.amazon.com/v1";
 pub enum ModelKind {
     JumpStartModel,
     InferenceEndpointConfig,
+}
+
+/// Which model resource: its kind, name and namespace. The reports and readings about one model
+/// embed it with `#[serde(flatten)]`, so their JSON keeps `kind`, `name`, `namespace` first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelRef {
+    pub kind: ModelKind,
+    pub name: String,
+    pub namespace: String,
+}
+
+impl ModelRef {
+    pub(crate) fn new(kind: ModelKind, name: &str, namespace: &str) -> Self {
+        ModelRef {
+            kind,
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+        }
+    }
 }
 
 impl ModelKind {

@@ -60,7 +60,7 @@ impl Listing {
             .map(|s| {
                 let mut r = row(s);
                 if all {
-                    r.insert(0, s.namespace.clone());
+                    r.insert(0, s.resource.namespace.clone());
                 }
                 r
             })
@@ -81,8 +81,8 @@ fn row(s: &ModelStatus) -> Vec<String> {
         s.state.clone().unwrap_or_else(|| "-".into())
     };
     vec![
-        s.name.clone(),
-        s.kind.kind().to_string(),
+        s.resource.name.clone(),
+        s.resource.kind.kind().to_string(),
         dash(&s.model),
         dash(&s.instance_type),
         state,

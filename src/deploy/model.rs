@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::kind::ModelKind;
+use super::kind::{ModelKind, ModelRef};
 
 /// The extended resource a replica's GPUs are requested under (NVIDIA device plugin).
 pub(crate) const GPU: &str = "nvidia.com/gpu";
@@ -50,9 +50,9 @@ pub(crate) struct Source {
 /// A model resource's spec, as the commands read it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct Model {
-    pub kind: ModelKind,
-    pub name: String,
-    pub namespace: String,
+    /// `kind`, `name`, `namespace`.
+    #[serde(flatten)]
+    pub resource: ModelRef,
     /// The JumpStart model id, or the custom model's name.
     pub model: Option<String>,
     /// A JumpStart model's private hub (`model.modelHubName`); `None` = the public hub.
@@ -129,9 +129,11 @@ impl Model {
             kind,
         });
         Model {
-            kind,
-            name: text(obj, "/metadata/name").unwrap_or_default(),
-            namespace: text(obj, "/metadata/namespace").unwrap_or_default(),
+            resource: ModelRef {
+                kind,
+                name: text(obj, "/metadata/name").unwrap_or_default(),
+                namespace: text(obj, "/metadata/namespace").unwrap_or_default(),
+            },
             model,
             hub,
             instance_types,
@@ -172,7 +174,7 @@ impl Model {
 
     /// The patch that moves the model to another instance type.
     pub(crate) fn instance_type_patch(&self, instance_type: &str) -> Value {
-        match self.kind {
+        match self.resource.kind {
             ModelKind::JumpStartModel => {
                 serde_json::json!({"spec": {"server": {"instanceType": instance_type}}})
             }
@@ -195,8 +197,11 @@ mod tests {
                      "server": {"instanceType": "ml.c5.2xlarge"},
                      "sageMakerEndpoint": {"name": "ep"}}});
         let m = Model::read(&js).unwrap();
-        assert_eq!(m.kind, ModelKind::JumpStartModel);
-        assert_eq!((m.name.as_str(), m.namespace.as_str()), ("b", "ns"));
+        assert_eq!(m.resource.kind, ModelKind::JumpStartModel);
+        assert_eq!(
+            (m.resource.name.as_str(), m.resource.namespace.as_str()),
+            ("b", "ns")
+        );
         assert_eq!(m.model.as_deref(), Some("bert"));
         assert_eq!(m.hub.as_deref(), Some("hub"));
         assert_eq!(m.instance_types, ["ml.c5.2xlarge"]);

@@ -460,6 +460,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Asserts that the message `m` says each of `parts`.
+    fn says(m: &str, parts: &[&str]) {
+        for p in parts {
+            assert!(m.contains(p), "{p:?} is not in: {m}");
+        }
+    }
+
     fn node(t: &str, gpus: Option<&str>, health: &str, ready: bool) -> Value {
         let mut alloc = json!({"cpu": "8"});
         if let Some(g) = gpus {
@@ -503,16 +510,15 @@ mod tests {
         let e = judge(k, &js("ml.g5.12xlarge"), &c, "--instance-type").unwrap_err();
         assert_eq!(e.exit_code(), 2);
         let m = e.to_string();
-        assert!(m.contains("--instance-type"), "{m}");
-        assert!(
-            m.contains("ml.g5.12xlarge: the cluster has no node of that type"),
-            "{m}"
+        says(
+            &m,
+            &[
+                "--instance-type",
+                "ml.g5.12xlarge: the cluster has no node of that type",
+                "ml.g5.8xlarge (1 node(s), 1 GPU(s) per node)",
+                "ml.c5.2xlarge (1 node(s), no GPU)",
+            ],
         );
-        assert!(
-            m.contains("ml.g5.8xlarge (1 node(s), 1 GPU(s) per node)"),
-            "{m}"
-        );
-        assert!(m.contains("ml.c5.2xlarge (1 node(s), no GPU)"), "{m}");
         assert!(!m.contains("ml.p4d.24xlarge ("), "{m}");
         let e = judge(k, &js("ml.p4d.24xlarge"), &c, "--instance-type").unwrap_err();
         assert!(
@@ -566,13 +572,12 @@ mod tests {
         let m = judge(k, &js("ml.g5.2xlarge"), &facts, "--instance-type")
             .unwrap_err()
             .to_string();
-        assert!(
-            m.contains("ml.g5.2xlarge: not an instance group of HyperPod cluster hp"),
-            "{m}"
-        );
-        assert!(
-            m.contains("HyperPod cluster hp's instance groups are ml.c5.2xlarge, ml.g5.8xlarge"),
-            "{m}"
+        says(
+            &m,
+            &[
+                "ml.g5.2xlarge: not an instance group of HyperPod cluster hp",
+                "HyperPod cluster hp's instance groups are ml.c5.2xlarge, ml.g5.8xlarge",
+            ],
         );
         assert!(!m.contains("does not support"), "{m}");
         // A type the cluster has but the model does not support: the model's types are listed,
@@ -580,17 +585,13 @@ mod tests {
         let e = judge(k, &js("ml.g5.8xlarge"), &facts, "--instance-type").unwrap_err();
         assert_eq!(e.exit_code(), 2);
         let m = e.to_string();
-        assert!(
-            m.contains("ml.g5.8xlarge: JumpStart model bert does not support it"),
-            "{m}"
-        );
-        assert!(
-            m.contains("bert supports ml.c5.2xlarge, ml.g5.2xlarge"),
-            "{m}"
-        );
-        assert!(
-            m.contains("the cluster can place it on ml.c5.2xlarge (1 node(s), no GPU)"),
-            "{m}"
+        says(
+            &m,
+            &[
+                "ml.g5.8xlarge: JumpStart model bert does not support it",
+                "bert supports ml.c5.2xlarge, ml.g5.2xlarge",
+                "the cluster can place it on ml.c5.2xlarge (1 node(s), no GPU)",
+            ],
         );
         assert!(!m.contains("ml.g5.8xlarge (1 node(s)"), "{m}");
     }

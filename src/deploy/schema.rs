@@ -193,23 +193,19 @@ fn check(schema: &Value, v: &Value, path: &str, out: &mut Vec<Violation>) {
         Value::Number(_) => check_number(schema, v, path, out),
         Value::Array(items) => {
             let n = items.len() as u64;
-            if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
-                if n < min {
-                    push(
-                        out,
-                        path,
-                        format!("must have at least {min} items (has {n})"),
-                    );
-                }
+            if let Some(min) = below(schema, "minItems", n) {
+                push(
+                    out,
+                    path,
+                    format!("must have at least {min} items (has {n})"),
+                );
             }
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
-                if n > max {
-                    push(
-                        out,
-                        path,
-                        format!("must have at most {max} items (has {n})"),
-                    );
-                }
+            if let Some(max) = above(schema, "maxItems", n) {
+                push(
+                    out,
+                    path,
+                    format!("must have at most {max} items (has {n})"),
+                );
             }
             if let Some(s) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
@@ -222,25 +218,38 @@ fn check(schema: &Value, v: &Value, path: &str, out: &mut Vec<Violation>) {
     }
 }
 
+/// The schema's lower bound `key` (`minItems`, `minLength`) when the count `n` is below it.
+fn below(schema: &Value, key: &str, n: u64) -> Option<u64> {
+    schema
+        .get(key)
+        .and_then(Value::as_u64)
+        .filter(|&min| n < min)
+}
+
+/// The schema's upper bound `key` (`maxItems`, `maxLength`) when the count `n` is above it.
+fn above(schema: &Value, key: &str, n: u64) -> Option<u64> {
+    schema
+        .get(key)
+        .and_then(Value::as_u64)
+        .filter(|&max| n > max)
+}
+
 fn check_string(schema: &Value, s: &str, v: &Value, path: &str, out: &mut Vec<Violation>) {
     let n = s.chars().count() as u64;
-    if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-        if n < min {
-            push(
-                out,
-                path,
-                format!("must be at least {min} characters (got {})", shown(v)),
-            );
-        }
+    if let Some(min) = below(schema, "minLength", n) {
+        let got = shown(v);
+        push(
+            out,
+            path,
+            format!("must be at least {min} characters (got {got})"),
+        );
     }
-    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-        if n > max {
-            push(
-                out,
-                path,
-                format!("must be at most {max} characters (got {n})"),
-            );
-        }
+    if let Some(max) = above(schema, "maxLength", n) {
+        push(
+            out,
+            path,
+            format!("must be at most {max} characters (got {n})"),
+        );
     }
     if let Some(p) = schema.get("pattern").and_then(Value::as_str) {
         match compiled(p) {

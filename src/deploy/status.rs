@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use super::kind::ModelKind;
+use super::kind::{ModelKind, ModelRef};
 use super::model::Model;
 
 pub(crate) const COMPLETE: &str = "DeploymentComplete";
@@ -15,9 +15,9 @@ pub(crate) const ENDPOINT_READY: &str = "CreationCompleted";
 /// What a model resource says about itself.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelStatus {
-    pub kind: ModelKind,
-    pub name: String,
-    pub namespace: String,
+    /// `kind`, `name`, `namespace`.
+    #[serde(flatten)]
+    pub resource: ModelRef,
     pub model: Option<String>,
     pub instance_type: Option<String>,
     pub replicas: Option<i64>,
@@ -64,9 +64,7 @@ impl ModelStatus {
         let m = Model::read_as(kind, obj);
         let instance_type = m.instance_type_text();
         ModelStatus {
-            kind,
-            name: m.name,
-            namespace: m.namespace,
+            resource: m.resource,
             model: m.model,
             instance_type,
             replicas: m.replicas,

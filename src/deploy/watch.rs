@@ -10,7 +10,7 @@ use super::kind::ModelKind;
 use super::status::{ModelStatus, Phase};
 use crate::error::{Error, Result};
 use crate::exec::{command_error, Cmd, StreamEvent};
-use crate::tools::kube::KubeOpts;
+use crate::tools::kube::{KubeOpts, Obj};
 use crate::Ctx;
 
 /// Splits a stream of pretty-printed JSON documents (what kubectl prints with `-o json -w`)
@@ -83,9 +83,11 @@ pub(crate) fn watch_cmd(kube: &KubeOpts, kind: ModelKind, ns: &str, name: &str) 
     crate::tools::kube::watch_json(
         kube,
         format!("watch {} {ns}/{name}", kind.kind()),
-        kind.resource(),
-        name,
-        ns,
+        Obj {
+            resource: kind.resource(),
+            name,
+            ns,
+        },
     )
 }
 
@@ -196,12 +198,35 @@ pub(crate) fn live_line(ctx: &Ctx, kind: ModelKind, obj: &Value) {
     ctx.ui.status(
         &format!(
             "{}: {} [{}]",
-            s.name,
+            s.resource.name,
             s.state_text(),
             crate::time::human(ctx.ui.elapsed_secs() as i64)
         ),
         false,
     );
+}
+
+/// The last state a wait reported, so that it reports each state once.
+#[derive(Default)]
+struct States {
+    last: String,
+}
+
+impl States {
+    /// `[ELAPSED] NAME: STATE` when the state differs from the last one seen.
+    fn changed(&mut self, s: &ModelStatus, started: Instant) -> Option<String> {
+        let text = s.state_text();
+        if text == self.last {
+            return None;
+        }
+        let line = format!(
+            "[{:>4}] {}: {text}",
+            crate::time::human(started.elapsed().as_secs() as i64),
+            s.resource.name
+        );
+        self.last = text;
+        Some(line)
+    }
 }
 
 /// Waits for a deployment's verdict; reports each state transition as it happens.
@@ -213,26 +238,19 @@ pub(crate) fn wait_deployed(
     timeout: Duration,
 ) -> Result<(WaitResult, Duration)> {
     let started = Instant::now();
-    let mut last_text = String::new();
+    let mut states = States::default();
     let end = watch(ctx, kind, ns, name, started + timeout, |etype, obj| {
         if etype == "DELETED" {
             return Verdict::Stop(WaitResult::Deleted(obj.clone()));
         }
         let s = ModelStatus::of(kind, obj);
-        let text = s.state_text();
-        if text != last_text {
-            let mut line = format!(
-                "[{:>4}] {}: {text}",
-                crate::time::human(started.elapsed().as_secs() as i64),
-                s.name
-            );
+        if let Some(mut line) = states.changed(&s, started) {
             if let (Some(r), Some(m)) = (&s.reason, &s.message) {
                 if !s.stale() && Some(r) != s.state.as_ref() {
                     line.push_str(&format!(" ({r}: {m})"));
                 }
             }
             ctx.ui.progress(&line);
-            last_text = text;
         }
         live_line(ctx, kind, obj);
         match s.phase() {
@@ -280,20 +298,14 @@ pub(crate) fn wait_deleted(
     timeout: Duration,
 ) -> Result<(DeleteResult, Duration)> {
     let started = Instant::now();
-    let mut last_text = String::new();
+    let mut states = States::default();
     let end = watch(ctx, kind, ns, name, started + timeout, |etype, obj| {
         if etype == "DELETED" {
             return Verdict::Stop(None);
         }
         let s = ModelStatus::of(kind, obj);
-        let text = s.state_text();
-        if text != last_text {
-            ctx.ui.progress(&format!(
-                "[{:>4}] {}: {text}",
-                crate::time::human(started.elapsed().as_secs() as i64),
-                s.name
-            ));
-            last_text = text;
+        if let Some(line) = states.changed(&s, started) {
+            ctx.ui.progress(&line);
         }
         if s.state.as_deref() == Some("DeletionFailed") {
             return Verdict::Stop(Some(obj.clone()));

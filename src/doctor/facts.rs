@@ -27,6 +27,13 @@ use crate::Ctx;
 /// A fetched fact, or why it could not be fetched; cheap to clone and share between threads.
 pub(crate) type Shared<T> = std::result::Result<Arc<T>, Problem>;
 
+/// The value of `flag`, or the error that it was not given.
+fn given<'a>(flag: &str, value: &'a Option<String>) -> Result<&'a str> {
+    value
+        .as_deref()
+        .ok_or_else(|| Error::failed(format!("no {flag} given"), None))
+}
+
 /// One lazily fetched value.
 pub(crate) struct Lazy<T>(OnceLock<Shared<T>>);
 
@@ -286,11 +293,7 @@ impl<'a> Facts<'a> {
     /// The HyperPod cluster named by `--hyperpod-cluster`.
     pub(crate) fn hyperpod(&self) -> Shared<HyperPodCluster> {
         self.hyperpod.get(|| {
-            let name = self
-                .cfg
-                .hyperpod_cluster
-                .as_deref()
-                .ok_or_else(|| Error::failed("no --hyperpod-cluster given", None))?;
+            let name = given("--hyperpod-cluster", &self.cfg.hyperpod_cluster)?;
             sagemaker::cluster(
                 &self.ctx.runner,
                 &sagemaker::describe_cluster(
@@ -359,11 +362,7 @@ impl<'a> Facts<'a> {
 
     pub(crate) fn bucket(&self) -> Shared<BucketState> {
         self.bucket.get(|| {
-            let b = self
-                .cfg
-                .s3_bucket
-                .as_deref()
-                .ok_or_else(|| Error::failed("no --s3-bucket given", None))?;
+            let b = given("--s3-bucket", &self.cfg.s3_bucket)?;
             aws::bucket_state(
                 &self.ctx.runner,
                 &aws::head_bucket(&self.ctx.aws, b).timeout(AWS_TIMEOUT),
@@ -475,6 +474,19 @@ impl<'a> Facts<'a> {
                 .filter_map(|c| kube::str_at(c, "/metadata/name").map(str::to_string))
                 .collect())
         })
+    }
+
+    /// Which of `wanted` (CRDs that [`Facts::crds`] looks up) are not installed.
+    pub(crate) fn missing_crds(
+        &self,
+        wanted: &[&'static str],
+    ) -> Result<Vec<&'static str>, Problem> {
+        let have = self.crds()?;
+        Ok(wanted
+            .iter()
+            .copied()
+            .filter(|c| !have.contains(*c))
+            .collect())
     }
 
     /// Every JumpStartModel and InferenceEndpointConfig (empty when the CRDs are missing).

@@ -7,6 +7,7 @@ use super::facts::Facts;
 use super::report::Fix;
 use crate::exec::Cmd;
 use crate::install::trust::{self, Oidc};
+use crate::tools::eks::{put_addon, AddonPut};
 use crate::tools::iam;
 use crate::tools::kube;
 
@@ -127,13 +128,7 @@ pub(crate) fn annotate_fix(
     )];
     for w in workloads {
         let kind = super::workloads::kind(w).to_ascii_lowercase();
-        cmds.push(kube::rollout_restart(
-            &f.ctx.kube,
-            "fix",
-            &kind,
-            super::workloads::name(w),
-            super::workloads::namespace(w),
-        ));
+        cmds.push(super::workloads::restart_cmd(&f.ctx.kube, &kind, w));
     }
     let restart = if workloads.is_empty() {
         String::new()
@@ -163,9 +158,9 @@ pub(crate) fn addon_fix(f: &Facts, addon: &str, role_arn: Option<&str>, what: &s
         ..Default::default()
     };
     let put = if installed {
-        crate::tools::eks::update_addon
+        AddonPut::Update
     } else {
-        crate::tools::eks::create_addon
+        AddonPut::Create
     };
     let wait = crate::tools::eks::wait_addon_active(&f.ctx.aws, "fix", &eks, addon).mutating();
     let summary = if installed {
@@ -175,7 +170,7 @@ pub(crate) fn addon_fix(f: &Facts, addon: &str, role_arn: Option<&str>, what: &s
     };
     Fix::manual(
         summary,
-        vec![put(&f.ctx.aws, "fix", &eks, addon, &with), wait],
+        vec![put_addon(&f.ctx.aws, "fix", put, &eks, addon, &with), wait],
     )
 }
 

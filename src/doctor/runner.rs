@@ -202,15 +202,15 @@ mod tests {
     use crate::doctor::DoctorConfig;
     use std::time::Duration;
 
-    fn ctx() -> crate::Ctx {
-        crate::Ctx::new(None, None)
+    /// Runs `checks` on the facts of an empty configuration, with `on_done` as `run_all`'s.
+    fn run(checks: &[CheckDef<'_>], on_done: &(dyn Fn(usize, usize) + Sync)) -> Vec<CheckResult> {
+        let ctx = crate::Ctx::new(None, None);
+        let cfg = DoctorConfig::default();
+        run_all(checks, &Facts::new(&ctx, &cfg), on_done)
     }
 
     #[test]
     fn dependents_of_failures_are_skipped_with_the_root_cause() {
-        let ctx = ctx();
-        let cfg = DoctorConfig::default();
-        let facts = Facts::new(&ctx, &cfg);
         let checks = vec![
             CheckDef::new("HP1", Group::Tools, "one", &[], |_| {
                 Ok(vec![Outcome::fail("broken")])
@@ -235,7 +235,7 @@ mod tests {
                 Ok(vec![Outcome::pass("runs after a warning")])
             }),
         ];
-        let r = run_all(&checks, &facts, &|_, _| {});
+        let r = run(&checks, &|_, _| {});
         let st: Vec<(&str, Status)> = r.iter().map(|c| (c.id, c.status)).collect();
         assert_eq!(
             st,
@@ -257,9 +257,6 @@ mod tests {
 
     #[test]
     fn errors_and_panics_become_failed_results() {
-        let ctx = ctx();
-        let cfg = DoctorConfig::default();
-        let facts = Facts::new(&ctx, &cfg);
         let checks = vec![
             CheckDef::new("HP1", Group::Tools, "err", &[], |_| {
                 Err(Error::failed("no luck\nsecond line", Some("try again".into())).into())
@@ -269,7 +266,7 @@ mod tests {
                 Ok(vec![Outcome::pass("x")])
             }),
         ];
-        let r = run_all(&checks, &facts, &|_, _| {});
+        let r = run(&checks, &|_, _| {});
         assert_eq!(r[0].status, Status::Fail);
         assert_eq!(r[0].finding, "no luck");
         assert_eq!(r[0].details, ["second line"]);
@@ -281,9 +278,6 @@ mod tests {
 
     #[test]
     fn independent_checks_run_together_and_progress_only_counts_up() {
-        let ctx = ctx();
-        let cfg = DoctorConfig::default();
-        let facts = Facts::new(&ctx, &cfg);
         // Each check waits until all five have started: run one after another, none would
         // see the others (the wait gives up after a minute rather than hang the suite).
         let started = (Mutex::new(0usize), Condvar::new());
@@ -306,7 +300,7 @@ mod tests {
             .map(|id| CheckDef::new(id, Group::Tools, id, &[], meet))
             .collect();
         let seen = Mutex::new(Vec::new());
-        let r = run_all(&checks, &facts, &|done, total| {
+        let r = run(&checks, &|done, total| {
             seen.lock().unwrap().push((done, total));
         });
         let findings: Vec<&str> = r.iter().map(|c| c.finding.as_str()).collect();

@@ -1,13 +1,14 @@
 //! Reading workloads and pods the way a person reads `kubectl describe`: is a Deployment or
 //! DaemonSet ready, which pods are its own, and what is wrong with each (`tools::pod_diagnosis`'s
-//! diagnosis, with the last logs worth reading), with recent events.
+//! diagnosis, with the last logs worth reading), with recent events; and the `describe` and
+//! `rollout restart` commands a fix names for one.
 
 use serde_json::Value;
 
 use super::facts::{Facts, NamespaceObjects};
-use crate::tools::kube::str_at;
-use crate::tools::pod_diagnosis::{self, event_time, PodProblem};
-pub(crate) use crate::tools::pod_diagnosis::{events_for, warnings_for};
+use crate::exec::Cmd;
+use crate::tools::kube::{self, str_at, KubeOpts, Obj};
+use crate::tools::pod_diagnosis::{self, event_time, events_of, Events, PodProblem};
 
 pub(crate) use crate::install::WorkloadMatch;
 
@@ -41,6 +42,25 @@ pub(crate) fn kind(o: &Value) -> &str {
     o["kind"].as_str().unwrap_or("Deployment")
 }
 
+/// `kubectl describe RESOURCE NAME -n NS` of a workload (or any object), for a fix to show.
+pub(crate) fn describe_cmd(k: &KubeOpts, resource: &str, o: &Value) -> Cmd {
+    kube::describe(k, "inspect", obj(resource, o))
+}
+
+/// `kubectl rollout restart RESOURCE NAME -n NS` of a workload, for a fix.
+pub(crate) fn restart_cmd(k: &KubeOpts, resource: &str, w: &Value) -> Cmd {
+    kube::rollout_restart(k, "fix", obj(resource, w))
+}
+
+/// An object read from the cluster, as `resource` names it to kubectl.
+pub(crate) fn obj<'a>(resource: &'a str, o: &'a Value) -> Obj<'a> {
+    Obj {
+        resource,
+        name: name(o),
+        ns: namespace(o),
+    }
+}
+
 /// `namespace/name`.
 pub(crate) fn ref_of(o: &Value) -> String {
     format!("{}/{}", namespace(o), name(o))
@@ -65,6 +85,12 @@ pub(crate) fn readiness(w: &Value) -> (i64, i64) {
     let ready = st["readyReplicas"].as_i64().unwrap_or(0);
     let available = st["availableReplicas"].as_i64().unwrap_or(0);
     (ready.min(available), want)
+}
+
+/// Whether the workload is ready, and the line that says so: `SHOWN: READY/WANTED WHAT`.
+pub(crate) fn ready_line(w: &Value, shown: &str, what: &str) -> (bool, String) {
+    let (ready, want) = readiness(w);
+    (is_ready(w), format!("{shown}: {ready}/{want} {what}"))
 }
 
 pub(crate) fn is_ready(w: &Value) -> bool {
@@ -192,7 +218,7 @@ pub(crate) fn why_not_ready(facts: &Facts, w: &Value) -> (Vec<PodProblem>, Vec<S
                 }
             }
         }
-        for e in warnings_for(&objects.events, "Pod", name(p), 3) {
+        for e in events_of(&objects.events, "Pod", name(p), Events::Warnings, 3) {
             let line = event_line(e);
             if !details
                 .iter()

@@ -8,6 +8,7 @@ use super::trust::Oidc;
 use crate::error::{Error, Result};
 use crate::exec::private::PrivateDir;
 use crate::exec::Cmd;
+use crate::plan::{Check, State, StepDef};
 use crate::tools::kube::KubeOpts;
 use crate::tools::{eks, sagemaker};
 use crate::validate;
@@ -35,6 +36,24 @@ pub struct Target {
 impl Target {
     pub fn context_name(&self) -> String {
         self.context.clone()
+    }
+
+    /// The first step of setup's and teardown's plans, `resolve`: an information step saying
+    /// what `hyperpod_cluster` resolved to, the EKS cluster and then `notes`.
+    pub(crate) fn resolve_step<'a>(
+        &'a self,
+        title: &str,
+        hyperpod_cluster: &'a str,
+        notes: Vec<String>,
+    ) -> StepDef<'a> {
+        StepDef::new("resolve", title, &[], move |_| {
+            let resolved = format!(
+                "HyperPod cluster {hyperpod_cluster} -> EKS cluster {}",
+                self.eks_cluster
+            );
+            let check = Check::new(State::Info, vec![]).note(resolved);
+            Ok(notes.iter().fold(check, |check, n| check.note(n.as_str())))
+        })
     }
 
     /// Placeholders for `--dry-run --offline`: what cannot be known without calls.
@@ -152,19 +171,16 @@ pub(crate) fn update_kubeconfig_cmd(ctx: &Ctx, f: &Target, kubeconfig: Option<&s
     .rewrites_kubeconfig()
 }
 
-/// Access to the cluster: the user's kubeconfig when it has the cluster's context; otherwise a
+/// Access to the cluster: `kube`'s kubeconfig file when it has the cluster's context; otherwise a
 /// temporary one written by `aws eks update-kubeconfig` (kept while the `PrivateDir` lives), so
 /// that nothing is written to the user's kubeconfig before the plan says so.
 pub(crate) fn kube_access(
     ctx: &Ctx,
-    kubeconfig: Option<String>,
+    kube: &KubeOpts,
     facts: &Target,
 ) -> Result<(KubeOpts, Option<PrivateDir>)> {
-    let user = KubeOpts {
-        kubeconfig: kubeconfig.clone(),
-        context: Some(facts.context.clone()),
-    };
-    if let Some(v) = crate::tools::kube::read_kubeconfig(&ctx.runner, kubeconfig.as_deref())? {
+    let user = kube.in_context(facts.context.clone());
+    if let Some(v) = crate::tools::kube::read_kubeconfig(&ctx.runner, kube.kubeconfig.as_deref())? {
         let has = v["contexts"]
             .as_array()
             .is_some_and(|a| a.iter().any(|x| x["name"] == facts.context.as_str()));

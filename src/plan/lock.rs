@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::exec::private::PrivateDir;
 use crate::exec::{interrupt, Runner};
-use crate::tools::kube::{self, str_at, KubeOpts};
+use crate::tools::kube::{self, str_at, KubeOpts, Obj};
 use crate::Ctx;
 
 pub(crate) const LEASE_NAME: &str = "kubectl-hyperpod-lock";
@@ -75,13 +75,15 @@ fn lease(holder: &str, command: &str, acquired: &str, rv: Option<&str>) -> Value
 }
 
 fn get(runner: &Runner, kube: &KubeOpts) -> Result<Option<Value>> {
-    let cmd = kube::get_json_if_any(
+    let cmd = kube::if_any(kube::get_json(
         kube,
         "read the cluster's kubectl-hyperpod lock",
-        "lease",
-        LEASE_NAME,
-        LEASE_NAMESPACE,
-    );
+        Obj {
+            resource: "lease",
+            name: LEASE_NAME,
+            ns: LEASE_NAMESPACE,
+        },
+    ));
     let out = runner.run(&cmd)?;
     if out.stdout.trim().is_empty() {
         return Ok(None);

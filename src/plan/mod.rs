@@ -654,44 +654,9 @@ mod tests {
         Ctx::new(None, None)
     }
 
-    fn sh(purpose: &str, script: &str) -> Cmd {
-        Cmd::new("sh", purpose).args(["-c", script]).mutating()
-    }
-
-    #[test]
-    fn execute_runs_dependencies_first_and_stops_after_a_failure() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("log");
-        let l = log.display().to_string();
-        let defs = vec![
-            StepDef::new("a", "first", &[], {
-                let l = l.clone();
-                move |_| {
-                    Ok(Check::new(
-                        State::Missing,
-                        vec![Action::new("a", sh("a", &format!("echo a >> {l}")))],
-                    ))
-                }
-            }),
-            StepDef::new("b", "second", &["a"], {
-                let l = l.clone();
-                move |_| {
-                    Ok(Check::new(
-                        State::Missing,
-                        vec![Action::new("b", sh("b", &format!("echo b >> {l}; exit 7")))],
-                    ))
-                }
-            }),
-            StepDef::new("c", "third", &["b"], {
-                let l = l.clone();
-                move |_| {
-                    Ok(Check::new(
-                        State::Missing,
-                        vec![Action::new("c", sh("c", &format!("echo c >> {l}")))],
-                    ))
-                }
-            }),
-        ];
+    /// Plans `defs` in a plain environment (no kubeconfig, nothing changed yet) and executes
+    /// the plan: the plan, the report and the first error.
+    fn plan_and_execute(defs: &[StepDef]) -> (Plan, RunReport, Option<Error>) {
         let ctx = ctx();
         let env = StepEnv {
             ctx: &ctx,
@@ -701,9 +666,36 @@ mod tests {
             executing: false,
             batch: None,
         };
-        let plan = make_plan(&defs, &env, Value::Null).unwrap();
+        let plan = make_plan(defs, &env, Value::Null).unwrap();
+        let (report, err) = execute(defs, &plan, &env);
+        (plan, report, err)
+    }
+
+    fn sh(purpose: &str, script: &str) -> Cmd {
+        Cmd::new("sh", purpose).args(["-c", script]).mutating()
+    }
+
+    #[test]
+    fn execute_runs_dependencies_first_and_stops_after_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let l = log.display().to_string();
+        // A step that is missing and whose one action runs `script`.
+        let step = |id: &'static str, title: &str, deps: &[&'static str], script: String| {
+            StepDef::new(id, title, deps, move |_| {
+                Ok(Check::new(
+                    State::Missing,
+                    vec![Action::new(id, sh(id, &script))],
+                ))
+            })
+        };
+        let defs = vec![
+            step("a", "first", &[], format!("echo a >> {l}")),
+            step("b", "second", &["a"], format!("echo b >> {l}; exit 7")),
+            step("c", "third", &["b"], format!("echo c >> {l}")),
+        ];
+        let (plan, report, err) = plan_and_execute(&defs);
         assert_eq!(plan.pending(), 3);
-        let (report, err) = execute(&defs, &plan, &env);
         let err = err.unwrap();
         assert!(
             err.to_string()
@@ -725,18 +717,8 @@ mod tests {
         });
         t.only_if_changed = true;
         let defs = vec![StepDef::new("a", "a", &[], |_| Ok(Check::satisfied())), t];
-        let ctx = ctx();
-        let env = StepEnv {
-            ctx: &ctx,
-            kube: KubeOpts::default(),
-            offline: false,
-            changed_so_far: false,
-            executing: false,
-            batch: None,
-        };
-        let plan = make_plan(&defs, &env, Value::Null).unwrap();
+        let (plan, report, err) = plan_and_execute(&defs);
         assert_eq!(plan.pending(), 0);
-        let (report, err) = execute(&defs, &plan, &env);
         assert!(err.is_none());
         assert!(!report.changed);
         assert_eq!(report.steps[1].outcome, "skipped");

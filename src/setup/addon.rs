@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::install::installed::configuration;
 use crate::install::names::*;
 use crate::plan::{Action, AddonWait, Check, State, StepEnv};
-use crate::tools::eks::{self, AddonArgs};
+use crate::tools::eks::{self, AddonArgs, AddonPut};
 
 /// What to do when the add-on fails: read its issues, fix the role or dependency they name, re-run.
 fn on_failure(eks: &str) -> String {
@@ -69,9 +69,10 @@ pub(super) fn operator_addon_check(env: &StepEnv, inp: &SetupInputs) -> Result<C
     let doc = "add-on configuration";
     let create = Action::new(
         format!("create add-on {name}"),
-        eks::create_addon(
+        eks::put_addon(
             aws,
             format!("create the {name} add-on"),
+            AddonPut::Create,
             eks,
             name,
             &AddonArgs {
@@ -127,9 +128,10 @@ pub(super) fn operator_addon_check(env: &StepEnv, inp: &SetupInputs) -> Result<C
         vec![
             Action::new(
                 format!("update add-on {name}"),
-                eks::update_addon(
+                eks::put_addon(
                     aws,
                     format!("update the {name} add-on"),
+                    AddonPut::Update,
                     eks,
                     name,
                     &AddonArgs {

@@ -10,18 +10,18 @@ use crate::install::names::*;
 use crate::install::{AddonDef, ServiceAccountDef};
 use crate::marks;
 use crate::plan::{Action, Check, State, StepEnv};
-use crate::tools::eks::{self, AddonArgs};
+use crate::tools::eks::{self, AddonArgs, AddonPut};
 use crate::tools::kube::{self, str_at};
 
 /// The kubeconfig entry: a context named after the cluster ARN whose server is the cluster's endpoint.
 pub(super) fn kubeconfig_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check> {
     let f = inp.target;
-    if inp.config.user_context.is_some() {
+    if inp.config.kube.context.is_some() {
         return Ok(Check::satisfied().note("using the context given with --context"));
     }
-    let update = inp
-        .config
-        .update_kubeconfig_cmd(env.ctx, f, inp.config.kubeconfig.as_deref());
+    let update =
+        inp.config
+            .update_kubeconfig_cmd(env.ctx, f, inp.config.kube.kubeconfig.as_deref());
     let missing = Check::new(
         State::Missing,
         vec![Action::new(
@@ -32,7 +32,8 @@ pub(super) fn kubeconfig_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check
     if env.offline {
         return Ok(missing);
     }
-    let Some(v) = kube::read_kubeconfig(&env.ctx.runner, inp.config.kubeconfig.as_deref())? else {
+    let Some(v) = kube::read_kubeconfig(&env.ctx.runner, inp.config.kube.kubeconfig.as_deref())?
+    else {
         return Ok(missing.note("no readable kubeconfig yet"));
     };
     let ctx_name = f.context_name();
@@ -206,9 +207,10 @@ pub(super) fn addon_check(
         vec![
             Action::new(
                 format!("create add-on {addon}"),
-                eks::create_addon(
+                eks::put_addon(
                     aws,
                     format!("create the {addon} add-on"),
+                    AddonPut::Create,
                     eks,
                     addon,
                     &AddonArgs {
@@ -227,7 +229,14 @@ pub(super) fn addon_check(
     let current_role = found.service_account_role_arn.as_deref().unwrap_or("");
     let update = Action::new(
         format!("update add-on {addon}"),
-        eks::update_addon(aws, format!("update the {addon} add-on"), eks, addon, &with),
+        eks::put_addon(
+            aws,
+            format!("update the {addon} add-on"),
+            AddonPut::Update,
+            eks,
+            addon,
+            &with,
+        ),
     );
     let have = found.addon_version.as_deref().unwrap_or("");
     if let Some(min) = def
@@ -236,9 +245,10 @@ pub(super) fn addon_check(
     {
         let update = Action::new(
             format!("update add-on {addon} to {min}"),
-            eks::update_addon(
+            eks::put_addon(
                 aws,
                 format!("update the {addon} add-on to {min}"),
+                AddonPut::Update,
                 eks,
                 addon,
                 &AddonArgs {

@@ -255,13 +255,13 @@ pub(super) fn helm_leftovers_check(env: &StepEnv) -> Result<Check> {
         return Ok(Check::satisfied().note("the release has nothing but CRDs and namespaces"));
     }
     let joined = types.join(",");
-    let live: Value = env.ctx.runner.json(&kube::list_json_if_any(
+    let live: Value = env.ctx.runner.json(&kube::if_any(kube::list_json(
         &env.kube,
         "list what the Helm release still owns",
         &joined,
         None,
         Some("app.kubernetes.io/managed-by=Helm"),
-    ))?;
+    )))?;
     // (namespace or "", "kind.group/name")
     let mut owned: Vec<(String, String)> = Vec::new();
     for item in live["items"].as_array().into_iter().flatten() {

@@ -130,8 +130,7 @@ pub struct SetupConfig {
     /// the release record after it is verified; a Helm release does not block it.
     pub migrating: bool,
     /// From the global flags: the kubeconfig file, and a context chosen by the user.
-    pub kubeconfig: Option<String>,
-    pub user_context: Option<String>,
+    pub kube: KubeOpts,
 }
 
 impl SetupConfig {
@@ -160,8 +159,7 @@ impl SetupConfig {
             offline: false,
             wait_timeout: Duration::from_secs(900),
             migrating: false,
-            kubeconfig: None,
-            user_context: None,
+            kube: KubeOpts::default(),
         })
     }
 
@@ -206,12 +204,7 @@ pub struct Setup<'a> {
 
 impl<'a> Setup<'a> {
     pub fn new(ctx: &'a Ctx, mut config: SetupConfig) -> Self {
-        if config.kubeconfig.is_none() {
-            config.kubeconfig = ctx.kube.kubeconfig.clone();
-        }
-        if config.user_context.is_none() {
-            config.user_context = ctx.kube.context.clone();
-        }
+        config.kube = config.kube.or(&ctx.kube);
         Setup { ctx, config }
     }
 
@@ -413,7 +406,7 @@ impl<'a> Setup<'a> {
         let _lock = if c.iam_only || !planned.plan.may_change() {
             None
         } else {
-            let (kube, tmp) = target::kube_access(self.ctx, c.kubeconfig.clone(), &planned.facts)?;
+            let (kube, tmp) = target::kube_access(self.ctx, &c.kube, &planned.facts)?;
             Some(ClusterLock::acquire(
                 self.ctx,
                 kube,
@@ -424,10 +417,7 @@ impl<'a> Setup<'a> {
         };
         let exec_env = StepEnv {
             ctx: self.ctx,
-            kube: KubeOpts {
-                kubeconfig: c.kubeconfig.clone(),
-                context: Some(planned.facts.context_name()),
-            },
+            kube: c.kube.in_context(planned.facts.context_name()),
             offline: false,
             changed_so_far: false,
             executing: true,
@@ -479,7 +469,7 @@ impl<'a> Setup<'a> {
             tools::require(&self.required_tools(c.operator_method))?;
         }
         let facts = if offline {
-            Target::offline(&c.region, c.user_context.as_deref())
+            Target::offline(&c.region, c.kube.context.as_deref())
         } else {
             self.resolve()?
         };
@@ -506,10 +496,7 @@ impl<'a> Setup<'a> {
         if let Some(ids) = only {
             defs.retain(|d| d.id == "resolve" || ids.contains(&d.id));
         }
-        let real_kube = KubeOpts {
-            kubeconfig: c.kubeconfig.clone(),
-            context: Some(facts.context_name()),
-        };
+        let real_kube = c.kube.in_context(facts.context_name());
         let plan_env_base = StepEnv {
             ctx: self.ctx,
             kube: real_kube,
@@ -594,7 +581,7 @@ impl<'a> Setup<'a> {
         target::resolve(
             self.ctx,
             &self.config.hyperpod_cluster,
-            self.config.user_context.as_deref(),
+            self.config.kube.context.as_deref(),
         )
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::deploy::apply::{self, DeployOutcome, DeployReport};
 use crate::deploy::diagnose;
-use crate::deploy::kind::ModelKind;
+use crate::deploy::kind::{ModelKind, ModelRef};
 use crate::deploy::status;
 use crate::deploy::watch;
 use crate::error::{Error, Result};
@@ -69,9 +69,7 @@ impl ModelWait {
     fn wait(&self, env: &StepEnv) -> Result<()> {
         let ctx = with_kube(env.ctx, &env.kube);
         let mut report = DeployReport {
-            kind: self.kind,
-            name: self.name.clone(),
-            namespace: self.namespace.clone(),
+            resource: ModelRef::new(self.kind, &self.name, &self.namespace),
             action: apply::ApplyAction::Created,
             outcome: DeployOutcome::Applied,
             waited_seconds: None,
@@ -159,9 +157,7 @@ mod tests {
         };
         d.hints = diagnose::hints(&d, "m");
         DeployReport {
-            kind,
-            name: "m".into(),
-            namespace: "default".into(),
+            resource: ModelRef::new(kind, "m", "default"),
             action: apply::ApplyAction::Created,
             outcome,
             waited_seconds: Some(1.0),

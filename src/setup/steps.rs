@@ -17,7 +17,7 @@ use crate::install::documents::{
 use crate::install::names::*;
 use crate::install::target::Target;
 use crate::install::{trust, Installation, Managed, PolicyDef, PolicyId, RoleDef, RoleId};
-use crate::plan::{Check, State, StepDef};
+use crate::plan::StepDef;
 use crate::tools::kube::{self, ObjectKey};
 
 /// Everything the steps need, borrowed for the life of a plan and its execution.
@@ -214,23 +214,17 @@ pub(crate) fn objects_read(inp: &SetupInputs) -> kube::Batch {
 pub(crate) fn all<'a>(inp: &'a SetupInputs<'a>) -> Vec<StepDef<'a>> {
     let c = inp.config;
     let install = inp.install;
-    let mut steps = vec![StepDef::new(
-        "resolve",
+    let f = inp.target;
+    let mut steps = vec![f.resolve_step(
         "resolve the EKS cluster, account, OIDC issuer and VPC",
-        &[],
-        move |_| {
-            let f = inp.target;
-            Ok(Check::new(State::Info, vec![])
-                .note(format!(
-                    "HyperPod cluster {} -> EKS cluster {}",
-                    c.hyperpod_cluster, f.eks_cluster
-                ))
-                .note(format!(
-                    "account {}, region {}, VPC {}",
-                    f.account, c.region, f.vpc_id
-                ))
-                .note(format!("OIDC issuer {}", f.oidc.issuer)))
-        },
+        &c.hyperpod_cluster,
+        vec![
+            format!(
+                "account {}, region {}, VPC {}",
+                f.account, c.region, f.vpc_id
+            ),
+            format!("OIDC issuer {}", f.oidc.issuer),
+        ],
     )];
     if !c.iam_only {
         steps.push(StepDef::new(

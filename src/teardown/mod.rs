@@ -53,8 +53,7 @@ pub struct TeardownConfig {
     /// Deadline of each wait (models released, helm uninstall, add-on deleted, namespace gone).
     pub wait_timeout: Duration,
     /// From the global flags: the kubeconfig file, and a context chosen by the user.
-    pub kubeconfig: Option<String>,
-    pub user_context: Option<String>,
+    pub kube: KubeOpts,
     /// Take the cluster's lock even when another run holds it (`--force-unlock`).
     pub force_unlock: bool,
 }
@@ -71,8 +70,7 @@ impl TeardownConfig {
             keep_iam: false,
             delete_oidc_provider: false,
             wait_timeout: Duration::from_secs(600),
-            kubeconfig: None,
-            user_context: None,
+            kube: KubeOpts::default(),
             force_unlock: false,
         })
     }
@@ -114,12 +112,7 @@ pub struct Teardown<'a> {
 
 impl<'a> Teardown<'a> {
     pub fn new(ctx: &'a Ctx, mut config: TeardownConfig) -> Self {
-        if config.kubeconfig.is_none() {
-            config.kubeconfig = ctx.kube.kubeconfig.clone();
-        }
-        if config.user_context.is_none() {
-            config.user_context = ctx.kube.context.clone();
-        }
+        config.kube = config.kube.or(&ctx.kube);
         Teardown { ctx, config }
     }
 
@@ -158,7 +151,7 @@ impl<'a> Teardown<'a> {
             ),
             (Tool::Helm, "uninstall the inference operator chart"),
         ])?;
-        let facts = target::resolve(ctx, &c.hyperpod_cluster, c.user_context.as_deref())?;
+        let facts = target::resolve(ctx, &c.hyperpod_cluster, c.kube.context.as_deref())?;
         let (kube, _tmp) = self.kube_access(&facts)?;
         let env = StepEnv {
             ctx,
@@ -197,18 +190,7 @@ impl<'a> Teardown<'a> {
             .flat_map(|s| s.check.notes.iter())
             .filter_map(|n| n.strip_prefix("kept: ").map(str::to_string))
             .collect();
-        let blocked: Vec<String> = plan
-            .steps
-            .iter()
-            .filter(|s| s.check.state == State::Blocked)
-            .map(|s| {
-                format!(
-                    "{}: {}",
-                    s.id,
-                    s.check.notes.first().cloned().unwrap_or_default()
-                )
-            })
-            .collect();
+        let blocked = blocked_reasons(&plan);
         Ok(TeardownOutcome {
             hyperpod_cluster: c.hyperpod_cluster.clone(),
             facts: facts.clone(),
@@ -274,14 +256,11 @@ impl<'a> Teardown<'a> {
     /// (teardown never writes the user's kubeconfig).
     fn kube_access(&self, facts: &Target) -> Result<(KubeOpts, Option<PrivateDir>)> {
         let c = &self.config;
-        if c.user_context.is_some() {
-            let user = KubeOpts {
-                kubeconfig: c.kubeconfig.clone(),
-                context: Some(facts.context.clone()),
-            };
+        if c.kube.context.is_some() {
+            let user = c.kube.in_context(facts.context.clone());
             return Ok((user, None));
         }
-        target::kube_access(self.ctx, c.kubeconfig.clone(), facts)
+        target::kube_access(self.ctx, &c.kube, facts)
     }
 
     /// Turns a wait that ran out of time into a time-out error (exit 6) saying what is stuck;
@@ -405,27 +384,26 @@ fn stuck_models(env: &StepEnv) -> Vec<Stuck> {
         .collect()
 }
 
+/// Each blocked step of the plan as `ID: REASON` (the reason is its first note).
+fn blocked_reasons(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter(|s| s.check.state == State::Blocked)
+        .map(|s| {
+            let reason = s.check.notes.first().map(String::as_str).unwrap_or("");
+            format!("{}: {reason}", s.id)
+        })
+        .collect()
+}
+
 /// The error of a blocked plan: the models step refuses with its own hint; anything else
 /// names the step and its reason.
 fn blocked_error(plan: &Plan) -> Error {
-    let blocked: Vec<_> = plan
-        .steps
-        .iter()
-        .filter(|s| s.check.state == State::Blocked)
-        .collect();
-    if let Some(m) = blocked.iter().find(|s| s.id == "models") {
+    let models = plan.steps.iter().find(|s| s.id == "models");
+    if let Some(m) = models.filter(|s| s.check.state == State::Blocked) {
         return steps::refuse_models(m.check.notes.first().map(String::as_str).unwrap_or(""));
     }
-    let why: Vec<String> = blocked
-        .iter()
-        .map(|s| {
-            format!(
-                "{}: {}",
-                s.id,
-                s.check.notes.first().cloned().unwrap_or_default()
-            )
-        })
-        .collect();
+    let why = blocked_reasons(plan);
     Error::failed(
         format!("teardown refuses to run: {}", why.join("; ")),
         Some("resolve the above and re-run; `--dry-run` shows the whole plan".into()),

@@ -159,20 +159,14 @@ pub(crate) fn clear_finalizers_cmd(resource: &str, ns: Option<&str>, name: &str)
 pub(crate) fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
     let c = inp.config;
     let n = inp.names;
-    let mut steps = vec![StepDef::new(
-        "resolve",
+    let f = inp.target;
+    let mut steps = vec![f.resolve_step(
         "resolve the EKS cluster, account and OIDC issuer",
-        &[],
-        move |_| {
-            let f = inp.target;
-            Ok(Check::new(State::Info, vec![])
-                .note(format!(
-                    "HyperPod cluster {} -> EKS cluster {}",
-                    c.hyperpod_cluster, f.eks_cluster
-                ))
-                .note(format!("account {}, region {}", f.account, c.region))
-                .note(format!("kube context {}", f.context)))
-        },
+        &c.hyperpod_cluster,
+        vec![
+            format!("account {}, region {}", f.account, c.region),
+            format!("kube context {}", f.context),
+        ],
     )];
     steps.push(StepDef::new(
         "models",
@@ -196,18 +190,16 @@ pub(crate) fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
     ));
     // The operator's dependencies go after either operator.
     const AFTER_OPERATOR: &[&str] = &["inference-operator", "operator-addon"];
-    steps.push(StepDef::new(
-        "s3-csi-addon",
-        format!("EKS add-on {S3_CSI_ADDON}"),
-        AFTER_OPERATOR,
-        move |env| cluster::addon_check(env, inp, S3_CSI_ADDON),
-    ));
-    steps.push(StepDef::new(
-        "fsx-csi-addon",
-        format!("EKS add-on {FSX_CSI_ADDON}"),
-        AFTER_OPERATOR,
-        move |env| cluster::addon_check(env, inp, FSX_CSI_ADDON),
-    ));
+    let dependency = |id, addon: &'static str| {
+        StepDef::new(
+            id,
+            format!("EKS add-on {addon}"),
+            AFTER_OPERATOR,
+            move |env| cluster::addon_check(env, inp, addon),
+        )
+    };
+    steps.push(dependency("s3-csi-addon", S3_CSI_ADDON));
+    steps.push(dependency("fsx-csi-addon", FSX_CSI_ADDON));
     // After the release: its Certificate and Issuer are cert-manager objects, which Helm
     // deletes through cert-manager's API. Only an add-on tagged as setup's goes.
     steps.push(StepDef::new(
@@ -216,12 +208,7 @@ pub(crate) fn all<'a>(inp: &'a TeardownInputs<'a>) -> Vec<StepDef<'a>> {
         AFTER_OPERATOR,
         move |env| cluster::cert_manager_addon_check(env, inp),
     ));
-    steps.push(StepDef::new(
-        "metrics-server-addon",
-        format!("EKS add-on {METRICS_SERVER_ADDON}"),
-        AFTER_OPERATOR,
-        move |env| cluster::addon_check(env, inp, METRICS_SERVER_ADDON),
-    ));
+    steps.push(dependency("metrics-server-addon", METRICS_SERVER_ADDON));
     steps.push(StepDef::new(
         "nvidia-device-plugin",
         format!("DaemonSet kube-system/{NVIDIA_DAEMONSET}"),

@@ -263,40 +263,30 @@ fn tags_arg(tags: &[(String, String)]) -> String {
     Value::Object(map).to_string()
 }
 
+/// Which call [`put_addon`] makes: `create-addon` for an add-on the cluster lacks,
+/// `update-addon` for one it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AddonPut {
+    Create,
+    Update,
+}
+
 /// `aws eks create-addon` or `update-addon`.
-fn put_addon(
+pub(crate) fn put_addon(
     aws: &AwsOpts,
     purpose: impl Into<String>,
-    op: &str,
+    put: AddonPut,
     eks_cluster: &str,
     addon: &str,
     with: &AddonArgs,
 ) -> Cmd {
+    let op = match put {
+        AddonPut::Create => "create-addon",
+        AddonPut::Update => "update-addon",
+    };
     let tags = with.tags.map(tags_arg);
     let rest = with.argv(tags.as_deref());
     addon_cmd(aws, purpose, &[op], eks_cluster, addon, &rest).mutating()
-}
-
-/// `aws eks create-addon`.
-pub(crate) fn create_addon(
-    aws: &AwsOpts,
-    purpose: impl Into<String>,
-    eks_cluster: &str,
-    addon: &str,
-    with: &AddonArgs,
-) -> Cmd {
-    put_addon(aws, purpose, "create-addon", eks_cluster, addon, with)
-}
-
-/// `aws eks update-addon`.
-pub(crate) fn update_addon(
-    aws: &AwsOpts,
-    purpose: impl Into<String>,
-    eks_cluster: &str,
-    addon: &str,
-    with: &AddonArgs,
-) -> Cmd {
-    put_addon(aws, purpose, "update-addon", eks_cluster, addon, with)
 }
 
 /// `aws eks delete-addon`; `preserve`: `--preserve` (what the add-on installed stays).
@@ -311,6 +301,17 @@ pub(crate) fn delete_addon(
     addon_cmd(aws, purpose, &["delete-addon"], eks_cluster, addon, rest).mutating()
 }
 
+/// `aws eks wait WAITER`: until the add-on is in the waiter's state.
+fn wait_addon(
+    aws: &AwsOpts,
+    purpose: impl Into<String>,
+    waiter: &str,
+    eks: &str,
+    addon: &str,
+) -> Cmd {
+    addon_cmd(aws, purpose, &["wait", waiter], eks, addon, &[])
+}
+
 /// `aws eks wait addon-active`.
 pub(crate) fn wait_addon_active(
     aws: &AwsOpts,
@@ -318,14 +319,7 @@ pub(crate) fn wait_addon_active(
     eks_cluster: &str,
     addon: &str,
 ) -> Cmd {
-    addon_cmd(
-        aws,
-        purpose,
-        &["wait", "addon-active"],
-        eks_cluster,
-        addon,
-        &[],
-    )
+    wait_addon(aws, purpose, "addon-active", eks_cluster, addon)
 }
 
 /// `aws eks wait addon-deleted`.
@@ -335,14 +329,7 @@ pub(crate) fn wait_addon_deleted(
     eks_cluster: &str,
     addon: &str,
 ) -> Cmd {
-    addon_cmd(
-        aws,
-        purpose,
-        &["wait", "addon-deleted"],
-        eks_cluster,
-        addon,
-        &[],
-    )
+    wait_addon(aws, purpose, "addon-deleted", eks_cluster, addon)
 }
 
 /// `aws eks create-access-entry` for an IAM principal.

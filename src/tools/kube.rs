@@ -16,6 +16,25 @@ pub struct KubeOpts {
 }
 
 impl KubeOpts {
+    /// These options, each one left unset taken from `defaults`.
+    pub(crate) fn or(&self, defaults: &KubeOpts) -> KubeOpts {
+        KubeOpts {
+            kubeconfig: self
+                .kubeconfig
+                .clone()
+                .or_else(|| defaults.kubeconfig.clone()),
+            context: self.context.clone().or_else(|| defaults.context.clone()),
+        }
+    }
+
+    /// The same kubeconfig file, with `context`.
+    pub(crate) fn in_context(&self, context: String) -> KubeOpts {
+        KubeOpts {
+            kubeconfig: self.kubeconfig.clone(),
+            context: Some(context),
+        }
+    }
+
     /// `kubectl [--kubeconfig K] [--context C] <args>`.
     pub(in crate::tools) fn kubectl<S: AsRef<str>>(
         &self,
@@ -160,9 +179,13 @@ fn list_args<'a>(kinds: &'a str, ns: Option<&'a str>, selector: Option<&'a str>)
     args
 }
 
-/// `get RESOURCE NAME -n NS -o json`: the arguments of a read of one object.
-fn get_args<'a>(resource: &'a str, name: &'a str, ns: &'a str) -> Vec<&'a str> {
-    vec!["get", resource, name, "-n", ns, "-o", "json"]
+/// One object in a namespace: its resource as kubectl spells it (`deployment`, `lease`,
+/// `jumpstartmodels.<group>`), its name and its namespace.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Obj<'a> {
+    pub(crate) resource: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) ns: &'a str,
 }
 
 /// `kubectl get KIND -o json (-n NS | --all-namespaces) [-l SELECTOR]`: [`list_json`] with
@@ -191,15 +214,10 @@ pub(crate) fn list_json(
     k.kubectl(purpose, &list_args(kinds, ns, selector))
 }
 
-/// [`list_json`] `--ignore-not-found`: a kind without objects (or not served) prints nothing.
-pub(crate) fn list_json_if_any(
-    k: &KubeOpts,
-    purpose: impl Into<String>,
-    kinds: &str,
-    ns: Option<&str>,
-    selector: Option<&str>,
-) -> Cmd {
-    list_json(k, purpose, kinds, ns, selector).arg("--ignore-not-found")
+/// A `kubectl get` ([`get_json`], [`list_json`]) with `--ignore-not-found`: an object that does
+/// not exist, or a kind without objects (or not served), prints nothing.
+pub(crate) fn if_any(get: Cmd) -> Cmd {
+    get.arg("--ignore-not-found")
 }
 
 /// `kubectl get KINDS --all-namespaces`: the table kubectl prints, for a person to read.
@@ -208,47 +226,21 @@ pub(crate) fn list_table(k: &KubeOpts, purpose: impl Into<String>, kinds: &str) 
 }
 
 /// `kubectl get RESOURCE NAME -n NS -o json`.
-pub(crate) fn get_json(
-    k: &KubeOpts,
-    purpose: impl Into<String>,
-    resource: &str,
-    name: &str,
-    ns: &str,
-) -> Cmd {
-    k.kubectl(purpose, &get_args(resource, name, ns))
-}
-
-/// [`get_json`] `--ignore-not-found`: prints nothing when the object does not exist.
-pub(crate) fn get_json_if_any(
-    k: &KubeOpts,
-    purpose: impl Into<String>,
-    resource: &str,
-    name: &str,
-    ns: &str,
-) -> Cmd {
-    get_json(k, purpose, resource, name, ns).arg("--ignore-not-found")
+pub(crate) fn get_json(k: &KubeOpts, purpose: impl Into<String>, o: Obj<'_>) -> Cmd {
+    k.kubectl(
+        purpose,
+        &["get", o.resource, o.name, "-n", o.ns, "-o", "json"],
+    )
 }
 
 /// [`get_json`] `--watch --output-watch-events`: one JSON event per change.
-pub(crate) fn watch_json(
-    k: &KubeOpts,
-    purpose: impl Into<String>,
-    resource: &str,
-    name: &str,
-    ns: &str,
-) -> Cmd {
-    get_json(k, purpose, resource, name, ns).args(["--watch", "--output-watch-events"])
+pub(crate) fn watch_json(k: &KubeOpts, purpose: impl Into<String>, o: Obj<'_>) -> Cmd {
+    get_json(k, purpose, o).args(["--watch", "--output-watch-events"])
 }
 
-/// `kubectl describe KIND NAME -n NS`.
-pub(crate) fn describe(
-    k: &KubeOpts,
-    purpose: impl Into<String>,
-    kind: &str,
-    name: &str,
-    ns: &str,
-) -> Cmd {
-    k.kubectl(purpose, &["describe", kind, name, "-n", ns])
+/// `kubectl describe RESOURCE NAME -n NS`.
+pub(crate) fn describe(k: &KubeOpts, purpose: impl Into<String>, o: Obj<'_>) -> Cmd {
+    k.kubectl(purpose, &["describe", o.resource, o.name, "-n", o.ns])
 }
 
 /// `kubectl config view -o json`: the whole kubeconfig (the current context need not be set).
@@ -361,16 +353,10 @@ pub(crate) fn patch_merge(
     .mutating()
 }
 
-/// `kubectl rollout restart KIND/NAME -n NS` (`kind` as kubectl spells it: `deployment`).
-pub(crate) fn rollout_restart(
-    k: &KubeOpts,
-    purpose: impl Into<String>,
-    kind: &str,
-    name: &str,
-    ns: &str,
-) -> Cmd {
-    let target = format!("{kind}/{name}");
-    k.kubectl(purpose, &["rollout", "restart", &target, "-n", ns])
+/// `kubectl rollout restart RESOURCE/NAME -n NS` (a workload: `deployment`, `daemonset`).
+pub(crate) fn rollout_restart(k: &KubeOpts, purpose: impl Into<String>, o: Obj<'_>) -> Cmd {
+    let target = format!("{}/{}", o.resource, o.name);
+    k.kubectl(purpose, &["rollout", "restart", &target, "-n", o.ns])
         .mutating()
 }
 

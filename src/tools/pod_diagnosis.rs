@@ -61,35 +61,23 @@ impl PodProblem {
     }
 }
 
-/// Every event about an object, newest last, at most `max`.
-pub(crate) fn events_for<'a>(
-    events: &'a [Value],
-    kind: &str,
-    name: &str,
-    max: usize,
-) -> Vec<&'a Value> {
-    latest(events, kind, name, max, |_| true)
+/// Which of an object's events [`events_of`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Events {
+    All,
+    /// Every type but `Normal`.
+    Warnings,
 }
 
-/// Warning events about an object, newest last, at most `max`.
-pub(crate) fn warnings_for<'a>(
+/// The `which` events about an object, newest last, at most `max`.
+pub(crate) fn events_of<'a>(
     events: &'a [Value],
     kind: &str,
     name: &str,
+    which: Events,
     max: usize,
 ) -> Vec<&'a Value> {
-    latest(events, kind, name, max, |e| {
-        str_at(e, "/type") != Some("Normal")
-    })
-}
-
-fn latest<'a>(
-    events: &'a [Value],
-    kind: &str,
-    name: &str,
-    max: usize,
-    keep: impl Fn(&Value) -> bool,
-) -> Vec<&'a Value> {
+    let keep = |e: &Value| which == Events::All || str_at(e, "/type") != Some("Normal");
     let mut ev: Vec<&Value> = events
         .iter()
         .filter(|e| {
@@ -157,10 +145,11 @@ pub(crate) fn diagnose(pod: &Value, events: &[Value]) -> Vec<PodProblem> {
             logs,
         })
     };
-    let pod_warnings = warnings_for(
+    let pod_warnings = events_of(
         events,
         "Pod",
         str_at(pod, "/metadata/name").unwrap_or("?"),
+        Events::Warnings,
         20,
     );
     // Scheduling

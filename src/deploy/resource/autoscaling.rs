@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use super::rules::{bad, cloudwatch_name, plain_text, replicas};
+use super::rules::{bad, cloudwatch_name, obeys, plain_text, replicas};
 use crate::error::{Error, Result};
 
 /// Autoscaling with a CloudWatch trigger (the CRDs' `autoScalingSpec`; KEDA does the scaling).
@@ -188,13 +188,7 @@ impl Autoscaling {
                     && ws.len() <= 64
                     && ws.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
-        if !ok {
-            return Err(bad(
-                "--prometheus-server",
-                "must be an Amazon Managed Prometheus workspace URL, https://aps-workspaces.REGION.amazonaws.com/workspaces/ws-ID (the only servers the CRD accepts)",
-                server,
-            ));
-        }
+        obeys(ok, "--prometheus-server", "must be an Amazon Managed Prometheus workspace URL, https://aps-workspaces.REGION.amazonaws.com/workspaces/ws-ID (the only servers the CRD accepts)", server)?;
         Ok(Some(json!({"query": query, "serverAddress": server})))
     }
 }

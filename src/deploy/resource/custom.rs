@@ -7,8 +7,8 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::rules::{
-    bad, check_env_list, image, instance_type, model_id, model_location, mount_path, quantity,
-    replicas, s3_uri, url_path,
+    bad, check_env_list, image, instance_type, model_id, model_location, mount_path, obeys, port,
+    quantity, replicas, s3_uri, url_path,
 };
 use super::{Autoscaling, EnvVar, Features, Overrides};
 use crate::deploy::model::GPU;
@@ -86,6 +86,19 @@ pub struct CustomExtras {
     pub max_queue_size: Option<i64>,
 }
 
+/// The CPU and memory quantities given (`[cpu, memory]`, with their flags), each checked, as
+/// a `resources.requests` or `resources.limits` map.
+fn quantities(given: [(&str, &Option<String>); 2]) -> Result<Map<String, Value>> {
+    let mut map = Map::new();
+    for (key, (flag, value)) in ["cpu", "memory"].into_iter().zip(given) {
+        if let Some(v) = value {
+            quantity(flag, v)?;
+            map.insert(key.into(), json!(v));
+        }
+    }
+    Ok(map)
+}
+
 /// The model volume the guide's example leaves out and the v1 CRD requires.
 pub const DEFAULT_VOLUME_NAME: &str = "model-weights";
 pub const DEFAULT_MOUNT_PATH: &str = "/opt/ml/model";
@@ -128,13 +141,12 @@ impl CustomInput {
             let ok = (1..=64).contains(&v.len())
                 && v.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-            if !ok {
-                return Err(bad(
-                    "--model-version",
-                    "must be 1-64 letters, digits and . _ -",
-                    v,
-                ));
-            }
+            obeys(
+                ok,
+                "--model-version",
+                "must be 1-64 letters, digits and . _ -",
+                v,
+            )?;
         }
         if let Some(e) = &self.endpoint_name {
             model_id("--endpoint-name", e)?;
@@ -176,13 +188,12 @@ impl CustomInput {
                         && h.chars()
                             .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
                 });
-                if !id_ok {
-                    return Err(bad(
-                        "--fsx-file-system-id",
-                        "must be an FSx file system id such as fs-0123456789abcdef0",
-                        file_system_id,
-                    ));
-                }
+                obeys(
+                    id_ok,
+                    "--fsx-file-system-id",
+                    "must be an FSx file system id such as fs-0123456789abcdef0",
+                    file_system_id,
+                )?;
                 let mut fsx = json!({"fileSystemId": file_system_id});
                 if let Some(d) = dns_name {
                     let ok = (1..=253).contains(&d.len())
@@ -191,21 +202,18 @@ impl CustomInput {
                                 && l.len() <= 63
                                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
                         });
-                    if !ok {
-                        return Err(bad("--fsx-dns-name", "must be a DNS name", d));
-                    }
+                    obeys(ok, "--fsx-dns-name", "must be a DNS name", d)?;
                     fsx["dnsName"] = json!(d);
                 }
                 if let Some(m) = mount_name {
                     let ok =
                         (1..=16).contains(&m.len()) && m.chars().all(|c| c.is_ascii_alphanumeric());
-                    if !ok {
-                        return Err(bad(
-                            "--fsx-mount-name",
-                            "must be 1-16 letters and digits (the file system's mount name)",
-                            m,
-                        ));
-                    }
+                    obeys(
+                        ok,
+                        "--fsx-mount-name",
+                        "must be 1-16 letters and digits (the file system's mount name)",
+                        m,
+                    )?;
                     fsx["mountName"] = json!(m);
                 }
                 ("fsx", None, Some(fsx))
@@ -216,24 +224,11 @@ impl CustomInput {
             model_location("--model-location", l)?;
         }
         image("--image", &self.image)?;
-        let mut requests = serde_json::Map::new();
-        let mut limits = serde_json::Map::new();
-        if let Some(c) = &self.cpu {
-            quantity("--cpu", c)?;
-            requests.insert("cpu".into(), json!(c));
-        }
-        if let Some(m) = &self.memory {
-            quantity("--memory", m)?;
-            requests.insert("memory".into(), json!(m));
-        }
-        if let Some(c) = &self.cpu_limit {
-            quantity("--cpu-limit", c)?;
-            limits.insert("cpu".into(), json!(c));
-        }
-        if let Some(m) = &self.memory_limit {
-            quantity("--memory-limit", m)?;
-            limits.insert("memory".into(), json!(m));
-        }
+        let mut requests = quantities([("--cpu", &self.cpu), ("--memory", &self.memory)])?;
+        let mut limits = quantities([
+            ("--cpu-limit", &self.cpu_limit),
+            ("--memory-limit", &self.memory_limit),
+        ])?;
         if let Some(g) = self.gpus {
             if !(1..=64).contains(&g) {
                 return Err(Error::invalid(
@@ -252,15 +247,7 @@ impl CustomInput {
         if !requests.is_empty() {
             resources.insert("requests".into(), Value::Object(requests));
         }
-        if !(1..=65535).contains(&self.container_port) {
-            return Err(Error::invalid(
-                "--container-port",
-                format!(
-                    "must be a port number 1-65535 (got {})",
-                    self.container_port
-                ),
-            ));
-        }
+        port("--container-port", self.container_port)?;
         if !["http", "grpc"].contains(&self.port_name.as_str()) {
             return Err(bad("--port-name", "must be http or grpc", &self.port_name));
         }
@@ -325,26 +312,24 @@ impl CustomInput {
                         && p.chars()
                             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
                 });
-            if !ok {
-                return Err(bad(
-                    "--hf-model-id",
-                    "must be a Hugging Face model id such as meta-llama/Llama-3.1-8B-Instruct",
-                    id,
-                ));
-            }
+            obeys(
+                ok,
+                "--hf-model-id",
+                "must be a Hugging Face model id such as meta-llama/Llama-3.1-8B-Instruct",
+                id,
+            )?;
             let mut hf = json!({"modelId": id});
             if let Some(c) = commit {
                 // The CRD takes the full SHA only.
                 let ok = c.len() == 40
                     && c.chars()
                         .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
-                if !ok {
-                    return Err(bad(
-                        "--hf-commit",
-                        "must be a full git commit SHA (40 lowercase hex digits)",
-                        c,
-                    ));
-                }
+                obeys(
+                    ok,
+                    "--hf-commit",
+                    "must be a full git commit SHA (40 lowercase hex digits)",
+                    c,
+                )?;
                 hf["commitSHA"] = json!(c);
             }
             if let Some((name, key)) = token_secret {
@@ -353,13 +338,12 @@ impl CustomInput {
                     && key
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-                if !ok {
-                    return Err(bad(
-                        "--hf-token-secret",
-                        "KEY must be a Secret data key",
-                        key,
-                    ));
-                }
+                obeys(
+                    ok,
+                    "--hf-token-secret",
+                    "KEY must be a Secret data key",
+                    key,
+                )?;
                 hf["tokenSecretRef"] = json!({"name": name, "key": key});
             }
             extra.insert("modelSourceConfig".into(), json!({"huggingFaceModel": hf}));

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::rules::{bad, plain_text, s3_uri};
+use super::rules::{bad, obeys, plain_text, port, s3_uri};
 use crate::error::{Error, Result};
 
 /// The CRDs' `intelligentRoutingSpec.routingStrategy` values.
@@ -149,13 +149,12 @@ impl Features {
                 && z.starts_with('Z')
                 && z.chars()
                     .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-            if !ok {
-                return Err(bad(
-                    "--hosted-zone-id",
-                    "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
-                    z,
-                ));
-            }
+            obeys(
+                ok,
+                "--hosted-zone-id",
+                "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
+                z,
+            )?;
             spec.insert("dnsConfig".into(), json!({"hostedZoneId": z}));
         }
         if let Some(u) = &self.data_capture_s3_uri {
@@ -175,13 +174,12 @@ impl Features {
             let mut list = Vec::new();
             for (k, v) in &self.tags {
                 let ok = (1..=128).contains(&k.chars().count()) && !k.starts_with("aws:");
-                if !ok {
-                    return Err(bad(
-                        "--tag",
-                        "keys must be 1-128 characters and not start with aws:",
-                        k,
-                    ));
-                }
+                obeys(
+                    ok,
+                    "--tag",
+                    "keys must be 1-128 characters and not start with aws:",
+                    k,
+                )?;
                 plain_text("--tag", v, 256)?;
                 list.push(json!({"name": k, "value": v}));
             }
@@ -192,26 +190,15 @@ impl Features {
 }
 
 fn one_of(flag: &str, v: &str, allowed: &[&str]) -> Result<()> {
-    if allowed.contains(&v) {
-        Ok(())
-    } else {
-        Err(bad(
-            flag,
-            &format!("must be one of {}", allowed.join(", ")),
-            v,
-        ))
-    }
+    let rule = format!("must be one of {}", allowed.join(", "));
+    obeys(allowed.contains(&v), flag, &rule, v)
 }
 
 fn name_like(flag: &str, v: &str) -> Result<()> {
     let ok = (1..=63).contains(&v.len())
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(flag, "must be 1-63 letters, digits and - _ .", v))
-    }
+    obeys(ok, flag, "must be 1-63 letters, digits and - _ .", v)
 }
 
 fn url(flag: &str, v: &str) -> Result<()> {
@@ -220,11 +207,7 @@ fn url(flag: &str, v: &str) -> Result<()> {
             !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_lowercase()) && !rest.is_empty()
         })
         && !v.chars().any(|c| c.is_whitespace() || c.is_control());
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(flag, "must be a URL such as redis://cache:6379", v))
-    }
+    obeys(ok, flag, "must be a URL such as redis://cache:6379", v)
 }
 
 /// An HTTP path such as `/ping`.
@@ -233,26 +216,12 @@ fn http_path(flag: &str, v: &str) -> Result<()> {
         && v.starts_with('/')
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._~/-".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(
-            flag,
-            "must be an HTTP path such as /ping (letters, digits, . _ ~ / -)",
-            v,
-        ))
-    }
-}
-
-pub(super) fn port(flag: &str, p: i64) -> Result<()> {
-    if (1..=65535).contains(&p) {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            flag,
-            format!("must be a port number 1-65535 (got {p})"),
-        ))
-    }
+    obeys(
+        ok,
+        flag,
+        "must be an HTTP path such as /ping (letters, digits, . _ ~ / -)",
+        v,
+    )
 }
 
 fn acm_arn(flag: &str, v: &str) -> Result<()> {
@@ -266,15 +235,12 @@ fn acm_arn(flag: &str, v: &str) -> Result<()> {
         && parts[5].starts_with("certificate/")
         && parts[5].len() > "certificate/".len()
         && v.chars().all(|c| c.is_ascii_graphic());
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(
-            flag,
-            "must be an ACM certificate ARN, arn:aws:acm:REGION:ACCOUNT:certificate/ID",
-            v,
-        ))
-    }
+    obeys(
+        ok,
+        flag,
+        "must be an ACM certificate ARN, arn:aws:acm:REGION:ACCOUNT:certificate/ID",
+        v,
+    )
 }
 
 fn dns_name(flag: &str, v: &str) -> Result<()> {
@@ -287,15 +253,12 @@ fn dns_name(flag: &str, v: &str) -> Result<()> {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(
-            flag,
-            "must be a domain name such as models.example.com",
-            v,
-        ))
-    }
+    obeys(
+        ok,
+        flag,
+        "must be a domain name such as models.example.com",
+        v,
+    )
 }
 
 /// Where `--set` may write: the spec, labels and annotations (never kind, name or namespace,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::rules::{
-    bad, check_env_list, instance_type, jumpstart_version, model_id, plain_text, replicas, s3_uri,
+    check_env_list, instance_type, jumpstart_version, model_id, obeys, plain_text, replicas, s3_uri,
 };
 use super::{Autoscaling, EnvVar, Features, Overrides};
 use crate::error::Result;
@@ -121,13 +121,12 @@ impl JumpStartInput {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '+')
             });
-            if !ok {
-                return Err(bad(
-                    "--accelerator-partition",
-                    "must be a MIG profile such as mig-1g.10gb or mig-7g.80gb",
-                    p,
-                ));
-            }
+            obeys(
+                ok,
+                "--accelerator-partition",
+                "must be a MIG profile such as mig-1g.10gb or mig-7g.80gb",
+                p,
+            )?;
             server.insert("acceleratorPartitionType".into(), json!(p));
             server.insert(
                 "validations".into(),

@@ -41,6 +41,27 @@ pub(super) fn bad(field: &str, rule: &str, got: &str) -> Error {
     Error::invalid(field, format!("{rule} (got {})", quote(got)))
 }
 
+/// `Ok` when `ok`, else the error [`bad`] makes for `field`, `rule` and `got`.
+pub(super) fn obeys(ok: bool, field: &str, rule: &str, got: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(bad(field, rule, got))
+    }
+}
+
+/// A TCP port number.
+pub(super) fn port(flag: &str, p: i64) -> Result<()> {
+    if (1..=65535).contains(&p) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            flag,
+            format!("must be a port number 1-65535 (got {p})"),
+        ))
+    }
+}
+
 pub(super) fn alnum_dash_63(v: &str) -> bool {
     (1..=63).contains(&v.len())
         && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -50,15 +71,12 @@ pub(super) fn alnum_dash_63(v: &str) -> bool {
 
 /// JumpStart model ids and SageMaker endpoint names: `^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$`.
 pub fn model_id(field: &str, v: &str) -> Result<()> {
-    if alnum_dash_63(v) {
-        Ok(())
-    } else {
-        Err(bad(
-            field,
-            "must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit",
-            v,
-        ))
-    }
+    obeys(
+        alnum_dash_63(v),
+        field,
+        "must be 1-63 letters, digits and hyphens, starting and ending with a letter or digit",
+        v,
+    )
 }
 
 /// SageMaker instance types: `ml.<family>.<size>`.
@@ -72,15 +90,12 @@ pub fn instance_type(field: &str, v: &str) -> Result<()> {
                 && p.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         });
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(
-            field,
-            "must be a SageMaker instance type such as ml.g5.8xlarge (ml.<family>.<size>)",
-            v,
-        ))
-    }
+    obeys(
+        ok,
+        field,
+        "must be a SageMaker instance type such as ml.g5.8xlarge (ml.<family>.<size>)",
+        v,
+    )
 }
 
 /// JumpStart model versions: `^\d{1,4}\.\d{1,4}\.\d{1,4}$`.
@@ -90,15 +105,12 @@ pub fn jumpstart_version(field: &str, v: &str) -> Result<()> {
         && parts
             .iter()
             .all(|p| (1..=4).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(
-            field,
-            "must be a version such as 1.2.0 (three numbers of 1-4 digits)",
-            v,
-        ))
-    }
+    obeys(
+        ok,
+        field,
+        "must be a version such as 1.2.0 (three numbers of 1-4 digits)",
+        v,
+    )
 }
 
 /// `s3://bucket[/prefix]`.
@@ -161,15 +173,12 @@ pub(super) fn cloudwatch_name(field: &str, v: &str) -> Result<()> {
         && !v.starts_with(':')
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-/#: ".contains(c));
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(
-            field,
-            "must be 1-255 letters, digits and . _ - / # : (a CloudWatch name)",
-            v,
-        ))
-    }
+    obeys(
+        ok,
+        field,
+        "must be 1-255 letters, digits and . _ - / # : (a CloudWatch name)",
+        v,
+    )
 }
 
 /// Kubernetes resource quantities (`30`, `0.5`, `500m`, `100Gi`), positive.
@@ -179,15 +188,12 @@ pub fn quantity(field: &str, v: &str) -> Result<()> {
         regex_lite::Regex::new(r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[mkMGTPE])?$").ok()
     });
     let nonzero = v.chars().any(|c| ('1'..='9').contains(&c));
-    if re.as_ref().is_some_and(|r| r.is_match(v)) && nonzero {
-        Ok(())
-    } else {
-        Err(bad(
-            field,
-            "must be a positive Kubernetes quantity such as 4, 500m, 100Gi",
-            v,
-        ))
-    }
+    obeys(
+        re.as_ref().is_some_and(|r| r.is_match(v)) && nonzero,
+        field,
+        "must be a positive Kubernetes quantity such as 4, 500m, 100Gi",
+        v,
+    )
 }
 
 /// Container images: `registry/repository[:tag][@digest]`.
@@ -198,15 +204,7 @@ pub fn image(field: &str, v: &str) -> Result<()> {
         && v.starts_with(|c: char| c.is_ascii_alphanumeric())
         && !v.contains("//")
         && !v.ends_with([':', '/', '@']);
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(
-            field,
-            "must be a container image reference such as 763104351884.dkr.ecr.us-west-2.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu124",
-            v,
-        ))
-    }
+    obeys(ok, field, "must be a container image reference such as 763104351884.dkr.ecr.us-west-2.amazonaws.com/djl-inference:0.32.0-lmi14.0.0-cu124", v)
 }
 
 /// A relative URL path (`v1/chat/completions`, `invocations`).
@@ -216,15 +214,12 @@ pub(super) fn url_path(field: &str, v: &str) -> Result<()> {
         && v.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._~/-".contains(c))
         && !v.split('/').any(|s| s == "..");
-    if ok {
-        Ok(())
-    } else {
-        Err(bad(
-            field,
-            "must be a URL path without a leading / such as v1/chat/completions",
-            v,
-        ))
-    }
+    obeys(
+        ok,
+        field,
+        "must be a URL path without a leading / such as v1/chat/completions",
+        v,
+    )
 }
 
 /// A path (in a bucket or a file system): no control characters, no `..` segment, no URI.

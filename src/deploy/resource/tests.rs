@@ -60,38 +60,31 @@ pub fn guide_custom_input() -> CustomInput {
     }
 }
 
-fn fixture(name: &str) -> Value {
-    let text = match name {
-        "jumpstart" => include_str!("../../../tests/deploy_fixtures/guide-jumpstart-model.yaml"),
-        _ => include_str!("../../../tests/deploy_fixtures/guide-custom-model.yaml"),
-    };
-    crate::render::parse_yaml(text).unwrap()
+/// The guide's InferenceEndpointConfig example (setup guide, "Deploying Models").
+fn guide_custom() -> Value {
+    crate::render::parse_yaml(include_str!(
+        "../../../tests/deploy_fixtures/guide-custom-model.yaml"
+    ))
+    .unwrap()
 }
 
 #[test]
 fn jumpstart_flags_render_the_guide_example_with_env_where_the_crd_has_it() {
     let v = guide_jumpstart_input().render().unwrap();
-    let mut want = fixture("jumpstart");
-    let env = want["spec"]["server"]
-        .as_object_mut()
-        .unwrap()
-        .remove("environmentVariables")
-        .unwrap();
-    want["spec"]["environmentVariables"] = env;
-    assert_eq!(v, want);
+    assert_eq!(v, crate::deploy::check::tests::guide_jumpstart_fixed());
     crate::deploy::check::check(v, "default").unwrap();
 }
 
 #[test]
 fn custom_flags_render_the_guide_example_plus_the_model_volume() {
     let v = guide_custom_input().render().unwrap();
-    let mut want = fixture("custom");
+    let mut want = guide_custom();
     want["spec"]["worker"]["modelVolumeMount"] =
         json!({"name": "model-weights", "mountPath": "/opt/ml/model"});
     assert_eq!(v, want);
     crate::deploy::check::check(v, "default").unwrap();
     // The guide's own example is rejected, naming the missing field.
-    let e = crate::deploy::check::check(fixture("custom"), "default").unwrap_err();
+    let e = crate::deploy::check::check(guide_custom(), "default").unwrap_err();
     assert_eq!(
         e.to_string(),
         "invalid spec.worker.modelVolumeMount: is required"

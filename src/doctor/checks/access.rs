@@ -19,39 +19,52 @@ pub(crate) enum AccessTrouble {
     Other,
 }
 
+/// What kubectl's error says for each trouble, lowercase, in the order they are tried.
+const SIGNS: [(AccessTrouble, &[&str]); 4] = [
+    (
+        AccessTrouble::CredentialPlugin,
+        &["getting credentials", "exec plugin", "executable aws"],
+    ),
+    (
+        AccessTrouble::Unauthorized,
+        &[
+            "unauthorized",
+            "must be logged in",
+            "provide credentials",
+            "forbidden",
+        ],
+    ),
+    (
+        AccessTrouble::NoContext,
+        &[
+            "no configuration has been provided",
+            "localhost:8080",
+            "current-context",
+            "context was not found",
+            "invalid configuration",
+            "does not exist",
+        ],
+    ),
+    (
+        AccessTrouble::Unreachable,
+        &[
+            "refused",
+            "no such host",
+            "unable to connect",
+            "i/o timeout",
+            "timed out",
+            "deadline exceeded",
+            "certificate",
+        ],
+    ),
+];
+
 pub(crate) fn classify(stderr: &str) -> AccessTrouble {
     let s = stderr.to_ascii_lowercase();
-    if s.contains("getting credentials")
-        || s.contains("exec plugin")
-        || s.contains("executable aws")
-    {
-        AccessTrouble::CredentialPlugin
-    } else if s.contains("unauthorized")
-        || s.contains("must be logged in")
-        || s.contains("provide credentials")
-        || s.contains("forbidden")
-    {
-        AccessTrouble::Unauthorized
-    } else if s.contains("no configuration has been provided")
-        || s.contains("localhost:8080")
-        || s.contains("current-context")
-        || s.contains("context was not found")
-        || s.contains("invalid configuration")
-        || s.contains("does not exist")
-    {
-        AccessTrouble::NoContext
-    } else if s.contains("refused")
-        || s.contains("no such host")
-        || s.contains("unable to connect")
-        || s.contains("i/o timeout")
-        || s.contains("timed out")
-        || s.contains("deadline exceeded")
-        || s.contains("certificate")
-    {
-        AccessTrouble::Unreachable
-    } else {
-        AccessTrouble::Other
-    }
+    SIGNS
+        .iter()
+        .find(|(_, signs)| signs.iter().any(|sign| s.contains(sign)))
+        .map_or(AccessTrouble::Other, |(trouble, _)| *trouble)
 }
 
 /// The IAM principal ARN an access entry names (an assumed role's session is its role).

@@ -13,7 +13,7 @@ use crate::doctor::runner::Problem;
 use crate::doctor::workloads::{self, WorkloadMatch};
 use crate::install::names::*;
 use crate::install::{RoleId, ALB_WORKLOAD, KEDA_WORKLOAD, OPERATOR_WORKLOAD};
-use crate::tools::kube::{self, str_at};
+use crate::tools::kube::str_at;
 
 /// The role ARN to hand to a CSI add-on, when that role exists.
 fn csi_role_arn(f: &Facts, driver: &str) -> Option<String> {
@@ -53,12 +53,7 @@ pub(crate) fn csi_fix(f: &Facts, driver: &str) -> Fix {
 }
 
 pub(crate) fn cert_manager(f: &Facts) -> Result<Vec<Outcome>, Problem> {
-    let have = f.crds()?;
-    let missing: Vec<&str> = CERT_MANAGER_CRDS
-        .iter()
-        .copied()
-        .filter(|c| !have.contains(*c))
-        .collect();
+    let missing = f.missing_crds(&CERT_MANAGER_CRDS)?;
     if missing.is_empty() {
         return Ok(vec![Outcome::pass(
             CERT_MANAGER_CRDS.join(", ") + " are installed",
@@ -133,32 +128,26 @@ fn running(f: &Facts, m: &WorkloadMatch, what: &str) -> Result<Vec<Outcome>, Pro
             &format!("re-run setup, whose operator chart installs the {what}"),
         ))]);
     };
-    let (ready, want) = workloads::readiness(w);
     let shown = format!("{} {}", workloads::kind(w), workloads::ref_of(w));
-    if workloads::is_ready(w) {
-        return Ok(vec![Outcome::pass(format!(
-            "{shown}: {ready}/{want} ready"
-        ))]);
+    let (ready, line) = workloads::ready_line(w, &shown, "ready");
+    if ready {
+        return Ok(vec![Outcome::pass(line)]);
     }
     let (problems, details) = workloads::why_not_ready(f, w);
     let first = problems
         .first()
         .map(|p| format!("; {}", p.line()))
         .unwrap_or_default();
-    Ok(vec![Outcome::fail(format!(
-        "{shown}: {ready}/{want} ready{first}"
-    ))
-    .details(details)
-    .fix(Fix::manual(
-        "read its pods' events and logs for the cause",
-        vec![kube::describe(
-            &f.ctx.kube,
-            "inspect",
-            &workloads::kind(w).to_ascii_lowercase(),
-            workloads::name(w),
-            workloads::namespace(w),
-        )],
-    ))])
+    Ok(vec![Outcome::fail(format!("{line}{first}"))
+        .details(details)
+        .fix(Fix::manual(
+            "read its pods' events and logs for the cause",
+            vec![workloads::describe_cmd(
+                &f.ctx.kube,
+                &workloads::kind(w).to_ascii_lowercase(),
+                w,
+            )],
+        ))])
 }
 
 pub(crate) fn alb(f: &Facts) -> Result<Vec<Outcome>, Problem> {

@@ -43,13 +43,7 @@ fn plugin_fix(f: &Facts, ds: Option<&Value>) -> Fix {
     match ds {
         Some(ds) => Fix::manual(
             "restart the NVIDIA device plugin so it registers the GPUs again",
-            vec![kube::rollout_restart(
-                &f.ctx.kube,
-                "fix",
-                "daemonset",
-                workloads::name(ds),
-                workloads::namespace(ds),
-            )],
+            vec![workloads::restart_cmd(&f.ctx.kube, "daemonset", ds)],
         ),
         None => Fix::manual(
             "install the NVIDIA device plugin (guide Step 9; setup installs it too)",
@@ -102,27 +96,18 @@ pub(crate) fn device_plugin(f: &Facts) -> Result<Vec<Outcome>, Problem> {
     if all.len() > 1 {
         return Ok(vec![two_plugins(f, &all)]);
     }
-    let (ready, want) = workloads::readiness(ds);
-    let shown = workloads::ref_of(ds);
-    if workloads::is_ready(ds) {
-        return Ok(vec![Outcome::pass(format!(
-            "{shown}: {ready}/{want} pods ready"
-        ))]);
+    let (ready, line) = workloads::ready_line(ds, &workloads::ref_of(ds), "pods ready");
+    if ready {
+        return Ok(vec![Outcome::pass(line)]);
     }
     let (_, details) = workloads::why_not_ready(f, ds);
-    Ok(vec![Outcome::fail(format!(
-        "{shown}: {ready}/{want} pods ready"
-    ))
-    .details(details)
-    .fix(Fix::manual(
+    Ok(vec![Outcome::fail(line).details(details).fix(Fix::manual(
         "look at the device plugin's pods",
         // Printed without the user's --kubeconfig/--context (as before this moved to tools).
-        vec![kube::describe(
+        vec![workloads::describe_cmd(
             &KubeOpts::default(),
-            "inspect",
             "daemonset",
-            workloads::name(ds),
-            workloads::namespace(ds),
+            ds,
         )],
     ))])
 }

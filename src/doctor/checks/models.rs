@@ -17,14 +17,14 @@ use crate::doctor::workloads::{self, event_line};
 use crate::exec::Cmd;
 use crate::install::OPERATOR_WORKLOAD;
 use crate::tools::kube::{self, str_at, Deletion};
-use crate::tools::pod_diagnosis::{self, PodProblem, Trouble};
+use crate::tools::pod_diagnosis::{self, events_of, Events, PodProblem, Trouble};
 
 pub(crate) const JSM: &str = ModelKind::JumpStartModel.resource();
 pub(crate) const IEC: &str = ModelKind::InferenceEndpointConfig.resource();
 
 /// The resource name kubectl needs for a model object.
 pub(crate) fn resource_of(m: &Value) -> &'static str {
-    spec(m).kind.resource()
+    spec(m).resource.kind.resource()
 }
 
 /// The model's spec, typed (an object of neither kind is read as a JumpStartModel).
@@ -251,13 +251,7 @@ fn retry_fix(f: &Facts, m: &Value) -> Fix {
 fn describe_fix(f: &Facts, m: &Value, summary: &str) -> Fix {
     Fix::manual(
         summary,
-        vec![kube::describe(
-            &f.ctx.kube,
-            "inspect",
-            resource_of(m),
-            workloads::name(m),
-            workloads::namespace(m),
-        )],
+        vec![workloads::describe_cmd(&f.ctx.kube, resource_of(m), m)],
     )
 }
 
@@ -304,13 +298,13 @@ pub(crate) fn judge(f: &Facts, m: &Value, now: i64) -> Outcome {
             details.extend(workloads::log_tail(f, ns, &pr.pod, c, *prev));
         }
     }
-    for e in workloads::events_for(&objs.events, kind, name, 5) {
+    for e in events_of(&objs.events, kind, name, Events::All, 5) {
         if str_at(e, "/type") == Some("Warning") {
             details.push(format!("event: {}", event_line(e)));
         }
     }
     for p in &pods {
-        for e in workloads::warnings_for(&objs.events, "Pod", workloads::name(p), 3) {
+        for e in events_of(&objs.events, "Pod", workloads::name(p), Events::Warnings, 3) {
             let msg = str_at(e, "/message").unwrap_or("");
             if !details.iter().any(|d| !msg.is_empty() && d.contains(msg)) {
                 details.push(format!(

@@ -47,12 +47,7 @@ pub(crate) fn namespaces(f: &Facts, bindings: &[Binding]) -> Result<Vec<Outcome>
 }
 
 pub(crate) fn inference_crds(f: &Facts) -> Result<Vec<Outcome>, Problem> {
-    let have = f.crds()?;
-    let missing: Vec<&str> = INFERENCE_CRDS
-        .iter()
-        .copied()
-        .filter(|c| !have.contains(*c))
-        .collect();
+    let missing = f.missing_crds(&INFERENCE_CRDS)?;
     if missing.is_empty() {
         return Ok(vec![Outcome::pass("JumpStartModel, InferenceEndpointConfig and SageMakerEndpointRegistration are installed")]);
     }
@@ -70,13 +65,7 @@ pub(crate) fn inference_crds(f: &Facts) -> Result<Vec<Outcome>, Problem> {
 /// The fix for a problem the operator's pods show, when the cause is known.
 fn fix_for(f: &Facts, w: &Value, p: &PodProblem, logs: &str) -> Option<Fix> {
     let m = p.message.as_str();
-    let restart = FixCommand::from_cmd(&kube::rollout_restart(
-        &f.ctx.kube,
-        "fix",
-        "deployment",
-        workloads::name(w),
-        workloads::namespace(w),
-    ));
+    let restart = FixCommand::from_cmd(&workloads::restart_cmd(&f.ctx.kube, "deployment", w));
     let then_restart = |mut fix: Fix| {
         fix.summary
             .push_str(", then restart the operator so its init container checks again");
@@ -115,28 +104,15 @@ pub(crate) fn deployment(f: &Facts) -> Result<Vec<Outcome>, Problem> {
         ))
         .fix(fixes::setup_fix(f, "re-run setup, which installs the operator chart"))]);
     };
-    let (ready, want) = workloads::readiness(w);
-    let shown = workloads::ref_of(w);
-    if workloads::is_ready(w) {
-        return Ok(vec![Outcome::pass(format!(
-            "{shown}: {ready}/{want} ready"
-        ))]);
+    let (ready, line) = workloads::ready_line(w, &workloads::ref_of(w), "ready");
+    if ready {
+        return Ok(vec![Outcome::pass(line)]);
     }
     let (problems, details) = workloads::why_not_ready(f, w);
     let Some(first) = problems.first() else {
-        return Ok(vec![Outcome::fail(format!(
-            "{shown}: {ready}/{want} ready"
-        ))
-        .details(details)
-        .fix(Fix::manual(
+        return Ok(vec![Outcome::fail(line).details(details).fix(Fix::manual(
             "look at the Deployment's events and pods",
-            vec![kube::describe(
-                &f.ctx.kube,
-                "inspect",
-                "deployment",
-                workloads::name(w),
-                workloads::namespace(w),
-            )],
+            vec![workloads::describe_cmd(&f.ctx.kube, "deployment", w)],
         ))]);
     };
     let logs = details.join("\n");
@@ -158,10 +134,7 @@ pub(crate) fn deployment(f: &Facts) -> Result<Vec<Outcome>, Problem> {
                 )],
             )
         });
-    Ok(vec![Outcome::fail(format!(
-        "{shown}: {ready}/{want} ready; {}",
-        first.line()
-    ))
-    .details(details)
-    .fix(fix)])
+    Ok(vec![Outcome::fail(format!("{line}; {}", first.line()))
+        .details(details)
+        .fix(fix)])
 }
