@@ -230,7 +230,20 @@ fn kill_setup_with_the_release(sb: &Sandbox, phase: &str) {
         &format!("helm upgrade --install to leave the release {phase}"),
         // Setup's IAM and cluster steps come first; on a loaded machine that takes minutes.
         std::time::Duration::from_secs(600),
-        || (release_status(sb).as_deref() == Some(phase)).then_some(()),
+        // Helm records the release as pending before it creates the chart's objects: wait for
+        // the CRDs too, so the kill leaves what a killed install really leaves (models can exist).
+        || {
+            (release_status(sb).as_deref() == Some(phase)
+                && sb
+                    .kubectl(&[
+                        "get",
+                        "crd",
+                        "jumpstartmodels.inference.sagemaker.aws.amazon.com",
+                    ])
+                    .code
+                    == 0)
+                .then_some(())
+        },
     );
     // The children lead their own process groups, so each is killed by its pid.
     let kids = descendants(child.id());
