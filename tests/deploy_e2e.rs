@@ -1304,3 +1304,51 @@ fn models_with_the_crds_other_capabilities_deploy() {
         );
     }
 }
+
+/// kubectl's namespace convention: with a namespace set on the kubeconfig's context, deploy,
+/// get, describe, logs and delete work there without `-n`; `-n` overrides it.
+#[test]
+fn the_kubeconfig_contexts_namespace_is_the_default_as_in_kubectl() {
+    let sb = cluster("complete", 0.2);
+    sb.kubectl(&["create", "namespace", "team-a"]).success();
+    sb.kubectl(&[
+        "config",
+        "set-context",
+        "--current",
+        "--namespace",
+        "team-a",
+    ])
+    .success();
+    sb.hyperpod(&common::bert_deploy_args("my-bert-model"))
+        .success();
+    let stored = sb.kubectl_own(&[
+        "get",
+        "jumpstartmodels",
+        "my-bert-model",
+        "-n",
+        "team-a",
+        "-o",
+        "json",
+    ]);
+    stored.success();
+    assert!(
+        sb.kubectl_own(&["get", "jumpstartmodels", "my-bert-model", "-n", "default"])
+            .code
+            != 0,
+        "the model went to default"
+    );
+    let listed = sb.hyperpod(&["get", "-o", "json"]);
+    listed.success().stdout_has(&["my-bert-model", "team-a"]);
+    sb.hyperpod(&["describe", "my-bert-model"]).success();
+    sb.hyperpod(&["logs", "my-bert-model"]).success();
+    // -n overrides the context's namespace.
+    sb.hyperpod(&["describe", "my-bert-model", "-n", "default"])
+        .failure();
+    sb.hyperpod(&["delete", "my-bert-model"]).success();
+    assert!(
+        sb.kubectl_own(&["get", "jumpstartmodels", "my-bert-model", "-n", "team-a"])
+            .code
+            != 0,
+        "not deleted"
+    );
+}

@@ -1279,12 +1279,23 @@ fn a_model_bucket_the_csi_role_cannot_read_is_refused_with_the_setup_command_tha
         "applied although unreadable:\n{}",
         log.join("\n")
     );
-    // The role's policies were read once each.
-    for what in ["list-attached-role-policies", "list-role-policies"] {
-        assert_eq!(
-            log.iter().filter(|l| l.contains(what)).count(),
-            1,
-            "{what}:\n{}",
+    // The role and its policies were read in one answer, once.
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.contains("get-account-authorization-details"))
+            .count(),
+        1,
+        "{}",
+        log.join("\n")
+    );
+    for per_name in [
+        "list-attached-role-policies",
+        "list-role-policies",
+        "get-policy-version",
+    ] {
+        assert!(
+            !log.iter().any(|l| l.contains(per_name)),
+            "{per_name}:\n{}",
             log.join("\n")
         );
     }

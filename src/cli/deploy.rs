@@ -96,17 +96,29 @@ Examples:
 /// Namespace flag shared by every model command.
 #[derive(Debug, Args, Clone)]
 pub struct NamespaceArg {
-    /// Kubernetes namespace of the model resource
+    /// Kubernetes namespace of the model resource [default: the kubeconfig context's, as in
+    /// kubectl; else default]
     #[arg(short = 'n', long, value_name = "NAMESPACE", global = true)]
     pub namespace: Option<String>,
 }
 
 impl NamespaceArg {
-    fn get(&self) -> Result<String> {
-        let ns = self.namespace.clone().unwrap_or_else(|| "default".into());
-        validate::k8s_label_name("--namespace", &ns)?;
-        Ok(ns)
+    /// The namespace given with `-n`, checked; `None` when not given.
+    fn given(&self) -> Result<Option<String>> {
+        if let Some(ns) = &self.namespace {
+            validate::k8s_label_name("--namespace", ns)?;
+        }
+        Ok(self.namespace.clone())
     }
+}
+
+/// The namespace a model command works in: `-n`, else the kubeconfig context's (as kubectl
+/// does), else `default`. Reads the kubeconfig: call it once every flag is checked.
+fn namespace(given: Option<String>, ctx: &Ctx) -> Result<String> {
+    if let Some(ns) = given {
+        return Ok(ns);
+    }
+    Ok(workflow::kubeconfig_namespace(ctx)?.unwrap_or_else(|| "default".into()))
 }
 
 #[derive(Debug, Args)]
@@ -264,8 +276,9 @@ pub struct InvokeArgs {
 // deploy
 
 pub(crate) fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
-    let explicit_ns = a.ns.namespace.clone();
-    let ns = a.ns.get()?;
+    let explicit_ns = a.ns.given()?;
+    // Without -n, the kubeconfig context's namespace (read once every input is checked).
+    let ns = explicit_ns.clone().unwrap_or_else(|| "default".into());
     let timeout = a
         .timeout
         .as_deref()
@@ -303,7 +316,9 @@ pub(crate) fn deploy(a: DeployArgs, ctx: &Ctx) -> Result<i32> {
             known: None,
         }
     });
+    let names_its_own = a.kind.is_none() && resource["metadata"]["namespace"].is_string();
     let deployment = Deployment {
+        namespace_from_kubeconfig: explicit_ns.is_none() && !names_its_own,
         resource,
         namespace: ns,
         file: a.file.clone().filter(|_| a.kind.is_none()),
@@ -368,12 +383,13 @@ fn fail_with_report<T: Serialize>(
 // get
 
 pub(crate) fn get(a: GetArgs, ctx: &Ctx) -> Result<i32> {
+    let given = a.ns.given()?;
+    require(&[(Tool::Kubectl, "list model resources")])?;
     let ns = if a.all_namespaces {
         None
     } else {
-        Some(a.ns.get()?)
+        Some(namespace(given, ctx)?)
     };
-    require(&[(Tool::Kubectl, "list model resources")])?;
     let listing = crate::deploy::list::list(ctx, ns.as_deref())?;
     if listing.no_crds {
         ctx.ui.warn("the inference operator's CRDs are not installed in this cluster (run `kubectl hyperpod setup`)");
@@ -386,9 +402,10 @@ pub(crate) fn get(a: GetArgs, ctx: &Ctx) -> Result<i32> {
 // describe
 
 pub(crate) fn describe(a: DescribeArgs, ctx: &Ctx) -> Result<i32> {
-    let ns = a.ns.get()?;
+    let given = a.ns.given()?;
     check::model_name("NAME", &a.name)?;
     require(&[(Tool::Kubectl, "read model resources")])?;
+    let ns = namespace(given, ctx)?;
     let desc = crate::deploy::describe::describe(ctx, &ns, &a.name, a.kind.map(KindArg::to_lib))?;
     ctx.ui.result(&desc, || desc.text())?;
     Ok(0)
@@ -398,7 +415,7 @@ pub(crate) fn describe(a: DescribeArgs, ctx: &Ctx) -> Result<i32> {
 // delete
 
 pub(crate) fn delete(a: DeleteArgs, ctx: &Ctx) -> Result<i32> {
-    let namespace = a.ns.get()?;
+    let given = a.ns.given()?;
     check::model_name("NAME", &a.name)?;
     let timeout_seconds = a
         .timeout
@@ -407,6 +424,7 @@ pub(crate) fn delete(a: DeleteArgs, ctx: &Ctx) -> Result<i32> {
         .transpose()?
         .unwrap_or(delete::DEFAULT_DELETE_SECONDS);
     require(&[(Tool::Kubectl, "delete model resources")])?;
+    let namespace = namespace(given, ctx)?;
     let req = DeleteRequest {
         namespace,
         name: a.name,
@@ -428,14 +446,16 @@ pub(crate) fn delete(a: DeleteArgs, ctx: &Ctx) -> Result<i32> {
 // logs
 
 impl LogsArgs {
-    fn to_lib(&self) -> Result<LogsRequest> {
+    /// The request, every flag checked; a model's namespace is `-n`'s or, when `None` here,
+    /// resolved by [`logs`] once the flags are checked.
+    fn to_lib(&self) -> Result<(LogsRequest, Option<String>)> {
+        let given = self.ns.given()?;
         let mut req = if self.operator {
             LogsRequest::operator()
         } else {
-            let ns = self.ns.get()?;
             let name = self.name.clone().unwrap_or_default();
             check::model_name("NAME", &name)?;
-            LogsRequest::model(&ns, &name)
+            LogsRequest::model(given.as_deref().unwrap_or("default"), &name)
         };
         if let Some(c) = &self.container {
             validate::k8s_label_name("--container", c)?;
@@ -456,13 +476,16 @@ impl LogsArgs {
             .map(|s| resource::parse_duration("--since", s))
             .transpose()?;
         req.previous = self.previous;
-        Ok(req)
+        Ok((req, given))
     }
 }
 
 pub(crate) fn logs(a: LogsArgs, ctx: &Ctx) -> Result<i32> {
-    let req = a.to_lib()?;
+    let (mut req, given) = a.to_lib()?;
     require(&[(Tool::Kubectl, "read pod logs")])?;
+    if !req.operator {
+        req.namespace = namespace(given, ctx)?;
+    }
     if a.follow {
         let json = ctx.ui.format != Format::Text;
         logs::follow(ctx, &req, |l| {
@@ -486,7 +509,7 @@ pub(crate) fn logs(a: LogsArgs, ctx: &Ctx) -> Result<i32> {
 // invoke
 
 pub(crate) fn invoke(a: InvokeArgs, ctx: &Ctx) -> Result<i32> {
-    let namespace = a.ns.get()?;
+    let given = a.ns.given()?;
     check::model_name("NAME", &a.name)?;
     let (body, body_field) = match (a.body, &a.body_file) {
         (Some(b), _) => (b.into_bytes(), "--body"),
@@ -506,8 +529,8 @@ pub(crate) fn invoke(a: InvokeArgs, ctx: &Ctx) -> Result<i32> {
             ))
         }
     };
-    let req = InvokeRequest {
-        namespace,
+    let mut req = InvokeRequest {
+        namespace: given.clone().unwrap_or_else(|| "default".into()),
         name: a.name,
         kind: a.kind.map(KindArg::to_lib),
         body,
@@ -519,6 +542,7 @@ pub(crate) fn invoke(a: InvokeArgs, ctx: &Ctx) -> Result<i32> {
         (Tool::Kubectl, "find the model's SageMaker endpoint"),
         (Tool::Aws, "invoke the SageMaker endpoint"),
     ])?;
+    req.namespace = namespace(given, ctx)?;
     let res = invoke::invoke(ctx, &req)?;
     ctx.ui.result(&res, || res.text())?;
     Ok(0)

@@ -20,6 +20,18 @@ pub struct Checked {
     pub defaulted: Value,
 }
 
+impl Checked {
+    /// The same resource in namespace `ns` (it named none of its own: see `workflow`).
+    pub(crate) fn move_to(&mut self, ns: &str) {
+        self.namespace = ns.to_string();
+        for doc in [&mut self.resource, &mut self.defaulted] {
+            if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), Value::from(ns));
+            }
+        }
+    }
+}
+
 /// Checks one resource; `default_namespace` is used when it names none.
 pub fn check(resource: Value, default_namespace: &str) -> Result<Checked> {
     let mut resource = resource;

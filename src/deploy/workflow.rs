@@ -20,6 +20,9 @@ pub(crate) struct Deployment {
     pub resource: Value,
     /// Where it goes when it names no namespace.
     pub namespace: String,
+    /// `namespace` is only the fallback: the kubeconfig context's namespace, when it sets one,
+    /// replaces it (no `-n`, and the resource names none of its own), as kubectl does.
+    pub namespace_from_kubeconfig: bool,
     /// The manifest it was read from: its problems name the file as well as the field.
     pub file: Option<String>,
     /// `--offline`: no cluster at all (only with a dry run).
@@ -59,6 +62,12 @@ pub(crate) fn deploy(ctx: &Ctx, d: Deployment) -> Result<Deployed> {
     if let Some(c) = &d.hyperpod_cluster {
         validate::hyperpod_cluster_name("--hyperpod-cluster", c)?;
     }
+    let mut checked = checked;
+    if d.namespace_from_kubeconfig && !d.offline {
+        if let Some(ns) = kubeconfig_namespace(ctx)? {
+            checked.move_to(&ns);
+        }
+    }
     if let Some(req) = d.placement.as_ref().filter(|_| !d.offline) {
         require(&[
             (
@@ -79,4 +88,14 @@ pub(crate) fn deploy(ctx: &Ctx, d: Deployment) -> Result<Deployed> {
     }
     require(&[(Tool::Kubectl, "apply and watch model resources")])?;
     apply::deploy(ctx, &checked, &d.options).map(|r| Deployed::Applied(Box::new(r)))
+}
+
+/// The namespace the kubeconfig's context sets (kubectl's default namespace), checked; `None`
+/// when it sets none. Reads the kubeconfig: call it once the user's input is checked.
+pub(crate) fn kubeconfig_namespace(ctx: &Ctx) -> Result<Option<String>> {
+    let Some(ns) = crate::tools::kube::context_namespace(&ctx.runner, &ctx.kube) else {
+        return Ok(None);
+    };
+    validate::k8s_label_name("the namespace of the kubeconfig's context", &ns)?;
+    Ok(Some(ns))
 }

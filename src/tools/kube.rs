@@ -890,3 +890,20 @@ impl Batch {
         Ok((!out.success() && only_not_found && said).then_some(None))
     }
 }
+
+/// The namespace of the kubeconfig's current context (or of `--context`), as kubectl defaults
+/// to it; `None` when the context sets none or the kubeconfig cannot be read (the cluster call
+/// that follows then says why). The read is the one the run's credential makes
+/// (`kubectl config view --minify --flatten`), kept, so it costs no process of its own.
+pub(crate) fn context_namespace(runner: &Runner, k: &KubeOpts) -> Option<String> {
+    let cmd = k
+        .kubectl(
+            "read the kubeconfig",
+            &["config", "view", "--minify", "--flatten", "-o", "json"],
+        )
+        .reusable();
+    let out = runner.run_unchecked(&cmd).ok().filter(Output::success)?;
+    let v: Value = serde_json::from_str(&out.stdout).ok()?;
+    let ns = v["contexts"][0]["context"]["namespace"].as_str()?;
+    (!ns.is_empty()).then(|| ns.to_string())
+}
