@@ -180,11 +180,9 @@ pub(crate) fn kube_access(
     facts: &Target,
 ) -> Result<(KubeOpts, Option<PrivateDir>)> {
     let user = kube.in_context(facts.context.clone());
-    if let Some(v) = crate::tools::kube::read_kubeconfig(&ctx.runner, kube.kubeconfig.as_deref())? {
-        let has = v["contexts"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| x["name"] == facts.context.as_str()));
-        if has {
+    // The context alone (the read the run's credential makes too): present when kubectl finds it.
+    if let Some(v) = crate::tools::kube::context_view(&ctx.runner, &user) {
+        if v["contexts"][0]["name"] == facts.context.as_str() {
             return Ok((user, None));
         }
     }

@@ -32,22 +32,21 @@ pub(super) fn kubeconfig_check(env: &StepEnv, inp: &SetupInputs) -> Result<Check
     if env.offline {
         return Ok(missing);
     }
-    let Some(v) = kube::read_kubeconfig(&env.ctx.runner, inp.config.kube.kubeconfig.as_deref())?
-    else {
-        return Ok(missing.note("no readable kubeconfig yet"));
-    };
     let ctx_name = f.context_name();
-    let cluster_name = v["contexts"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["name"] == ctx_name.as_str()))
-        .and_then(|c| c["context"]["cluster"].as_str().map(str::to_string));
-    let Some(cluster_name) = cluster_name else {
+    // The context alone (the read the run's credential makes too): none when the kubeconfig
+    // cannot be read or has no such context.
+    let Some(v) = kube::context_view(
+        &env.ctx.runner,
+        &inp.config.kube.in_context(ctx_name.clone()),
+    ) else {
         return Ok(missing);
     };
-    let server = v["clusters"]
-        .as_array()
-        .and_then(|a| a.iter().find(|c| c["name"] == cluster_name.as_str()))
-        .and_then(|c| c["cluster"]["server"].as_str().map(str::to_string));
+    if v["contexts"][0]["name"] != ctx_name.as_str() {
+        return Ok(missing);
+    }
+    let server = v["clusters"][0]["cluster"]["server"]
+        .as_str()
+        .map(str::to_string);
     match (&server, &f.endpoint) {
         (Some(s), Some(e)) if s == e => Ok(Check::satisfied()),
         _ => Ok(Check::new(

@@ -243,26 +243,6 @@ pub(crate) fn describe(k: &KubeOpts, purpose: impl Into<String>, o: Obj<'_>) -> 
     k.kubectl(purpose, &["describe", o.resource, o.name, "-n", o.ns])
 }
 
-/// `kubectl config view -o json`: the whole kubeconfig (the current context need not be set).
-pub(crate) fn config_view(kubeconfig: Option<&str>) -> Cmd {
-    let k = KubeOpts {
-        kubeconfig: kubeconfig.map(str::to_string),
-        context: None,
-    };
-    k.kubectl("read the kubeconfig", &["config", "view", "-o", "json"])
-        .reusable()
-}
-
-/// The kubeconfig as [`config_view`] prints it; `Ok(None)` when kubectl cannot read one.
-pub(crate) fn read_kubeconfig(runner: &Runner, kubeconfig: Option<&str>) -> Result<Option<Value>> {
-    let cmd = config_view(kubeconfig);
-    let out = runner.run_unchecked(&cmd)?;
-    if !out.success() {
-        return Ok(None);
-    }
-    crate::exec::parse_json(&cmd, &out.stdout).map(Some)
-}
-
 /// `kubectl create namespace NAME`.
 pub(crate) fn create_namespace(k: &KubeOpts, purpose: impl Into<String>, name: &str) -> Cmd {
     k.kubectl(purpose, &["create", "namespace", name])
@@ -891,11 +871,11 @@ impl Batch {
     }
 }
 
-/// The namespace of the kubeconfig's current context (or of `--context`), as kubectl defaults
-/// to it; `None` when the context sets none or the kubeconfig cannot be read (the cluster call
-/// that follows then says why). The read is the one the run's credential makes
-/// (`kubectl config view --minify --flatten`), kept, so it costs no process of its own.
-pub(crate) fn context_namespace(runner: &Runner, k: &KubeOpts) -> Option<String> {
+/// The kubeconfig reduced to one context (`--context`, else the current one) with its cluster
+/// and user, certificates inline: `kubectl config view --minify --flatten -o json`, kept for the
+/// run. The run's credential reads the same (`exec::credential`), so whoever asks first pays
+/// the one process. `None` when kubectl cannot read it (no kubeconfig, no such context).
+pub(crate) fn context_view(runner: &Runner, k: &KubeOpts) -> Option<Value> {
     let cmd = k
         .kubectl(
             "read the kubeconfig",
@@ -903,7 +883,14 @@ pub(crate) fn context_namespace(runner: &Runner, k: &KubeOpts) -> Option<String>
         )
         .reusable();
     let out = runner.run_unchecked(&cmd).ok().filter(Output::success)?;
-    let v: Value = serde_json::from_str(&out.stdout).ok()?;
+    serde_json::from_str(&out.stdout).ok()
+}
+
+/// The namespace of the kubeconfig's current context (or of `--context`), as kubectl defaults
+/// to it; `None` when the context sets none or the kubeconfig cannot be read (the cluster call
+/// that follows then says why).
+pub(crate) fn context_namespace(runner: &Runner, k: &KubeOpts) -> Option<String> {
+    let v = context_view(runner, k)?;
     let ns = v["contexts"][0]["context"]["namespace"].as_str()?;
     (!ns.is_empty()).then(|| ns.to_string())
 }
