@@ -876,12 +876,8 @@ impl Batch {
 /// run. The run's credential reads the same (`exec::credential`), so whoever asks first pays
 /// the one process. `None` when kubectl cannot read it (no kubeconfig, no such context).
 pub(crate) fn context_view(runner: &Runner, k: &KubeOpts) -> Option<Value> {
-    let cmd = k
-        .kubectl(
-            "read the kubeconfig",
-            &["config", "view", "--minify", "--flatten", "-o", "json"],
-        )
-        .reusable();
+    // The credential's own command: the kept answer is shared by argv, so it is built once.
+    let cmd = crate::exec::credential::view_cmd(k.kubeconfig.as_deref(), k.context.as_deref());
     let out = runner.run_unchecked(&cmd).ok().filter(Output::success)?;
     serde_json::from_str(&out.stdout).ok()
 }
@@ -893,4 +889,47 @@ pub(crate) fn context_namespace(runner: &Runner, k: &KubeOpts) -> Option<String>
     let v = context_view(runner, k)?;
     let ns = v["contexts"][0]["context"]["namespace"].as_str()?;
     (!ns.is_empty()).then(|| ns.to_string())
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_batch_reads_one_group_per_namespace_with_cluster_scoped_objects_in_the_first() {
+        let b = Batch::new([
+            ObjectKey::new("serviceaccount", "a", Some("kube-system")),
+            ObjectKey::new("customresourcedefinition", "x.example.com", None),
+            ObjectKey::new("deployment", "op", Some("hyperpod-inference-system")),
+            ObjectKey::new("serviceaccount", "a", Some("kube-system")),
+        ]);
+        let groups: Vec<(Option<&str>, usize)> = b
+            .groups
+            .iter()
+            .map(|(ns, g)| (ns.as_deref(), g.len()))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                (Some("hyperpod-inference-system"), 2),
+                (Some("kube-system"), 1)
+            ]
+        );
+        assert!(
+            Batch::new([ObjectKey::new("csidriver", "d", None)]).groups[0]
+                .0
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn an_object_matches_its_key_by_kind_name_and_namespace() {
+        let sa = json!({"kind": "ServiceAccount", "metadata": {"name": "a", "namespace": "kube-system"}});
+        assert!(ObjectKey::new("serviceaccount", "a", Some("kube-system")).matches(&sa));
+        assert!(!ObjectKey::new("serviceaccount", "a", Some("default")).matches(&sa));
+        assert!(!ObjectKey::new("deployment", "a", Some("kube-system")).matches(&sa));
+        let crd = json!({"kind": "CustomResourceDefinition", "metadata": {"name": "x"}});
+        assert!(ObjectKey::new("customresourcedefinition", "x", None).matches(&crd));
+    }
 }
