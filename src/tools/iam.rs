@@ -454,7 +454,8 @@ pub(crate) fn role_detail(
     if let Some(account) = read_account(runner, aws)? {
         return Ok(account.role(name).cloned());
     }
-    let Some(role) = read_role(runner, aws, name, true)? else {
+    let Some(role) = read_opt::<GetRole>(runner, &get_role(aws, name).reusable())?.map(|g| g.role)
+    else {
         return Ok(None);
     };
     let names = read_opt::<ListRolePolicies>(
@@ -537,19 +538,6 @@ pub(crate) fn policy_detail(
         default_version_id: found.default_version_id,
         policy_version_list: versions,
     }))
-}
-
-/// The role, or `None` when there is none of that name; `reuse`: a plan check's read, kept for
-/// the run until something changes (see `exec::reads`), never for a poll.
-pub(crate) fn read_role(
-    runner: &Runner,
-    aws: &AwsOpts,
-    name: &str,
-    reuse: bool,
-) -> Result<Option<Role>> {
-    let mut cmd = get_role(aws, name);
-    cmd.reusable = reuse;
-    Ok(read_opt::<GetRole>(runner, &cmd)?.map(|g| g.role))
 }
 
 /// The ARNs of the account's OIDC providers.
